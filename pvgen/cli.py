@@ -1,0 +1,147 @@
+"""The `pvgen` command: options, exit codes, and printing; nothing else.
+
+Takes: the command line and `[tool.pvgen]`.
+Hands on: exit status 0 (clean), 1 (the specs have errors), 2 (bad usage or
+unreadable input), 3 (a bug in pvgen). Diagnostics go to stderr, results to
+stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import Config, ConfigError, load_config
+from .diagnostics import SpecError
+from .model import Abi
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+def load_abi(path: Path, config: Config) -> Abi:
+    """Load, parse and resolve one root spec."""
+    from .loader import load
+    from .resolve import resolve
+
+    return resolve(load(path, config.spec_root))
+
+
+def spec_paths(paths: Sequence[str], config: Config) -> list[Path]:
+    if paths:
+        return [Path(p) for p in paths]
+    if config.specs:
+        return list(config.specs)
+    where = f" in {config.path}" if config.path else ""
+    raise UsageError(
+        f"no spec given: name spec files, or list them as 'specs' in [tool.pvgen]{where}"
+    )
+
+
+def count_hooks(abi: Abi) -> int:
+    return sum(1 for t in abi.top_level_tables() for _ in abi.hooks(t))
+
+
+def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    status = EXIT_OK
+    for path in spec_paths(args.paths, config):
+        try:
+            abi = load_abi(path, config)
+        except SpecError as exc:
+            print_errors(exc)
+            status = max(status, EXIT_USAGE if exc.unreadable else EXIT_FINDINGS)
+            continue
+        print(
+            f"{_shown(path)}: abi '{abi.name}' version {abi.version}: {len(abi.tables)} tables, "
+            f"{count_hooks(abi)} hooks, {len(abi.backends)} backends, {len(abi.targets)} targets"
+        )
+    return status
+
+
+def cmd_dump(args: argparse.Namespace, config: Config) -> int:
+    from .dump import dump_json
+
+    paths = spec_paths([args.path] if args.path else [], config)
+    if len(paths) != 1:
+        raise UsageError("dump takes one spec; name it on the command line")
+    try:
+        abi = load_abi(paths[0], config)
+    except SpecError as exc:
+        print_errors(exc)
+        return EXIT_USAGE if exc.unreadable else EXIT_FINDINGS
+    sys.stdout.write(dump_json(abi))
+    return EXIT_OK
+
+
+def print_errors(exc: SpecError) -> None:
+    for d in exc.diagnostics:
+        print(d.format_text(), file=sys.stderr)
+    count = len(exc.diagnostics)
+    print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
+
+
+def _shown(path: Path) -> str:
+    from .loader import display_name
+
+    return display_name(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pvgen",
+        description="Compile paravirtualization hook-table specs (.pvspec) and check them.",
+        epilog="Exit status: 0 clean, 1 errors in the specs, 2 bad usage or unreadable input.",
+    )
+    parser.add_argument("--version", action="version", version=f"pvgen {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    check = commands.add_parser(
+        "check",
+        help="parse and validate specs",
+        description="Parse and validate specs; with no paths, check the 'specs' of [tool.pvgen].",
+    )
+    check.add_argument("paths", nargs="*", metavar="SPEC", help="root .pvspec files")
+    check.set_defaults(run=cmd_check)
+
+    dump = commands.add_parser(
+        "dump",
+        help="print the resolved model",
+        description="Print the resolved model of one spec as canonical JSON.",
+    )
+    dump.add_argument("path", nargs="?", metavar="SPEC", help="root .pvspec file")
+    dump.add_argument("--format", choices=["json"], default="json", help="output format")
+    dump.set_defaults(run=cmd_dump)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config()
+        return int(args.run(args, config))
+    except (UsageError, ConfigError) as exc:
+        print(f"pvgen: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RecursionError:
+        print("pvgen: error: input nests too deeply", file=sys.stderr)
+        return EXIT_FINDINGS
+    except MemoryError:
+        print("pvgen: error: out of memory", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: say so plainly, without a wall of traceback
+        print(f"pvgen: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("please report this with the spec that caused it", file=sys.stderr)
+        if os.environ.get("PVGEN_DEBUG"):
+            traceback.print_exc()
+        return EXIT_BUG

@@ -1,0 +1,73 @@
+"""Config: the `[tool.pvgen]` table of the nearest pyproject.toml.
+
+Takes: the working directory (or an explicit pyproject path).
+Hands on: `Config`, with spec paths and folders made absolute against the
+folder of the pyproject.toml that declared them. Unknown keys are errors, so
+that a typo does not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import did_you_mean
+
+KEYS = {
+    "specs": "root spec files, each one ABI (list of paths)",
+    "spec_root": "folder that includes may not leave (default: each root spec's folder)",
+    "out": "output folder of 'pvgen generate' (default: generated)",
+}
+
+
+class ConfigError(Exception):
+    """A pyproject.toml that cannot be used; the message names file and key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None  # the pyproject.toml, or None when there is none
+    specs: tuple[Path, ...] = ()
+    spec_root: Path | None = None
+    out: Path = field(default_factory=lambda: Path("generated"))
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(start: Path | None = None) -> Config:
+    start = (start or Path.cwd()).resolve()
+    path = find_pyproject(start)
+    if path is None:
+        return Config(None, out=start / "generated")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read [tool.pvgen]: {exc}") from None
+    table = data.get("tool", {}).get("pvgen")
+    base = path.parent
+    if table is None:
+        return Config(path, out=base / "generated")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.pvgen] must be a table")
+    for key in table:
+        if key not in KEYS:
+            raise ConfigError(f"{path}: unknown key '{key}' in [tool.pvgen]" + did_you_mean(key, KEYS))
+    specs = table.get("specs", [])
+    if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+        raise ConfigError(f"{path}: [tool.pvgen] 'specs' must be a list of paths")
+    for key in ("spec_root", "out"):
+        if key in table and not isinstance(table[key], str):
+            raise ConfigError(f"{path}: [tool.pvgen] '{key}' must be a path")
+    return Config(
+        path,
+        specs=tuple(base / s for s in specs),
+        spec_root=base / table["spec_root"] if "spec_root" in table else None,
+        out=base / table.get("out", "generated"),
+    )

@@ -1,0 +1,149 @@
+"""Dump: the model as canonical JSON.
+
+Takes: a `model.Abi`.
+Hands on: a JSON-ready dict (sorted keys, no spans but `loc` strings relative
+to the spec root) and its text. The same text always comes from the same
+specs, wherever they are checked out; golden tests and tools read it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import conditions as cond
+from . import model as m
+
+FORMAT_VERSION = 1
+
+
+def _condition(c: cond.Cond | None) -> str | None:
+    return None if c is None else cond.render(c)
+
+
+def _type(t: m.TypeRef) -> str:
+    return t.spelling()
+
+
+def _element(e: m.Element) -> dict[str, Any]:
+    return {
+        "name": e.name,
+        "doc": e.doc,
+        "if": _condition(e.condition),
+        "since": e.since,
+        "allow": [{"code": a.code, "reason": a.reason} for a in e.allows],
+        "loc": e.span.relative_location,
+    }
+
+
+def _deprecation(d: m.Deprecation | None) -> dict[str, Any] | None:
+    return None if d is None else {"since": d.since, "use": d.use, "reason": d.reason}
+
+
+def _type_decl(t: m.TypeDecl) -> dict[str, Any]:
+    out = _element(t)
+    if isinstance(t, m.Typedef):
+        out.update(kind="typedef", target=_type(t.target))
+    elif isinstance(t, m.Opaque):
+        out.update(kind="opaque")
+    elif isinstance(t, m.Struct):
+        out.update(
+            kind="struct",
+            packed=t.packed,
+            shared=t.shared,
+            fields=[{**_element(f), "type": _type(f.type)} for f in t.fields],
+        )
+    else:
+        out.update(
+            kind="enum",
+            underlying=_type(t.underlying),
+            values=[{**_element(v), "value": v.value} for v in t.values],
+        )
+    return out
+
+
+def _member(mb: m.TableMember) -> dict[str, Any]:
+    out = _element(mb)
+    out.update(renamed_from=mb.renamed_from, deprecated=_deprecation(mb.deprecated))
+    if isinstance(mb, m.Hook):
+        out.update(
+            kind="hook",
+            returns=_type(mb.returns),
+            params=[{"name": p.name, "type": _type(p.type)} for p in mb.params],
+            callee_save=mb.callee_save,
+            hot=mb.hot,
+            callsites=mb.callsites,
+            patch=None if mb.patch is None else {"native": mb.patch.native, "clobbers": mb.patch.clobbers},
+            batched=mb.batched,
+            low_level=mb.low_level,
+            no_native=mb.no_native,
+            backend_specific=mb.backend_specific,
+        )
+    elif isinstance(mb, m.DataMember):
+        out.update(kind="data", type=_type(mb.type))
+    else:
+        out.update(kind="subtable", table=mb.table)
+    return out
+
+
+def _layout(layout: m.TargetLayout) -> dict[str, Any]:
+    return {
+        "pointer_size": layout.pointer_size,
+        "types": {n: {"size": s, "align": a} for n, (s, a) in layout.types.items()},
+        "records": {
+            n: {"size": r.size, "align": r.align, "offsets": dict(r.offsets)}
+            for n, r in layout.records.items()
+        },
+    }
+
+
+def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION,
+        "abi": {
+            "name": abi.name,
+            "version": abi.version,
+            "stability": abi.stability.value,
+            "budget": abi.budget,
+            "low_level_budget": abi.low_level_budget,
+            "doc": abi.doc,
+            "allow": [{"code": a.code, "reason": a.reason} for a in abi.allows],
+        },
+        "sources": [{"path": s.path, "sha256": s.sha256} for s in abi.sources],
+        "targets": [
+            {
+                "name": t.name,
+                "data_model": t.data_model,
+                "defines": dict(t.defines),
+                "doc": t.doc,
+                "loc": t.span.relative_location,
+            }
+            for t in abi.targets
+        ],
+        "types": [_type_decl(t) for t in abi.types],
+        "tables": [
+            {
+                **_element(t),
+                "budget": t.budget,
+                "renamed_from": t.renamed_from,
+                "deprecated": _deprecation(t.deprecated),
+                "members": [_member(mb) for mb in t.members],
+            }
+            for t in abi.tables
+        ],
+        "backends": [
+            {
+                "name": b.name,
+                "default": b.default,
+                "doc": b.doc,
+                "overrides": [o.path for o in b.overrides],
+                "loc": b.span.relative_location,
+            }
+            for b in abi.backends
+        ],
+        "layouts": {name: _layout(layout) for name, layout in abi.layouts.items()},
+    }
+
+
+def dump_json(abi: m.Abi) -> str:
+    return json.dumps(abi_to_dict(abi), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,772 @@
+"""Resolve: parsed spec files to the `Abi` model.
+
+Takes: a `LoadedSpec` (the root file and its includes, parsed).
+Hands on: a frozen `model.Abi`, with names resolved, annotations validated,
+conditions checked against the targets' defines, and every struct and table
+laid out per target. All errors found are reported together in one
+`SpecError`, sorted by location.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import annotations as ann
+from . import conditions as cond
+from . import model as m
+from . import syntax as syn
+from .diagnostics import Collector, Related, did_you_mean
+from .layout import BUILTIN_TYPES, DATA_MODELS, INTEGER_TYPES, canonical_c_type, lay_out_record
+from .loader import LoadedSpec
+from .names import problem_with
+from .source import Span
+
+ABI_SETTINGS = ("version", "stability", "budget", "low_level_budget")
+TARGET_SETTINGS = ("data_model", "defines")
+
+TYPE_KINDS = {
+    syn.TypedefDecl: ann.TYPEDEF,
+    syn.StructDecl: ann.STRUCT,
+    syn.OpaqueDecl: ann.OPAQUE,
+    syn.EnumDecl: ann.ENUM,
+    syn.TableDecl: ann.TABLE,
+}
+
+
+def resolve(loaded: LoadedSpec) -> m.Abi:
+    return _Resolver(loaded).run()
+
+
+@dataclass
+class _Named:
+    """A declaration in the one namespace of types and tables."""
+
+    decl: syn.Declaration
+    condition: cond.Cond | None
+    kind: str
+
+
+class _Resolver:
+    def __init__(self, loaded: LoadedSpec) -> None:
+        self.loaded = loaded
+        self.errors = Collector()
+        self.namespace: dict[str, list[_Named]] = {}
+        self.targets: list[m.Target] = []
+        self.known_defines: set[str] = set()
+
+    # ---- driver ---------------------------------------------------------------
+
+    def run(self) -> m.Abi:
+        items = [i for f in self.loaded.files for i in f.items if not isinstance(i, syn.IncludeDecl)]
+        abi_decl = self.find_abi(items)
+        self.targets = [self.target(t) for t in items if isinstance(t, syn.TargetDecl)]
+        self.check_unique((t.name, t.span) for t in self.targets)
+        self.known_defines = {d for t in self.targets for d in t.defines}
+        if not self.targets:
+            self.errors.error(
+                abi_decl.name_span if abi_decl else None,
+                "no 'target' declared; add one such as 'target x86_64 { data_model lp64; }'",
+            )
+
+        type_decls = [i for i in items if isinstance(i, tuple(TYPE_KINDS))]
+        for decl in type_decls:
+            self.declare(decl)
+        types = [t for t in (self.type_decl(d) for d in type_decls) if t is not None]
+        tables = [self.table(d) for d in type_decls if isinstance(d, syn.TableDecl)]
+        backends = [self.backend(b, tables) for b in items if isinstance(b, syn.BackendDecl)]
+        self.check_unique((b.name, b.span) for b in backends)
+        self.check_defaults(backends)
+
+        settings = self.abi_settings(abi_decl)
+        self.errors.raise_if_any()
+        layouts = _Layouts(self, types, tables).compute()
+        self.errors.raise_if_any()
+        assert abi_decl is not None  # find_abi reported its absence
+        abi_annotations = ann.read_annotations(abi_decl.annotations, ann.ABI, self.errors)
+        return m.Abi(
+            name=abi_decl.name,
+            version=settings["version"],
+            stability=settings["stability"],
+            budget=settings.get("budget"),
+            low_level_budget=settings.get("low_level_budget"),
+            doc=abi_decl.doc,
+            targets=tuple(self.targets),
+            types=tuple(types),
+            tables=tuple(tables),
+            backends=tuple(backends),
+            layouts=layouts,
+            sources=tuple(
+                m.SpecSource(f.source.relative, hashlib.sha256(f.source.text.encode()).hexdigest())
+                for f in self.loaded.files
+            ),
+            allows=self.allows(abi_annotations),
+            span=abi_decl.name_span,
+        )
+
+    # ---- abi and targets --------------------------------------------------------
+
+    def find_abi(self, items: Sequence[Any]) -> syn.AbiDecl | None:
+        found = [i for i in items if isinstance(i, syn.AbiDecl)]
+        if not found:
+            root = self.loaded.files[-1].source
+            self.errors.error(
+                Span.point(root),
+                "no 'abi' declaration; a spec starts with 'abi NAME { version N; }'",
+            )
+            self.errors.raise_if_any()
+        for dup in found[1:]:
+            self.errors.error(
+                dup.name_span,
+                f"a second 'abi' declaration ('{dup.name}'); one spec declares one ABI",
+                related=[Related(found[0].name_span, f"'{found[0].name}' is declared here")],
+            )
+        self.check_name(found[0].name, found[0].name_span, "ABI")
+        return found[0]
+
+    def settings(
+        self, settings: Sequence[syn.Setting], valid: Sequence[str], what: str
+    ) -> dict[str, syn.Setting]:
+        seen: dict[str, syn.Setting] = {}
+        for s in settings:
+            if s.key not in valid:
+                self.errors.error(
+                    s.span, f"unknown {what} setting '{s.key}'" + did_you_mean(s.key, valid)
+                )
+            elif s.key in seen:
+                self.errors.error(
+                    s.span,
+                    f"'{s.key}' is set twice",
+                    related=[Related(seen[s.key].span, "first set here")],
+                )
+            else:
+                seen[s.key] = s
+        return seen
+
+    def single_value(self, s: syn.Setting, kind: str) -> Any:
+        """The one value of a setting: an integer (kind 'int') or a bare name ('name')."""
+        if len(s.values) != 1:
+            self.errors.error(s.span, f"'{s.key}' takes one value")
+            return None
+        v = s.values[0]
+        if kind == "int" and v.name is None and isinstance(v.value, int):
+            if v.value < 1:
+                self.errors.error(v.span, f"'{s.key}' must be at least 1")
+                return None
+            return v.value
+        if kind == "name" and v.name is not None and v.value is None:
+            return v.name
+        self.errors.error(v.span, f"'{s.key}' takes {'an integer' if kind == 'int' else 'a name'}")
+        return None
+
+    def abi_settings(self, decl: syn.AbiDecl | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": 1, "stability": m.Stability.STABLE}
+        if decl is None:
+            return out
+        given = self.settings(decl.settings, ABI_SETTINGS, "abi")
+        if "version" not in given:
+            self.errors.error(decl.name_span, f"abi '{decl.name}' has no 'version'; add 'version 1;'")
+        for key in ("version", "budget", "low_level_budget"):
+            if key in given:
+                value = self.single_value(given[key], "int")
+                if value is not None:
+                    out[key] = value
+        if "stability" in given:
+            name = self.single_value(given["stability"], "name")
+            choices = [s.value for s in m.Stability]
+            if name is not None and name not in choices:
+                self.errors.error(
+                    given["stability"].values[0].span,
+                    f"unknown stability '{name}'" + did_you_mean(name, choices),
+                )
+            elif name is not None:
+                out["stability"] = m.Stability(name)
+        return out
+
+    def target(self, decl: syn.TargetDecl) -> m.Target:
+        given = self.settings(decl.settings, TARGET_SETTINGS, "target")
+        self.check_annotations_only_allow(decl.annotations, ann.TARGET)
+        data_model = "lp64"
+        if "data_model" not in given:
+            self.errors.error(
+                decl.name_span,
+                f"target '{decl.name}' has no 'data_model'; add 'data_model ilp32;' or 'data_model lp64;'",
+            )
+        else:
+            name = self.single_value(given["data_model"], "name")
+            if name is not None and name not in DATA_MODELS:
+                self.errors.error(
+                    given["data_model"].values[0].span,
+                    f"unknown data model '{name}'" + did_you_mean(name, DATA_MODELS),
+                )
+            elif name is not None:
+                data_model = name
+        defines: dict[str, bool | int] = {}
+        for v in given["defines"].values if "defines" in given else ():
+            if v.name is None:
+                self.errors.error(v.span, "a define is a NAME or NAME = INTEGER")
+            elif v.name in defines:
+                self.errors.error(v.span, f"'{v.name}' is defined twice for target '{decl.name}'")
+            elif isinstance(v.value, str):
+                self.errors.error(v.span, f"define '{v.name}' takes an integer, not a string")
+            else:
+                defines[v.name] = True if v.value is None else v.value
+        return m.Target(decl.name, data_model, defines, decl.doc, decl.name_span)
+
+    def check_annotations_only_allow(self, annotations: Sequence[syn.Annotation], kind: str) -> None:
+        ann.read_annotations(annotations, kind, self.errors)
+
+    # ---- names ------------------------------------------------------------------
+
+    def check_name(self, name: str, span: Span, what: str) -> None:
+        problem = problem_with(name)
+        if problem:
+            self.errors.error(span, f"{problem} and cannot name a {what}; generated code would break")
+
+    def check_unique(self, named: Iterable[tuple[str, Span]]) -> None:
+        seen: dict[str, Span] = {}
+        for name, span in named:
+            if name in seen:
+                self.errors.error(
+                    span,
+                    f"duplicate name '{name}'",
+                    related=[Related(seen[name], "first declared here")],
+                )
+            else:
+                seen[name] = span
+
+    def check_condition(self, condition: cond.Cond | None) -> None:
+        for name in cond.names(condition):
+            if name.name not in self.known_defines:
+                self.errors.error(
+                    name.span,
+                    f"'{name.name}' is not defined by any target"
+                    + did_you_mean(name.name, self.known_defines),
+                    hint="conditions test the 'defines' of the targets",
+                )
+
+    def check_overlaps(self, entries: Sequence[tuple[str, Span, cond.Cond | None]], what: str) -> None:
+        """Names may repeat only where their conditions can never both hold."""
+        by_name: dict[str, list[tuple[Span, cond.Cond | None]]] = {}
+        for name, span, condition in entries:
+            earlier = by_name.setdefault(name, [])
+            for other_span, other in earlier:
+                if cond.may_overlap(condition, other):
+                    self.errors.error(
+                        span,
+                        f"duplicate {what} '{name}'"
+                        + ("" if condition is None and other is None else " (conditions can both hold)"),
+                        related=[Related(other_span, "first declared here")],
+                    )
+                    break
+            earlier.append((span, condition))
+
+    def declare(self, decl: Any) -> None:
+        kind = TYPE_KINDS[type(decl)]
+        condition = _condition_of(decl)
+        what = "table" if kind == ann.TABLE else "type"
+        if decl.name in BUILTIN_TYPES:
+            self.errors.error(decl.name_span, f"'{decl.name}' is a builtin type and cannot be redeclared")
+        else:
+            self.check_name(decl.name, decl.name_span, what)
+        entries = self.namespace.setdefault(decl.name, [])
+        for other in entries:
+            if cond.may_overlap(condition, other.condition):
+                both = condition is not None or other.condition is not None
+                self.errors.error(
+                    decl.name_span,
+                    f"duplicate declaration of '{decl.name}'" + (" (conditions can both hold)" if both else ""),
+                    related=[Related(other.decl.name_span, "first declared here")],
+                )
+                break
+        entries.append(_Named(decl, condition, kind))
+
+    # ---- types ------------------------------------------------------------------
+
+    def type_ref(self, expr: syn.TypeExpr) -> m.TypeRef | None:
+        if expr.keyword == "c":
+            name = canonical_c_type(expr.base)
+            if name is None:
+                self.errors.error(expr.span, f"'{expr.base}' is not a valid C type")
+                return None
+            return m.TypeRef(name, True, expr.const, expr.pointers)
+        if expr.keyword is None and expr.base in BUILTIN_TYPES:
+            return m.TypeRef(expr.base, True, expr.const, expr.pointers)
+        entries = self.namespace.get(expr.base)
+        if entries is None:
+            what = expr.keyword or "type"
+            choices = list(self.namespace) + sorted(BUILTIN_TYPES)
+            self.errors.error(expr.span, f"unknown {what} '{expr.base}'" + did_you_mean(expr.base, choices))
+            return None
+        if expr.keyword is not None:
+            wanted = {"struct": (ann.STRUCT, ann.OPAQUE), "enum": (ann.ENUM,)}[expr.keyword]
+            for entry in entries:
+                if entry.kind not in wanted:
+                    self.errors.error(
+                        expr.span,
+                        f"'{expr.base}' is a {entry.kind}, not a {expr.keyword}",
+                        related=[Related(entry.decl.name_span, "declared here")],
+                    )
+                    return None
+        return m.TypeRef(expr.base, False, expr.const, expr.pointers)
+
+    def element(self, decl: syn.Declaration, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Common fields of model elements, and the annotation values for the rest."""
+        values = ann.read_annotations(decl.annotations, kind, self.errors)
+        condition = values.get("if")
+        self.check_condition(condition)
+        common = {
+            "name": decl.name,
+            "doc": decl.doc,
+            "condition": condition,
+            "since": values.get("since", 1),
+            "allows": self.allows(values),
+            "span": decl.name_span,
+        }
+        return common, values
+
+    def allows(self, values: dict[str, Any]) -> tuple[m.Allow, ...]:
+        return tuple(m.Allow(a["code"], a["reason"], span) for a, span in values.get("allow", ()))
+
+    def type_decl(self, decl: Any) -> m.TypeDecl | None:
+        kind = TYPE_KINDS[type(decl)]
+        if kind == ann.TABLE:
+            return None
+        common, values = self.element(decl, kind)
+        if isinstance(decl, syn.TypedefDecl):
+            target = self.type_ref(decl.type)
+            return m.Typedef(**common, target=target or _VOID)
+        if isinstance(decl, syn.OpaqueDecl):
+            return m.Opaque(**common)
+        if isinstance(decl, syn.StructDecl):
+            fields = tuple(self.field(f) for f in decl.fields)
+            self.check_overlaps([(f.name, f.span, f.condition) for f in fields], "field")
+            if not decl.fields:
+                self.errors.error(decl.name_span, f"struct '{decl.name}' has no fields")
+            return m.Struct(
+                **common,
+                fields=fields,
+                packed=bool(values.get("packed")),
+                shared=bool(values.get("shared")),
+            )
+        return self.enum(decl, common)
+
+    def field(self, decl: syn.FieldDecl) -> m.Field:
+        common, _ = self.element(decl, ann.FIELD)
+        self.check_name(decl.name, decl.name_span, "field")
+        assert decl.type is not None
+        return m.Field(**common, type=self.type_ref(decl.type) or _VOID)
+
+    def enum(self, decl: syn.EnumDecl, common: dict[str, Any]) -> m.Enum:
+        assert decl.underlying is not None
+        underlying = self.type_ref(decl.underlying)
+        if underlying is not None and (
+            not underlying.builtin or underlying.name not in INTEGER_TYPES or underlying.pointers
+        ):
+            self.errors.error(
+                decl.underlying.span,
+                f"the type of enum '{decl.name}' must be a builtin integer type such as 'u32'",
+            )
+            underlying = None
+        values = []
+        next_value = 0
+        for e in decl.enumerators:
+            e_common, _ = self.element(e, ann.ENUMERATOR)
+            self.check_name(e.name, e.name_span, "enumerator")
+            value = next_value if e.value is None else e.value
+            if underlying is not None:
+                for model in {DATA_MODELS[t.data_model] for t in self.targets} or {DATA_MODELS["lp64"]}:
+                    low, high = model.integer_range(underlying.name)
+                    if not low <= value <= high:
+                        self.errors.error(
+                            e.name_span,
+                            f"value {value} of '{e.name}' does not fit in '{underlying.name}' ({low}..{high})",
+                        )
+                        break
+            values.append(m.Enumerator(**e_common, value=value))
+            next_value = value + 1
+        self.check_overlaps([(v.name, v.span, v.condition) for v in values], "enumerator")
+        if not values:
+            self.errors.error(decl.name_span, f"enum '{decl.name}' has no values")
+        return m.Enum(**common, underlying=underlying or m.TypeRef("u32", True), values=tuple(values))
+
+    # ---- tables -----------------------------------------------------------------
+
+    def table(self, decl: syn.TableDecl) -> m.Table:
+        common, values = self.element(decl, ann.TABLE)
+        members = tuple(self.member(md) for md in decl.members)
+        self.check_overlaps([(mb.name, mb.span, mb.condition) for mb in members], "member")
+        deprecated = self.deprecation(values.get("deprecated"), decl)
+        return m.Table(
+            **common,
+            members=members,
+            budget=values.get("budget"),
+            renamed_from=values.get("renamed_from"),
+            deprecated=deprecated,
+        )
+
+    def deprecation(self, value: dict[str, Any] | None, decl: syn.Declaration) -> m.Deprecation | None:
+        if value is None:
+            return None
+        span = next(a.span for a in decl.annotations if a.name == "deprecated")
+        return m.Deprecation(value.get("since"), value.get("use"), value.get("reason"), span)
+
+    def member(self, decl: syn.MemberDecl) -> m.TableMember:
+        assert decl.type is not None
+        is_hook = decl.params is not None
+        named = self.namespace.get(decl.type.base, [])
+        is_sub = (
+            not is_hook
+            and decl.type.keyword is None
+            and named
+            and all(n.kind == ann.TABLE for n in named)
+        )
+        kind = ann.HOOK if is_hook else ann.SUBTABLE if is_sub else ann.DATA
+        common, values = self.element(decl, kind)
+        self.check_name(decl.name, decl.name_span, kind)
+        shared: dict[str, Any] = {
+            **common,
+            "renamed_from": values.get("renamed_from"),
+            "deprecated": self.deprecation(values.get("deprecated"), decl),
+        }
+        if is_sub:
+            if decl.type.pointers or decl.type.const:
+                self.errors.error(decl.type.span, "a sub-table is embedded by value: no 'const', no '*'")
+            return m.SubTable(**shared, table=decl.type.base)
+        type_ = self.type_ref(decl.type) or _VOID
+        if not is_hook:
+            return m.DataMember(**shared, type=type_)
+        assert decl.params is not None
+        hot = values.get("hot")
+        patch = values.get("patch")
+        return m.Hook(
+            **shared,
+            returns=type_,
+            params=self.params(decl),
+            callee_save=bool(values.get("callee_save")),
+            hot=hot is not None,
+            callsites=hot.get("callsites") if isinstance(hot, dict) else None,
+            patch=m.Patch(patch["native"], patch.get("clobbers")) if patch else None,
+            batched=bool(values.get("batched")),
+            low_level=bool(values.get("low_level")),
+            no_native=(values.get("no_native") or {}).get("reason"),
+            backend_specific=(values.get("backend_specific") or {}).get("reason"),
+        )
+
+    def params(self, decl: syn.MemberDecl) -> tuple[m.Param, ...]:
+        assert decl.params is not None
+        raw = decl.params
+        if len(raw) == 1 and raw[0].name is None and _is_plain_void(raw[0].type):
+            return ()  # `f(void)`, the C spelling of no parameters
+        out = []
+        for index, p in enumerate(raw, 1):
+            if _is_plain_void(p.type):
+                if len(raw) > 1:
+                    self.errors.error(p.type.span, "'void' must be the only parameter")
+                else:
+                    self.errors.error(p.span, f"parameter '{p.name}' cannot have type 'void'")
+                continue
+            if p.name is None:
+                self.errors.error(
+                    p.span,
+                    f"parameter {index} of '{decl.name}' needs a name; generated code refers to it",
+                )
+                continue
+            self.check_name(p.name, _name_span(p), "parameter")
+            type_ = self.type_ref(p.type)
+            if type_ is not None:
+                out.append(m.Param(p.name, type_, p.span))
+        self.check_unique((p.name, p.span) for p in out)
+        return tuple(out)
+
+    # ---- backends ---------------------------------------------------------------
+
+    def backend(self, decl: syn.BackendDecl, tables: Sequence[m.Table]) -> m.Backend:
+        values = ann.read_annotations(decl.annotations, ann.BACKEND, self.errors)
+        self.check_name(decl.name, decl.name_span, "backend")
+        if not decl.default and not decl.entries:
+            self.errors.error(
+                decl.name_span,
+                f"backend '{decl.name}' lists no members; give '{{ table: member, ...; }}' "
+                "or mark it 'default'",
+            )
+        by_name = {t.name: t for t in tables}
+        overrides: dict[str, m.Override] = {}
+        seen_tables: dict[str, Span] = {}
+        for entry in decl.entries:
+            table = by_name.get(entry.table)
+            if table is None:
+                self.errors.error(
+                    entry.table_span,
+                    f"unknown table '{entry.table}'" + did_you_mean(entry.table, by_name),
+                )
+                continue
+            if entry.table in seen_tables:
+                self.errors.error(
+                    entry.table_span,
+                    f"table '{entry.table}' is listed twice in backend '{decl.name}'",
+                    related=[Related(seen_tables[entry.table], "first listed here")],
+                )
+                continue
+            seen_tables[entry.table] = entry.table_span
+            if entry.members is None:
+                paths = list(_member_paths(table, by_name, entry.table + "."))
+                for path in paths:
+                    overrides[path] = m.Override(path, entry.span)
+                continue
+            for mp in entry.members:
+                for path in self.member_path(table, mp, by_name):
+                    if path in overrides:
+                        self.errors.error(mp.span, f"'{path}' is listed twice in backend '{decl.name}'")
+                    overrides[path] = m.Override(path, mp.span)
+        order = {p: i for i, p in enumerate(_all_paths(tables, by_name))}
+        ordered = sorted(overrides.values(), key=lambda o: order.get(o.path, len(order)))
+        return m.Backend(
+            name=decl.name,
+            default=decl.default,
+            overrides=tuple(ordered),
+            doc=decl.doc,
+            allows=self.allows(values),
+            span=decl.name_span,
+        )
+
+    def member_path(
+        self, table: m.Table, mp: syn.MemberPath, by_name: dict[str, m.Table]
+    ) -> list[str]:
+        current = table
+        for depth, part in enumerate(mp.parts):
+            members = {mb.name: mb for mb in current.members}
+            member = members.get(part)
+            if member is None:
+                self.errors.error(
+                    mp.span,
+                    f"table '{current.name}' has no member '{part}'" + did_you_mean(part, members),
+                )
+                return []
+            last = depth == len(mp.parts) - 1
+            if isinstance(member, m.SubTable):
+                sub = by_name.get(member.table)
+                if sub is None:
+                    return []
+                if last:  # naming a sub-table means all its members
+                    prefix = f"{table.name}.{'.'.join(mp.parts)}."
+                    return list(_member_paths(sub, by_name, prefix))
+                current = sub
+            elif not last:
+                self.errors.error(mp.span, f"'{part}' in table '{current.name}' is not a sub-table")
+                return []
+        return [f"{table.name}.{'.'.join(mp.parts)}"]
+
+    def check_defaults(self, backends: Sequence[m.Backend]) -> None:
+        defaults = [b for b in backends if b.default]
+        for extra in defaults[1:]:
+            self.errors.error(
+                extra.span,
+                f"a second default backend '{extra.name}'; only one backend is the fallback",
+                related=[Related(defaults[0].span, f"'{defaults[0].name}' is the default")],
+            )
+
+
+class _Layouts:
+    """Per-target checks of every use of a type, and the layout of every record."""
+
+    def __init__(self, resolver: _Resolver, types: Sequence[m.TypeDecl], tables: Sequence[m.Table]) -> None:
+        self.r = resolver
+        self.types = types
+        self.tables = tables
+        self.tables_by_name = {t.name: t for t in tables}
+        self.variants: dict[str, list[m.TypeDecl | m.Table]] = {}
+        for t in [*types, *tables]:
+            self.variants.setdefault(t.name, []).append(t)
+        # Reported problems, keyed by (span, message), with the targets they concern.
+        self.problems: dict[tuple[Span, str], list[str]] = {}
+
+    def compute(self) -> dict[str, m.TargetLayout]:
+        layouts = {t.name: self.target_layout(t) for t in self.r.targets}
+        for (span, message), targets in self.problems.items():
+            names = ", ".join(f"'{t}'" for t in targets)
+            plural = "s" if len(targets) > 1 else ""
+            self.r.errors.error(span, message.replace("{targets}", f"target{plural} {names}"))
+        return layouts
+
+    def problem(self, span: Span, message: str, target: m.Target) -> None:
+        self.problems.setdefault((span, message), []).append(target.name)
+
+    def target_layout(self, target: m.Target) -> m.TargetLayout:
+        data_model = DATA_MODELS[target.data_model]
+        state = _TargetState(self, target, data_model)
+        for t in self.types:
+            if target.holds(t.condition):
+                state.value_type(t.name, t.span, for_layout=True)
+        for table in self.tables:
+            if target.holds(table.condition):
+                state.record(table.name)
+        return m.TargetLayout(
+            target=target.name,
+            pointer_size=data_model.pointer_size,
+            types=dict(sorted(state.sizes.items())),
+            records=dict(sorted(state.records.items())),
+        )
+
+
+class _TargetState:
+    def __init__(self, owner: _Layouts, target: m.Target, data_model: Any) -> None:
+        self.owner = owner
+        self.target = target
+        self.data_model = data_model
+        self.sizes: dict[str, tuple[int, int]] = {}
+        self.records: dict[str, m.RecordLayout] = {}
+        self.in_progress: set[str] = set()
+
+    def variant(self, name: str, span: Span) -> m.TypeDecl | m.Table | None:
+        for v in self.owner.variants.get(name, ()):
+            if self.target.holds(v.condition):
+                return v
+        self.owner.problem(span, f"type '{name}' is not declared for {{targets}}", self.target)
+        return None
+
+    def value_type(self, name: str, span: Span, *, for_layout: bool = False) -> tuple[int, int] | None:
+        """(size, align) of a declared type used by value, reporting misuse at `span`."""
+        if name in self.sizes:
+            return self.sizes[name]
+        decl = self.variant(name, span)
+        if decl is None:
+            return None
+        if isinstance(decl, m.Opaque):
+            if not for_layout:
+                self.owner.problem(
+                    span,
+                    f"opaque struct '{name}' is used by value; it may only appear behind a pointer",
+                    self.target,
+                )
+            return None
+        if name in self.in_progress:
+            self.owner.problem(span, f"'{name}' contains itself by value", self.target)
+            return None
+        self.in_progress.add(name)
+        try:
+            if isinstance(decl, m.Typedef):
+                size = self.ref(decl.target, decl.span, allow_opaque=for_layout)
+            elif isinstance(decl, m.Enum):
+                size = self.data_model.integer(decl.underlying.name)
+            elif isinstance(decl, m.Table):
+                self.owner.problem(
+                    span, f"table '{name}' can only be embedded in another table", self.target
+                )
+                return None
+            else:
+                record = self.record(decl.name)
+                size = None if record is None else (record.size, record.align)
+        finally:
+            self.in_progress.discard(name)
+        if size is not None:
+            self.sizes[name] = size
+        return size
+
+    def ref(self, ref: m.TypeRef, span: Span, *, allow_opaque: bool = False) -> tuple[int, int] | None:
+        if ref.pointers:
+            if not ref.builtin:
+                decl = self.variant(ref.name, span)
+                if isinstance(decl, m.Table):
+                    self.owner.problem(
+                        span, f"table '{ref.name}' can only be embedded in another table", self.target
+                    )
+            size = self.data_model.pointer_size
+            return size, size
+        if ref.builtin:
+            if ref.name == "void":
+                self.owner.problem(span, "'void' cannot be used by value here", self.target)
+                return None
+            return self.data_model.integer(ref.name)
+        if allow_opaque and isinstance(self.variant(ref.name, span), m.Opaque):
+            return None
+        return self.value_type(ref.name, span)
+
+    def record(self, name: str) -> m.RecordLayout | None:
+        if name in self.records:
+            return self.records[name]
+        decl = self.owner.variants[name]
+        present = next((d for d in decl if self.target.holds(d.condition)), None)
+        if present is None:
+            return None
+        entries: list[tuple[str, int, int]] = []
+        ok = True
+        if isinstance(present, m.Struct):
+            for f in present.fields:
+                if self.target.holds(f.condition):
+                    size = self.ref(f.type, f.span)
+                    ok = ok and size is not None
+                    if size is not None:
+                        entries.append((f.name, *size))
+            packed = present.packed
+        else:
+            assert isinstance(present, m.Table)
+            packed = False
+            self.in_progress.add(name)
+            for mb in present.members:
+                if not self.target.holds(mb.condition):
+                    continue
+                size = self.member_size(mb)
+                ok = ok and size is not None
+                if size is not None:
+                    entries.append((mb.name, *size))
+            self.in_progress.discard(name)
+        if not ok:
+            return None
+        size, align, offsets = lay_out_record(entries, packed=packed)
+        layout = m.RecordLayout(size, align, offsets)
+        self.records[name] = layout
+        return layout
+
+    def member_size(self, mb: m.TableMember) -> tuple[int, int] | None:
+        pointer = (self.data_model.pointer_size, self.data_model.pointer_size)
+        if isinstance(mb, m.Hook):
+            if not mb.returns.is_void:
+                self.ref(mb.returns, mb.span)
+            for p in mb.params:
+                self.ref(p.type, p.span)
+            return pointer  # a function pointer
+        if isinstance(mb, m.DataMember):
+            return self.ref(mb.type, mb.span)
+        if mb.table in self.in_progress:
+            self.owner.problem(mb.span, f"table '{mb.table}' embeds itself", self.target)
+            return None
+        if self.variant(mb.table, mb.span) is None:
+            return None
+        record = self.record(mb.table)
+        return None if record is None else (record.size, record.align)
+
+
+# ---- helpers ---------------------------------------------------------------------
+
+_VOID = m.TypeRef("void", True)
+
+
+def _condition_of(decl: syn.Declaration) -> cond.Cond | None:
+    for a in decl.annotations:
+        if a.name == "if":
+            return a.condition
+    return None
+
+
+def _is_plain_void(t: syn.TypeExpr) -> bool:
+    return t.keyword == "c" and t.base == "void" and not t.pointers
+
+
+def _name_span(p: syn.ParamDecl) -> Span:
+    return Span(p.span.file, p.span.end_line, p.span.end_column - len(p.name or ""), p.span.end_line, p.span.end_column)
+
+
+def _member_paths(table: m.Table, by_name: dict[str, m.Table], prefix: str) -> Iterable[str]:
+    for mb in table.members:
+        if isinstance(mb, m.SubTable) and mb.table in by_name:
+            yield from _member_paths(by_name[mb.table], by_name, f"{prefix}{mb.name}.")
+        elif not isinstance(mb, m.SubTable):
+            yield prefix + mb.name
+
+
+def _all_paths(tables: Sequence[m.Table], by_name: dict[str, m.Table]) -> Iterable[str]:
+    for t in tables:
+        yield from _member_paths(t, by_name, t.name + ".")

@@ -1,0 +1,87 @@
+"""Source files and positions in them.
+
+Takes: the bytes of a spec file and the name to show for it.
+Hands on: `SourceFile` (decoded text plus a line index) and `Span`, the
+file:line:column range that every syntax node, model element and diagnostic
+carries, and `excerpt()`, the source line with a caret under the span.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, eq=False)
+class SourceFile:
+    """One spec file as read from disk.
+
+    `display` is the name printed in diagnostics (relative to the working
+    directory when possible); `relative` is the name relative to the spec root,
+    used in dumps so that they do not depend on where the checkout lives.
+    """
+
+    display: str
+    relative: str
+    text: str
+    line_starts: tuple[int, ...] = field(repr=False, default=())
+
+    @classmethod
+    def from_text(cls, display: str, text: str, relative: str | None = None) -> SourceFile:
+        starts = [0]
+        find = text.find
+        pos = find("\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+        return cls(display, relative or display, text, tuple(starts))
+
+    def line_text(self, line: int) -> str:
+        """The text of 1-based line `line`, without its line ending."""
+        if line < 1 or line > len(self.line_starts):
+            return ""
+        start = self.line_starts[line - 1]
+        end = self.line_starts[line] if line < len(self.line_starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        index = bisect.bisect_right(self.line_starts, offset) - 1
+        return index + 1, offset - self.line_starts[index] + 1
+
+
+@dataclass(frozen=True)
+class Span:
+    """A range in a source file; lines and columns are 1-based, columns count characters."""
+
+    file: SourceFile = field(compare=False, repr=False)
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @property
+    def location(self) -> str:
+        return f"{self.file.display}:{self.line}:{self.column}"
+
+    @property
+    def relative_location(self) -> str:
+        return f"{self.file.relative}:{self.line}:{self.column}"
+
+    @classmethod
+    def point(cls, file: SourceFile, line: int = 1, column: int = 1) -> Span:
+        return cls(file, line, column, line, column + 1)
+
+
+def excerpt(span: Span) -> str:
+    """The span's first line with a caret line under it, indented for reading."""
+    text = span.file.line_text(span.line)
+    if not text and span.line > len(span.file.line_starts):
+        return ""
+    # Tabs keep their width in the caret line so the caret stays under the text.
+    prefix = "".join(c if c == "\t" else " " for c in text[: span.column - 1])
+    if span.end_line == span.line:
+        width = max(1, span.end_column - span.column)
+    else:
+        width = max(1, len(text) - span.column + 1)
+    return f"    {text}\n    {prefix}{'^' * width}"
