@@ -3,9 +3,9 @@
 Takes: the path of a root `.pvspec` file and the spec root (the folder that
 includes may not leave; by default the root file's folder).
 Hands on: `LoadedSpec`, the parsed `SpecFile`s in include order (each
-included file once, before the file that includes it). Errors: unreadable
-files and bad encodings (`SpecError(unreadable=True)`), syntax errors, include
-cycles, includes that are missing or leave the spec root.
+included file once, before the file that includes it). Errors: files that
+cannot be read or decoded (`SpecError.unreadable` for the root file), syntax
+errors, include cycles, includes that are missing or leave the spec root.
 """
 
 from __future__ import annotations
@@ -39,17 +39,22 @@ def display_name(path: Path) -> str:
 
 
 def read_source(path: Path, spec_root: Path, *, span: Span | None = None) -> SourceFile:
-    """Read and decode one file; errors are reported at `span` (the include) if given."""
+    """Read and decode one file; errors are reported at `span` (the include) if given.
+
+    A root file that cannot be read is unusable input (exit 2); an include that
+    cannot be read is an error in the spec that names it (exit 1).
+    """
     shown = display_name(path)
+    unreadable = span is None
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise SpecError([error(span, f"cannot read '{shown}': no such file")], unreadable=True)
+        raise SpecError([error(span, f"cannot read '{shown}': no such file")], unreadable=unreadable)
     except IsADirectoryError:
-        raise SpecError([error(span, f"cannot read '{shown}': it is a directory")], unreadable=True)
+        raise SpecError([error(span, f"cannot read '{shown}': it is a directory")], unreadable=unreadable)
     except OSError as exc:
         raise SpecError(
-            [error(span, f"cannot read '{shown}': {exc.strerror or exc}")], unreadable=True
+            [error(span, f"cannot read '{shown}': {exc.strerror or exc}")], unreadable=unreadable
         )
     try:
         text = data.decode("utf-8")
@@ -60,7 +65,7 @@ def read_source(path: Path, spec_root: Path, *, span: Span | None = None) -> Sou
         where = Span(partial, line, column, line, column + 1)
         raise SpecError(
             [error(where, f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); specs must be UTF-8")],
-            unreadable=True,
+            unreadable=unreadable,
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]

@@ -619,6 +619,8 @@ class _TargetState:
         self.sizes: dict[str, tuple[int, int]] = {}
         self.records: dict[str, m.RecordLayout] = {}
         self.in_progress: set[str] = set()
+        # Types already reported as containing themselves: not reported again.
+        self.cyclic: set[str] = set()
 
     def variant(self, name: str, span: Span) -> m.TypeDecl | m.Table | None:
         for v in self.owner.variants.get(name, ()):
@@ -642,13 +644,26 @@ class _TargetState:
                     self.target,
                 )
             return None
+        if name in self.cyclic:
+            return None
         if name in self.in_progress:
             self.owner.problem(span, f"'{name}' contains itself by value", self.target)
+            self.cyclic.update(self.in_progress)
             return None
         self.in_progress.add(name)
         try:
             if isinstance(decl, m.Typedef):
-                size = self.ref(decl.target, decl.span, allow_opaque=for_layout)
+                hidden = self.opaque_behind(decl)
+                if hidden is not None:
+                    if not for_layout:
+                        self.owner.problem(
+                            span,
+                            f"'{name}' names opaque struct '{hidden}' and is used by value;"
+                            " it may only appear behind a pointer",
+                            self.target,
+                        )
+                    return None
+                size = self.ref(decl.target, decl.span)
             elif isinstance(decl, m.Enum):
                 size = self.data_model.integer(decl.underlying.name)
             elif isinstance(decl, m.Table):
@@ -665,7 +680,24 @@ class _TargetState:
             self.sizes[name] = size
         return size
 
-    def ref(self, ref: m.TypeRef, span: Span, *, allow_opaque: bool = False) -> tuple[int, int] | None:
+    def opaque_behind(self, typedef: m.Typedef) -> str | None:
+        """The opaque struct a typedef names by value (through other typedefs), if any."""
+        seen = set()
+        target = typedef.target
+        while not target.builtin and not target.pointers and target.name not in seen:
+            seen.add(target.name)
+            decl = next(
+                (v for v in self.owner.variants.get(target.name, ()) if self.target.holds(v.condition)),
+                None,
+            )
+            if isinstance(decl, m.Opaque):
+                return decl.name
+            if not isinstance(decl, m.Typedef):
+                return None
+            target = decl.target
+        return None
+
+    def ref(self, ref: m.TypeRef, span: Span) -> tuple[int, int] | None:
         if ref.pointers:
             if not ref.builtin:
                 decl = self.variant(ref.name, span)
@@ -680,8 +712,6 @@ class _TargetState:
                 self.owner.problem(span, "'void' cannot be used by value here", self.target)
                 return None
             return self.data_model.integer(ref.name)
-        if allow_opaque and isinstance(self.variant(ref.name, span), m.Opaque):
-            return None
         return self.value_type(ref.name, span)
 
     def record(self, name: str) -> m.RecordLayout | None:

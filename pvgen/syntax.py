@@ -194,6 +194,7 @@ def _parser() -> Lark:
     )
 
 
+C_WORDS = {"unsigned", "signed", "short", "long", "int", "char", "void", "const"}
 C_TYPE_WORDS = {"UNSIGNED", "SIGNED", "SHORT", "LONG", "INT_KW", "CHAR", "VOID", "CONST"}
 TERMINAL_WORDS = {
     "NAME": "a name",
@@ -217,7 +218,12 @@ def parse(source: SourceFile) -> SpecFile:
         raise SpecError([_syntax_error(source, exc)]) from None
     except RecursionError:
         raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
-    items = _Builder(source).transform(tree)
+    try:
+        items = _Builder(source).transform(tree)
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, SpecError):
+            raise exc.orig_exc from None
+        raise
     return SpecFile(source, tuple(items))
 
 
@@ -258,12 +264,30 @@ def _syntax_error(source: SourceFile, exc: lark.exceptions.UnexpectedInput) -> A
         span = Span(source, line, column, line, column + 1)
         return error(span, f"unexpected end of file; expected {_describe_expected(expected)}")
     span = Span(source, line, column, line, column + max(1, len(str(token))))
-    if token.type in C_TYPE_WORDS and "NAME" in expected:
-        return error(span, f"'{token}' is a C keyword and cannot be used as a name")
-    if token.type == "DOC_COMMENT":
-        return error(span, "a doc comment '///' must come right before a declaration")
+    if "NAME" in expected:
+        # `void int();` parses `void int` as a type and then misses the name:
+        # the word before the unexpected token is what the user meant as one.
+        word_span, word = _previous_word(source, token)
+        if token.type in C_TYPE_WORDS:
+            return error(span, f"'{token}' is a C keyword and cannot be used as a name")
+        if word in C_WORDS and word_span is not None:
+            return error(word_span, f"'{word}' is a C keyword and cannot be used as a name")
     shown = f"'{token}'" if token.type != "$END" else "end of file"
     return error(span, f"unexpected {shown}; expected {_describe_expected(expected)}")
+
+
+def _previous_word(source: SourceFile, token: Token) -> tuple[Span | None, str]:
+    """The identifier-like word right before `token`, skipping blanks."""
+    end = token.start_pos if token.start_pos is not None else 0
+    while end > 0 and source.text[end - 1] in " \t\r\n":
+        end -= 1
+    start = end
+    while start > 0 and (source.text[start - 1].isalnum() or source.text[start - 1] == "_"):
+        start -= 1
+    if start == end:
+        return None, ""
+    line, column = source.position(start)
+    return Span(source, line, column, line, column + end - start), source.text[start:end]
 
 
 # ---- tree to dataclasses ---------------------------------------------------------------

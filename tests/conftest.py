@@ -1,0 +1,79 @@
+"""Shared helpers: write specs into a temporary folder and run the real CLI on them."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Mapping
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+TEST_SPECS = Path(__file__).resolve().parent / "specs"
+
+# The smallest valid preamble, for tests that care about what follows it.
+PREAMBLE = """abi demo { version 1; }
+target i386 { data_model ilp32; defines X86_32; }
+target x86_64 { data_model lp64; defines X86_64, LEVELS = 4; }
+"""
+
+
+@dataclass
+class Run:
+    status: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> Run:
+    """Run `pvgen` in-process (fast); the working directory is changed for the call."""
+    from pvgen.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old = Path.cwd()
+    try:
+        if cwd is not None:
+            import os
+
+            os.chdir(cwd)
+        with redirect_stdout(out), redirect_stderr(err):
+            status = main(list(args))
+    finally:
+        import os
+
+        os.chdir(old)
+    return Run(status, out.getvalue(), err.getvalue())
+
+
+def run_process(*args: str, cwd: Path | None = None) -> Run:
+    """Run `python -m pvgen` as a separate process, as a user would."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pvgen", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def write_specs(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write {relative path: text or bytes} under tmp_path; returns tmp_path."""
+
+    def write(files: Mapping[str, str | bytes]) -> Path:
+        for name, content in files.items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return tmp_path
+
+    return write
