@@ -156,7 +156,7 @@ def may_overlap(a: Cond | None, b: Cond | None) -> bool:
     return False
 
 
-_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "cmp": 4, "atom": 5}
+_PRECEDENCE = {"or": 1, "and": 2, "cmp": 3, "not": 4, "atom": 5}
 
 
 def _kind(cond: Cond) -> str:
@@ -192,7 +192,9 @@ def render(cond: Cond, name_format: str = "{}", defined_format: str = "{}") -> s
         if isinstance(c, Int):
             return str(c.value)
         if isinstance(c, Not):
-            return "!" + wrap(c.operand, _PRECEDENCE["not"] - 1)
+            # In C `!` binds tighter than comparisons, so only atoms go unwrapped.
+            inner = go(c.operand)
+            return "!" + (inner if _kind(c.operand) in ("atom", "not") else f"({inner})")
         if isinstance(c, And):
             return " && ".join(wrap(o, _PRECEDENCE["and"]) for o in c.operands)
         if isinstance(c, Or):

@@ -67,7 +67,7 @@ class _Resolver:
         self.known_defines = {d for t in self.targets for d in t.defines}
         if not self.targets:
             self.errors.error(
-                abi_decl.name_span if abi_decl else None,
+                abi_decl.span if abi_decl else None,
                 "no 'target' declared; add one such as 'target x86_64 { data_model lp64; }'",
             )
 
@@ -103,7 +103,7 @@ class _Resolver:
                 for f in self.loaded.files
             ),
             allows=self.allows(abi_annotations),
-            span=abi_decl.name_span,
+            span=abi_decl.span,
         )
 
     # ---- abi and targets --------------------------------------------------------
@@ -119,11 +119,11 @@ class _Resolver:
             self.errors.raise_if_any()
         for dup in found[1:]:
             self.errors.error(
-                dup.name_span,
+                dup.span,
                 f"a second 'abi' declaration ('{dup.name}'); one spec declares one ABI",
-                related=[Related(found[0].name_span, f"'{found[0].name}' is declared here")],
+                related=[Related(found[0].span, f"'{found[0].name}' is declared here")],
             )
-        self.check_name(found[0].name, found[0].name_span, "ABI")
+        self.check_name(found[0].name, found[0].span, "ABI")
         return found[0]
 
     def settings(
@@ -167,7 +167,7 @@ class _Resolver:
             return out
         given = self.settings(decl.settings, ABI_SETTINGS, "abi")
         if "version" not in given:
-            self.errors.error(decl.name_span, f"abi '{decl.name}' has no 'version'; add 'version 1;'")
+            self.errors.error(decl.span, f"abi '{decl.name}' has no 'version'; add 'version 1;'")
         for key in ("version", "budget", "low_level_budget"):
             if key in given:
                 value = self.single_value(given[key], "int")
@@ -191,7 +191,7 @@ class _Resolver:
         data_model = "lp64"
         if "data_model" not in given:
             self.errors.error(
-                decl.name_span,
+                decl.span,
                 f"target '{decl.name}' has no 'data_model'; add 'data_model ilp32;' or 'data_model lp64;'",
             )
         else:
@@ -213,7 +213,7 @@ class _Resolver:
                 self.errors.error(v.span, f"define '{v.name}' takes an integer, not a string")
             else:
                 defines[v.name] = True if v.value is None else v.value
-        return m.Target(decl.name, data_model, defines, decl.doc, decl.name_span)
+        return m.Target(decl.name, data_model, defines, decl.doc, decl.span)
 
     def check_annotations_only_allow(self, annotations: Sequence[syn.Annotation], kind: str) -> None:
         ann.read_annotations(annotations, kind, self.errors)
@@ -268,17 +268,17 @@ class _Resolver:
         condition = _condition_of(decl)
         what = "table" if kind == ann.TABLE else "type"
         if decl.name in BUILTIN_TYPES:
-            self.errors.error(decl.name_span, f"'{decl.name}' is a builtin type and cannot be redeclared")
+            self.errors.error(decl.span, f"'{decl.name}' is a builtin type and cannot be redeclared")
         else:
-            self.check_name(decl.name, decl.name_span, what)
+            self.check_name(decl.name, decl.span, what)
         entries = self.namespace.setdefault(decl.name, [])
         for other in entries:
             if cond.may_overlap(condition, other.condition):
                 both = condition is not None or other.condition is not None
                 self.errors.error(
-                    decl.name_span,
+                    decl.span,
                     f"duplicate declaration of '{decl.name}'" + (" (conditions can both hold)" if both else ""),
-                    related=[Related(other.decl.name_span, "first declared here")],
+                    related=[Related(other.decl.span, "first declared here")],
                 )
                 break
         entries.append(_Named(decl, condition, kind))
@@ -307,7 +307,7 @@ class _Resolver:
                     self.errors.error(
                         expr.span,
                         f"'{expr.base}' is a {entry.kind}, not a {expr.keyword}",
-                        related=[Related(entry.decl.name_span, "declared here")],
+                        related=[Related(entry.decl.span, "declared here")],
                     )
                     return None
         return m.TypeRef(expr.base, False, expr.const, expr.pointers)
@@ -323,7 +323,7 @@ class _Resolver:
             "condition": condition,
             "since": values.get("since", 1),
             "allows": self.allows(values),
-            "span": decl.name_span,
+            "span": decl.span,
         }
         return common, values
 
@@ -344,7 +344,7 @@ class _Resolver:
             fields = tuple(self.field(f) for f in decl.fields)
             self.check_overlaps([(f.name, f.span, f.condition) for f in fields], "field")
             if not decl.fields:
-                self.errors.error(decl.name_span, f"struct '{decl.name}' has no fields")
+                self.errors.error(decl.span, f"struct '{decl.name}' has no fields")
             return m.Struct(
                 **common,
                 fields=fields,
@@ -355,7 +355,7 @@ class _Resolver:
 
     def field(self, decl: syn.FieldDecl) -> m.Field:
         common, _ = self.element(decl, ann.FIELD)
-        self.check_name(decl.name, decl.name_span, "field")
+        self.check_name(decl.name, decl.span, "field")
         assert decl.type is not None
         return m.Field(**common, type=self.type_ref(decl.type) or _VOID)
 
@@ -374,14 +374,14 @@ class _Resolver:
         next_value = 0
         for e in decl.enumerators:
             e_common, _ = self.element(e, ann.ENUMERATOR)
-            self.check_name(e.name, e.name_span, "enumerator")
+            self.check_name(e.name, e.span, "enumerator")
             value = next_value if e.value is None else e.value
             if underlying is not None:
                 for model in {DATA_MODELS[t.data_model] for t in self.targets} or {DATA_MODELS["lp64"]}:
                     low, high = model.integer_range(underlying.name)
                     if not low <= value <= high:
                         self.errors.error(
-                            e.name_span,
+                            e.span,
                             f"value {value} of '{e.name}' does not fit in '{underlying.name}' ({low}..{high})",
                         )
                         break
@@ -389,7 +389,7 @@ class _Resolver:
             next_value = value + 1
         self.check_overlaps([(v.name, v.span, v.condition) for v in values], "enumerator")
         if not values:
-            self.errors.error(decl.name_span, f"enum '{decl.name}' has no values")
+            self.errors.error(decl.span, f"enum '{decl.name}' has no values")
         return m.Enum(**common, underlying=underlying or m.TypeRef("u32", True), values=tuple(values))
 
     # ---- tables -----------------------------------------------------------------
@@ -425,7 +425,7 @@ class _Resolver:
         )
         kind = ann.HOOK if is_hook else ann.SUBTABLE if is_sub else ann.DATA
         common, values = self.element(decl, kind)
-        self.check_name(decl.name, decl.name_span, kind)
+        self.check_name(decl.name, decl.span, kind)
         shared: dict[str, Any] = {
             **common,
             "renamed_from": values.get("renamed_from"),
@@ -474,7 +474,7 @@ class _Resolver:
                     f"parameter {index} of '{decl.name}' needs a name; generated code refers to it",
                 )
                 continue
-            self.check_name(p.name, _name_span(p), "parameter")
+            self.check_name(p.name, _span(p), "parameter")
             type_ = self.type_ref(p.type)
             if type_ is not None:
                 out.append(m.Param(p.name, type_, p.span))
@@ -485,10 +485,10 @@ class _Resolver:
 
     def backend(self, decl: syn.BackendDecl, tables: Sequence[m.Table]) -> m.Backend:
         values = ann.read_annotations(decl.annotations, ann.BACKEND, self.errors)
-        self.check_name(decl.name, decl.name_span, "backend")
+        self.check_name(decl.name, decl.span, "backend")
         if not decl.default and not decl.entries:
             self.errors.error(
-                decl.name_span,
+                decl.span,
                 f"backend '{decl.name}' lists no members; give '{{ table: member, ...; }}' "
                 "or mark it 'default'",
             )
@@ -529,7 +529,7 @@ class _Resolver:
             overrides=tuple(ordered),
             doc=decl.doc,
             allows=self.allows(values),
-            span=decl.name_span,
+            span=decl.span,
         )
 
     def member_path(
@@ -785,7 +785,7 @@ def _is_plain_void(t: syn.TypeExpr) -> bool:
     return t.keyword == "c" and t.base == "void" and not t.pointers
 
 
-def _name_span(p: syn.ParamDecl) -> Span:
+def _span(p: syn.ParamDecl) -> Span:
     return Span(p.span.file, p.span.end_line, p.span.end_column - len(p.name or ""), p.span.end_line, p.span.end_column)
 
 

@@ -10,13 +10,12 @@ a `SpecError` with the location of the offending token.
 from __future__ import annotations
 
 import functools
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import lark
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 
 from . import conditions as cond
 from .diagnostics import SpecError, error
@@ -74,9 +73,8 @@ class Setting:
 class Declaration:
     """What every declaration has: where it is, its name, doc and annotations."""
 
-    span: Span
+    span: Span  # of the name
     name: str
-    name_span: Span
     doc: str | None = field(default=None, kw_only=True)
     annotations: tuple[Annotation, ...] = field(default=(), kw_only=True)
 
@@ -182,16 +180,20 @@ class SpecFile:
 
 
 @functools.cache
-def _parser() -> Lark:
+def _parser() -> tuple[Lark, _Builder]:
     # The LALR tables are cached on disk by lark, keyed by the grammar's hash,
     # so only the first run after a grammar change pays for building them.
-    return Lark(
+    # The builder runs inside the parser, so no parse tree is ever built; it is
+    # told which file it reads before each parse.
+    builder = _Builder()
+    lark_parser = Lark(
         GRAMMAR.read_text(encoding="utf-8"),
         parser="lalr",
-        propagate_positions=True,
         maybe_placeholders=True,
+        transformer=builder,
         cache=True,
     )
+    return lark_parser, builder
 
 
 C_WORDS = {"unsigned", "signed", "short", "long", "int", "char", "void", "const"}
@@ -212,23 +214,19 @@ def parse(source: SourceFile) -> SpecFile:
         raise SpecError(
             [error(Span.point(source), "empty spec: expected declarations such as 'abi', 'table'")]
         )
+    lark_parser, builder = _parser()
+    builder.source = source
     try:
-        tree = _parser().parse(source.text)
+        items = lark_parser.parse(source.text)
     except lark.exceptions.UnexpectedInput as exc:
         raise SpecError([_syntax_error(source, exc)]) from None
     except RecursionError:
         raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
-    try:
-        items = _Builder(source).transform(tree)
-    except lark.exceptions.VisitError as exc:
-        if isinstance(exc.orig_exc, SpecError):
-            raise exc.orig_exc from None
-        raise
     return SpecFile(source, tuple(items))
 
 
 def _describe_expected(expected: set[str]) -> str:
-    parser = _parser()
+    parser = _parser()[0]
     literal = {t.name: t.pattern.value for t in parser.terminals if t.pattern.type == "str"}
     words = []
     for name in expected:
@@ -290,35 +288,31 @@ def _previous_word(source: SourceFile, token: Token) -> tuple[Span | None, str]:
     return Span(source, line, column, line, column + end - start), source.text[start:end]
 
 
-# ---- tree to dataclasses ---------------------------------------------------------------
+# ---- tokens to dataclasses ---------------------------------------------------------
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 
 
 class _Builder(Transformer[Token, Any]):
-    """Turns lark's tree into the dataclasses above, keeping spans."""
+    """Builds the dataclasses above while lark parses (no intermediate tree).
 
-    def __init__(self, source: SourceFile) -> None:
+    Spans come from tokens: a declaration's span is its name, a type's runs
+    from its first to its last token.
+    """
+
+    def __init__(self) -> None:
         super().__init__()
-        self.source = source
+        self.source = SourceFile.from_text("", "")
 
     # -- helpers
-    def span(self, meta: Any) -> Span:
-        if getattr(meta, "empty", True):
-            return Span.point(self.source)
-        return Span(self.source, meta.line, meta.column, meta.end_line, meta.end_column)
-
-    def tspan(self, token: Token) -> Span:
-        return Span(
-            self.source,
-            token.line or 1,
-            token.column or 1,
-            token.end_line or token.line or 1,
-            token.end_column or (token.column or 1) + len(token),
-        )
+    def tspan(self, first: Token, last: Token | None = None) -> Span:
+        last = last or first
+        return Span(self.source, first.line, first.column, last.end_line, last.end_column)
 
     def string(self, token: Token) -> str:
         body = token[1:-1]
+        if "\\" not in body:
+            return str(body)
         out: list[str] = []
         i = 0
         while i < len(body):
@@ -335,8 +329,8 @@ class _Builder(Transformer[Token, Any]):
                 out.append(chr(int(body[i + 2 : i + 4], 16)))
                 i += 4
             else:
-                col = (token.column or 1) + 1 + i
-                span = Span(self.source, token.line or 1, col, token.line or 1, col + 2)
+                col = token.column + 1 + i
+                span = Span(self.source, token.line, col, token.line, col + 2)
                 raise SpecError(
                     [
                         error(
@@ -352,52 +346,41 @@ class _Builder(Transformer[Token, Any]):
     def start(self, items: list[Any]) -> list[Any]:
         return items
 
-    @v_args(meta=True)
-    def include(self, meta: Any, children: list[Token]) -> IncludeDecl:
-        return IncludeDecl(self.span(meta), self.string(children[0]))
+    def include(self, children: list[Token]) -> IncludeDecl:
+        keyword, path = children
+        return IncludeDecl(self.tspan(keyword, path), self.string(path))
 
-    @v_args(meta=True)
-    def declaration(self, meta: Any, children: list[Any]) -> Declaration:
-        doc = None
-        annotations = []
-        for child in children[:-1]:
-            if isinstance(child, _Doc):
-                doc = child.text
-            elif isinstance(child, Annotation):
-                annotations.append(child)
-        body = children[-1]
-        return _with(body, self.span(meta), doc, annotations)
+    def declaration(self, children: list[Any]) -> Declaration:
+        doc, annotations, rest = _split_prefix(children)
+        return replace(rest[0], doc=doc, annotations=annotations)
 
     def doc(self, tokens: list[Token]) -> _Doc:
         return _Doc(_doc_text(tokens))
 
     # -- abi and target
-    @v_args(meta=True)
-    def abi(self, meta: Any, children: list[Any]) -> AbiDecl:
+    def abi(self, children: list[Any]) -> AbiDecl:
         name = children[0]
-        return AbiDecl(self.span(meta), str(name), self.tspan(name), settings=tuple(children[1:]))
+        return AbiDecl(self.tspan(name), str(name), settings=tuple(children[1:]))
 
-    @v_args(meta=True)
-    def target(self, meta: Any, children: list[Any]) -> TargetDecl:
+    def target(self, children: list[Any]) -> TargetDecl:
         name = children[0]
-        return TargetDecl(
-            self.span(meta), str(name), self.tspan(name), settings=tuple(children[1:])
+        return TargetDecl(self.tspan(name), str(name), settings=tuple(children[1:]))
+
+    def setting(self, children: list[Any]) -> Setting:
+        doc, key, *values = children
+        return Setting(
+            self.tspan(key),
+            str(key),
+            tuple(v for v in values if v is not None),
+            None if doc is None else doc.text,
         )
-
-    @v_args(meta=True)
-    def setting(self, meta: Any, children: list[Any]) -> Setting:
-        doc = children[0].text if isinstance(children[0], _Doc) else None
-        rest = children[1:]
-        key = rest[0]
-        values = tuple(v for v in rest[1:] if v is not None)
-        return Setting(self.span(meta), str(key), values, doc)
 
     def value_name(self, children: list[Token]) -> SettingValue:
         return SettingValue(self.tspan(children[0]), str(children[0]), None)
 
     def value_assign(self, children: list[Any]) -> SettingValue:
-        name, (value, _) = children
-        return SettingValue(self.tspan(name), str(name), value)
+        name, (value, token) = children
+        return SettingValue(self.tspan(name, token), str(name), value)
 
     def value_int(self, children: list[Any]) -> SettingValue:
         value, token = children[0]
@@ -407,109 +390,91 @@ class _Builder(Transformer[Token, Any]):
         return SettingValue(self.tspan(children[0]), None, self.string(children[0]))
 
     # -- types
-    @v_args(meta=True)
-    def typedef(self, meta: Any, children: list[Any]) -> TypedefDecl:
+    def typedef(self, children: list[Any]) -> TypedefDecl:
         type_, name = children
-        return TypedefDecl(self.span(meta), str(name), self.tspan(name), type=type_)
+        return TypedefDecl(self.tspan(name), str(name), type=type_)
 
-    @v_args(meta=True)
-    def struct(self, meta: Any, children: list[Any]) -> StructDecl:
+    def struct(self, children: list[Any]) -> StructDecl:
         name = children[0]
-        return StructDecl(self.span(meta), str(name), self.tspan(name), fields=tuple(children[1:]))
+        return StructDecl(self.tspan(name), str(name), fields=tuple(children[1:]))
 
-    @v_args(meta=True)
-    def field(self, meta: Any, children: list[Any]) -> FieldDecl:
-        doc, annotations, rest = _split_prefix(children)
-        type_, name = rest
-        return FieldDecl(
-            self.span(meta),
-            str(name),
-            self.tspan(name),
-            doc=doc,
-            annotations=annotations,
-            type=type_,
-        )
+    def field(self, children: list[Any]) -> FieldDecl:
+        doc, annotations, (type_, name) = _split_prefix(children)
+        return FieldDecl(self.tspan(name), str(name), doc=doc, annotations=annotations, type=type_)
 
-    @v_args(meta=True)
-    def opaque(self, meta: Any, children: list[Token]) -> OpaqueDecl:
-        return OpaqueDecl(self.span(meta), str(children[0]), self.tspan(children[0]))
+    def opaque(self, children: list[Token]) -> OpaqueDecl:
+        return OpaqueDecl(self.tspan(children[0]), str(children[0]))
 
-    @v_args(meta=True)
-    def enum(self, meta: Any, children: list[Any]) -> EnumDecl:
+    def enum(self, children: list[Any]) -> EnumDecl:
         name, underlying, *enumerators = children
         return EnumDecl(
-            self.span(meta),
-            str(name),
             self.tspan(name),
+            str(name),
             underlying=underlying,
             enumerators=tuple(e for e in enumerators if e is not None),
         )
 
-    @v_args(meta=True)
-    def enumerator(self, meta: Any, children: list[Any]) -> EnumeratorDecl:
-        doc, annotations, rest = _split_prefix(children)
-        name, value = rest
+    def enumerator(self, children: list[Any]) -> EnumeratorDecl:
+        doc, annotations, (name, value) = _split_prefix(children)
         return EnumeratorDecl(
-            self.span(meta),
-            str(name),
             self.tspan(name),
+            str(name),
             doc=doc,
             annotations=annotations,
             value=None if value is None else value[0],
         )
 
-    @v_args(meta=True)
-    def type(self, meta: Any, children: list[Any]) -> TypeExpr:
-        const_before, (keyword, base), const_after, *pointers = children
+    def type(self, children: list[Any]) -> TypeExpr:
+        const_before, (keyword, base, first, last), const_after, *pointers = children
+        start = const_before or first
+        end = pointers[-1][1] if pointers else (const_after or last)
         return TypeExpr(
-            self.span(meta),
+            self.tspan(start, end),
             base,
             keyword,
-            const_before or const_after,
-            tuple(pointers),
+            const_before is not None or const_after is not None,
+            tuple(is_const for is_const, _ in pointers),
         )
 
-    def pointer(self, children: list[Any]) -> bool:
-        return bool(children[0])
+    def pointer(self, children: list[Any]) -> tuple[bool, Token]:
+        star, const = children
+        return const is not None, const or star
 
-    def const_(self, children: list[Any]) -> bool:
-        return children[0] is not None
+    def const_(self, children: list[Any]) -> Token | None:
+        return children[0]  # type: ignore[no-any-return]
 
-    def base_c(self, children: list[Any]) -> tuple[str, str]:
-        return ("c", children[0])
+    def base_c(self, children: list[list[Token]]) -> tuple[str, str, Token, Token]:
+        words = children[0]
+        return ("c", " ".join(str(t) for t in words), words[0], words[-1])
 
-    def base_name(self, children: list[Token]) -> tuple[str | None, str]:
-        return (None, str(children[0]))
+    def base_name(self, children: list[Token]) -> tuple[None, str, Token, Token]:
+        return (None, str(children[0]), children[0], children[0])
 
-    def base_struct(self, children: list[Token]) -> tuple[str, str]:
-        return ("struct", str(children[0]))
+    def base_struct(self, children: list[Token]) -> tuple[str, str, Token, Token]:
+        keyword, name = children
+        return ("struct", str(name), keyword, name)
 
-    def base_enum(self, children: list[Token]) -> tuple[str, str]:
-        return ("enum", str(children[0]))
+    def base_enum(self, children: list[Token]) -> tuple[str, str, Token, Token]:
+        keyword, name = children
+        return ("enum", str(name), keyword, name)
 
-    def c_words(self, children: list[Token]) -> str:
-        return " ".join(str(t) for t in children)
+    def c_words(self, children: list[Token]) -> list[Token]:
+        return children
 
     # -- tables
-    @v_args(meta=True)
-    def table(self, meta: Any, children: list[Any]) -> TableDecl:
+    def table(self, children: list[Any]) -> TableDecl:
         name = children[0]
-        return TableDecl(
-            self.span(meta), str(name), self.tspan(name), members=tuple(children[1:])
-        )
+        return TableDecl(self.tspan(name), str(name), members=tuple(children[1:]))
 
-    @v_args(meta=True)
-    def member(self, meta: Any, children: list[Any]) -> MemberDecl:
-        doc, annotations, rest = _split_prefix(children)
-        type_, name, tail = rest
+    def member(self, children: list[Any]) -> MemberDecl:
+        doc, annotations, (type_, name, params) = _split_prefix(children)
         return MemberDecl(
-            self.span(meta),
-            str(name),
             self.tspan(name),
+            str(name),
             doc=doc,
             annotations=annotations,
             type=type_,
-            params=tail,
+            params=params,
         )
 
     def data_tail(self, _children: list[Any]) -> None:
@@ -518,30 +483,25 @@ class _Builder(Transformer[Token, Any]):
     def hook_tail(self, children: list[Any]) -> tuple[ParamDecl, ...]:
         return tuple(p for p in children if p is not None)
 
-    @v_args(meta=True)
-    def param(self, meta: Any, children: list[Any]) -> ParamDecl:
+    def param(self, children: list[Any]) -> ParamDecl:
         type_, name = children
-        return ParamDecl(self.span(meta), type_, None if name is None else str(name))
+        if name is None:
+            return ParamDecl(type_.span, type_, None)
+        span = Span(self.source, type_.span.line, type_.span.column, name.end_line, name.end_column)
+        return ParamDecl(span, type_, str(name))
 
     # -- backends
-    @v_args(meta=True)
-    def backend_default(self, meta: Any, children: list[Any]) -> BackendDecl:
+    def backend_default(self, children: list[Any]) -> BackendDecl:
         name, default = children
-        return BackendDecl(
-            self.span(meta), str(name), self.tspan(name), default=default is not None
-        )
+        return BackendDecl(self.tspan(name), str(name), default=default is not None)
 
-    @v_args(meta=True)
-    def backend_block(self, meta: Any, children: list[Any]) -> BackendDecl:
+    def backend_block(self, children: list[Any]) -> BackendDecl:
         name = children[0]
-        return BackendDecl(
-            self.span(meta), str(name), self.tspan(name), entries=tuple(children[1:])
-        )
+        return BackendDecl(self.tspan(name), str(name), entries=tuple(children[1:]))
 
-    @v_args(meta=True)
-    def backend_entry(self, meta: Any, children: list[Any]) -> BackendEntry:
+    def backend_entry(self, children: list[Any]) -> BackendEntry:
         table, members = children
-        return BackendEntry(self.span(meta), str(table), self.tspan(table), members)
+        return BackendEntry(self.tspan(table), str(table), self.tspan(table), members)
 
     def all_members(self, _children: list[Any]) -> None:
         return None
@@ -549,44 +509,40 @@ class _Builder(Transformer[Token, Any]):
     def some_members(self, children: list[MemberPath]) -> tuple[MemberPath, ...]:
         return tuple(children)
 
-    @v_args(meta=True)
-    def member_path(self, meta: Any, children: list[Token]) -> MemberPath:
-        return MemberPath(self.span(meta), tuple(str(t) for t in children))
+    def member_path(self, children: list[Token]) -> MemberPath:
+        return MemberPath(self.tspan(children[0], children[-1]), tuple(str(t) for t in children))
 
     # -- annotations
-    @v_args(meta=True)
-    def if_annotation(self, meta: Any, children: list[Any]) -> Annotation:
-        return Annotation(self.span(meta), "if", has_parens=True, condition=children[-1])
+    def if_annotation(self, children: list[Any]) -> Annotation:
+        at, keyword, condition = children
+        return Annotation(self.tspan(at, keyword), "if", has_parens=True, condition=condition)
 
-    @v_args(meta=True)
-    def plain_annotation(self, meta: Any, children: list[Any]) -> Annotation:
-        name, args = children
+    def plain_annotation(self, children: list[Any]) -> Annotation:
+        at, name, args = children
         if args is None:
-            return Annotation(self.span(meta), str(name))
-        return Annotation(self.span(meta), str(name), args, has_parens=True)
+            return Annotation(self.tspan(at, name), str(name))
+        return Annotation(self.tspan(at, name), str(name), args, has_parens=True)
 
     def ann_args(self, children: list[Any]) -> tuple[AnnotationArg, ...]:
         return tuple(a for a in children if a is not None)
 
-    @v_args(meta=True)
-    def keyword_arg(self, meta: Any, children: list[Any]) -> AnnotationArg:
+    def keyword_arg(self, children: list[Any]) -> AnnotationArg:
         key, value = children
-        return AnnotationArg(self.span(meta), str(key), value.value)
+        return AnnotationArg(self.tspan(key), str(key), value.value)
 
-    @v_args(meta=True)
-    def arg_int(self, meta: Any, children: list[Any]) -> AnnotationArg:
-        return AnnotationArg(self.span(meta), None, children[0][0])
+    def arg_int(self, children: list[Any]) -> AnnotationArg:
+        value, token = children[0]
+        return AnnotationArg(self.tspan(token), None, value)
 
-    @v_args(meta=True)
-    def arg_string(self, meta: Any, children: list[Token]) -> AnnotationArg:
-        return AnnotationArg(self.span(meta), None, self.string(children[0]))
+    def arg_string(self, children: list[Token]) -> AnnotationArg:
+        return AnnotationArg(self.tspan(children[0]), None, self.string(children[0]))
 
-    @v_args(meta=True)
-    def arg_name(self, meta: Any, children: list[tuple[str, ...]]) -> AnnotationArg:
-        return AnnotationArg(self.span(meta), None, children[0])
+    def arg_name(self, children: list[list[Token]]) -> AnnotationArg:
+        tokens = children[0]
+        return AnnotationArg(self.tspan(tokens[0], tokens[-1]), None, tuple(str(t) for t in tokens))
 
-    def dotted_name(self, children: list[Token]) -> tuple[str, ...]:
-        return tuple(str(t) for t in children)
+    def dotted_name(self, children: list[Token]) -> list[Token]:
+        return children
 
     def integer(self, children: list[Token]) -> tuple[int, Token]:
         return int(children[0], 0), children[0]
@@ -655,12 +611,3 @@ def _split_prefix(children: list[Any]) -> tuple[str | None, tuple[Annotation, ..
         index += 1
     return doc, tuple(annotations), children[index:]
 
-
-def _with(body: Any, span: Span, doc: str | None, annotations: list[Annotation]) -> Any:
-    """Return `body` with the declaration's full span, doc and annotations."""
-    import dataclasses
-
-    return dataclasses.replace(body, span=span, doc=doc, annotations=tuple(annotations))
-
-
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))

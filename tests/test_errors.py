@@ -166,7 +166,7 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
         },
         "b.pvspec:1:1: error: include cycle: 'a.pvspec' is already being included\n"
         '    include "a.pvspec";\n'
-        "    ^^^^^^^^^^^^^^^^^^^\n"
+        "    ^^^^^^^^^^^^^^^^^^\n"
         "a.pvspec:4:1: note: included from here",
         1,
     ),

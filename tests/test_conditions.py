@@ -1,0 +1,63 @@
+"""Conditions: evaluation per target, overlap of two conditions, canonical text."""
+
+from __future__ import annotations
+
+import pytest
+
+from pvgen import conditions as c
+
+PAE = c.Name("X86_PAE")
+X64 = c.Name("X86_64")
+LEVELS = c.Name("LEVELS")
+
+
+def ge(name: c.Name, value: int) -> c.Compare:
+    return c.Compare(">=", name, c.Int(value))
+
+
+def test_bare_name_means_defined() -> None:
+    assert c.evaluate(PAE, {"X86_PAE": True})
+    assert not c.evaluate(PAE, {"X86_64": True})
+    assert c.evaluate(c.Not(PAE), {})
+
+
+def test_comparison_uses_values_and_undefined_is_zero() -> None:
+    assert c.evaluate(ge(LEVELS, 3), {"LEVELS": 4})
+    assert not c.evaluate(ge(LEVELS, 3), {"LEVELS": 2})
+    assert not c.evaluate(ge(LEVELS, 3), {})
+    assert c.evaluate(c.Compare("==", LEVELS, c.Int(0)), {})
+
+
+def test_and_or() -> None:
+    both = c.And((PAE, ge(LEVELS, 3)))
+    assert c.evaluate(both, {"X86_PAE": True, "LEVELS": 3})
+    assert not c.evaluate(both, {"X86_PAE": True, "LEVELS": 2})
+    either = c.Or((PAE, X64))
+    assert c.evaluate(either, {"X86_64": True})
+    assert not c.evaluate(either, {})
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [
+        (PAE, c.Not(PAE), False),
+        (PAE, X64, True),  # a target may define both
+        (ge(LEVELS, 3), c.Compare("<", LEVELS, c.Int(3)), False),
+        (ge(LEVELS, 3), c.Compare("==", LEVELS, c.Int(4)), True),
+        (c.Compare("==", LEVELS, c.Int(2)), c.Compare("==", LEVELS, c.Int(3)), False),
+        (c.And((PAE, X64)), c.Not(X64), False),
+        (None, PAE, True),
+    ],
+)
+def test_may_overlap(a: c.Cond | None, b: c.Cond | None, overlap: bool) -> None:
+    assert c.may_overlap(a, b) is overlap
+    assert c.may_overlap(b, a) is overlap
+
+
+def test_render_keeps_precedence() -> None:
+    cond = c.And((c.Or((PAE, X64)), c.Not(ge(LEVELS, 3))))
+    assert c.render(cond) == "(X86_PAE || X86_64) && !(LEVELS >= 3)"
+    assert (
+        c.render(cond, "CONFIG_{}", "defined(CONFIG_{})")
+        == "(defined(CONFIG_X86_PAE) || defined(CONFIG_X86_64)) && !(CONFIG_LEVELS >= 3)"
+    )
