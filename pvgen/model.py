@@ -187,6 +187,14 @@ class Table(Element):
     renamed_from: str | None = None
     deprecated: Deprecation | None = None
 
+    @cached_property
+    def members_by_name(self) -> Mapping[str, tuple[TableMember, ...]]:
+        """Members by name; a name has several members only under exclusive conditions."""
+        found: dict[str, list[TableMember]] = {}
+        for member in self.members:
+            found.setdefault(member.name, []).append(member)
+        return {k: tuple(v) for k, v in found.items()}
+
 
 @dataclass(frozen=True)
 class Override:

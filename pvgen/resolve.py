@@ -76,7 +76,9 @@ class _Resolver:
             self.declare(decl)
         types = [t for t in (self.type_decl(d) for d in type_decls) if t is not None]
         tables = [self.table(d) for d in type_decls if isinstance(d, syn.TableDecl)]
-        backends = [self.backend(b, tables) for b in items if isinstance(b, syn.BackendDecl)]
+        self.tables_by_name = {t.name: t for t in tables}
+        self.path_order = {p: i for i, p in enumerate(_all_paths(tables, self.tables_by_name))}
+        backends = [self.backend(b) for b in items if isinstance(b, syn.BackendDecl)]
         self.check_unique((b.name, b.span) for b in backends)
         self.check_defaults(backends)
 
@@ -483,7 +485,7 @@ class _Resolver:
 
     # ---- backends ---------------------------------------------------------------
 
-    def backend(self, decl: syn.BackendDecl, tables: Sequence[m.Table]) -> m.Backend:
+    def backend(self, decl: syn.BackendDecl) -> m.Backend:
         values = ann.read_annotations(decl.annotations, ann.BACKEND, self.errors)
         self.check_name(decl.name, decl.span, "backend")
         if not decl.default and not decl.entries:
@@ -492,7 +494,7 @@ class _Resolver:
                 f"backend '{decl.name}' lists no members; give '{{ table: member, ...; }}' "
                 "or mark it 'default'",
             )
-        by_name = {t.name: t for t in tables}
+        by_name = self.tables_by_name
         overrides: dict[str, m.Override] = {}
         seen_tables: dict[str, Span] = {}
         for entry in decl.entries:
@@ -521,7 +523,7 @@ class _Resolver:
                     if path in overrides:
                         self.errors.error(mp.span, f"'{path}' is listed twice in backend '{decl.name}'")
                     overrides[path] = m.Override(path, mp.span)
-        order = {p: i for i, p in enumerate(_all_paths(tables, by_name))}
+        order = self.path_order
         ordered = sorted(overrides.values(), key=lambda o: order.get(o.path, len(order)))
         return m.Backend(
             name=decl.name,
@@ -537,8 +539,8 @@ class _Resolver:
     ) -> list[str]:
         current = table
         for depth, part in enumerate(mp.parts):
-            members = {mb.name: mb for mb in current.members}
-            member = members.get(part)
+            members = current.members_by_name
+            member = members.get(part, (None,))[0]
             if member is None:
                 self.errors.error(
                     mp.span,

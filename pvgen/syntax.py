@@ -440,9 +440,6 @@ class _Builder(Transformer[Token, Any]):
         star, const = children
         return const is not None, const or star
 
-    def const_(self, children: list[Any]) -> Token | None:
-        return children[0]  # type: ignore[no-any-return]
-
     def base_c(self, children: list[list[Token]]) -> tuple[str, str, Token, Token]:
         words = children[0]
         return ("c", " ".join(str(t) for t in words), words[0], words[-1])
