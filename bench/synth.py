@@ -76,7 +76,9 @@ def synth_spec(hooks: int, seed: int = 1) -> str:
                 annotations = "    @if(LEVELS >= 3)\n"
             elif h % 10 == 0:
                 annotations = "    @batched @since(1)\n"
-            out.append(f"    /// Hook {h} of table {t}.\n{annotations}    {returns} {name}({params});")
+            out.append(
+                f"    /// Hook {h} of table {t}.\n{annotations}    {returns} {name}({params});"
+            )
             members.append(name)
             made += 1
         out.append("    lazy_ops lazy_mode;\n}\n")

@@ -192,15 +192,18 @@ def read_annotations(
             choices = [n for n, s in REGISTRY.items() if kind in s.applies_to]
             errors.error(
                 ann.span,
-                f"unknown annotation '@{ann.name}'"
-                + did_you_mean(ann.name, REGISTRY, prefix="@"),
-                hint="annotations allowed on a " + kind + ": "
+                f"unknown annotation '@{ann.name}'" + did_you_mean(ann.name, REGISTRY, prefix="@"),
+                hint="annotations allowed on a "
+                + kind
+                + ": "
                 + ", ".join(f"@{c}" for c in sorted(choices)),
             )
             continue
         if kind not in spec.applies_to:
             where = ", ".join(sorted(spec.applies_to))
-            errors.error(ann.span, f"'@{ann.name}' cannot be used on a {kind}; it applies to: {where}")
+            errors.error(
+                ann.span, f"'@{ann.name}' cannot be used on a {kind}; it applies to: {where}"
+            )
             continue
         if ann.name in found and not spec.repeatable:
             errors.error(ann.span, f"duplicate annotation '@{ann.name}'")
@@ -229,7 +232,9 @@ def _read_one(ann: Annotation, spec: AnnotationSpec, errors: Collector) -> Any |
     for arg in ann.args:
         if arg.key is None:
             if position >= len(spec.positional):
-                errors.error(arg.span, f"too many arguments to '@{ann.name}'; expected {spec.signature()}")
+                errors.error(
+                    arg.span, f"too many arguments to '@{ann.name}'; expected {spec.signature()}"
+                )
                 ok = False
                 continue
             name, kind = spec.positional[position]
@@ -251,7 +256,8 @@ def _read_one(ann: Annotation, spec: AnnotationSpec, errors: Collector) -> Any |
         converted = _convert(arg.value, kind)
         if converted is None:
             errors.error(
-                arg.span, f"argument '{name}' of '@{ann.name}' must be a {kind}, not a {_kind_of(arg.value)}"
+                arg.span,
+                f"argument '{name}' of '@{ann.name}' must be a {kind}, not a {_kind_of(arg.value)}",
             )
             ok = False
             continue

@@ -20,6 +20,7 @@ from . import __version__
 from .config import Config, ConfigError, load_config
 from .diagnostics import SpecError
 from .model import Abi
+from .source import display_name
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 
@@ -28,12 +29,20 @@ class UsageError(Exception):
     pass
 
 
-def load_abi(path: Path, config: Config) -> Abi:
-    """Load, parse and resolve one root spec."""
+def compile_spec(path: Path, spec_root: Path | None) -> tuple[Abi, list[Path]]:
+    """Load, parse and resolve one root spec; also returns the files it read."""
     from .loader import load
     from .resolve import resolve
 
-    return resolve(load(path, config.spec_root))
+    loaded = load(path, spec_root)
+    return resolve(loaded), list(loaded.paths)
+
+
+def load_abi(path: Path, config: Config) -> Abi:
+    """The model of one root spec, compiled or taken from the cache."""
+    from .cache import cached_compile
+
+    return cached_compile(path, config.spec_root, compile_spec)
 
 
 def spec_paths(paths: Sequence[str], config: Config) -> list[Path]:
@@ -61,7 +70,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
             status = max(status, EXIT_USAGE if exc.unreadable else EXIT_FINDINGS)
             continue
         print(
-            f"{_shown(path)}: abi '{abi.name}' version {abi.version}: {len(abi.tables)} tables, "
+            f"{display_name(path)}: abi '{abi.name}' version {abi.version}: {len(abi.tables)} tables, "
             f"{count_hooks(abi)} hooks, {len(abi.backends)} backends, {len(abi.targets)} targets"
         )
     return status
@@ -87,12 +96,6 @@ def print_errors(exc: SpecError) -> None:
         print(d.format_text(), file=sys.stderr)
     count = len(exc.diagnostics)
     print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
-
-
-def _shown(path: Path) -> str:
-    from .loader import display_name
-
-    return display_name(path)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -150,7 +150,7 @@ def may_overlap(a: Cond | None, b: Cond | None) -> bool:
     if total > MAX_ASSIGNMENTS:
         return True
     for combo in itertools.product(*domains):
-        defines = {n: v for n, v in zip(involved, combo) if v is not None}
+        defines = {n: v for n, v in zip(involved, combo, strict=True) if v is not None}
         if evaluate(a, defines) and evaluate(b, defines):
             return True
     return False

@@ -58,7 +58,9 @@ def load_config(start: Path | None = None) -> Config:
         raise ConfigError(f"{path}: [tool.pvgen] must be a table")
     for key in table:
         if key not in KEYS:
-            raise ConfigError(f"{path}: unknown key '{key}' in [tool.pvgen]" + did_you_mean(key, KEYS))
+            raise ConfigError(
+                f"{path}: unknown key '{key}' in [tool.pvgen]" + did_you_mean(key, KEYS)
+            )
     specs = table.get("specs", [])
     if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
         raise ConfigError(f"{path}: [tool.pvgen] 'specs' must be a list of paths")

@@ -105,7 +105,7 @@ def _sort_key(d: Diagnostic) -> tuple[str, int, int]:
 
 
 def did_you_mean(word: str, choices: Iterable[str], *, prefix: str = "") -> str:
-    """"; did you mean 'x'?", or "; expected one of 'a', 'b'" when there are few choices."""
+    """ "; did you mean 'x'?", or "; expected one of 'a', 'b'" when there are few choices."""
     options = sorted(set(choices))
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:

@@ -73,7 +73,11 @@ def _member(mb: m.TableMember) -> dict[str, Any]:
             callee_save=mb.callee_save,
             hot=mb.hot,
             callsites=mb.callsites,
-            patch=None if mb.patch is None else {"native": mb.patch.native, "clobbers": mb.patch.clobbers},
+            patch=(
+                None
+                if mb.patch is None
+                else {"native": mb.patch.native, "clobbers": mb.patch.clobbers}
+            ),
             batched=mb.batched,
             low_level=mb.low_level,
             no_native=mb.no_native,

@@ -19,7 +19,14 @@ from . import conditions as cond
 from . import model as m
 from . import syntax as syn
 from .diagnostics import Collector, Related, did_you_mean
-from .layout import BUILTIN_TYPES, DATA_MODELS, INTEGER_TYPES, canonical_c_type, lay_out_record
+from .layout import (
+    BUILTIN_TYPES,
+    DATA_MODELS,
+    INTEGER_TYPES,
+    DataModel,
+    canonical_c_type,
+    lay_out_record,
+)
 from .loader import LoadedSpec
 from .names import problem_with
 from .source import Span
@@ -60,7 +67,9 @@ class _Resolver:
     # ---- driver ---------------------------------------------------------------
 
     def run(self) -> m.Abi:
-        items = [i for f in self.loaded.files for i in f.items if not isinstance(i, syn.IncludeDecl)]
+        items = [
+            i for f in self.loaded.files for i in f.items if not isinstance(i, syn.IncludeDecl)
+        ]
         abi_decl = self.find_abi(items)
         self.targets = [self.target(t) for t in items if isinstance(t, syn.TargetDecl)]
         self.check_unique((t.name, t.span) for t in self.targets)
@@ -217,7 +226,9 @@ class _Resolver:
                 defines[v.name] = True if v.value is None else v.value
         return m.Target(decl.name, data_model, defines, decl.doc, decl.span)
 
-    def check_annotations_only_allow(self, annotations: Sequence[syn.Annotation], kind: str) -> None:
+    def check_annotations_only_allow(
+        self, annotations: Sequence[syn.Annotation], kind: str
+    ) -> None:
         ann.read_annotations(annotations, kind, self.errors)
 
     # ---- names ------------------------------------------------------------------
@@ -225,7 +236,9 @@ class _Resolver:
     def check_name(self, name: str, span: Span, what: str) -> None:
         problem = problem_with(name)
         if problem:
-            self.errors.error(span, f"{problem} and cannot name a {what}; generated code would break")
+            self.errors.error(
+                span, f"{problem} and cannot name a {what}; generated code would break"
+            )
 
     def check_unique(self, named: Iterable[tuple[str, Span]]) -> None:
         seen: dict[str, Span] = {}
@@ -249,7 +262,9 @@ class _Resolver:
                     hint="conditions test the 'defines' of the targets",
                 )
 
-    def check_overlaps(self, entries: Sequence[tuple[str, Span, cond.Cond | None]], what: str) -> None:
+    def check_overlaps(
+        self, entries: Sequence[tuple[str, Span, cond.Cond | None]], what: str
+    ) -> None:
         """Names may repeat only where their conditions can never both hold."""
         by_name: dict[str, list[tuple[Span, cond.Cond | None]]] = {}
         for name, span, condition in entries:
@@ -259,7 +274,11 @@ class _Resolver:
                     self.errors.error(
                         span,
                         f"duplicate {what} '{name}'"
-                        + ("" if condition is None and other is None else " (conditions can both hold)"),
+                        + (
+                            ""
+                            if condition is None and other is None
+                            else " (conditions can both hold)"
+                        ),
                         related=[Related(other_span, "first declared here")],
                     )
                     break
@@ -270,7 +289,9 @@ class _Resolver:
         condition = _condition_of(decl)
         what = "table" if kind == ann.TABLE else "type"
         if decl.name in BUILTIN_TYPES:
-            self.errors.error(decl.span, f"'{decl.name}' is a builtin type and cannot be redeclared")
+            self.errors.error(
+                decl.span, f"'{decl.name}' is a builtin type and cannot be redeclared"
+            )
         else:
             self.check_name(decl.name, decl.span, what)
         entries = self.namespace.setdefault(decl.name, [])
@@ -279,7 +300,8 @@ class _Resolver:
                 both = condition is not None or other.condition is not None
                 self.errors.error(
                     decl.span,
-                    f"duplicate declaration of '{decl.name}'" + (" (conditions can both hold)" if both else ""),
+                    f"duplicate declaration of '{decl.name}'"
+                    + (" (conditions can both hold)" if both else ""),
                     related=[Related(other.decl.span, "first declared here")],
                 )
                 break
@@ -300,7 +322,9 @@ class _Resolver:
         if entries is None:
             what = expr.keyword or "type"
             choices = list(self.namespace) + sorted(BUILTIN_TYPES)
-            self.errors.error(expr.span, f"unknown {what} '{expr.base}'" + did_you_mean(expr.base, choices))
+            self.errors.error(
+                expr.span, f"unknown {what} '{expr.base}'" + did_you_mean(expr.base, choices)
+            )
             return None
         if expr.keyword is not None:
             wanted = {"struct": (ann.STRUCT, ann.OPAQUE), "enum": (ann.ENUM,)}[expr.keyword]
@@ -338,6 +362,7 @@ class _Resolver:
             return None
         common, values = self.element(decl, kind)
         if isinstance(decl, syn.TypedefDecl):
+            assert decl.type is not None
             target = self.type_ref(decl.type)
             return m.Typedef(**common, target=target or _VOID)
         if isinstance(decl, syn.OpaqueDecl):
@@ -379,7 +404,9 @@ class _Resolver:
             self.check_name(e.name, e.span, "enumerator")
             value = next_value if e.value is None else e.value
             if underlying is not None:
-                for model in {DATA_MODELS[t.data_model] for t in self.targets} or {DATA_MODELS["lp64"]}:
+                for model in {DATA_MODELS[t.data_model] for t in self.targets} or {
+                    DATA_MODELS["lp64"]
+                }:
                     low, high = model.integer_range(underlying.name)
                     if not low <= value <= high:
                         self.errors.error(
@@ -392,7 +419,9 @@ class _Resolver:
         self.check_overlaps([(v.name, v.span, v.condition) for v in values], "enumerator")
         if not values:
             self.errors.error(decl.span, f"enum '{decl.name}' has no values")
-        return m.Enum(**common, underlying=underlying or m.TypeRef("u32", True), values=tuple(values))
+        return m.Enum(
+            **common, underlying=underlying or m.TypeRef("u32", True), values=tuple(values)
+        )
 
     # ---- tables -----------------------------------------------------------------
 
@@ -409,7 +438,9 @@ class _Resolver:
             deprecated=deprecated,
         )
 
-    def deprecation(self, value: dict[str, Any] | None, decl: syn.Declaration) -> m.Deprecation | None:
+    def deprecation(
+        self, value: dict[str, Any] | None, decl: syn.Declaration
+    ) -> m.Deprecation | None:
         if value is None:
             return None
         span = next(a.span for a in decl.annotations if a.name == "deprecated")
@@ -435,7 +466,9 @@ class _Resolver:
         }
         if is_sub:
             if decl.type.pointers or decl.type.const:
-                self.errors.error(decl.type.span, "a sub-table is embedded by value: no 'const', no '*'")
+                self.errors.error(
+                    decl.type.span, "a sub-table is embedded by value: no 'const', no '*'"
+                )
             return m.SubTable(**shared, table=decl.type.base)
         type_ = self.type_ref(decl.type) or _VOID
         if not is_hook:
@@ -521,7 +554,9 @@ class _Resolver:
             for mp in entry.members:
                 for path in self.member_path(table, mp, by_name):
                     if path in overrides:
-                        self.errors.error(mp.span, f"'{path}' is listed twice in backend '{decl.name}'")
+                        self.errors.error(
+                            mp.span, f"'{path}' is listed twice in backend '{decl.name}'"
+                        )
                     overrides[path] = m.Override(path, mp.span)
         order = self.path_order
         ordered = sorted(overrides.values(), key=lambda o: order.get(o.path, len(order)))
@@ -574,7 +609,9 @@ class _Resolver:
 class _Layouts:
     """Per-target checks of every use of a type, and the layout of every record."""
 
-    def __init__(self, resolver: _Resolver, types: Sequence[m.TypeDecl], tables: Sequence[m.Table]) -> None:
+    def __init__(
+        self, resolver: _Resolver, types: Sequence[m.TypeDecl], tables: Sequence[m.Table]
+    ) -> None:
         self.r = resolver
         self.types = types
         self.tables = tables
@@ -614,7 +651,7 @@ class _Layouts:
 
 
 class _TargetState:
-    def __init__(self, owner: _Layouts, target: m.Target, data_model: Any) -> None:
+    def __init__(self, owner: _Layouts, target: m.Target, data_model: DataModel) -> None:
         self.owner = owner
         self.target = target
         self.data_model = data_model
@@ -631,7 +668,9 @@ class _TargetState:
         self.owner.problem(span, f"type '{name}' is not declared for {{targets}}", self.target)
         return None
 
-    def value_type(self, name: str, span: Span, *, for_layout: bool = False) -> tuple[int, int] | None:
+    def value_type(
+        self, name: str, span: Span, *, for_layout: bool = False
+    ) -> tuple[int, int] | None:
         """(size, align) of a declared type used by value, reporting misuse at `span`."""
         if name in self.sizes:
             return self.sizes[name]
@@ -689,7 +728,11 @@ class _TargetState:
         while not target.builtin and not target.pointers and target.name not in seen:
             seen.add(target.name)
             decl = next(
-                (v for v in self.owner.variants.get(target.name, ()) if self.target.holds(v.condition)),
+                (
+                    v
+                    for v in self.owner.variants.get(target.name, ())
+                    if self.target.holds(v.condition)
+                ),
                 None,
             )
             if isinstance(decl, m.Opaque):
@@ -705,7 +748,9 @@ class _TargetState:
                 decl = self.variant(ref.name, span)
                 if isinstance(decl, m.Table):
                     self.owner.problem(
-                        span, f"table '{ref.name}' can only be embedded in another table", self.target
+                        span,
+                        f"table '{ref.name}' can only be embedded in another table",
+                        self.target,
                     )
             size = self.data_model.pointer_size
             return size, size
@@ -728,10 +773,10 @@ class _TargetState:
         if isinstance(present, m.Struct):
             for f in present.fields:
                 if self.target.holds(f.condition):
-                    size = self.ref(f.type, f.span)
-                    ok = ok and size is not None
-                    if size is not None:
-                        entries.append((f.name, *size))
+                    placed = self.ref(f.type, f.span)
+                    ok = ok and placed is not None
+                    if placed is not None:
+                        entries.append((f.name, *placed))
             packed = present.packed
         else:
             assert isinstance(present, m.Table)
@@ -740,10 +785,10 @@ class _TargetState:
             for mb in present.members:
                 if not self.target.holds(mb.condition):
                     continue
-                size = self.member_size(mb)
-                ok = ok and size is not None
-                if size is not None:
-                    entries.append((mb.name, *size))
+                placed = self.member_size(mb)
+                ok = ok and placed is not None
+                if placed is not None:
+                    entries.append((mb.name, *placed))
             self.in_progress.discard(name)
         if not ok:
             return None
@@ -788,7 +833,13 @@ def _is_plain_void(t: syn.TypeExpr) -> bool:
 
 
 def _span(p: syn.ParamDecl) -> Span:
-    return Span(p.span.file, p.span.end_line, p.span.end_column - len(p.name or ""), p.span.end_line, p.span.end_column)
+    return Span(
+        p.span.file,
+        p.span.end_line,
+        p.span.end_column - len(p.name or ""),
+        p.span.end_line,
+        p.span.end_column,
+    )
 
 
 def _member_paths(table: m.Table, by_name: dict[str, m.Table], prefix: str) -> Iterable[str]:

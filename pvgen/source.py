@@ -9,7 +9,9 @@ carries, and `excerpt()`, the source line with a caret under the span.
 from __future__ import annotations
 
 import bisect
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,3 +87,12 @@ def excerpt(span: Span) -> str:
     else:
         width = max(1, len(text) - span.column + 1)
     return f"    {text}\n    {prefix}{'^' * width}"
+
+
+def display_name(path: Path) -> str:
+    """A path as users should see it: relative to the working directory if inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative

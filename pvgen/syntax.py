@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lark
 from lark import Lark, Token, Transformer
@@ -217,7 +217,7 @@ def parse(source: SourceFile) -> SpecFile:
     lark_parser, builder = _parser()
     builder.source = source
     try:
-        items = lark_parser.parse(source.text)
+        items = cast(list[Item], lark_parser.parse(source.text))
     except lark.exceptions.UnexpectedInput as exc:
         raise SpecError([_syntax_error(source, exc)]) from None
     except RecursionError:
@@ -249,11 +249,12 @@ def _syntax_error(source: SourceFile, exc: lark.exceptions.UnexpectedInput) -> A
         line = len(source.line_starts)
         column = len(source.line_text(line)) + 1
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
-        char = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
+        pos = exc.pos_in_stream or 0
+        char = source.text[pos] if pos < len(source.text) else ""
         span = Span(source, line, column, line, column + 1)
         if char == '"':
             return error(span, "unterminated string or invalid escape in string")
-        if char == "/" and source.text.startswith("/*", exc.pos_in_stream):
+        if char == "/" and source.text.startswith("/*", pos):
             return error(span, "unterminated comment '/*'")
         return error(span, f"unexpected character {char!r}")
     token = getattr(exc, "token", None)
@@ -307,7 +308,14 @@ class _Builder(Transformer[Token, Any]):
     # -- helpers
     def tspan(self, first: Token, last: Token | None = None) -> Span:
         last = last or first
-        return Span(self.source, first.line, first.column, last.end_line, last.end_column)
+        # Tokens from the lexer always carry positions; `or 0` only satisfies the types.
+        return Span(
+            self.source,
+            first.line or 0,
+            first.column or 0,
+            last.end_line or 0,
+            last.end_column or 0,
+        )
 
     def string(self, token: Token) -> str:
         body = token[1:-1]
@@ -329,14 +337,14 @@ class _Builder(Transformer[Token, Any]):
                 out.append(chr(int(body[i + 2 : i + 4], 16)))
                 i += 4
             else:
-                col = token.column + 1 + i
-                span = Span(self.source, token.line, col, token.line, col + 2)
+                col = (token.column or 0) + 1 + i
+                span = Span(self.source, token.line or 0, col, token.line or 0, col + 2)
                 raise SpecError(
                     [
                         error(
                             span,
                             f"invalid escape '\\{nxt}' in string; valid: "
-                            "\\\" \\\\ \\n \\t \\r \\0 \\xNN",
+                            '\\" \\\\ \\n \\t \\r \\0 \\xNN',
                         )
                     ]
                 )
@@ -352,7 +360,8 @@ class _Builder(Transformer[Token, Any]):
 
     def declaration(self, children: list[Any]) -> Declaration:
         doc, annotations, rest = _split_prefix(children)
-        return replace(rest[0], doc=doc, annotations=annotations)
+        body: Declaration = rest[0]
+        return replace(body, doc=doc, annotations=annotations)
 
     def doc(self, tokens: list[Token]) -> _Doc:
         return _Doc(_doc_text(tokens))
@@ -583,10 +592,16 @@ def _is_hex(text: str) -> bool:
     return len(text) == 2 and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
-def _flatten(children: list[cond.Cond], kind: type) -> tuple[cond.Cond, ...]:
+def _flatten(
+    children: list[cond.Cond], kind: type[cond.And] | type[cond.Or]
+) -> tuple[cond.Cond, ...]:
+    """`a && (b && c)` as one And of three: the same meaning, a canonical shape."""
     out: list[cond.Cond] = []
     for c in children:
-        out.extend(c.operands if isinstance(c, kind) else (c,))  # type: ignore[attr-defined]
+        if isinstance(c, kind):
+            out.extend(c.operands)
+        else:
+            out.append(c)
     return tuple(out)
 
 
@@ -607,4 +622,3 @@ def _split_prefix(children: list[Any]) -> tuple[str | None, tuple[Annotation, ..
             break
         index += 1
     return doc, tuple(annotations), children[index:]
-

@@ -62,6 +62,18 @@ def run_process(*args: str, cwd: Path | None = None) -> Run:
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+@pytest.fixture(autouse=True)
+def private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test gets its own compiled-spec cache, never the user's."""
+    folder = tmp_path_factory.mktemp("cache")
+    folder.chmod(0o700)
+    monkeypatch.setenv("PVGEN_CACHE_DIR", str(folder))
+    monkeypatch.delenv("PVGEN_NO_CACHE", raising=False)
+    return folder
+
+
 @pytest.fixture
 def write_specs(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Write {relative path: text or bytes} under tmp_path; returns tmp_path."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import PREAMBLE, ROOT, run_cli, run_process
 
 from pvgen import __version__
@@ -30,7 +29,9 @@ def test_exit_0_when_clean(write_specs) -> None:  # type: ignore[no-untyped-def]
     folder = write_specs({"a.pvspec": GOOD})
     result = run_process("check", "a.pvspec", cwd=folder)
     assert result.status == 0
-    assert result.out == "a.pvspec: abi 'demo' version 1: 1 tables, 1 hooks, 1 backends, 2 targets\n"
+    assert (
+        result.out == "a.pvspec: abi 'demo' version 1: 1 tables, 1 hooks, 1 backends, 2 targets\n"
+    )
 
 
 def test_exit_1_on_errors_without_traceback(write_specs) -> None:  # type: ignore[no-untyped-def]

@@ -11,10 +11,10 @@ from pathlib import Path
 from conftest import TEST_SPECS, run_cli
 
 from pvgen import model as m
-from pvgen.config import Config
 from pvgen.cli import load_abi
+from pvgen.config import Config
 
-CONTRACT = '''/// Paravirtualization hook tables of the x86 guest kernel.
+CONTRACT = """/// Paravirtualization hook tables of the x86 guest kernel.
 abi paravirt {
     version 3;
     stability stable;          // stable: a binary ABI with strict evolution rules; internal: a source API
@@ -78,7 +78,7 @@ backend xen {
     pv_irq_ops: save_fl, irq_disable, safe_halt;
     pv_mmu_ops: *;
 }
-'''
+"""
 
 CONTRACT_PATH = TEST_SPECS / "contract" / "paravirt.pvspec"
 

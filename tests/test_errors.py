@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import PREAMBLE, run_cli
 
 P = PREAMBLE  # three lines: user text starts on line 4
@@ -56,7 +55,7 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
     "invalid escape in string": (
         {"a.pvspec": P + 'table t { @patch(native = "c\\qli") void f(); }\n'},
         "a.pvspec:4:29: error: invalid escape '\\q' in string;"
-        " valid: \\\" \\\\ \\n \\t \\r \\0 \\xNN",
+        ' valid: \\" \\\\ \\n \\t \\r \\0 \\xNN',
         1,
     ),
     "unterminated block comment": (
@@ -194,8 +193,10 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
         1,
     ),
     "opaque struct by value through a typedef": (
-        {"a.pvspec": P + "opaque struct cpumask;\ntypedef struct cpumask cpumask_t;\n"
-         "table t { cpumask_t mask; }\n"},
+        {
+            "a.pvspec": P + "opaque struct cpumask;\ntypedef struct cpumask cpumask_t;\n"
+            "table t { cpumask_t mask; }\n"
+        },
         "a.pvspec:6:21: error: 'cpumask_t' names opaque struct 'cpumask' and is used by value;"
         " it may only appear behind a pointer",
         1,

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import SPECS, TEST_SPECS
 
 from pvgen.cli import load_abi

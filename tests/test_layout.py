@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import PREAMBLE
+
 from pvgen.cli import load_abi
 from pvgen.config import Config
 from pvgen.layout import DATA_MODELS, canonical_c_type, lay_out_record
-
-from conftest import PREAMBLE
 
 
 def test_builtin_sizes() -> None:

@@ -1,0 +1,161 @@
+"""The benchmark suite: `make bench`.
+
+Each figure is the median wall time of several runs of a real `pvgen`
+process after one warm-up run, next to floors measured in the same run
+(`python -c pass`, `python -c "import lark"`, `python -c "import lark, jinja2"`),
+with the peak resident memory of the process. Results go to
+bench/results.json and bench/results.md, and the table is printed.
+
+Inputs: the reference spec, and synthetic specs of 1,000 and 10,000 hooks
+written by bench/synth.py (tables of 100, ten backends).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "work"
+sys.path.insert(0, str(HERE))
+
+from synth import synth_spec  # noqa: E402
+
+
+@dataclass
+class Figure:
+    name: str
+    median_s: float
+    runs: int
+    peak_rss_mb: float
+    command: str
+
+
+def measure(name: str, argv: list[str], runs: int, *, cache: bool = True) -> Figure:
+    """Median wall time and peak RSS of `argv` over `runs` runs after a warm-up.
+
+    With `cache=False` pvgen's compiled-spec cache is off, so every run parses.
+    """
+    env = dict(os.environ, PVGEN_CACHE_DIR=str(WORK / "cache"))
+    if not cache:
+        env["PVGEN_NO_CACHE"] = "1"
+    times: list[float] = []
+    peak_kb = 0
+    for attempt in range(runs + 1):
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{name}: {' '.join(argv)} exited {proc.returncode}\n{stderr}")
+        if attempt:  # the first run warms caches and is not counted
+            times.append(elapsed)
+            peak_kb = max(peak_kb, usage.ru_maxrss)
+    shown = " ".join(Path(a).name if a == sys.executable else a for a in argv)
+    return Figure(name, statistics.median(times), runs, peak_kb / 1024, shown)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run pvgen's benchmarks.")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per figure (default 7)")
+    args = parser.parse_args()
+
+    WORK.mkdir(exist_ok=True)
+    (WORK / "cache").mkdir(mode=0o700, exist_ok=True)
+    # An installed package comes with compiled bytecode (pip compiles it); a
+    # checkout run with PYTHONDONTWRITEBYTECODE would recompile pvgen on every
+    # start, which measures the environment, not pvgen.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "pvgen")], check=True)
+    synthetic = {}
+    for hooks in (1_000, 10_000):
+        path = WORK / f"synth_{hooks}.pvspec"
+        path.write_text(synth_spec(hooks), encoding="utf-8")
+        synthetic[hooks] = path
+
+    py = sys.executable
+    pvgen = [py, "-m", "pvgen"]
+    figures = [
+        measure("floor: python -c pass", [py, "-c", "pass"], args.runs),
+        measure("floor: import lark", [py, "-c", "import lark"], args.runs),
+        measure("floor: import lark, jinja2", [py, "-c", "import lark, jinja2"], args.runs),
+        measure("check reference spec", [*pvgen, "check", "specs/paravirt.pvspec"], args.runs),
+        measure(
+            "check reference spec, no cache",
+            [*pvgen, "check", "specs/paravirt.pvspec"],
+            args.runs,
+            cache=False,
+        ),
+    ]
+    for hooks, path in synthetic.items():
+        figures.append(
+            measure(
+                f"check {hooks:,} hooks, no cache",
+                [*pvgen, "check", str(path)],
+                args.runs,
+                cache=False,
+            )
+        )
+    by_name = {f.name: f.median_s for f in figures}
+    floor = by_name["floor: import lark"]
+    ratios = {
+        "check reference / import lark floor": by_name["check reference spec"] / floor,
+        "check reference, no cache / import lark floor": by_name["check reference spec, no cache"]
+        / floor,
+        "check 10,000 / 1,000 hooks, no cache": by_name["check 10,000 hooks, no cache"]
+        / by_name["check 1,000 hooks, no cache"],
+    }
+    results = {
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "figures": [asdict(f) for f in figures],
+        "ratios": ratios,
+    }
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    table = render_markdown(results)
+    (HERE / "results.md").write_text(table, encoding="utf-8")
+    print(table)
+
+
+def render_markdown(results: dict) -> str:  # type: ignore[type-arg]
+    lines = [
+        f"Machine: {results['machine']}; {results['date']}; median of"
+        f" {results['figures'][0]['runs']} runs after a warm-up.",
+        "",
+        "| figure | median | peak memory |",
+        "|---|---:|---:|",
+    ]
+    for f in results["figures"]:
+        lines.append(f"| {f['name']} | {f['median_s'] * 1000:.0f} ms | {f['peak_rss_mb']:.0f} MB |")
+    lines += ["", "| ratio | value |", "|---|---:|"]
+    for name, value in results["ratios"].items():
+        lines.append(f"| {name} | {value:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

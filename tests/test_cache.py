@@ -1,0 +1,68 @@
+"""The compiled-spec cache: a hit gives the same model, any change is a miss."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import PREAMBLE, run_cli
+
+MAIN = PREAMBLE + 'include "types.pvspec";\ntable t { void f(word_t w); }\n'
+
+
+def entries(cache: Path) -> list[Path]:
+    return sorted(cache.glob("*.pickle"))
+
+
+def test_second_run_hits_and_matches(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    first = run_cli("dump", "a.pvspec", cwd=folder)
+    assert len(entries(private_cache)) == 1
+    stamp = entries(private_cache)[0].stat().st_mtime_ns
+    second = run_cli("dump", "a.pvspec", cwd=folder)
+    assert second.out == first.out
+    assert entries(private_cache)[0].stat().st_mtime_ns == stamp  # read, not rewritten
+
+
+def test_editing_an_included_file_is_seen(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    assert '"target": "u32"' in run_cli("dump", "a.pvspec", cwd=folder).out
+    (folder / "types.pvspec").write_text("typedef u64 word_t;\n")
+    assert '"target": "u64"' in run_cli("dump", "a.pvspec", cwd=folder).out
+    (folder / "types.pvspec").write_text("typedef nope word_t;\n")
+    result = run_cli("check", "a.pvspec", cwd=folder)
+    assert result.status == 1 and "unknown type 'nope'" in result.err
+
+
+def test_corrupt_entry_is_a_miss(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    expected = run_cli("dump", "a.pvspec", cwd=folder).out
+    for entry in entries(private_cache):
+        entry.write_bytes(b"not a pickle")
+    assert run_cli("dump", "a.pvspec", cwd=folder).out == expected
+
+
+def test_shared_folder_is_never_read(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    expected = run_cli("dump", "a.pvspec", cwd=folder).out
+    private_cache.chmod(0o777)  # others could have planted an entry
+    for entry in entries(private_cache):
+        entry.write_bytes(b"planted")
+    assert run_cli("dump", "a.pvspec", cwd=folder).out == expected
+
+
+def test_cache_can_be_turned_off(write_specs, private_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PVGEN_NO_CACHE", "1")
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    assert run_cli("check", "a.pvspec", cwd=folder).status == 0
+    assert entries(private_cache) == []
+
+
+def test_unwritable_cache_still_checks(write_specs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("PVGEN_CACHE_DIR", str(blocker / "cache"))
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    assert run_cli("check", "a.pvspec", cwd=folder).status == 0
+    assert os.path.isfile(blocker)
