@@ -14,11 +14,13 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
 from .config import Config, ConfigError, load_config
-from .diagnostics import SpecError
+from .formats import FORMATS
+from .diagnostics import Diagnostic, SpecError
 from .model import Abi
 from .source import display_name
 
@@ -61,19 +63,91 @@ def count_hooks(abi: Abi) -> int:
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
-    status = EXIT_OK
+    from .diagnostics import Severity
+    from .rules import all_rules, run_rules
+
+    diagnostics: list[Diagnostic] = []
+    summaries: list[str] = []
+    unusable = False
+    used_file_allows: set[int] = set()
     for path in spec_paths(args.paths, config):
         try:
             abi = load_abi(path, config)
         except SpecError as exc:
-            print_errors(exc)
-            status = max(status, EXIT_USAGE if exc.unreadable else EXIT_FINDINGS)
+            diagnostics.extend(exc.diagnostics)
+            unusable = unusable or exc.unreadable
             continue
-        print(
-            f"{display_name(path)}: abi '{abi.name}' version {abi.version}: {len(abi.tables)} tables, "
-            f"{count_hooks(abi)} hooks, {len(abi.backends)} backends, {len(abi.targets)} targets"
+        summaries.append(
+            f"{display_name(path)}: abi '{abi.name}' version {abi.version}: "
+            f"{len(abi.tables)} tables, {count_hooks(abi)} hooks, "
+            f"{len(abi.backends)} backends, {len(abi.targets)} targets"
         )
-    return status
+        diagnostics.extend(run_rules(abi, config.rules, config.allow, used_file_allows))
+    for allow in config.allow:
+        if id(allow) not in used_file_allows and allow.rule in all_rules():
+            diagnostics.append(
+                Diagnostic(
+                    Severity.WARNING,
+                    f"{config.path}: [[tool.pvgen.allow]] of {allow.rule} for '{allow.path}'"
+                    " accepts no finding; remove it",
+                    None,
+                    code="PV001",
+                )
+            )
+    if args.werror:
+        diagnostics = [
+            replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING else d
+            for d in diagnostics
+        ]
+    emit(args.format, diagnostics, summaries)
+    if unusable:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if any(d.severity is Severity.ERROR for d in diagnostics) else EXIT_OK
+
+
+def emit(fmt: str, diagnostics: Sequence[Diagnostic], summaries: Sequence[str]) -> None:
+    """Print findings in the chosen format; text also prints one summary line per ABI."""
+    from . import formats
+    from .rules import all_rules
+
+    rules = all_rules()
+    names = {r.id: r.name for r in rules.values()}
+    diagnostics = sorted(diagnostics, key=_location_key)
+    if fmt == "text":
+        for line in summaries:
+            print(line)
+        sys.stderr.write(formats.render_text(diagnostics))
+    elif fmt == "json":
+        sys.stdout.write(formats.render_json(diagnostics, names))
+    elif fmt == "github":
+        sys.stdout.write(formats.render_github(diagnostics, names))
+    else:
+        catalogue = [(r.id, r.name, r.purpose, r.severity) for r in rules.values()]
+        sys.stdout.write(formats.render_sarif(diagnostics, catalogue))
+
+
+def _location_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    if d.span is None:
+        return ("~", 0, 0, d.code or "")  # findings without a place come last
+    return (d.span.file.display, d.span.line, d.span.column, d.code or "")
+
+
+def cmd_rules(args: argparse.Namespace, config: Config) -> int:
+    from .rules import all_rules
+    from .rules.explain import explain, listing, markdown
+
+    rules = all_rules()
+    if args.markdown:
+        sys.stdout.write(markdown())
+    elif args.rule is None:
+        sys.stdout.write(listing())
+    elif args.rule.upper() in rules:
+        sys.stdout.write(explain(rules[args.rule.upper()]))
+    else:
+        from .diagnostics import did_you_mean
+
+        raise UsageError(f"unknown rule '{args.rule}'" + did_you_mean(args.rule.upper(), rules))
+    return EXIT_OK
 
 
 def cmd_dump(args: argparse.Namespace, config: Config) -> int:
@@ -92,10 +166,9 @@ def cmd_dump(args: argparse.Namespace, config: Config) -> int:
 
 
 def print_errors(exc: SpecError) -> None:
-    for d in exc.diagnostics:
-        print(d.format_text(), file=sys.stderr)
-    count = len(exc.diagnostics)
-    print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
+    from .formats import render_text
+
+    sys.stderr.write(render_text(exc.diagnostics))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,10 +184,24 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="parse and validate specs",
-        description="Parse and validate specs; with no paths, check the 'specs' of [tool.pvgen].",
+        description="Parse and validate specs and run every rule; with no paths, check the"
+        " 'specs' of [tool.pvgen].",
     )
     check.add_argument("paths", nargs="*", metavar="SPEC", help="root .pvspec files")
+    check.add_argument(
+        "--format", choices=FORMATS, default="text", help="how to print findings (default: text)"
+    )
+    check.add_argument("--werror", action="store_true", help="count warnings as errors")
     check.set_defaults(run=cmd_check)
+
+    rules = commands.add_parser(
+        "rules",
+        help="list the checks, or explain one",
+        description="List every rule of 'pvgen check', or explain one with examples.",
+    )
+    rules.add_argument("rule", nargs="?", metavar="ID", help="a rule ID such as PV104")
+    rules.add_argument("--markdown", action="store_true", help="print docs/rules.md")
+    rules.set_defaults(run=cmd_rules)
 
     dump = commands.add_parser(
         "dump",

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import PREAMBLE, run_cli
 
-MAIN = PREAMBLE + 'include "types.pvspec";\ntable t { void f(word_t w); }\n'
+MAIN = (
+    PREAMBLE + 'include "types.pvspec";\ntable t { void f(word_t w); }\nbackend native default;\n'
+)
 
 
 def entries(cache: Path) -> list[Path]:

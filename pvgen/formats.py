@@ -1,0 +1,196 @@
+"""Formats: diagnostics rendered for people, tools and CI, at the very end of a run.
+
+Takes: `Diagnostic` records (compiler errors and rule findings alike) and the
+rule registry, for names and descriptions.
+Hands on: text (file:line:col, source line, caret), JSON, GitHub Actions
+workflow commands, and SARIF 2.1.0 for code-scanning upload. A diagnostic
+from the compiler itself (no rule) is reported under the ID `PV000`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import __version__
+from .diagnostics import Diagnostic, Severity
+
+FORMATS = ("text", "json", "github", "sarif")
+COMPILER_RULE = ("PV000", "invalid-spec", "The spec is well-formed and every name in it resolves.")
+
+
+def _code(d: Diagnostic) -> str:
+    return d.code or COMPILER_RULE[0]
+
+
+def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
+    counts = {s: 0 for s in (Severity.ERROR, Severity.WARNING, Severity.NOTE)}
+    for d in diagnostics:
+        counts[d.severity] += 1
+    parts = [f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
+    return ", ".join(parts)
+
+
+def render_text(diagnostics: Sequence[Diagnostic]) -> str:
+    if not diagnostics:
+        return ""
+    body = "\n".join(d.format_text() for d in diagnostics)
+    return f"{body}\n{summary_line(diagnostics)}\n"
+
+
+def _position(d: Diagnostic) -> dict[str, Any]:
+    if d.span is None:
+        return {"file": None, "line": None, "column": None, "end_line": None, "end_column": None}
+    s = d.span
+    return {
+        "file": s.file.display,
+        "line": s.line,
+        "column": s.column,
+        "end_line": s.end_line,
+        "end_column": s.end_column,
+    }
+
+
+def render_json(diagnostics: Sequence[Diagnostic], names: Mapping[str, str]) -> str:
+    findings = [
+        {
+            "rule": _code(d),
+            "name": names.get(_code(d), COMPILER_RULE[1]),
+            "severity": str(d.severity),
+            **_position(d),
+            "message": d.message,
+            "hint": d.hint,
+            "related": [
+                {
+                    "file": r.span.file.display,
+                    "line": r.span.line,
+                    "column": r.span.column,
+                    "message": r.message,
+                }
+                for r in d.related
+            ],
+        }
+        for d in diagnostics
+    ]
+    counts = {str(s): sum(1 for d in diagnostics if d.severity is s) for s in Severity}
+    document = {"pvgen": __version__, "findings": findings, "summary": counts}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+GITHUB_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+
+
+def render_github(diagnostics: Sequence[Diagnostic], names: Mapping[str, str]) -> str:
+    lines = []
+    for d in diagnostics:
+        props = []
+        if d.span is not None:
+            s = d.span
+            props += [
+                f"file={_escape_property(s.file.display)}",
+                f"line={s.line}",
+                f"col={s.column}",
+                f"endLine={s.end_line}",
+                f"endColumn={s.end_column}",
+            ]
+        code = _code(d)
+        props.append(f"title={_escape_property(code + ' ' + names.get(code, COMPILER_RULE[1]))}")
+        message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+        lines.append(f"::{GITHUB_LEVELS[d.severity]} {','.join(props)}::{_escape_data(message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+SARIF_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _sarif_location(d: Diagnostic) -> list[dict[str, Any]]:
+    if d.span is None:
+        return []
+    s = d.span
+    return [
+        {
+            "physicalLocation": {
+                "artifactLocation": {"uri": s.file.display.replace("\\", "/")},
+                "region": {
+                    "startLine": s.line,
+                    "startColumn": s.column,
+                    "endLine": s.end_line,
+                    "endColumn": (
+                        max(s.end_column, s.column + 1) if s.end_line == s.line else s.end_column
+                    ),
+                },
+            }
+        }
+    ]
+
+
+def render_sarif(
+    diagnostics: Sequence[Diagnostic], rules: Sequence[tuple[str, str, str, Severity]]
+) -> str:
+    """`rules` are (id, name, purpose, default severity) of every rule, compiler's included."""
+    catalogue = [(COMPILER_RULE[0], COMPILER_RULE[1], COMPILER_RULE[2], Severity.ERROR), *rules]
+    index = {rule_id: i for i, (rule_id, *_rest) in enumerate(catalogue)}
+    driver_rules = [
+        {
+            "id": rule_id,
+            "name": name,
+            "shortDescription": {"text": purpose},
+            "defaultConfiguration": {"level": SARIF_LEVELS[severity]},
+            "help": {"text": f"pvgen rules {rule_id}"},
+        }
+        for rule_id, name, purpose, severity in catalogue
+    ]
+    results = []
+    for d in diagnostics:
+        code = _code(d)
+        text = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        result: dict[str, Any] = {
+            "ruleId": code,
+            "ruleIndex": index.get(code, 0),
+            "level": SARIF_LEVELS[d.severity],
+            "message": {"text": text},
+            "locations": _sarif_location(d),
+        }
+        related = [
+            {
+                "id": i,
+                "message": {"text": r.message},
+                "physicalLocation": {
+                    "artifactLocation": {"uri": r.span.file.display.replace("\\", "/")},
+                    "region": {"startLine": r.span.line, "startColumn": r.span.column},
+                },
+            }
+            for i, r in enumerate(d.related)
+        ]
+        if related:
+            result["relatedLocations"] = related
+        results.append(result)
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pvgen",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": driver_rules,
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,148 @@
+"""Rules on how hooks are called: hot paths, the callee-save convention, batching."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import model as m
+from ..diagnostics import Severity
+from .context import Context
+from .registry import Finding, rule
+from .types import value_kind
+
+
+@rule(
+    "PV104",
+    "hot-hook-unpatched",
+    Severity.ERROR,
+    purpose="A hook marked @hot, or with more call sites than the threshold (default 100), is"
+    " @callee_save and carries @patch(native = ...): an indirect call at a thousand sites costs.",
+    bad="""
+abi demo { version 1; }
+target x86_64 { data_model lp64; }
+table pv_irq_ops { @hot(callsites = 1400) void irq_disable(); }
+""",
+    good="""
+abi demo { version 1; }
+target x86_64 { data_model lp64; }
+table pv_irq_ops {
+    @hot(callsites = 1400) @callee_save @patch(native = "cli")
+    void irq_disable();
+}
+""",
+)
+def hot_hook_unpatched(ctx: Context) -> Iterator[Finding]:
+    threshold = ctx.settings.hot_callsites
+    for entry in ctx.hook_entries:
+        hook = entry.hook
+        over = hook.callsites is not None and hook.callsites > threshold
+        if not (hook.hot or over):
+            continue
+        missing = [
+            a for a, ok in (("@callee_save", hook.callee_save), ("@patch", hook.patch)) if not ok
+        ]
+        if missing:
+            why = f"{hook.callsites} call sites" if hook.callsites is not None else "marked @hot"
+            yield Finding(
+                hook.span,
+                f"hot hook '{entry.path}' ({why}) lacks {' and '.join(missing)}",
+                hint='make it @callee_save and give the native sequence: @patch(native = "...")',
+                subjects=(entry.table, entry.owner, hook),
+            )
+
+
+@rule(
+    "PV105",
+    "callee-save-limits",
+    Severity.ERROR,
+    purpose="A @callee_save hook takes at most 2 arguments, each an integer or pointer that fits"
+    " a register, and returns nothing or one register, on every target.",
+    bad="""
+abi demo { version 1; }
+target i386 { data_model ilp32; }
+table pv_cpu_ops { @callee_save u64 read_tsc(); }
+""",
+    good="""
+abi demo { version 1; }
+target i386 { data_model ilp32; }
+table pv_cpu_ops { @callee_save unsigned long read_cr0(); }
+""",
+)
+def callee_save_limits(ctx: Context) -> Iterator[Finding]:
+    for entry in ctx.hook_entries:
+        hook = entry.hook
+        if not hook.callee_save:
+            continue
+        subjects = (entry.table, entry.owner, hook)
+        if len(hook.params) > 2:
+            yield Finding(
+                hook.span,
+                f"callee-save hook '{entry.path}' takes {len(hook.params)} arguments; at most 2",
+                subjects=subjects,
+            )
+        problems: dict[str, list[str]] = {}
+        for target in ctx.abi.targets:
+            if not target.holds(hook.condition):
+                continue
+            register = ctx.abi.layouts[target.name].pointer_size
+            values = [(f"parameter '{p.name}'", p.type) for p in hook.params]
+            values.append(("its return value", hook.returns))
+            for what, ref in values:
+                kind, size = value_kind(ctx.abi, ref, target)
+                if kind == "struct" or size > register:
+                    problem = f"{what} ({ref}) does not fit one register"
+                    problems.setdefault(problem, []).append(target.name)
+        for problem, targets in problems.items():
+            yield Finding(
+                hook.span,
+                f"callee-save hook '{entry.path}': {problem} on {', '.join(targets)}",
+                hint="pass a pointer instead, or drop @callee_save",
+                subjects=subjects,
+            )
+
+
+def _has_lazy_bracket(abi: m.Abi, table: m.Table) -> bool:
+    for member in table.members:
+        if isinstance(member, m.SubTable):
+            names = abi.tables_by_name[member.table].members_by_name
+            if "enter" in names and "leave" in names:
+                return True
+    return False
+
+
+@rule(
+    "PV108",
+    "batched-needs-lazy-mode",
+    Severity.ERROR,
+    purpose="A @batched hook lives in a table that embeds a lazy-mode bracket (a sub-table with"
+    " enter and leave), so a hypervisor can defer it until the batch ends.",
+    bad="""
+abi demo { version 1; }
+target x86_64 { data_model lp64; }
+table pv_mmu_ops { @batched void set_pte(u64 *ptep, u64 pte); }
+""",
+    good="""
+abi demo { version 1; }
+target x86_64 { data_model lp64; }
+table pv_lazy_ops { void enter(); void leave(); }
+table pv_mmu_ops {
+    @batched void set_pte(u64 *ptep, u64 pte);
+    pv_lazy_ops lazy_mode;
+}
+""",
+)
+def batched_needs_lazy_mode(ctx: Context) -> Iterator[Finding]:
+    checked: set[tuple[str, str]] = set()
+    for entry in ctx.hook_entries:
+        key = (entry.owner.name, entry.hook.name)
+        if not entry.hook.batched or key in checked:
+            continue
+        checked.add(key)
+        if not _has_lazy_bracket(ctx.abi, entry.owner):
+            yield Finding(
+                entry.hook.span,
+                f"batched hook '{entry.owner.name}.{entry.hook.name}' has no lazy-mode bracket"
+                f" in table '{entry.owner.name}'",
+                hint="embed a sub-table with enter() and leave(), such as 'pv_lazy_ops lazy_mode;'",
+                subjects=(entry.table, entry.owner, entry.hook),
+            )

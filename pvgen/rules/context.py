@@ -1,0 +1,71 @@
+"""What every check reads: the model, the settings, and indexes built once.
+
+Takes: a `model.Abi` and `RuleSettings`.
+Hands on: `Context`, whose cached indexes (every hook with its path, which
+backends override each path) keep every check linear in the size of the ABI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .. import model as m
+from ..config import RuleSettings
+
+
+@dataclass(frozen=True)
+class HookEntry:
+    """One hook as reached from a top-level table: `pv_mmu_ops.lazy_mode.enter`."""
+
+    path: str
+    table: m.Table  # the top-level table it is reached from
+    owner: m.Table  # the table that declares it
+    hook: m.Hook
+
+
+@dataclass
+class Context:
+    abi: m.Abi
+    settings: RuleSettings = field(default_factory=RuleSettings)
+    # Filled by the engine: the `@allow`s that accepted a finding (by identity).
+    used_allows: set[int] = field(default_factory=set)
+
+    @cached_property
+    def hook_entries(self) -> list[HookEntry]:
+        entries = []
+        for table in self.abi.top_level_tables():
+            entries.extend(self._walk(table, table, table.name + "."))
+        return entries
+
+    def _walk(self, top: m.Table, table: m.Table, prefix: str) -> list[HookEntry]:
+        found = []
+        for member in table.members:
+            if isinstance(member, m.Hook):
+                found.append(HookEntry(prefix + member.name, top, table, member))
+            elif isinstance(member, m.SubTable):
+                sub = self.abi.tables_by_name[member.table]
+                found.extend(self._walk(top, sub, f"{prefix}{member.name}."))
+        return found
+
+    @cached_property
+    def default_backend(self) -> m.Backend | None:
+        return next((b for b in self.abi.backends if b.default), None)
+
+    @cached_property
+    def overriders(self) -> Mapping[str, list[m.Backend]]:
+        """Non-default backends overriding each member path."""
+        found: dict[str, list[m.Backend]] = {}
+        for backend in self.abi.backends:
+            if not backend.default:
+                for override in backend.overrides:
+                    found.setdefault(override.path, []).append(backend)
+        return found
+
+    @cached_property
+    def hooks_by_table(self) -> Mapping[str, list[HookEntry]]:
+        found: dict[str, list[HookEntry]] = {}
+        for entry in self.hook_entries:
+            found.setdefault(entry.table.name, []).append(entry)
+        return found
