@@ -19,8 +19,8 @@ from pathlib import Path
 
 from . import __version__
 from .config import Config, ConfigError, load_config
-from .formats import FORMATS
 from .diagnostics import Diagnostic, SpecError
+from .formats import FORMATS
 from .model import Abi
 from .source import display_name
 

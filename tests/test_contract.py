@@ -7,7 +7,6 @@ stay byte-identical to it, so that neither can drift.
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 from conftest import TEST_SPECS, run_cli
