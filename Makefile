@@ -6,7 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench golden clean
+.PHONY: install run test lint bench golden docs clean
+
+# The SARIF 2.1.0 schema, to validate `pvgen check --format sarif` against. It is
+# third-party text, so it is fetched (from the npm registry, inside a package that
+# ships it) rather than committed.
+SARIF_SCHEMA := tests/.schemas/sarif-2.1.0.json
+SARIF_PKG    := @microsoft/jest-sarif@1.0.0-beta.0
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +26,14 @@ run: $(STAMP)
 	$(BIN)/pvgen check
 	$(BIN)/pvgen dump specs/paravirt.pvspec > /dev/null && echo "model of specs/paravirt.pvspec dumps cleanly"
 
-test: $(STAMP)
+$(SARIF_SCHEMA):
+	mkdir -p $(dir $@)
+	cd $(dir $@) && npm pack --silent $(SARIF_PKG) > pack.name \
+		&& tar xzf "$$(cat pack.name)" package/lib/schemas/sarif-2.1.0-rtm.5.json \
+		&& mv package/lib/schemas/sarif-2.1.0-rtm.5.json $(notdir $@) \
+		&& rm -rf package "$$(cat pack.name)" pack.name
+
+test: $(STAMP) $(SARIF_SCHEMA)
 	$(BIN)/ruff check pvgen tests bench
 	$(BIN)/black --check --quiet pvgen tests bench
 	$(BIN)/mypy
@@ -33,6 +46,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Regenerate docs/rules.md from the rule registry.
+docs: $(STAMP)
+	$(BIN)/pvgen rules --markdown > docs/rules.md
 
 # Rewrite the golden files of tests/golden from the current code; review the diff.
 golden: $(STAMP)

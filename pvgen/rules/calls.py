@@ -15,8 +15,9 @@ from .types import value_kind
     "PV104",
     "hot-hook-unpatched",
     Severity.ERROR,
-    purpose="A hook marked @hot, or with more call sites than the threshold (default 100), is"
-    " @callee_save and carries @patch(native = ...): an indirect call at a thousand sites costs.",
+    purpose="A hot hook (a bare @hot, or @hot(callsites = N) with N above the threshold, default"
+    " 100) is @callee_save and carries @patch(native = ...): an indirect call at a thousand sites"
+    " costs.",
     bad="""
 abi demo { version 1; }
 target x86_64 { data_model lp64; }
@@ -35,8 +36,12 @@ def hot_hook_unpatched(ctx: Context) -> Iterator[Finding]:
     threshold = ctx.settings.hot_callsites
     for entry in ctx.hook_entries:
         hook = entry.hook
-        over = hook.callsites is not None and hook.callsites > threshold
-        if not (hook.hot or over):
+        # A count decides by the threshold; a bare @hot is hot by declaration.
+        if hook.callsites is not None:
+            hot = hook.callsites > threshold
+        else:
+            hot = hook.hot
+        if not hot:
             continue
         missing = [
             a for a, ok in (("@callee_save", hook.callee_save), ("@patch", hook.patch)) if not ok
