@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .diagnostics import Collector, did_you_mean
+from .diagnostics import Collector, did_you_mean, with_article
 from .syntax import Annotation
 
 # Kinds of declaration an annotation can sit on.
@@ -142,7 +142,7 @@ REGISTRY: Mapping[str, AnnotationSpec] = {
         AnnotationSpec(
             "allow",
             "Accepts a finding of the named check here, for the stated reason.",
-            EVERYTHING,
+            EVERYTHING - {TARGET},
             positional=(("code", CODE),),
             keywords={"reason": STRING},
             required=frozenset({"code", "reason"}),
@@ -202,7 +202,8 @@ def read_annotations(
         if kind not in spec.applies_to:
             where = ", ".join(sorted(spec.applies_to))
             errors.error(
-                ann.span, f"'@{ann.name}' cannot be used on a {kind}; it applies to: {where}"
+                ann.span,
+                f"'@{ann.name}' cannot be used on {with_article(kind)}; it applies to: {where or 'nothing'}",
             )
             continue
         if ann.name in found and not spec.repeatable:
@@ -257,7 +258,7 @@ def _read_one(ann: Annotation, spec: AnnotationSpec, errors: Collector) -> Any |
         if converted is None:
             errors.error(
                 arg.span,
-                f"argument '{name}' of '@{ann.name}' must be a {kind}, not a {_kind_of(arg.value)}",
+                f"argument '{name}' of '@{ann.name}' must be {with_article(kind)}, not {with_article(_kind_of(arg.value))}",
             )
             ok = False
             continue

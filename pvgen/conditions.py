@@ -1,9 +1,8 @@
 """Conditions: the expressions of `@if(...)` and what they mean per target.
 
 Takes: condition trees built by the syntax stage.
-Hands on: evaluation against one target's defines, a test of whether two
-conditions can ever hold together (used to allow a name to be declared once
-per configuration), and canonical text for dumps and diagnostics.
+Hands on: evaluation against one target's defines, the names a condition
+tests, and canonical text for dumps, diagnostics and generated code.
 
 Semantics follow the C preprocessor that the generated headers feed: a bare
 name means "defined", and in a comparison a define has its integer value, a
@@ -12,7 +11,6 @@ flag counts as 1 and an undefined name as 0.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -106,54 +104,6 @@ def names(cond: Cond | None) -> Iterator[Name]:
         for atom in (cond.left, cond.right):
             if isinstance(atom, Name):
                 yield atom
-
-
-def _constants(cond: Cond | None, into: dict[str, set[int]]) -> None:
-    if isinstance(cond, Compare):
-        for a, b in ((cond.left, cond.right), (cond.right, cond.left)):
-            if isinstance(a, Name) and isinstance(b, Int):
-                into.setdefault(a.name, set()).update({b.value - 1, b.value, b.value + 1})
-    elif isinstance(cond, Not):
-        _constants(cond.operand, into)
-    elif isinstance(cond, (And, Or)):
-        for c in cond.operands:
-            _constants(c, into)
-
-
-# Above this many assignments, `may_overlap` gives up proving exclusivity.
-MAX_ASSIGNMENTS = 1 << 14
-
-
-def may_overlap(a: Cond | None, b: Cond | None) -> bool:
-    """Whether some configuration makes both conditions hold.
-
-    Decided by enumerating the configurations that matter: each name is either
-    undefined, a flag, or one of the integers near the constants it is compared
-    with. That is exact when names are compared with constants; with too many
-    names it answers True (overlap not ruled out).
-    """
-    if a is None or b is None:
-        return True
-    involved = sorted({n.name for n in itertools.chain(names(a), names(b))})
-    consts: dict[str, set[int]] = {}
-    _constants(a, consts)
-    _constants(b, consts)
-    domains: list[list[bool | int | None]] = []
-    for name in involved:
-        values: list[bool | int | None] = [None, True]
-        values.extend(sorted(v for v in consts.get(name, set()) if v not in (0, 1)))
-        values.extend([0] if name in consts else [])
-        domains.append(values)
-    total = 1
-    for d in domains:
-        total *= len(d)
-    if total > MAX_ASSIGNMENTS:
-        return True
-    for combo in itertools.product(*domains):
-        defines = {n: v for n, v in zip(involved, combo, strict=True) if v is not None}
-        if evaluate(a, defines) and evaluate(b, defines):
-            return True
-    return False
 
 
 _PRECEDENCE = {"or": 1, "and": 2, "cmp": 3, "not": 4, "atom": 5}

@@ -17,7 +17,7 @@ from .diagnostics import did_you_mean
 KEYS = {
     "specs": "root spec files, each one ABI (list of paths)",
     "spec_root": "folder that includes may not leave (default: each root spec's folder)",
-    "out": "output folder of 'pvgen generate' (default: generated)",
+    "out": "output folder for generated code (default: generated)",
     "rules": "thresholds of the checks (a table)",
     "allow": "findings accepted for whole files (an array of tables)",
 }

@@ -114,3 +114,8 @@ def did_you_mean(word: str, choices: Iterable[str], *, prefix: str = "") -> str:
         listed = ", ".join(f"'{prefix}{o}'" for o in options)
         return f"; expected one of {listed}"
     return ""
+
+
+def with_article(noun: str) -> str:
+    """`noun` with its indefinite article: 'an enum', 'a struct'."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

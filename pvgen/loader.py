@@ -70,6 +70,10 @@ def load(root: Path, spec_root: Path | None = None) -> LoadedSpec:
     spec_root = (spec_root or root.parent).resolve()
     loader = _Loader(spec_root)
     source = read_source(root, spec_root)
+    if not source.text.strip():  # an included file may be empty; a root spec may not
+        raise SpecError(
+            [error(Span.point(source), "empty spec: expected declarations such as 'abi', 'table'")]
+        )
     loader.visit(source, ((root.resolve(), None),))
     return LoadedSpec(root, spec_root, tuple(loader.files), tuple(loader.paths))
 

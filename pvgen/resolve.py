@@ -18,7 +18,7 @@ from . import annotations as ann
 from . import conditions as cond
 from . import model as m
 from . import syntax as syn
-from .diagnostics import Collector, Related, did_you_mean
+from .diagnostics import Collector, Related, did_you_mean, with_article
 from .layout import (
     BUILTIN_TYPES,
     DATA_MODELS,
@@ -72,7 +72,7 @@ class _Resolver:
         ]
         abi_decl = self.find_abi(items)
         self.targets = [self.target(t) for t in items if isinstance(t, syn.TargetDecl)]
-        self.check_unique((t.name, t.span) for t in self.targets)
+        self.check_unique(((t.name, t.span) for t in self.targets), "target")
         self.known_defines = {d for t in self.targets for d in t.defines}
         if not self.targets:
             self.errors.error(
@@ -86,17 +86,22 @@ class _Resolver:
         types = [t for t in (self.type_decl(d) for d in type_decls) if t is not None]
         tables = [self.table(d) for d in type_decls if isinstance(d, syn.TableDecl)]
         self.tables_by_name = {t.name: t for t in tables}
+        self.check_enumerators(types)
+        self.check_embedding(tables)
+        # Paths through sub-tables are only walked once embedding is known to be acyclic.
+        self.errors.raise_if_any()
         self.path_order = {p: i for i, p in enumerate(_all_paths(tables, self.tables_by_name))}
+        self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
         backends = [self.backend(b) for b in items if isinstance(b, syn.BackendDecl)]
-        self.check_unique((b.name, b.span) for b in backends)
+        self.check_unique(((b.name, b.span) for b in backends), "backend")
         self.check_defaults(backends)
 
+        assert abi_decl is not None  # find_abi reported its absence
         settings = self.abi_settings(abi_decl)
+        abi_annotations = ann.read_annotations(abi_decl.annotations, ann.ABI, self.errors)
         self.errors.raise_if_any()
         layouts = _Layouts(self, types, tables).compute()
         self.errors.raise_if_any()
-        assert abi_decl is not None  # find_abi reported its absence
-        abi_annotations = ann.read_annotations(abi_decl.annotations, ann.ABI, self.errors)
         return m.Abi(
             name=abi_decl.name,
             version=settings["version"],
@@ -197,6 +202,7 @@ class _Resolver:
         return out
 
     def target(self, decl: syn.TargetDecl) -> m.Target:
+        self.check_name(decl.name, decl.span, "target")
         given = self.settings(decl.settings, TARGET_SETTINGS, "target")
         self.check_annotations_only_allow(decl.annotations, ann.TARGET)
         data_model = "lp64"
@@ -220,9 +226,8 @@ class _Resolver:
                 self.errors.error(v.span, "a define is a NAME or NAME = INTEGER")
             elif v.name in defines:
                 self.errors.error(v.span, f"'{v.name}' is defined twice for target '{decl.name}'")
-            elif isinstance(v.value, str):
-                self.errors.error(v.span, f"define '{v.name}' takes an integer, not a string")
             else:
+                assert not isinstance(v.value, str)  # the grammar allows NAME = integer only
                 defines[v.name] = True if v.value is None else v.value
         return m.Target(decl.name, data_model, defines, decl.doc, decl.span)
 
@@ -237,16 +242,16 @@ class _Resolver:
         problem = problem_with(name)
         if problem:
             self.errors.error(
-                span, f"{problem} and cannot name a {what}; generated code would break"
+                span, f"{problem} and cannot name {with_article(what)}; generated code would break"
             )
 
-    def check_unique(self, named: Iterable[tuple[str, Span]]) -> None:
+    def check_unique(self, named: Iterable[tuple[str, Span]], what: str) -> None:
         seen: dict[str, Span] = {}
         for name, span in named:
             if name in seen:
                 self.errors.error(
                     span,
-                    f"duplicate name '{name}'",
+                    f"duplicate {what} '{name}'",
                     related=[Related(seen[name], "first declared here")],
                 )
             else:
@@ -262,23 +267,33 @@ class _Resolver:
                     hint="conditions test the 'defines' of the targets",
                 )
 
+    def both_hold(self, a: cond.Cond | None, b: cond.Cond | None) -> str | None:
+        """Why two declarations of one name clash: None if no declared target has both.
+
+        A name may be declared more than once when no target sees two of the
+        declarations; the targets are the configurations a spec is built for.
+        """
+        if a is None and b is None:
+            return ""
+        clashing = [t.name for t in self.targets if t.holds(a) and t.holds(b)]
+        if not clashing:
+            return None
+        names = ", ".join(f"'{n}'" for n in clashing)
+        return f" (both declared for target{'s' if len(clashing) > 1 else ''} {names})"
+
     def check_overlaps(
-        self, entries: Sequence[tuple[str, Span, cond.Cond | None]], what: str
+        self, entries: Iterable[tuple[str, Span, cond.Cond | None]], what: str
     ) -> None:
-        """Names may repeat only where their conditions can never both hold."""
+        """Names may repeat only where no target sees both declarations."""
         by_name: dict[str, list[tuple[Span, cond.Cond | None]]] = {}
         for name, span, condition in entries:
             earlier = by_name.setdefault(name, [])
             for other_span, other in earlier:
-                if cond.may_overlap(condition, other):
+                clash = self.both_hold(condition, other)
+                if clash is not None:
                     self.errors.error(
                         span,
-                        f"duplicate {what} '{name}'"
-                        + (
-                            ""
-                            if condition is None and other is None
-                            else " (conditions can both hold)"
-                        ),
+                        f"duplicate {what} '{name}'{clash}",
                         related=[Related(other_span, "first declared here")],
                     )
                     break
@@ -296,16 +311,55 @@ class _Resolver:
             self.check_name(decl.name, decl.span, what)
         entries = self.namespace.setdefault(decl.name, [])
         for other in entries:
-            if cond.may_overlap(condition, other.condition):
-                both = condition is not None or other.condition is not None
+            clash = self.both_hold(condition, other.condition)
+            if clash is not None:
                 self.errors.error(
                     decl.span,
-                    f"duplicate declaration of '{decl.name}'"
-                    + (" (conditions can both hold)" if both else ""),
+                    f"duplicate declaration of '{decl.name}'{clash}",
                     related=[Related(other.decl.span, "first declared here")],
                 )
                 break
         entries.append(_Named(decl, condition, kind))
+
+    def check_enumerators(self, types: Sequence[m.TypeDecl]) -> None:
+        """Enumerators share C's one namespace of ordinary identifiers, across enums."""
+        entries = [
+            (v.name, v.span, cond.conjoin(t.condition, v.condition))
+            for t in types
+            if isinstance(t, m.Enum)
+            for v in t.values
+        ]
+        self.check_overlaps(entries, "enumerator")
+        for name, span, _ in entries:
+            if name in self.namespace:
+                self.errors.error(
+                    span,
+                    f"enumerator '{name}' has the name of a type or table",
+                    related=[Related(self.namespace[name][0].decl.span, "declared here")],
+                )
+
+    def check_embedding(self, tables: Sequence[m.Table]) -> None:
+        """A table may not embed itself, directly or through other tables."""
+        state: dict[str, int] = {}  # 1: being visited, 2: done
+
+        def visit(table: m.Table, chain: list[str]) -> None:
+            state[table.name] = 1
+            for member in table.members:
+                if not isinstance(member, m.SubTable):
+                    continue
+                sub = self.tables_by_name.get(member.table)
+                if sub is None:
+                    continue
+                if state.get(sub.name) == 1:
+                    loop = " -> ".join([*chain[chain.index(sub.name) :], sub.name])
+                    self.errors.error(member.span, f"table '{sub.name}' embeds itself ({loop})")
+                elif sub.name not in state:
+                    visit(sub, [*chain, sub.name])
+            state[table.name] = 2
+
+        for table in tables:
+            if table.name not in state:
+                visit(table, [table.name])
 
     # ---- types ------------------------------------------------------------------
 
@@ -332,7 +386,7 @@ class _Resolver:
                 if entry.kind not in wanted:
                     self.errors.error(
                         expr.span,
-                        f"'{expr.base}' is a {entry.kind}, not a {expr.keyword}",
+                        f"'{expr.base}' is {with_article(entry.kind)}, not {with_article(expr.keyword)}",
                         related=[Related(entry.decl.span, "declared here")],
                     )
                     return None
@@ -390,7 +444,10 @@ class _Resolver:
         assert decl.underlying is not None
         underlying = self.type_ref(decl.underlying)
         if underlying is not None and (
-            not underlying.builtin or underlying.name not in INTEGER_TYPES or underlying.pointers
+            not underlying.builtin
+            or underlying.name not in INTEGER_TYPES
+            or underlying.pointers
+            or underlying.const
         ):
             self.errors.error(
                 decl.underlying.span,
@@ -411,7 +468,8 @@ class _Resolver:
                     if not low <= value <= high:
                         self.errors.error(
                             e.span,
-                            f"value {value} of '{e.name}' does not fit in '{underlying.name}' ({low}..{high})",
+                            f"value {value} of '{e.name}' does not fit in '{underlying.name}'"
+                            f" ({low}..{high} on {model.name})",
                         )
                         break
             values.append(m.Enumerator(**e_common, value=value))
@@ -513,7 +571,7 @@ class _Resolver:
             type_ = self.type_ref(p.type)
             if type_ is not None:
                 out.append(m.Param(p.name, type_, p.span))
-        self.check_unique((p.name, p.span) for p in out)
+        self.check_unique(((p.name, p.span) for p in out), "parameter")
         return tuple(out)
 
     # ---- backends ---------------------------------------------------------------
@@ -536,6 +594,13 @@ class _Resolver:
                 self.errors.error(
                     entry.table_span,
                     f"unknown table '{entry.table}'" + did_you_mean(entry.table, by_name),
+                )
+                continue
+            if entry.table in self.embedded:
+                self.errors.error(
+                    entry.table_span,
+                    f"table '{entry.table}' is only embedded in other tables; name its members"
+                    " through them, such as 'pv_mmu_ops: lazy_mode.enter'",
                 )
                 continue
             if entry.table in seen_tables:
@@ -817,6 +882,7 @@ class _TargetState:
 
 
 # ---- helpers ---------------------------------------------------------------------
+
 
 _VOID = m.TypeRef("void", True)
 

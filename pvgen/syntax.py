@@ -66,7 +66,6 @@ class Setting:
     span: Span
     key: str
     values: tuple[SettingValue, ...]
-    doc: str | None
 
 
 @dataclass(frozen=True)
@@ -210,10 +209,6 @@ TERMINAL_WORDS = {
 
 def parse(source: SourceFile) -> SpecFile:
     """Parse one spec file; raises SpecError on the first syntax error."""
-    if not source.text.strip():
-        raise SpecError(
-            [error(Span.point(source), "empty spec: expected declarations such as 'abi', 'table'")]
-        )
     lark_parser, builder = _parser()
     builder.source = source
     try:
@@ -263,6 +258,8 @@ def _syntax_error(source: SourceFile, exc: lark.exceptions.UnexpectedInput) -> A
         span = Span(source, line, column, line, column + 1)
         return error(span, f"unexpected end of file; expected {_describe_expected(expected)}")
     span = Span(source, line, column, line, column + max(1, len(str(token))))
+    if _follows_doc_comment(source, token):
+        return error(span, "a doc comment '///' must be followed by the declaration it documents")
     if "NAME" in expected:
         # `void int();` parses `void int` as a type and then misses the name:
         # the word before the unexpected token is what the user meant as one.
@@ -273,6 +270,13 @@ def _syntax_error(source: SourceFile, exc: lark.exceptions.UnexpectedInput) -> A
             return error(word_span, f"'{word}' is a C keyword and cannot be used as a name")
     shown = f"'{token}'" if token.type != "$END" else "end of file"
     return error(span, f"unexpected {shown}; expected {_describe_expected(expected)}")
+
+
+def _follows_doc_comment(source: SourceFile, token: Token) -> bool:
+    """Whether the last non-blank line before `token` is a `///` doc comment."""
+    before = source.text[: token.start_pos or 0].rstrip()
+    last_line = before[before.rfind("\n") + 1 :].lstrip()
+    return last_line.startswith("///") and not last_line.startswith("////")
 
 
 def _previous_word(source: SourceFile, token: Token) -> tuple[Span | None, str]:
@@ -291,6 +295,7 @@ def _previous_word(source: SourceFile, token: Token) -> tuple[Span | None, str]:
 
 # ---- tokens to dataclasses ---------------------------------------------------------
 
+VALID_ESCAPES = r"\" \' \\ \n \t \r \0 \xNN"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 
 
@@ -343,8 +348,7 @@ class _Builder(Transformer[Token, Any]):
                     [
                         error(
                             span,
-                            f"invalid escape '\\{nxt}' in string; valid: "
-                            '\\" \\\\ \\n \\t \\r \\0 \\xNN',
+                            f"invalid escape '\\{nxt}' in string; valid: " + VALID_ESCAPES,
                         )
                     ]
                 )
@@ -376,13 +380,8 @@ class _Builder(Transformer[Token, Any]):
         return TargetDecl(self.tspan(name), str(name), settings=tuple(children[1:]))
 
     def setting(self, children: list[Any]) -> Setting:
-        doc, key, *values = children
-        return Setting(
-            self.tspan(key),
-            str(key),
-            tuple(v for v in values if v is not None),
-            None if doc is None else doc.text,
-        )
+        key, *values = children
+        return Setting(self.tspan(key), str(key), tuple(v for v in values if v is not None))
 
     def value_name(self, children: list[Token]) -> SettingValue:
         return SettingValue(self.tspan(children[0]), str(children[0]), None)
@@ -551,7 +550,19 @@ class _Builder(Transformer[Token, Any]):
         return children
 
     def integer(self, children: list[Token]) -> tuple[int, Token]:
-        return int(children[0], 0), children[0]
+        token = children[0]
+        digits = token.lstrip("-")
+        if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
+            raise SpecError(
+                [
+                    error(
+                        self.tspan(token),
+                        f"'{token}' has a leading zero, which C reads as octal;"
+                        " write it in decimal without the zero, or in hex",
+                    )
+                ]
+            )
+        return int(token, 0), token
 
     # -- conditions
     def cond_or(self, children: list[cond.Cond]) -> cond.Cond:

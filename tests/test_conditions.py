@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pvgen import conditions as c
 
 PAE = c.Name("X86_PAE")
@@ -35,23 +33,6 @@ def test_and_or() -> None:
     either = c.Or((PAE, X64))
     assert c.evaluate(either, {"X86_64": True})
     assert not c.evaluate(either, {})
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "overlap"),
-    [
-        (PAE, c.Not(PAE), False),
-        (PAE, X64, True),  # a target may define both
-        (ge(LEVELS, 3), c.Compare("<", LEVELS, c.Int(3)), False),
-        (ge(LEVELS, 3), c.Compare("==", LEVELS, c.Int(4)), True),
-        (c.Compare("==", LEVELS, c.Int(2)), c.Compare("==", LEVELS, c.Int(3)), False),
-        (c.And((PAE, X64)), c.Not(X64), False),
-        (None, PAE, True),
-    ],
-)
-def test_may_overlap(a: c.Cond | None, b: c.Cond | None, overlap: bool) -> None:
-    assert c.may_overlap(a, b) is overlap
-    assert c.may_overlap(b, a) is overlap
 
 
 def test_render_keeps_precedence() -> None:

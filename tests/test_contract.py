@@ -198,3 +198,19 @@ def test_include_is_relative_to_the_including_file(tmp_path: Path) -> None:
     abi = load()
     assert [s.path for s in abi.sources] == ["mm_types.pvspec", "paravirt.pvspec"]
     assert "cpumask" in abi.types_by_name
+
+
+def test_exclusive_conditions_may_repeat_a_name(tmp_path: Path) -> None:
+    # No declared target defines both X86_32 and X86_64, so the names do not clash.
+    spec = tmp_path / "a.pvspec"
+    spec.write_text(
+        "abi demo { version 1; }\n"
+        "target i386 { data_model ilp32; defines X86_32; }\n"
+        "target x86_64 { data_model lp64; defines X86_64; }\n"
+        "@if(X86_32) typedef u32 word_t;\n@if(X86_64) typedef u64 word_t;\n"
+        'include "empty.pvspec";\n'
+    )
+    (tmp_path / "empty.pvspec").write_text("// nothing here yet\n")
+    abi = load_abi(spec, Config(None))
+    assert abi.layouts["i386"].types["word_t"] == (4, 4)
+    assert abi.layouts["x86_64"].types["word_t"] == (8, 8)

@@ -55,7 +55,7 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
     "invalid escape in string": (
         {"a.pvspec": P + 'table t { @patch(native = "c\\qli") void f(); }\n'},
         "a.pvspec:4:29: error: invalid escape '\\q' in string;"
-        ' valid: \\" \\\\ \\n \\t \\r \\0 \\xNN',
+        r" valid: \" \' \\ \n \t \r \0 \xNN",
         1,
     ),
     "unterminated block comment": (
@@ -92,7 +92,7 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
     ),
     "annotation argument of the wrong kind": (
         {"a.pvspec": P + 'table t { @since("two") void f(); }\n'},
-        "a.pvspec:4:18: error: argument 'version' of '@since' must be a integer, not a string",
+        "a.pvspec:4:18: error: argument 'version' of '@since' must be an integer, not a string",
         1,
     ),
     "unknown define in a condition": (
@@ -144,17 +144,17 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
     ),
     "conditional declarations that can both hold": (
         {"a.pvspec": P + "@if(X86_64) typedef u32 a;\n@if(LEVELS >= 3) typedef u64 a;\n"},
-        "a.pvspec:5:30: error: duplicate declaration of 'a' (conditions can both hold)",
+        "a.pvspec:5:30: error: duplicate declaration of 'a' (both declared for target 'x86_64')",
         1,
     ),
     "duplicate parameter": (
         {"a.pvspec": P + "table t { void f(int a, u32 a); }\n"},
-        "a.pvspec:4:25: error: duplicate name 'a'",
+        "a.pvspec:4:25: error: duplicate parameter 'a'",
         1,
     ),
     "duplicate backend": (
         {"a.pvspec": P + "table t { void f(); }\nbackend x { t: f; }\nbackend x { t: *; }\n"},
-        "a.pvspec:6:9: error: duplicate name 'x'",
+        "a.pvspec:6:9: error: duplicate backend 'x'",
         1,
     ),
     # ---- includes
@@ -225,6 +225,75 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
     "struct containing itself": (
         {"a.pvspec": P + "struct a { b inner; }\nstruct b { a outer; }\n"},
         "a.pvspec:5:14: error: 'a' contains itself by value",
+        1,
+    ),
+    "backend with neither a block nor 'default'": (
+        {"a.pvspec": P + "table t { void f(); }\nbackend kvm;\n"},
+        "a.pvspec:5:9: error: backend 'kvm' lists no members;"
+        " give '{ table: member, ...; }' or mark it 'default'",
+        1,
+    ),
+    "backend naming a table that is only embedded": (
+        {
+            "a.pvspec": P
+            + "table lz { void enter(); void leave(); }\n"
+            + "table mmu { lz lazy_mode; }\nbackend xen { lz: enter; }\n"
+        },
+        "a.pvspec:6:15: error: table 'lz' is only embedded in other tables;"
+        " name its members through them, such as 'pv_mmu_ops: lazy_mode.enter'",
+        1,
+    ),
+    "table embedding itself": (
+        {"a.pvspec": P + "table a { b inner; }\ntable b { a outer; }\n"},
+        "a.pvspec:5:13: error: table 'a' embeds itself (a -> b -> a)",
+        1,
+    ),
+    "integer with a leading zero": (
+        {"a.pvspec": P + "enum e : u8 { A = 010 }\n"},
+        "a.pvspec:4:19: error: '010' has a leading zero, which C reads as octal;"
+        " write it in decimal without the zero, or in hex",
+        1,
+    ),
+    "parenthesised condition compared": (
+        {"a.pvspec": P + "@if((X86_64 || X86_32) == 1) typedef u32 x;\n"},
+        "a.pvspec:4:24: error: unexpected '=='; expected '&&', ')', '||'",
+        1,
+    ),
+    "doc comment with no declaration after it": (
+        {"a.pvspec": P + "table t {\n    void f();\n    /// dangling\n}\n"},
+        "a.pvspec:7:1: error: a doc comment '///' must be followed by the declaration it documents",
+        1,
+    ),
+    "annotation on the abi block": (
+        {"a.pvspec": "@since(1) abi demo { version 1; }\ntarget t { data_model lp64; }\n"},
+        "a.pvspec:1:1: error: '@since' cannot be used on an abi; it applies to: data member,"
+        " enum, enumerator, field, hook, opaque struct, struct, sub-table, table, typedef",
+        1,
+    ),
+    "allow on a target": (
+        {
+            "a.pvspec": "abi demo { version 1; }\n"
+            + '@allow(PV101, reason = "x") target t { data_model lp64; }\n'
+        },
+        "a.pvspec:2:1: error: '@allow' cannot be used on a target; it applies to: abi, backend,"
+        " data member, enum, enumerator, field, hook, opaque struct, struct, sub-table, table,"
+        " typedef",
+        1,
+    ),
+    "keyword as target name": (
+        {"a.pvspec": "abi demo { version 1; }\ntarget class { data_model lp64; }\n"},
+        "a.pvspec:2:8: error: 'class' is a C++ keyword and cannot name a target;"
+        " generated code would break",
+        1,
+    ),
+    "enumerator names clash across enums": (
+        {"a.pvspec": P + "enum a : u8 { ONE }\nenum b : u8 { ONE }\n"},
+        "a.pvspec:5:15: error: duplicate enumerator 'ONE'",
+        1,
+    ),
+    "const enum type": (
+        {"a.pvspec": P + "enum a : const u8 { ONE }\n"},
+        "a.pvspec:4:10: error: the type of enum 'a' must be a builtin integer type such as 'u32'",
         1,
     ),
     # ---- encodings and empty input
