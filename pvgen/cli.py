@@ -151,6 +151,56 @@ def cmd_rules(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def cmd_generate(args: argparse.Namespace, config: Config) -> int:
+    from .gen import GenOptions, render_all
+    from .gen.python import GenerationError
+    from .gen.writer import WriteError, check, write
+
+    base = Path(args.out) if args.out else config.out
+    options = GenOptions(macro_prefix=args.macro_prefix)
+    status = EXIT_OK
+    for path in spec_paths(args.paths, config):
+        try:
+            abi = load_abi(path, config)
+            files = render_all(abi, options)
+        except SpecError as exc:
+            print_errors(exc)
+            status = max(status, EXIT_USAGE if exc.unreadable else EXIT_FINDINGS)
+            continue
+        except GenerationError as exc:
+            print(f"{display_name(path)}: error: {exc}", file=sys.stderr)
+            status = max(status, EXIT_FINDINGS)
+            continue
+        root = base / abi.name
+        shown = display_name(root)
+        try:
+            if args.check:
+                report = check(root, files, diff=args.diff)
+            else:
+                report = write(root, files, force=args.force)
+        except WriteError as exc:
+            print(f"pvgen: error: {exc}", file=sys.stderr)
+            status = max(status, EXIT_USAGE)
+            continue
+        if args.check:
+            for diff in report.diffs:
+                sys.stdout.write(diff)
+            for kind in ("stale", "missing", "extra"):
+                for name in getattr(report, kind):
+                    print(f"{shown}/{name}: {kind}", file=sys.stderr)
+            if not report.clean:
+                print(f"{shown}: out of date; run 'pvgen generate'", file=sys.stderr)
+                status = max(status, EXIT_FINDINGS)
+            else:
+                print(f"{shown}: up to date ({len(report.unchanged)} files)")
+        else:
+            print(
+                f"{shown}: {len(report.written)} written, {len(report.unchanged)} unchanged,"
+                f" {len(report.removed)} removed"
+            )
+    return status
+
+
 def cmd_dump(args: argparse.Namespace, config: Config) -> int:
     from .dump import dump_json
 
@@ -206,6 +256,30 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("rule", nargs="?", metavar="ID", help="a rule ID such as PV104")
     rules.add_argument("--markdown", action="store_true", help="print docs/rules.md")
     rules.set_defaults(run=cmd_rules)
+
+    generate = commands.add_parser(
+        "generate",
+        help="write the C and Python bindings and the ABI dump",
+        description="Generate C headers, Python dispatch tables and stubs, and abi.json for"
+        " each spec into OUT/<abi>/. Only changed files are written, each atomically; only"
+        " files pvgen generated are replaced or removed.",
+    )
+    generate.add_argument("paths", nargs="*", metavar="SPEC", help="root .pvspec files")
+    generate.add_argument("--out", metavar="DIR", help="output folder (default: [tool.pvgen] out)")
+    generate.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if any output is out of date"
+    )
+    generate.add_argument("--diff", action="store_true", help="with --check, print unified diffs")
+    generate.add_argument(
+        "--force", action="store_true", help="overwrite files in the way that pvgen did not write"
+    )
+    generate.add_argument(
+        "--macro-prefix",
+        default="CONFIG_",
+        metavar="PREFIX",
+        help="prefix of the C macros that @if conditions test (default: CONFIG_)",
+    )
+    generate.set_defaults(run=cmd_generate)
 
     dump = commands.add_parser(
         "dump",

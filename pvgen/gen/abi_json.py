@@ -1,0 +1,33 @@
+"""The ABI dump: `<abi>/abi.json`, canonical and hashed, for diffs and frozen releases.
+
+Takes: a `model.Abi`.
+Hands on: one `OutputFile` holding the model dump (see dump.py) with an
+ownership mark and the SHA-256 of the canonical dump, so that a frozen copy
+edited by hand can be detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ..dump import abi_to_dict
+from ..model import Abi
+from .common import BANNER_MARK, OutputFile
+
+
+def canonical(data: object) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def content_hash(data: dict[str, object]) -> str:
+    """SHA-256 of the canonical text of `data` without its `generated_by` and `sha256` keys."""
+    body = {k: v for k, v in data.items() if k not in ("generated_by", "sha256")}
+    return hashlib.sha256(canonical(body).encode()).hexdigest()
+
+
+def render(abi: Abi) -> OutputFile:
+    data: dict[str, object] = abi_to_dict(abi)
+    data["generated_by"] = f"{BANNER_MARK}; do not edit"
+    data["sha256"] = content_hash(data)
+    return OutputFile("abi.json", canonical(data))

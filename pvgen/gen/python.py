@@ -1,0 +1,477 @@
+"""The Python family: dispatch tables, types and backend stubs for the simulated side.
+
+Takes: a `model.Abi`.
+Hands on: the files of the package `python/<abi>/`: `tables.py` (patch IDs,
+since-versions, a class with `__slots__` per table, and the dispatch object
+that binds each slot once, at install time), `types.py` (integers, structs,
+enums), `backends/<name>.py` (one stub class per backend with the hooks it
+overrides; the default backend's stub has every hook) and `__init__.py`.
+The code is emitted black-clean and mypy --strict clean, so nothing is
+reformatted at generation time.
+
+Conventions of the generated code: pointers are addresses (`int`) into the
+simulated guest's memory, except `char` pointers, which are `str`; a backend
+method is named after the hook's path with dots replaced: `pv_mmu_ops.lazy_mode.enter`
+is `pv_mmu_ops_lazy_mode_enter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from .. import model as m
+from ..layout import lay_out_record
+from .common import GenOptions, OutputFile, banner_lines, environment
+
+LINE_LENGTH = 100  # black's line length for this project
+INDENT = "    "
+
+
+class GenerationError(Exception):
+    """The model cannot be expressed in Python (a name collision); the message says where."""
+
+
+# ---- names and types -------------------------------------------------------------------
+
+
+def class_name(abi_name: str, suffix: str) -> str:
+    return "".join(part.capitalize() for part in abi_name.split("_")) + suffix
+
+
+def method_name(path: str) -> str:
+    return path.replace(".", "_")
+
+
+def py_type(abi: m.Abi, ref: m.TypeRef, module: str = "") -> str:
+    """The Python annotation of a spec type; `module` prefixes names from types.py."""
+    if ref.pointers:
+        return "str" if ref.builtin and ref.name == "char" and len(ref.pointers) == 1 else "int"
+    if ref.builtin:
+        return {"void": "None", "bool": "bool"}.get(ref.name, "int")
+    return f"{module}{ref.name}"
+
+
+def py_default(abi: m.Abi, ref: m.TypeRef, module: str = "", *, factory: bool = True) -> str:
+    """A default value of `ref`: for a dataclass field (`factory`) or a class attribute."""
+    annotation = py_type(abi, ref, module)
+    if annotation in ("int", "str", "bool"):
+        return {"int": "0", "str": '""', "bool": "False"}[annotation]
+    decls = abi.types_by_name.get(ref.name, ())
+    if decls and all(isinstance(d, m.Enum) for d in decls):
+        first = decls[0]
+        assert isinstance(first, m.Enum)
+        return f"{annotation}({first.values[0].value})"
+    if decls and any(isinstance(d, m.Typedef) for d in decls):
+        targets = {py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)}
+        if targets <= {"int"}:
+            return "0"
+    return f"field(default_factory={annotation})" if factory else f"{annotation}()"
+
+
+def docstring(text: str | None, indent: str, fallback: str) -> list[str]:
+    """A docstring as black leaves it: escaped, stripped, one or several lines."""
+    body = (text or fallback).strip()
+    safe = []
+    for ch in body:
+        code = ord(ch)
+        if ch == "\\":
+            safe.append("\\\\")
+        elif ch == "\n":
+            safe.append("\n")
+        elif code < 0x20 or code == 0x7F or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+            safe.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            safe.append(ch)
+    escaped = "".join(safe).replace('"""', '\\"\\"\\"')
+    lines = [line.rstrip() for line in escaped.split("\n")]
+    if escaped.endswith('"'):
+        lines[-1] += " "  # a quote right before the closing quotes would end the string
+    if len(lines) == 1:
+        return [f'{indent}"""{lines[0]}"""']
+    out = [f'{indent}"""{lines[0]}']
+    out += [f"{indent}{line}" if line else "" for line in lines[1:]]
+    out.append(f'{indent}"""')
+    return out
+
+
+def signature(indent: str, name: str, params: Sequence[str], returns: str) -> list[str]:
+    """A `def` line split the way black splits it when it is too long."""
+    head = f"{indent}def {name}("
+    tail = f") -> {returns}:"
+    one_line = head + ", ".join(params) + tail
+    if len(one_line) <= LINE_LENGTH:
+        return [one_line]
+    inner = indent + INDENT
+    joined = inner + ", ".join(params)
+    if len(joined) <= LINE_LENGTH and "," not in "".join(params[-1:]):
+        return [head, joined, f"{indent}{tail}"]
+    return [head, *[f"{inner}{p}," for p in params], f"{indent}{tail}"]
+
+
+# ---- what the templates receive -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HookView:
+    path: str  # pv_mmu_ops.lazy_mode.enter
+    table: str  # top-level table
+    method: str
+    params: tuple[str, ...]  # "name: type"
+    args: tuple[str, ...]
+    returns: str
+    doc: list[str]
+    since: int
+    is_data: bool
+    default: str  # for data members
+
+
+@dataclass(frozen=True)
+class TableView:
+    name: str
+    doc: list[str]
+    slots: tuple[tuple[str, str], ...]  # (member name, annotation)
+    subtables: tuple[tuple[str, str], ...]  # (member name, table class)
+
+
+def _walk(abi: m.Abi, table: m.Table, prefix: str) -> Iterator[tuple[str, m.TableMember]]:
+    for member in table.members:
+        if isinstance(member, m.SubTable):
+            yield from _walk(abi, abi.tables_by_name[member.table], f"{prefix}{member.name}.")
+        else:
+            yield prefix + member.name, member
+
+
+def hook_views(abi: m.Abi) -> list[HookView]:
+    views = []
+    seen: dict[str, str] = {}
+    for table in abi.top_level_tables():
+        for path, member in _walk(abi, table, table.name + "."):
+            method = method_name(path)
+            if method in seen and seen[method] != path:
+                raise GenerationError(
+                    f"'{path}' and '{seen[method]}' both become Python method '{method}'"
+                )
+            seen[method] = path
+            if isinstance(member, m.Hook):
+                params = tuple(f"{p.name}: {py_type(abi, p.type, 't.')}" for p in member.params)
+                views.append(
+                    HookView(
+                        path,
+                        table.name,
+                        method,
+                        params,
+                        tuple(p.name for p in member.params),
+                        py_type(abi, member.returns, "t."),
+                        [],
+                        member.since,
+                        False,
+                        "",
+                    )
+                )
+            else:
+                assert isinstance(member, m.DataMember)
+                views.append(
+                    HookView(
+                        path,
+                        table.name,
+                        method,
+                        (),
+                        (),
+                        py_type(abi, member.type, "t."),
+                        [],
+                        member.since,
+                        True,
+                        py_default(abi, member.type, "t.", factory=False),
+                    )
+                )
+    return views
+
+
+def _member_doc(abi: m.Abi, path: str) -> str | None:
+    parts = path.split(".")
+    table = abi.tables_by_name[parts[0]]
+    member: m.TableMember | None = None
+    for part in parts[1:]:
+        member = table.members_by_name[part][0]
+        if isinstance(member, m.SubTable):
+            table = abi.tables_by_name[member.table]
+    return member.doc if member is not None else None
+
+
+def table_views(abi: m.Abi) -> list[TableView]:
+    views = []
+    for table in abi.tables:
+        slots = []
+        subtables = []
+        for member in table.members:
+            if isinstance(member, m.Hook):
+                params = ", ".join(py_type(abi, p.type, "t.") for p in member.params)
+                slots.append(
+                    (member.name, f"Callable[[{params}], {py_type(abi, member.returns, 't.')}]")
+                )
+            elif isinstance(member, m.DataMember):
+                slots.append((member.name, py_type(abi, member.type, "t.")))
+            else:
+                subtables.append((member.name, member.table))
+        views.append(
+            TableView(
+                table.name,
+                docstring(table.doc, INDENT, f"The hooks of table '{table.name}'."),
+                tuple(slots),
+                tuple(subtables),
+            )
+        )
+    return views
+
+
+def patch_ids(abi: m.Abi) -> dict[str, dict[str, int]]:
+    """Per target: hook path -> slot offset in the aggregate / pointer size, as in C."""
+    result: dict[str, dict[str, int]] = {}
+    top = list(abi.top_level_tables())
+    for target in abi.targets:
+        layout = abi.layouts[target.name]
+        present = [t for t in top if t.name in layout.records]
+        size_align = [
+            (t.name, layout.records[t.name].size, layout.records[t.name].align) for t in present
+        ]
+        _, _, offsets = lay_out_record(size_align)
+        ids: dict[str, int] = {}
+        for table in present:
+            for path, offset in _slot_offsets(abi, layout, table, offsets[table.name], table.name):
+                ids[path] = offset // layout.pointer_size
+        result[target.name] = ids
+    return result
+
+
+def _slot_offsets(
+    abi: m.Abi, layout: m.TargetLayout, table: m.Table, base: int, prefix: str
+) -> Iterator[tuple[str, int]]:
+    record = layout.records[table.name]
+    for member in table.members:
+        if member.name not in record.offsets:
+            continue  # absent on this target
+        offset = base + record.offsets[member.name]
+        if isinstance(member, m.Hook):
+            yield f"{prefix}.{member.name}", offset
+        elif isinstance(member, m.SubTable):
+            sub = abi.tables_by_name[member.table]
+            yield from _slot_offsets(abi, layout, sub, offset, f"{prefix}.{member.name}")
+
+
+# ---- rendering -------------------------------------------------------------------------
+
+
+def _banner(abi: m.Abi) -> list[str]:
+    return [f"# {line}".rstrip() for line in banner_lines(abi)]
+
+
+def render(abi: m.Abi, options: GenOptions) -> list[OutputFile]:
+    hooks = hook_views(abi)
+    docs = {h.path: _member_doc(abi, h.path) for h in hooks}
+    base = f"python/{abi.name}"
+    files = [
+        OutputFile(f"{base}/__init__.py", _render_init(abi)),
+        OutputFile(f"{base}/types.py", _render_types(abi)),
+        OutputFile(f"{base}/tables.py", _render_tables(abi, hooks)),
+        OutputFile(f"{base}/backends/__init__.py", _render_backends_init(abi)),
+    ]
+    for backend in abi.backends:
+        files.append(
+            OutputFile(
+                f"{base}/backends/{backend.name}.py", _render_backend(abi, backend, hooks, docs)
+            )
+        )
+    return files
+
+
+def _render_init(abi: m.Abi) -> str:
+    return (
+        environment("python")
+        .get_template("init.py.j2")
+        .render(
+            banner=_banner(abi),
+            abi=abi,
+            dispatch=class_name(abi.name, "Ops"),
+            doc=docstring(abi.doc, "", f"Bindings of ABI '{abi.name}'.")[0:],
+        )
+    )
+
+
+def _render_backends_init(abi: m.Abi) -> str:
+    stubs = sorted((b.name, class_name(b.name, "Stub")) for b in abi.backends)
+    return (
+        environment("python")
+        .get_template("backends_init.py.j2")
+        .render(banner=_banner(abi), abi=abi, stubs=stubs)
+    )
+
+
+def _render_types(abi: m.Abi) -> str:
+    return (
+        environment("python")
+        .get_template("types.py.j2")
+        .render(banner=_banner(abi), abi=abi, types=_type_views(abi))
+    )
+
+
+def _type_views(abi: m.Abi) -> list[dict[str, object]]:
+    """One entry per type name (variants under conditions merged), in spec order."""
+    views: list[dict[str, object]] = []
+    for name, decls in abi.types_by_name.items():
+        first = decls[0]
+        doc = next((d.doc for d in decls if d.doc), None)
+        if all(isinstance(d, m.Opaque) for d in decls):
+            views.append(
+                {
+                    "kind": "opaque",
+                    "name": name,
+                    "doc": docstring(
+                        doc, INDENT, f"Opaque '{name}': kernel-internal, only passed by address."
+                    ),
+                }
+            )
+        elif all(isinstance(d, m.Enum) for d in decls):
+            assert isinstance(first, m.Enum)
+            values: dict[str, int] = {}
+            for d in decls:
+                assert isinstance(d, m.Enum)
+                values.update((v.name, v.value) for v in d.values)
+            views.append(
+                {
+                    "kind": "enum",
+                    "name": name,
+                    "doc": docstring(doc, INDENT, f"Enum '{name}' ({first.underlying})."),
+                    "values": list(values.items()),
+                }
+            )
+        elif all(isinstance(d, m.Typedef) for d in decls):
+            targets = sorted({py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)})
+            alias = targets[0] if len(targets) == 1 else " | ".join(targets)
+            views.append({"kind": "alias", "name": name, "target": alias, "doc": doc})
+        else:
+            fields: dict[str, tuple[str, str]] = {}
+            for d in decls:
+                for f in d.fields if isinstance(d, m.Struct) else ():
+                    fields.setdefault(f.name, (py_type(abi, f.type), py_default(abi, f.type)))
+            views.append(
+                {
+                    "kind": "struct",
+                    "name": name,
+                    "doc": docstring(doc, INDENT, f"Struct '{name}'."),
+                    "fields": list(fields.items()),
+                }
+            )
+    return _definition_order(views)
+
+
+def _definition_order(views: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Aliases and structs after what they name, so module-level names exist when used."""
+    by_name = {str(v["name"]): v for v in views}
+    done: set[str] = set()
+    ordered: list[dict[str, object]] = []
+
+    def needs(view: dict[str, object]) -> list[str]:
+        text = str(view.get("target", "")) + " ".join(
+            f"{a} {d}" for _, (a, d) in view.get("fields", [])  # type: ignore[attr-defined]
+        )
+        return [n for n in by_name if n != view["name"] and _mentions(text, n)]
+
+    def visit(view: dict[str, object]) -> None:
+        name = str(view["name"])
+        if name in done:
+            return
+        done.add(name)
+        for dependency in needs(view):
+            visit(by_name[dependency])
+        ordered.append(view)
+
+    for view in views:
+        visit(view)
+    return ordered
+
+
+def _mentions(text: str, name: str) -> bool:
+    import re
+
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
+
+
+def assignment(indent: str, target: str, call: str, argument: str) -> list[str]:
+    """`target = call("argument")`, split as black splits a line that is too long."""
+    line = f'{indent}{target} = {call}("{argument}")'
+    if len(line) <= LINE_LENGTH:
+        return [line]
+    return [f"{indent}{target} = {call}(", f'{indent}{INDENT}"{argument}"', f"{indent})"]
+
+
+def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
+    top = list(abi.top_level_tables())
+    install = [
+        line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
+    ]
+    return (
+        environment("python")
+        .get_template("tables.py.j2")
+        .render(
+            banner=_banner(abi),
+            abi=abi,
+            dispatch=class_name(abi.name, "Ops"),
+            native_stub=class_name(_default_backend(abi), "Stub"),
+            native_module=_default_backend(abi),
+            tables=table_views(abi),
+            top=[t.name for t in top],
+            hooks=hooks,
+            install=install,
+            patch_ids=patch_ids(abi),
+            overrides={
+                b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default
+            },
+        )
+    )
+
+
+def _default_backend(abi: m.Abi) -> str:
+    default = next((b for b in abi.backends if b.default), None)
+    if default is None:
+        raise GenerationError(
+            f"ABI '{abi.name}' has no default backend; Python dispatch needs one to fall back on"
+        )
+    return default.name
+
+
+def _render_backend(
+    abi: m.Abi, backend: m.Backend, hooks: list[HookView], docs: dict[str, str | None]
+) -> str:
+    overridden = {o.path for o in backend.overrides}
+    chosen = [h for h in hooks if backend.default or h.path in overridden]
+    methods = []
+    for h in chosen:
+        if h.is_data:
+            methods.append({"data": True, "line": f"{INDENT}{h.method}: {h.returns} = {h.default}"})
+            continue
+        params = ["self", *h.params]
+        methods.append(
+            {
+                "data": False,
+                "signature": signature(INDENT, h.method, params, h.returns),
+                "doc": docstring(docs[h.path], INDENT * 2, f"Hook '{h.path}'."),
+            }
+        )
+    return (
+        environment("python")
+        .get_template("backend.py.j2")
+        .render(
+            banner=_banner(abi),
+            abi=abi,
+            backend=backend,
+            stub=class_name(backend.name, "Stub"),
+            doc=docstring(
+                backend.doc,
+                INDENT,
+                f"Backend '{backend.name}'.",
+            ),
+            methods=methods,
+            uses_types=any("t." in str(x) for x in methods),
+        )
+    )

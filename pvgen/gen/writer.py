@@ -1,0 +1,195 @@
+"""Writer: puts generated files on disk safely, or says what would change.
+
+Takes: the `OutputFile`s of one ABI and its output folder.
+Hands on: a `WriteReport` (written, unchanged, removed; or stale, missing,
+extra in check mode). The rules it keeps:
+- only what changed is written, so unchanged files keep their mtime;
+- each file is written to a temporary file in its own folder and renamed
+  over the old one, so a killed run leaves every file old or new, never torn;
+- pvgen overwrites or deletes only files that carry its banner; anything
+  else in the way stops the run (unless forced);
+- no path escapes the output folder, whatever the names say, and symbolic
+  links inside it are never followed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .common import BANNER_MARK, OutputFile
+
+TEMP_PREFIX = ".pvgen-tmp-"
+# How far into a file the ownership banner is looked for.
+BANNER_WINDOW = 2048
+
+
+class WriteError(Exception):
+    """The output folder cannot be brought to the wanted state; nothing more was written."""
+
+
+@dataclass
+class WriteReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    # Check mode only:
+    stale: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.stale or self.missing or self.extra)
+
+
+def owned(path: Path) -> bool:
+    """Whether `path` is a regular file that pvgen generated (it carries the banner)."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        with path.open("rb") as f:
+            head = f.read(BANNER_WINDOW)
+    except OSError:
+        return False
+    return BANNER_MARK.encode() in head
+
+
+def safe_target(root: Path, relative: str) -> Path:
+    """`root / relative`, refusing anything that could land outside `root`."""
+    parts = relative.split("/")
+    if (
+        not relative
+        or relative.startswith("/")
+        or "\\" in relative
+        or "\0" in relative
+        or any(p in ("", ".", "..") for p in parts)
+    ):
+        raise WriteError(f"refusing output path '{relative}': it could leave the output folder")
+    path = root.joinpath(*parts)
+    # No component below the root may be a symbolic link: a planted link would
+    # redirect the write elsewhere.
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            raise WriteError(f"refusing to write through symbolic link '{current}'")
+    return path
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        return "\0unreadable"
+
+
+def _atomic_write(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _existing_files(root: Path) -> list[str]:
+    """Every regular file under `root`, relative, not following symbolic links."""
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            found.append(Path(folder, name).relative_to(root).as_posix())
+    return found
+
+
+def check(root: Path, files: Sequence[OutputFile], *, diff: bool = False) -> WriteReport:
+    """Compare the folder with what would be written; touches nothing."""
+    report = WriteReport()
+    wanted = {f.path: f.content for f in files}
+    for f in files:
+        path = safe_target(root, f.path)
+        current = _read(path)
+        if current is None:
+            report.missing.append(f.path)
+        elif current != f.content:
+            report.stale.append(f.path)
+            if diff:
+                report.diffs.append(_unified(f.path, current, f.content))
+        else:
+            report.unchanged.append(f.path)
+    if root.is_dir():
+        for relative in _existing_files(root):
+            if relative not in wanted and owned(root / relative):
+                report.extra.append(relative)
+    return report
+
+
+def _unified(name: str, old: str, new: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
+        )
+    )
+
+
+def write(root: Path, files: Sequence[OutputFile], *, force: bool = False) -> WriteReport:
+    """Bring `root` to exactly `files` (plus whatever pvgen does not own)."""
+    report = WriteReport()
+    wanted = {f.path: f.content for f in files}
+    plan: list[tuple[Path, OutputFile]] = []
+    # Decide everything before writing anything: a refusal leaves the tree as it was.
+    for f in files:
+        path = safe_target(root, f.path)
+        current = _read(path)
+        if current == f.content:
+            report.unchanged.append(f.path)
+            continue
+        if current is not None and not force and not owned(path):
+            raise WriteError(
+                f"'{path}' exists and was not generated by pvgen; move it away, or pass"
+                " --force to overwrite it"
+            )
+        if path.is_dir():
+            raise WriteError(f"'{path}' is a folder where pvgen wants to write a file")
+        plan.append((path, f))
+    stale_owned = []
+    leftovers = []
+    if root.is_dir():
+        for relative in _existing_files(root):
+            name = relative.rsplit("/", 1)[-1]
+            if name.startswith(TEMP_PREFIX):
+                leftovers.append(root / relative)  # from a run that was killed
+            elif relative not in wanted and owned(root / relative):
+                stale_owned.append(relative)
+    try:
+        for path, f in plan:
+            _atomic_write(path, f.content)
+            report.written.append(f.path)
+        for relative in stale_owned:
+            (root / relative).unlink()
+            report.removed.append(relative)
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        done = f"; {len(report.written)} files were already replaced" if report.written else ""
+        raise WriteError(f"cannot write '{exc.filename}': {exc.strerror}{done}") from None
+    return report

@@ -1,0 +1,201 @@
+"""The generated Python: imported and called for real, black-clean, mypy --strict clean."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, SPECS
+
+from pvgen.cli import load_abi
+from pvgen.config import Config
+from pvgen.gen import python
+from pvgen.gen.common import GenOptions
+from pvgen.model import Abi
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def generate(abi: Abi, folder: Path) -> Path:
+    for f in python.render(abi, GenOptions()):
+        path = folder / f.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f.content, encoding="utf-8")
+    return folder / "python"
+
+
+@pytest.fixture(scope="module")
+def paravirt(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    abi = load_abi(SPECS / "paravirt.pvspec", Config(None))
+    package_root = generate(abi, tmp_path_factory.mktemp("gen"))
+    sys.path.insert(0, str(package_root))
+    try:
+        for name in [n for n in sys.modules if n == "paravirt" or n.startswith("paravirt.")]:
+            del sys.modules[name]
+        module = importlib.import_module("paravirt")
+        backends = importlib.import_module("paravirt.backends")
+        yield abi, module, backends, package_root
+    finally:
+        sys.path.remove(str(package_root))
+
+
+def recording(stub: type, label: str) -> Any:
+    """An implementation of `stub` whose every method returns (label, method name)."""
+
+    def make(name: str) -> Any:
+        def method(self: Any, *args: Any) -> Any:
+            return (label, name)
+
+        return method
+
+    methods = {
+        name: make(name)
+        for name, value in vars(stub).items()
+        if callable(value) and not name.startswith("_")
+    }
+    return type(f"Recording{stub.__name__}", (stub,), methods)()
+
+
+def call_args(abi: Abi, path: str) -> list[int]:
+    table, *rest = path.split(".")
+    current = abi.tables_by_name[table]
+    member = None
+    for part in rest:
+        member = current.members_by_name[part][0]
+        if hasattr(member, "table"):
+            current = abi.tables_by_name[member.table]  # type: ignore[union-attr]
+    return [0] * len(getattr(member, "params", ()))
+
+
+def test_every_hook_dispatches_to_backend_or_native(paravirt: Any) -> None:
+    abi, module, backends, _ = paravirt
+    native = recording(backends.NativeStub, "native")
+    for backend_decl in abi.backends:
+        if backend_decl.default:
+            continue
+        stub = getattr(backends, python.class_name(backend_decl.name, "Stub"))
+        backend = recording(stub, backend_decl.name)
+        ops = module.ParavirtOps(backend, native)
+        overridden = {o.path for o in backend_decl.overrides}
+        for path in module.SINCE:
+            table, *rest = path.split(".")
+            slot: Any = getattr(ops, table)
+            for part in rest:
+                slot = getattr(slot, part)
+            expected_source = backend_decl.name if path in overridden else "native"
+            if callable(slot):
+                assert slot(*call_args(abi, path)) == (expected_source, python.method_name(path))
+            else:  # a data member: the class attribute of whoever provides it
+                provider = backend if path in overridden else native
+                assert slot == getattr(provider, python.method_name(path))
+
+
+def test_sub_table_embedded_twice_has_separate_slots(paravirt: Any) -> None:
+    _, module, backends, _ = paravirt
+    native = recording(backends.NativeStub, "native")
+    xen = recording(backends.XenStub, "xen")
+    ops = module.ParavirtOps(xen, native)
+    assert ops.pv_cpu_ops.lazy_mode is not ops.pv_mmu_ops.lazy_mode
+    assert ops.pv_mmu_ops.lazy_mode.enter() == ("xen", "pv_mmu_ops_lazy_mode_enter")
+
+
+def test_tables_have_slots_only(paravirt: Any) -> None:
+    _, module, backends, _ = paravirt
+    ops = module.ParavirtOps(
+        recording(backends.KvmStub, "kvm"), recording(backends.NativeStub, "n")
+    )
+    with pytest.raises(AttributeError):
+        ops.pv_irq_ops.not_a_hook = 1
+
+
+def test_patch_ids_count_pointer_slots(paravirt: Any) -> None:
+    _, module, _, _ = paravirt
+    ids = module.PATCH_IDS
+    # pv_info has 4 data members (3 ints and a pointer): 16 bytes on i386, 24 on x86_64.
+    assert ids["i386"]["pv_init_ops.patch"] == 4
+    assert ids["x86_64"]["pv_init_ops.patch"] == 3
+    assert list(ids["i386"].values()) == sorted(ids["i386"].values())
+
+
+def test_stub_methods_raise_until_implemented(paravirt: Any) -> None:
+    _, _, backends, _ = paravirt
+    with pytest.raises(NotImplementedError):
+        backends.XenStub().pv_mmu_ops_write_cr3(0)
+
+
+def test_generated_code_is_black_and_mypy_clean(paravirt: Any) -> None:
+    package_root = paravirt[3]
+    black = subprocess.run(
+        [VENV_BIN / "black", "--check", "--quiet", "--config", ROOT / "pyproject.toml", "."],
+        cwd=package_root,
+        capture_output=True,
+        text=True,
+    )
+    assert black.returncode == 0, black.stderr
+    mypy = subprocess.run(
+        [VENV_BIN / "mypy", "--strict", "--no-incremental", "paravirt"],
+        cwd=package_root,
+        capture_output=True,
+        text=True,
+    )
+    assert mypy.returncode == 0, mypy.stdout
+
+
+def test_imports_without_pvgen(paravirt: Any) -> None:
+    package_root = paravirt[3]
+    probe = (
+        "import sys, paravirt, paravirt.backends\n"
+        "assert not any(m == 'pvgen' or m.startswith('pvgen.') for m in sys.modules)\n"
+        "print(paravirt.ABI_VERSION)\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(package_root)!r})\n" + probe,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2"
+
+
+def test_hostile_doc_comments_stay_inert(tmp_path: Path) -> None:
+    spec = tmp_path / "hostile.pvspec"
+    spec.write_text(
+        "abi hostile { version 1; }\ntarget t { data_model lp64; }\n"
+        '/// Ends here: """ and \\ and \u202e reversed and caf\u00e9 "\n'
+        "table ops {\n"
+        '    /// """; import os; os.system("echo pwned") #\n'
+        "    u32 f(u32 x);\n"
+        "}\n"
+        "/// Native \\\n"
+        "backend native default;\n",
+        encoding="utf-8",
+    )
+    package_root = generate(load_abi(spec, Config(None)), tmp_path / "gen")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(package_root)!r}); import hostile.backends as b;"
+            " print(b.NativeStub.ops_f.__doc__)",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('"""; import os;')
+    black = subprocess.run(
+        [VENV_BIN / "black", "--check", "--quiet", "--config", ROOT / "pyproject.toml", "."],
+        cwd=package_root,
+        capture_output=True,
+        text=True,
+    )
+    assert black.returncode == 0, black.stderr
