@@ -1,0 +1,842 @@
+"""C generator: the header and the native table of one ABI.
+
+Takes: a resolved `model.Abi` and `GenOptions` (the prefix of the macros that `@if` tests).
+Hands on: two `OutputFile`s, relative to the ABI's output folder:
+
+- `c/<abi>.h`: the ABI and hook versions, one block per target (selected by data model and
+  configuration macros) with the patch IDs as integer literals usable from assembly, then,
+  outside assembly, every type in dependency order, one struct per table, the aggregate
+  `struct <abi>_ops`, `offsetof` fallbacks of the patch IDs, static inline call wrappers and,
+  per target, static asserts that the compiler lays everything out as the model says.
+- `c/<abi>_native.c`: the definition of `<abi>_ops`, every hook set to its bare-hardware
+  implementation `native_<declaring table>_<hook>`, which it declares extern.
+
+Python decides order, names, conditions and layout numbers; the templates in templates/c/
+hold the layout of the text. Doc comments and annotation strings are escaped for C comments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from ..conditions import Cond, Not, Or, conjoin
+from ..conditions import render as render_condition
+from ..diagnostics import Collector, Related
+from ..layout import lay_out_record
+from ..model import (
+    Abi,
+    DataMember,
+    Deprecation,
+    Element,
+    Enum,
+    Hook,
+    Opaque,
+    Struct,
+    SubTable,
+    Table,
+    TableMember,
+    Target,
+    TypeDecl,
+    Typedef,
+    TypeRef,
+)
+from .common import (
+    GenOptions,
+    OutputFile,
+    banner_lines,
+    c_comment_lines,
+    environment,
+    safe_comment_text,
+)
+
+# Builtin types whose C spelling differs from the spec's; C spellings stay as they are.
+BUILTIN_C = {
+    "u8": "uint8_t",
+    "u16": "uint16_t",
+    "u32": "uint32_t",
+    "u64": "uint64_t",
+    "s8": "int8_t",
+    "s16": "int16_t",
+    "s32": "int32_t",
+    "s64": "int64_t",
+    "bool": "bool",
+}
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+# A trigraph in a comment could still splice lines (`??/`) under -std=c11 -Wall.
+_TRIGRAPH = re.compile(r"\?\?(?=[=/'()!<>-])")
+
+E = TypeVar("E", bound=Element)
+
+
+# ---- what the templates read ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """One declaration line (a field, member, enumerator, extern...) with its doc and #if."""
+
+    text: str
+    cond: str | None = None
+    doc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Define:
+    name: str
+    value: str
+    cond: str | None = None
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A dummy member for a struct that has no member on some configuration."""
+
+    cond: str | None  # None: always (the struct has no member at all)
+
+
+@dataclass(frozen=True)
+class TypeItem:
+    """A typedef, enum or struct (or table) definition, in the order they are emitted."""
+
+    kind: str  # "typedef", "enum" or "struct"
+    name: str
+    cond: str | None
+    doc: tuple[str, ...]
+    text: str = ""  # typedef: the declaration; enum: the underlying C type
+    lines: tuple[Line, ...] = ()  # struct members, or enumerators
+    macros: bool = False  # enum: values as #define macros rather than an anonymous enum
+    packed: bool = False
+    placeholder: Placeholder | None = None
+
+
+@dataclass(frozen=True)
+class Assert:
+    expr: str
+    ident: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TargetBlock:
+    name: str
+    macro: str
+    selector: tuple[str, ...]  # conjuncts of the #if
+    doc: tuple[str, ...]
+    patch_ids: tuple[Define, ...]
+    asserts: tuple[Assert, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    head: str  # `unsigned long paravirt_pv_irq_ops_save_fl(void)`
+    call: str
+    returns: bool
+    cond: str | None
+    doc: tuple[str, ...]
+    attribute: str | None
+
+
+@dataclass(frozen=True)
+class Init:
+    """A designated initializer: a value, or a brace group of further initializers."""
+
+    designator: str
+    value: str | None
+    cond: str | None
+    children: tuple[Init, ...] = ()
+
+
+# ---- the model seen from C ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A hook as reached from the aggregate: top-level table, then member names."""
+
+    top: Table
+    path: tuple[str, ...]
+    owners: tuple[str, ...]  # the table holding each element of `path`
+    hook: Hook
+    condition: Cond | None
+    deprecated: Deprecation | None
+
+
+def _any_of(conds: Iterable[Cond | None]) -> Cond | None:
+    """The condition under which at least one holds (None: always)."""
+    unique: list[Cond] = []
+    for c in conds:
+        if c is None:
+            return None
+        if c not in unique:
+            unique.append(c)
+    if not unique:
+        return None
+    return unique[0] if len(unique) == 1 else Or(tuple(unique))
+
+
+def _by_value(ref: TypeRef) -> str | None:
+    """The declared type a reference uses by value, if any."""
+    return None if ref.builtin or ref.pointers else ref.name
+
+
+def _value_uses(decl: TypeDecl) -> list[str]:
+    refs = [decl.target] if isinstance(decl, Typedef) else []
+    if isinstance(decl, Struct):
+        refs = [f.type for f in decl.fields]
+    return [n for n in map(_by_value, refs) if n is not None]
+
+
+def _sub_tables(table: Table) -> list[str]:
+    return [m.table for m in table.members if isinstance(m, SubTable)]
+
+
+def _coexist(a: Element, b: Element, targets: Sequence[Target]) -> bool:
+    """Whether some target sees both (or `a` is seen by no target at all)."""
+    if not any(t.holds(a.condition) for t in targets):
+        return True
+    return any(t.holds(a.condition) and t.holds(b.condition) for t in targets)
+
+
+def dependency_order(
+    items: Sequence[E], uses: Callable[[E], Iterable[str]], targets: Sequence[Target]
+) -> list[E]:
+    """Spec order, except that what an item uses by value comes before it."""
+    by_name: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        by_name.setdefault(item.name, []).append(i)
+    order: list[E] = []
+    seen: set[int] = set()
+
+    def visit(i: int) -> None:
+        if i in seen:
+            return
+        seen.add(i)
+        for name in uses(items[i]):
+            for j in by_name.get(name, ()):
+                if _coexist(items[i], items[j], targets):
+                    visit(j)
+        order.append(items[i])
+
+    for i in range(len(items)):
+        visit(i)
+    return order
+
+
+def c_string(text: str) -> str:
+    """A C string literal: ASCII only, no trigraphs, every other byte as an octal escape."""
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch in '"\\?':
+            out.append("\\" + ch)
+        elif 0x20 <= byte < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def comment_text(text: str) -> str:
+    """Arbitrary text, safe inside a C block comment when it does not end the line."""
+    return _TRIGRAPH.sub("?\\\\?", safe_comment_text(text))
+
+
+def line_end(line: str) -> str:
+    """A comment line without trailing blanks or a backslash that would splice lines."""
+    return line.rstrip().rstrip("\\").rstrip()
+
+
+def doc_lines(text: str | None) -> tuple[str, ...]:
+    """A doc comment's lines for a C block comment; () when it has no text."""
+    lines = tuple(_TRIGRAPH.sub("?\\\\?", line) for line in c_comment_lines(text))
+    return lines if any(lines) else ()
+
+
+def int_literal(value: int) -> str:
+    """A C integer constant with the value, never out of the range of its own type."""
+    if 0 <= value <= INT_MAX:
+        return str(value)
+    if INT_MAX < value < 2**32:
+        return f"{value}u"
+    if value >= 2**32:
+        return f"{value:#x}ull"
+    if value > INT_MIN:
+        return f"-{-value}"
+    suffix = "" if value == INT_MIN else "ll"
+    return f"(-{-value - 1}{suffix} - 1)"
+
+
+# ---- the generator ------------------------------------------------------------------------
+
+
+class _CGen:
+    def __init__(self, abi: Abi, options: GenOptions) -> None:
+        self.abi = abi
+        self.options = options
+        self.upper = abi.name.upper()
+        self.ops = f"{abi.name}_ops"
+
+    # -- names, types and conditions
+
+    def cond_text(self, cond: Cond | None) -> str | None:
+        if cond is None:
+            return None
+        prefix = self.options.macro_prefix
+        return render_condition(cond, prefix + "{}", "defined(" + prefix + "{})")
+
+    def tables_named(self, name: str) -> list[Table]:
+        return [t for t in self.abi.tables if t.name == name]
+
+    def type_name(self, name: str) -> str:
+        """`struct X` for a name that is a struct on every target, else the bare name."""
+        variants = self.abi.types_by_name.get(name, ())
+        if variants and all(isinstance(v, (Struct, Opaque)) for v in variants):
+            return f"struct {name}"
+        return name
+
+    def c_type(self, ref: TypeRef) -> str:
+        base = BUILTIN_C.get(ref.name, ref.name) if ref.builtin else self.type_name(ref.name)
+        text = f"const {base}" if ref.const else base
+        if ref.pointers:
+            text += " " + "".join("*const " if c else "*" for c in ref.pointers).rstrip()
+        return text
+
+    def declarator(self, ref: TypeRef, name: str) -> str:
+        text = self.c_type(ref)
+        return f"{text}{'' if text.endswith('*') else ' '}{name}"
+
+    def params(self, hook: Hook) -> str:
+        return ", ".join(self.declarator(p.type, p.name) for p in hook.params) or "void"
+
+    def placeholder(self, conds: Sequence[Cond | None]) -> Placeholder | None:
+        if any(c is None for c in conds):
+            return None
+        either = _any_of(conds)
+        return Placeholder(None if either is None else self.cond_text(Not(either)))
+
+    def deprecation_message(self, what: str, deprecation: Deprecation) -> str:
+        text = f"{what} is deprecated"
+        if deprecation.since is not None:
+            text += f" since ABI version {deprecation.since}"
+        if deprecation.use:
+            text += f"; use {deprecation.use} instead"
+        if deprecation.reason:
+            text += f" ({deprecation.reason})"
+        return text
+
+    def hook_doc(self, table: str, hook: Hook) -> tuple[str, ...]:
+        notes = []
+        if hook.patch is not None:
+            note = f'Patch site: native "{comment_text(hook.patch.native)}"'
+            if hook.patch.clobbers is not None:
+                note += f', clobbers "{comment_text(hook.patch.clobbers)}"'
+            notes.append(note)
+        if hook.deprecated is not None:
+            what = f"{table}.{hook.name}"
+            notes.append(comment_text(self.deprecation_message(what, hook.deprecated)))
+        if hook.no_native is not None:
+            notes.append(f"No native implementation: {comment_text(hook.no_native)}")
+        notes = [line_end(n) for n in notes]
+        doc = doc_lines(hook.doc)
+        return (*doc, "", *notes) if doc and notes else (*doc, *notes)
+
+    # -- slots: every hook as reached from the aggregate
+
+    def slots(self) -> Iterator[_Slot]:
+        for table in self.abi.top_level_tables():
+            yield from self._slots_in(table, table, (), (), table.condition, table.deprecated)
+
+    def _slots_in(
+        self,
+        top: Table,
+        table: Table,
+        path: tuple[str, ...],
+        owners: tuple[str, ...],
+        cond: Cond | None,
+        deprecated: Deprecation | None,
+    ) -> Iterator[_Slot]:
+        for m in table.members:
+            here, via, within = (*path, m.name), (*owners, table.name), conjoin(cond, m.condition)
+            if isinstance(m, Hook):
+                yield _Slot(top, here, via, m, within, m.deprecated or deprecated)
+            elif isinstance(m, SubTable):
+                for sub in self.tables_named(m.table):
+                    dep = m.deprecated or sub.deprecated or deprecated
+                    yield from self._slots_in(
+                        top, sub, here, via, conjoin(within, sub.condition), dep
+                    )
+
+    def wrapper_name(self, slot: _Slot) -> str:
+        return f"{self.abi.name}_{slot.top.name}_{'_'.join(slot.path)}"
+
+    def patch_macro(self, slot: _Slot) -> str:
+        return f"{self.upper}_PATCH_{slot.top.name.upper()}_{'_'.join(slot.path).upper()}"
+
+    def slot_access(self, slot: _Slot) -> str:
+        return ".".join((slot.top.name, *slot.path))
+
+    # -- header pieces
+
+    def since_macros(self) -> list[Define]:
+        """Unconditional, unless one name has several declarations (exclusive variants)."""
+        hooks = [(t, m) for t in self.abi.tables for m in t.members if isinstance(m, Hook)]
+        names = [f"{t.name}_{m.name}_SINCE_VERSION".upper() for t, m in hooks]
+        found = []
+        for name, (table, hook) in zip(names, hooks, strict=True):
+            shared = names.count(name) > 1
+            cond = self.cond_text(conjoin(table.condition, hook.condition)) if shared else None
+            found.append(Define(name, str(hook.since), cond))
+        return found
+
+    def forward_declarations(self) -> list[Line]:
+        """`typedef struct X X;` for every struct: unconditional, unless X is also a typedef."""
+        names: dict[str, list[Struct | Opaque]] = {}
+        for decl in self.abi.types:
+            if isinstance(decl, (Struct, Opaque)):
+                names.setdefault(decl.name, []).append(decl)
+        lines = []
+        for name, decls in names.items():
+            doc = next((doc_lines(d.doc) for d in decls if isinstance(d, Opaque) and d.doc), ())
+            alone = len(decls) == len(self.abi.types_by_name[name])
+            cond = None if alone else self.cond_text(_any_of(d.condition for d in decls))
+            lines.append(Line(f"typedef struct {name} {name};", cond, doc))
+        return lines
+
+    def type_items(self) -> list[TypeItem]:
+        ordered = dependency_order(self.abi.types, _value_uses, self.abi.targets)
+        return [self.type_item(d) for d in ordered if not isinstance(d, Opaque)]
+
+    def type_item(self, decl: TypeDecl) -> TypeItem:
+        cond, doc = self.cond_text(decl.condition), doc_lines(decl.doc)
+        if isinstance(decl, Typedef):
+            text = f"typedef {self.declarator(decl.target, decl.name)};"
+            return TypeItem("typedef", decl.name, cond, doc, text=text)
+        if isinstance(decl, Enum):
+            return self.enum_item(decl, cond, doc)
+        assert isinstance(decl, Struct)
+        fields = tuple(
+            Line(self.declarator(f.type, f.name), self.cond_text(f.condition), doc_lines(f.doc))
+            for f in decl.fields
+        )
+        holder = self.placeholder([f.condition for f in decl.fields])
+        return TypeItem(
+            "struct", decl.name, cond, doc, lines=fields, packed=decl.packed, placeholder=holder
+        )
+
+    def enum_item(self, decl: Enum, cond: str | None, doc: tuple[str, ...]) -> TypeItem:
+        ctype = self.c_type(decl.underlying)
+        macros = any(v.condition is not None for v in decl.values) or not all(
+            INT_MIN <= v.value <= INT_MAX for v in decl.values
+        )
+        values = tuple(
+            Line(
+                (
+                    f"{v.name} (({ctype}){int_literal(v.value)})"
+                    if macros
+                    else f"{v.name} = {int_literal(v.value)}"
+                ),
+                self.cond_text(v.condition),
+                doc_lines(v.doc),
+            )
+            for v in decl.values
+        )
+        return TypeItem("enum", decl.name, cond, doc, text=ctype, lines=values, macros=macros)
+
+    def member_line(self, table: Table, m: TableMember) -> Line:
+        if isinstance(m, Hook):
+            head = f"(*{m.name})({self.params(m)})"
+            text = self.declarator(m.returns, head)
+            return Line(text, self.cond_text(m.condition), self.hook_doc(table.name, m))
+        if isinstance(m, DataMember):
+            text = self.declarator(m.type, m.name)
+        else:
+            text = f"struct {m.table} {m.name}"
+        return Line(text, self.cond_text(m.condition), doc_lines(m.doc))
+
+    def table_items(self) -> list[TypeItem]:
+        ordered = dependency_order(self.abi.tables, _sub_tables, self.abi.targets)
+        return [
+            TypeItem(
+                "struct",
+                t.name,
+                self.cond_text(t.condition),
+                doc_lines(t.doc),
+                lines=tuple(self.member_line(t, m) for m in t.members),
+                placeholder=self.placeholder([m.condition for m in t.members]),
+            )
+            for t in ordered
+        ]
+
+    def aggregate(self) -> TypeItem:
+        tops = list(self.abi.top_level_tables())
+        lines = tuple(Line(f"struct {t.name} {t.name}", self.cond_text(t.condition)) for t in tops)
+        doc = (f"Every top-level table of ABI '{self.abi.name}', in spec order.",)
+        holder = self.placeholder([t.condition for t in tops])
+        return TypeItem("struct", self.ops, None, doc, lines=lines, placeholder=holder)
+
+    def patch_fallbacks(self) -> list[Define]:
+        found: dict[str, list[Cond | None]] = {}
+        exprs: dict[str, str] = {}
+        for slot in self.slots():
+            macro = self.patch_macro(slot)
+            found.setdefault(macro, []).append(slot.condition)
+            access = self.slot_access(slot)
+            exprs[macro] = f"(offsetof(struct {self.ops}, {access}) / sizeof(void *))"
+        return [Define(m, exprs[m], self.cond_text(_any_of(c))) for m, c in found.items()]
+
+    def wrappers(self) -> list[Wrapper]:
+        return [self.wrapper(slot) for slot in self.slots()]
+
+    def wrapper(self, slot: _Slot) -> Wrapper:
+        hook = slot.hook
+        name = self.wrapper_name(slot)
+        args = ", ".join(p.name for p in hook.params)
+        attribute = None
+        if slot.deprecated is not None:
+            message = self.deprecation_message(self.slot_access(slot), slot.deprecated)
+            attribute = f"{self.upper}_DEPRECATED({c_string(message)})"
+        return Wrapper(
+            head=self.declarator(hook.returns, f"{name}({self.params(hook)})"),
+            call=f"{self.ops}.{self.slot_access(slot)}({args})",
+            returns=not hook.returns.is_void,
+            cond=self.cond_text(slot.condition),
+            doc=doc_lines(hook.doc),
+            attribute=attribute,
+        )
+
+    # -- targets: selection, patch IDs and layout proofs
+
+    def define_names(self) -> list[str]:
+        return sorted({name for t in self.abi.targets for name in t.defines})
+
+    def selector(self, target: Target) -> tuple[str, ...]:
+        parts = ["defined(__LP64__)" if target.data_model == "lp64" else "!defined(__LP64__)"]
+        for name in self.define_names():
+            macro = self.options.macro_prefix + name
+            value = target.defines.get(name)
+            if value is None:
+                parts.append(f"!defined({macro})")
+            elif value is True:
+                parts.append(f"defined({macro})")
+            else:
+                parts.append(f"defined({macro}) && {macro} == {int(value)}")
+        return tuple(parts)
+
+    def target_blocks(self) -> list[TargetBlock]:
+        return [_TargetView(self, t).block() for t in self.abi.targets]
+
+    # -- native table
+
+    def externs(self) -> list[Line]:
+        found = []
+        for table in self.abi.tables:
+            for m in table.members:
+                if isinstance(m, Hook) and m.no_native is None:
+                    head = f"native_{table.name}_{m.name}({self.params(m)})"
+                    cond = self.cond_text(conjoin(table.condition, m.condition))
+                    found.append(Line(f"extern {self.declarator(m.returns, head)};", cond))
+        return found
+
+    def no_native_notes(self) -> list[str]:
+        return [
+            line_end(f"{self.slot_access(s)}: {comment_text(s.hook.no_native)}")
+            for s in self.slots()
+            if s.hook.no_native is not None
+        ]
+
+    def initializers(self, table: Table) -> list[tuple[Cond | None, Init]]:
+        """(presence, initializer) of each hook with a native implementation, nested."""
+        found: list[tuple[Cond | None, Init]] = []
+        for m in table.members:
+            if isinstance(m, Hook) and m.no_native is None:
+                value = f"native_{table.name}_{m.name}"
+                found.append((m.condition, Init(m.name, value, self.cond_text(m.condition))))
+            elif isinstance(m, SubTable):
+                for sub in self.tables_named(m.table):
+                    group = self.init_group(m.name, conjoin(m.condition, sub.condition), sub)
+                    found += [group] if group is not None else []
+        return found
+
+    def init_group(
+        self, designator: str, cond: Cond | None, table: Table
+    ) -> tuple[Cond | None, Init] | None:
+        """A brace group, under a condition that keeps it from ever being empty."""
+        children = self.initializers(table)
+        if not children:
+            return None
+        presence = conjoin(cond, _any_of(c for c, _ in children))
+        inits = tuple(i for _, i in children)
+        return presence, Init(designator, None, self.cond_text(presence), inits)
+
+    def ops_initializers(self) -> tuple[Cond | None, list[Init]]:
+        groups = [self.init_group(t.name, t.condition, t) for t in self.abi.top_level_tables()]
+        present = [g for g in groups if g is not None]
+        return _any_of(c for c, _ in present), [i for _, i in present]
+
+    # -- names two things would share
+
+    def check_names(self) -> None:
+        """Raise a `SpecError` for every generated C name that two things of the spec share."""
+        errors = Collector()
+        for decl in [*self.abi.types, *self.abi.tables]:
+            if decl.name == self.ops:
+                errors.error(
+                    decl.span,
+                    f"'{decl.name}' is also the name of the generated C aggregate of every table",
+                    hint=f"rename the {'table' if isinstance(decl, Table) else 'type'}",
+                )
+        first: dict[str, tuple[str, Element]] = {}
+        reported: set[tuple[str, str]] = set()
+        for name, what, element in self.generated_names():
+            other, where = first.setdefault(name, (what, element))
+            if other != what and (what, other) not in reported:
+                reported.add((what, other))
+                errors.error(
+                    element.span,
+                    f"'{what}' and '{other}' would share the name '{name}' in the generated C code",
+                    related=[Related(where.span, f"'{other}' is declared here")],
+                )
+        errors.raise_if_any()
+
+    def generated_names(self) -> Iterator[tuple[str, str, Element]]:
+        """(C name, dotted path of what it stands for, its declaration) of every hook."""
+        for slot in self.slots():
+            what = self.slot_access(slot)
+            yield self.wrapper_name(slot), what, slot.hook
+            yield self.patch_macro(slot), what, slot.hook
+        for table in self.abi.tables:
+            for m in table.members:
+                if isinstance(m, Hook):
+                    yield f"native_{table.name}_{m.name}", f"{table.name}.{m.name}", m
+
+    # -- files
+
+    def banner(self) -> list[str]:
+        return [line_end(comment_text(line)) for line in banner_lines(self.abi)]
+
+    def header(self) -> str:
+        template = environment("c").get_template("header.h.j2")
+        return template.render(
+            banner=self.banner(),
+            abi_doc=doc_lines(self.abi.doc),
+            abi=self.abi.name,
+            upper=self.upper,
+            ops=self.ops,
+            version=self.abi.version,
+            since=self.since_macros(),
+            targets=self.target_blocks(),
+            forwards=self.forward_declarations(),
+            types=self.type_items(),
+            tables=self.table_items(),
+            aggregate=self.aggregate(),
+            fallbacks=self.patch_fallbacks(),
+            wrappers=self.wrappers(),
+        )
+
+    def native(self) -> str:
+        presence, inits = self.ops_initializers()
+        template = environment("c").get_template("native.c.j2")
+        return template.render(
+            banner=self.banner(),
+            abi=self.abi.name,
+            ops=self.ops,
+            externs=self.externs(),
+            no_native=self.no_native_notes(),
+            inits=inits,
+            inits_cond=self.cond_text(presence) if inits else None,
+        )
+
+
+class _TargetView:
+    """One target: which records the model lays out as C does, patch IDs, static asserts."""
+
+    def __init__(self, gen: _CGen, target: Target) -> None:
+        self.gen = gen
+        self.abi = gen.abi
+        self.target = target
+        self.layout = gen.abi.layouts[target.name]
+        self.counter = 0
+        self.inexact = self.inexact_records()
+
+    def present(self, decls: Iterable[E]) -> E | None:
+        return next((d for d in decls if self.target.holds(d.condition)), None)
+
+    def record_decl(self, name: str) -> Struct | Table | None:
+        decls = [*self.abi.types_by_name.get(name, ()), *self.gen.tables_named(name)]
+        decl = self.present(decls)
+        return decl if isinstance(decl, (Struct, Table)) else None
+
+    def record_behind(self, name: str | None) -> str | None:
+        """The struct a by-value use of `name` lays out, through typedefs."""
+        seen: set[str] = set()
+        while name is not None and name not in seen:
+            seen.add(name)
+            decl = self.present(self.abi.types_by_name.get(name, ()))
+            if isinstance(decl, Struct):
+                return decl.name
+            if not isinstance(decl, Typedef):
+                return None
+            name = _by_value(decl.target)
+        return None
+
+    def contents(self, decl: Struct | Table) -> tuple[int, list[str]]:
+        """How many members are present, and the records they hold by value."""
+        if isinstance(decl, Struct):
+            fields = [f for f in decl.fields if self.target.holds(f.condition)]
+            held = [self.record_behind(_by_value(f.type)) for f in fields]
+            return len(fields), [r for r in held if r is not None]
+        members = [m for m in decl.members if self.target.holds(m.condition)]
+        records: list[str] = []
+        for m in members:
+            if isinstance(m, SubTable):
+                records.append(m.table)
+            elif isinstance(m, DataMember):
+                behind = self.record_behind(_by_value(m.type))
+                records += [behind] if behind is not None else []
+        return len(members), records
+
+    def inexact_records(self) -> set[str]:
+        """Records that are empty here, or hold one by value: C's layout is not the model's.
+
+        The model gives an empty record size 0; the header gives it a placeholder member.
+        """
+        memo: dict[str, bool] = {}
+
+        def affected(name: str) -> bool:
+            if name not in memo:
+                memo[name] = False  # a cycle is the resolver's to report
+                decl = self.record_decl(name)
+                if decl is not None:
+                    count, held = self.contents(decl)
+                    memo[name] = count == 0 or any(affected(r) for r in held)
+            return memo[name]
+
+        return {name for name in self.layout.records if affected(name)}
+
+    def assertion(self, expr: str, what: str) -> Assert:
+        self.counter += 1
+        ident = f"{self.target.name}_{self.counter}"
+        return Assert(expr, ident, c_string(f"{what} on target {self.target.name}"))
+
+    def record_asserts(self, tag: str, name: str, members: Iterable[Element]) -> list[Assert]:
+        record = self.layout.records[name]
+        found = [self.assertion(f"sizeof({tag}) == {record.size}", f"sizeof({tag})")]
+        seen: set[str] = set()
+        for m in members:
+            if self.target.holds(m.condition) and m.name not in seen:
+                seen.add(m.name)
+                what = f"offsetof({tag}, {m.name})"
+                found.append(self.assertion(f"{what} == {record.offsets[m.name]}", what))
+        return found
+
+    def type_asserts(self) -> list[Assert]:
+        found: list[Assert] = []
+        for decl in self.abi.types:
+            if not self.target.holds(decl.condition) or decl.name not in self.layout.types:
+                continue
+            if self.record_behind(decl.name) in self.inexact:
+                continue
+            tag = self.gen.type_name(decl.name)
+            if isinstance(decl, Struct):
+                found += self.record_asserts(tag, decl.name, decl.fields)
+            else:
+                size = self.layout.types[decl.name][0]
+                found.append(self.assertion(f"sizeof({tag}) == {size}", f"sizeof({tag})"))
+        return found
+
+    def table_asserts(self) -> list[Assert]:
+        found: list[Assert] = []
+        for table in self.abi.tables:
+            name = table.name
+            if not self.target.holds(table.condition) or name not in self.layout.records:
+                continue
+            if name not in self.inexact:
+                found += self.record_asserts(f"struct {name}", name, table.members)
+        return found
+
+    def top_tables(self) -> list[Table]:
+        return [
+            t
+            for t in self.abi.top_level_tables()
+            if self.target.holds(t.condition) and t.name in self.layout.records
+        ]
+
+    def aggregate_layout(self) -> tuple[int, dict[str, int]] | None:
+        """Size and table offsets of the aggregate, unless C's layout differs from the model's."""
+        tops = self.top_tables()
+        if not tops or any(t.name in self.inexact for t in tops):
+            return None
+        records = self.layout.records
+        size, _, offsets = lay_out_record(
+            (t.name, records[t.name].size, records[t.name].align) for t in tops
+        )
+        return size, offsets
+
+    def slot_offset(self, slot: _Slot, tables: dict[str, int]) -> int:
+        records = self.layout.records
+        return tables[slot.top.name] + sum(
+            records[owner].offsets[name] for owner, name in zip(slot.owners, slot.path, strict=True)
+        )
+
+    def patch_ids(self, tables: dict[str, int]) -> list[tuple[_Slot, Define]]:
+        """Each hook present here, with its slot index in the aggregate as a literal."""
+        found = []
+        for slot in self.gen.slots():
+            if self.target.holds(slot.condition):
+                index = self.slot_offset(slot, tables) // self.layout.pointer_size
+                found.append((slot, Define(self.gen.patch_macro(slot), str(index))))
+        return found
+
+    def aggregate_asserts(
+        self, size: int, tables: dict[str, int], ids: list[tuple[_Slot, Define]]
+    ) -> list[Assert]:
+        tag = f"struct {self.gen.ops}"
+        found = [self.assertion(f"sizeof({tag}) == {size}", f"sizeof({tag})")]
+        for name, offset in tables.items():
+            what = f"offsetof({tag}, {name})"
+            found.append(self.assertion(f"{what} == {offset}", what))
+        for slot, define in ids:
+            access = self.gen.slot_access(slot)
+            expr = f"{define.name} == offsetof({tag}, {access}) / sizeof(void *)"
+            found.append(self.assertion(expr, define.name))
+        return found
+
+    def block(self) -> TargetBlock:
+        asserts = self.type_asserts() + self.table_asserts()
+        notes = []
+        if self.inexact:
+            names = ", ".join(sorted(self.inexact))
+            notes.append(f"Empty here, or holding an empty struct (not checked): {names}.")
+        aggregate = self.aggregate_layout()
+        ids: list[tuple[_Slot, Define]] = []
+        if aggregate is None:
+            notes.append(f"No patch ID literals: the layout of struct {self.gen.ops} is not known.")
+        else:
+            ids = self.patch_ids(aggregate[1])
+            asserts += self.aggregate_asserts(aggregate[0], aggregate[1], ids)
+        return TargetBlock(
+            name=self.target.name,
+            macro=f"{self.gen.upper}_TARGET_{self.target.name.upper()}",
+            selector=self.gen.selector(self.target),
+            doc=doc_lines(self.target.doc),
+            patch_ids=tuple(define for _, define in ids),
+            asserts=tuple(asserts),
+            notes=tuple(notes),
+        )
+
+
+def render(abi: Abi, options: GenOptions) -> list[OutputFile]:
+    """The header `c/<abi>.h` and the native table `c/<abi>_native.c`.
+
+    Raises `SpecError` when two things of the spec would get one name in the C code.
+    """
+    gen = _CGen(abi, options)
+    gen.check_names()
+    return [
+        OutputFile(f"c/{abi.name}.h", gen.header()),
+        OutputFile(f"c/{abi.name}_native.c", gen.native()),
+    ]
