@@ -63,6 +63,7 @@ def count_hooks(abi: Abi) -> int:
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    from .abi.freeze import abi_folder
     from .diagnostics import Severity
     from .rules import all_rules, run_rules
 
@@ -83,7 +84,8 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
             f"{len(abi.backends)} backends, {len(abi.targets)} targets"
         )
         if not args.no_rules:
-            diagnostics.extend(run_rules(abi, config.rules, config.allow, used_file_allows))
+            frozen = abi_folder(abi, path, config.abi_dir)
+            diagnostics.extend(run_rules(abi, config.rules, config.allow, used_file_allows, frozen))
     for allow in () if args.no_rules else config.allow:
         if id(allow) not in used_file_allows and allow.rule in all_rules():
             diagnostics.append(
@@ -104,6 +106,105 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     if unusable:
         return EXIT_USAGE
     return EXIT_FINDINGS if any(d.severity is Severity.ERROR for d in diagnostics) else EXIT_OK
+
+
+def compile_dump(path: Path, config: Config) -> dict[str, object]:
+    from .dump import abi_to_dict
+
+    return abi_to_dict(load_abi(path, config))
+
+
+def cmd_diff(args: argparse.Namespace, config: Config) -> int:
+    from .abi.accept import AcceptError, apply_acceptances, load_acceptances
+    from .abi.diff import diff
+    from .abi.report import RENDERERS, exit_bits
+    from .abi.sides import SideError, load_side
+    from .dump import abi_to_dict
+
+    def compile_once(p: Path) -> dict[str, object]:
+        return abi_to_dict(compile_spec(p, None)[0])
+
+    default = (
+        str(config.specs[0].relative_to(config.path.parent))
+        if config.specs and config.path
+        else None
+    )
+    if args.against:
+        if args.old or args.new:
+            raise UsageError("give either OLD NEW or --against REF, not both")
+        if not config.specs and not default:
+            raise UsageError("--against needs the specs listed in [tool.pvgen]")
+        sides = [args.against, str(config.specs[0])]
+    elif args.old and args.new:
+        sides = [args.old, args.new]
+    else:
+        raise UsageError("name two versions: pvgen diff OLD NEW, or pvgen diff --against git:REF")
+    try:
+        old, new = (
+            load_side(
+                s,
+                lambda p: compile_dump(p, config),
+                default_path=default,
+                compile_once=compile_once,
+            )
+            for s in sides
+        )
+    except SideError as exc:
+        print(f"pvgen: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SpecError as exc:
+        print_errors(exc)
+        return EXIT_FINDINGS
+    changes = diff(old, new)
+    abi_name = new["abi"]["name"]
+    accepted_file = _accepted_file(sides[1], abi_name, config)
+    try:
+        changes, unused = apply_acceptances(
+            changes, load_acceptances(accepted_file), new["abi"]["version"]
+        )
+    except AcceptError as exc:
+        print(f"pvgen: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    title = (
+        f"ABI '{abi_name}': version {old['abi']['version']} ({sides[0]}) -> "
+        f"{new['abi']['version']} ({sides[1]})"
+    )
+    sys.stdout.write(RENDERERS[args.format](title, changes, unused))
+    return exit_bits(changes, stable=new["abi"]["stability"] == "stable")
+
+
+def _accepted_file(new_side: str, abi_name: str, config: Config) -> Path:
+    """accepted.toml of the ABI folder that the new side belongs to."""
+    if config.abi_dir is not None:
+        return config.abi_dir / abi_name / "accepted.toml"
+    if new_side.endswith(".json") and not new_side.startswith("git:"):
+        return Path(new_side).parent / "accepted.toml"
+    spec = Path(new_side) if not new_side.startswith("git:") else None
+    if spec is None and config.specs:
+        spec = config.specs[0]
+    folder = spec.parent if spec is not None else Path.cwd()
+    return folder / "abi" / abi_name / "accepted.toml"
+
+
+def cmd_freeze(args: argparse.Namespace, config: Config) -> int:
+    from .abi.freeze import FreezeError, abi_folder, freeze
+
+    status = EXIT_OK
+    for path in spec_paths(args.paths, config):
+        try:
+            abi = load_abi(path, config)
+            written_to, written = freeze(abi, abi_folder(abi, path, config.abi_dir))
+        except SpecError as exc:
+            print_errors(exc)
+            status = max(status, EXIT_FINDINGS)
+            continue
+        except FreezeError as exc:
+            print(f"pvgen: error: {exc}", file=sys.stderr)
+            status = max(status, EXIT_FINDINGS)
+            continue
+        verb = "froze" if written else "already frozen:"
+        print(f"{verb} version {abi.version} of '{abi.name}' in {display_name(written_to)}")
+    return status
 
 
 def emit(fmt: str, diagnostics: Sequence[Diagnostic], summaries: Sequence[str]) -> None:
@@ -280,6 +381,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="prefix of the C macros that @if conditions test (default: CONFIG_)",
     )
     generate.set_defaults(run=cmd_generate)
+
+    diff = commands.add_parser(
+        "diff",
+        help="compare two versions of an ABI",
+        description="Compare two versions of an ABI and classify every change. Each side is a"
+        " spec file, a frozen dump (.json), or git:REF[:PATH]. Exit status is a bitmask: 0 no"
+        " change, 1 error in a spec, 2 usage error, 4 the ABI changed, 8 a breaking change.",
+    )
+    diff.add_argument("old", nargs="?", metavar="OLD")
+    diff.add_argument("new", nargs="?", metavar="NEW")
+    diff.add_argument(
+        "--against", metavar="git:REF", help="compare the working spec with a git revision"
+    )
+    diff.add_argument(
+        "--format",
+        choices=["text", "json", "markdown", "github"],
+        default="text",
+        help="report format",
+    )
+    diff.set_defaults(run=cmd_diff)
+
+    freeze = commands.add_parser(
+        "freeze",
+        help="freeze the current version's ABI dump",
+        description="Write the canonical dump of the spec's version to <abi_dir>/<abi>/<version>.json;"
+        " a frozen version is never overwritten with different content.",
+    )
+    freeze.add_argument("paths", nargs="*", metavar="SPEC", help="root .pvspec files")
+    freeze.set_defaults(run=cmd_freeze)
 
     dump = commands.add_parser(
         "dump",

@@ -18,6 +18,7 @@ KEYS = {
     "specs": "root spec files, each one ABI (list of paths)",
     "spec_root": "folder that includes may not leave (default: each root spec's folder)",
     "out": "output folder for generated code (default: generated)",
+    "abi_dir": "folder of frozen ABI dumps (default: 'abi' beside each root spec)",
     "rules": "thresholds of the checks (a table)",
     "allow": "findings accepted for whole files (an array of tables)",
 }
@@ -56,6 +57,7 @@ class Config:
     specs: tuple[Path, ...] = ()
     spec_root: Path | None = None
     out: Path = field(default_factory=lambda: Path("generated"))
+    abi_dir: Path | None = None
     rules: RuleSettings = field(default_factory=RuleSettings)
     allow: tuple[FileAllow, ...] = ()
 
@@ -91,7 +93,7 @@ def load_config(start: Path | None = None) -> Config:
     specs = table.get("specs", [])
     if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
         raise ConfigError(f"{path}: [tool.pvgen] 'specs' must be a list of paths")
-    for key in ("spec_root", "out"):
+    for key in ("spec_root", "out", "abi_dir"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: [tool.pvgen] '{key}' must be a path")
     return Config(
@@ -99,6 +101,7 @@ def load_config(start: Path | None = None) -> Config:
         specs=tuple(base / s for s in specs),
         spec_root=base / table["spec_root"] if "spec_root" in table else None,
         out=base / table.get("out", "generated"),
+        abi_dir=base / table["abi_dir"] if "abi_dir" in table else None,
         rules=_rule_settings(path, table.get("rules", {})),
         allow=_file_allows(path, table.get("allow", [])),
     )

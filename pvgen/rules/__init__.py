@@ -9,6 +9,7 @@ name. Rules live one family per module; each registers itself with `@rule`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import model as m
 from ..config import FileAllow, RuleSettings
@@ -25,9 +26,10 @@ def run_rules(
     settings: RuleSettings | None = None,
     file_allows: Sequence[FileAllow] = (),
     used_file_allows: set[int] | None = None,
+    frozen: Path | None = None,
 ) -> list[Diagnostic]:
     """Findings of every rule on `abi`; ids of file allows that accepted one go to `used_file_allows`."""
-    ctx = Context(abi, settings or RuleSettings())
+    ctx = Context(abi, settings or RuleSettings(), frozen)
     rules = all_rules()
     ordered = [r for r in rules.values() if r.id not in suppress.META_RULES]
     ordered += [rules[rule_id] for rule_id in suppress.META_RULES]

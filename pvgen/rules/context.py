@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from .. import model as m
 from ..config import RuleSettings
@@ -29,6 +30,8 @@ class HookEntry:
 class Context:
     abi: m.Abi
     settings: RuleSettings = field(default_factory=RuleSettings)
+    # The folder of this ABI's frozen dumps, when it has one.
+    frozen: Path | None = None
     # Filled by the engine: the `@allow`s that accepted a finding (by identity).
     used_allows: set[int] = field(default_factory=set)
 

@@ -27,6 +27,30 @@ def _elements(abi: m.Abi) -> Iterator[tuple[tuple[object, ...], m.Element]]:
 
 
 @rule(
+    "PV003",
+    "frozen-release",
+    Severity.ERROR,
+    purpose="Frozen dumps of released versions are never edited, and the spec is either a"
+    " released version unchanged or the next version after the latest release.",
+    bad="""
+abi demo { version 5; }
+target x86_64 { data_model lp64; }
+""",
+    good="""
+abi demo { version 1; }
+target x86_64 { data_model lp64; }
+""",
+)
+def frozen_release(ctx: Context) -> Iterator[Finding]:
+    if ctx.frozen is None:
+        return
+    from ..abi.freeze import check_frozen
+
+    for problem in check_frozen(ctx.abi, ctx.frozen):
+        yield Finding(ctx.abi.span, problem, subjects=(ctx.abi,))
+
+
+@rule(
     "PV109",
     "since-beyond-version",
     Severity.ERROR,

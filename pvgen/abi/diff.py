@@ -1,0 +1,564 @@
+"""Diff: two dumps of one ABI in, every change between them out, each with a class.
+
+Takes: the old and new canonical dumps (see sides.py).
+Hands on: `Change`s (see changes.py): tables and types matched by name,
+members by name with `@renamed_from` honoured and moves between tables
+detected; type changes judged per target by layout; slot shifts found by
+comparing every member's offset on every target the two versions share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..layout import DATA_MODELS, INTEGER_TYPES
+from .changes import KINDS, Change, ChangeClass
+from .sides import Dump
+
+# The C type each fixed-width name stands for, so that `u32` and `unsigned int` compare equal.
+FIXED_WIDTH = {
+    "u8": "unsigned char",
+    "u16": "unsigned short",
+    "u32": "unsigned int",
+    "u64": "unsigned long long",
+    "s8": "signed char",
+    "s16": "short",
+    "s32": "int",
+    "s64": "long long",
+}
+
+Shape = tuple[str, int, str]  # (kind, size in bytes, canonical spelling)
+
+
+def diff(old: Dump, new: Dump) -> list[Change]:
+    return _Differ(old, new).run()
+
+
+class _Differ:
+    def __init__(self, old: Dump, new: Dump) -> None:
+        self.old = old
+        self.new = new
+        self.changes: list[Change] = []
+        models_old = {t["name"]: t["data_model"] for t in old["targets"]}
+        models_new = {t["name"]: t["data_model"] for t in new["targets"]}
+        # Layouts are only comparable where a target means the same machine in both.
+        self.targets = [n for n in models_new if models_old.get(n) == models_new[n]]
+        self.models = models_new
+
+    def add(self, kind: str, item: str, message: str, **extra: Any) -> None:
+        change_class = extra.pop("change_class", KINDS[kind].change_class)
+        self.changes.append(Change(KINDS[kind], change_class, item, message, **extra))
+
+    def run(self) -> list[Change]:
+        self.diff_types()
+        self.diff_tables()
+        self.diff_backends()
+        self.version_policy()
+        return self.changes
+
+    # ---- types as seen on one target -------------------------------------------------
+
+    def shape(self, dump: Dump, spelled: str, target: str) -> Shape | None:
+        """How a type occupies memory on `target`; None if it does not exist there."""
+        layout = dump["layouts"].get(target)
+        if layout is None:
+            return None
+        pointers = spelled.count("*")
+        base = spelled.replace("*", " ").replace("const ", " ").split()
+        name = " ".join(base)
+        if pointers:
+            return ("pointer", layout["pointer_size"], " ".join(spelled.split()))
+        if name == "void":
+            return ("void", 0, "void")
+        if name in INTEGER_TYPES:
+            size = DATA_MODELS[self.models[target]].integer(name)[0]
+            return ("integer", size, FIXED_WIDTH.get(name, name))
+        known = layout["types"].get(name)
+        if known is None:
+            return None
+        kinds = {t["kind"] for t in dump["types"] if t["name"] == name}
+        kind = "integer" if kinds <= {"enum"} else "named"
+        return (kind, known["size"], name)
+
+    def judge(
+        self, dump_old: Dump, old: str, dump_new: Dump, new: str
+    ) -> tuple[ChangeClass, dict[str, str]]:
+        """The class of a type change, worst over targets, with what happens on each."""
+        worst = ChangeClass.COSMETIC
+        detail: dict[str, str] = {}
+        for target in self.targets:
+            a, b = self.shape(dump_old, old, target), self.shape(dump_new, new, target)
+            if a is None or b is None:
+                continue
+            if a[1] != b[1] or (a[0] == "pointer") != (b[0] == "pointer"):
+                verdict = ChangeClass.BREAKING
+            elif a[2] == b[2]:
+                verdict = ChangeClass.COSMETIC
+            elif a[0] == b[0] == "integer":
+                verdict = ChangeClass.COMPATIBLE
+            else:
+                verdict = ChangeClass.SOURCE_BREAKING
+            detail[target] = f"{verdict}: {a[1]} bytes -> {b[1]} bytes"
+            worst = max(worst, verdict)
+        return worst, detail
+
+    # ---- types ----------------------------------------------------------------------------
+
+    def diff_types(self) -> None:
+        old = _first_by_name(self.old["types"])
+        new = _first_by_name(self.new["types"])
+        for name, t in old.items():
+            if name not in new:
+                self.add("PV221", name, f"{t['kind']} '{name}' was removed")
+        for name, t in new.items():
+            if name not in old:
+                self.add("PV222", name, f"{t['kind']} '{name}' was added")
+                continue
+            before = old[name]
+            if before["kind"] != t["kind"]:
+                self.add(
+                    "PV216",
+                    name,
+                    f"'{name}' changed from {before['kind']} to {t['kind']}",
+                    old=before["kind"],
+                    new=t["kind"],
+                )
+            elif t["kind"] == "typedef" and before["target"] != t["target"]:
+                cls, detail = self.judge(self.old, before["target"], self.new, t["target"])
+                self.add(
+                    "PV216",
+                    name,
+                    f"typedef '{name}' now names '{t['target']}'",
+                    old=before["target"],
+                    new=t["target"],
+                    targets=detail,
+                    change_class=cls,
+                )
+            elif t["kind"] == "struct":
+                self.diff_struct(name, before, t)
+            elif t["kind"] == "enum":
+                self.diff_enum(name, before, t)
+
+    def diff_struct(self, name: str, before: Any, after: Any) -> None:
+        fields_old = [(f["name"], f["type"]) for f in before["fields"]]
+        fields_new = [(f["name"], f["type"]) for f in after["fields"]]
+        if fields_old == fields_new and before["packed"] == after["packed"]:
+            return
+        detail = {}
+        for target in self.targets:
+            a = self.old["layouts"][target]["records"].get(name)
+            b = self.new["layouts"][target]["records"].get(name)
+            if (
+                a is not None
+                and b is not None
+                and (a["size"], a["offsets"])
+                != (
+                    b["size"],
+                    b["offsets"],
+                )
+            ):
+                detail[target] = (
+                    f"size {a['size']} -> {b['size']}, offsets {a['offsets']} -> {b['offsets']}"
+                )
+        names_changed = [n for n, _ in fields_old] != [n for n, _ in fields_new]
+        cls = (
+            ChangeClass.BREAKING
+            if detail
+            else ChangeClass.SOURCE_BREAKING if names_changed else ChangeClass.COMPATIBLE
+        )
+        self.add(
+            "PV214",
+            name,
+            f"fields of struct '{name}' changed",
+            old=_fields(fields_old),
+            new=_fields(fields_new),
+            targets=detail,
+            change_class=cls,
+        )
+
+    def diff_enum(self, name: str, before: Any, after: Any) -> None:
+        old = {v["name"]: v["value"] for v in before["values"]}
+        new = {v["name"]: v["value"] for v in after["values"]}
+        for value_name, value in old.items():
+            if value_name not in new:
+                self.add(
+                    "PV215",
+                    f"{name}.{value_name}",
+                    f"enum value '{value_name}' was removed",
+                    old=str(value),
+                )
+            elif new[value_name] != value:
+                self.add(
+                    "PV215",
+                    f"{name}.{value_name}",
+                    f"enum value '{value_name}' changed",
+                    old=str(value),
+                    new=str(new[value_name]),
+                )
+        for value_name, value in new.items():
+            if value_name not in old:
+                self.add(
+                    "PV215",
+                    f"{name}.{value_name}",
+                    f"enum value '{value_name}' was added",
+                    new=str(value),
+                    change_class=ChangeClass.COMPATIBLE,
+                )
+        if before["underlying"] != after["underlying"]:
+            cls, detail = self.judge(self.old, before["underlying"], self.new, after["underlying"])
+            self.add(
+                "PV215",
+                name,
+                f"enum '{name}' changed its underlying type",
+                old=before["underlying"],
+                new=after["underlying"],
+                targets=detail,
+                change_class=cls,
+            )
+
+    # ---- tables ---------------------------------------------------------------------------
+
+    def diff_tables(self) -> None:
+        old = {t["name"]: t for t in self.old["tables"]}
+        new = {t["name"]: t for t in self.new["tables"]}
+        renamed = {t["renamed_from"]: n for n, t in new.items() if t.get("renamed_from") in old}
+        pairs = []
+        for name, table in old.items():
+            new_name = name if name in new else renamed.get(name)
+            if new_name is None:
+                continue
+            pairs.append((table, new[new_name]))
+            if new_name != name:
+                self.add(
+                    "PV207",
+                    new_name,
+                    f"table '{name}' renamed to '{new_name}'",
+                    old=name,
+                    new=new_name,
+                )
+        paired_new = {b["name"] for _, b in pairs}
+        moves = self.find_moves(pairs)
+        for name in old:
+            if name not in {a["name"] for a, _ in pairs}:
+                self.add("PV201", name, f"table '{name}' was removed")
+        for name in new:
+            if name not in paired_new:
+                self.add("PV202", name, f"table '{name}' was added")
+        for a, b in pairs:
+            self.diff_members(a, b, moves)
+
+    def find_moves(self, pairs: list[tuple[Any, Any]]) -> dict[tuple[str, str], str]:
+        """(old table, member) -> new table, for members that left one table for another."""
+        gone: dict[str, tuple[str, Any]] = {}
+        arrived: dict[str, tuple[str, Any]] = {}
+        for a, b in pairs:
+            old_names = {m["name"] for m in a["members"]}
+            new_names = {m["name"] for m in b["members"]} | {
+                m["renamed_from"] for m in b["members"] if m.get("renamed_from")
+            }
+            for m in a["members"]:
+                if m["name"] not in new_names:
+                    gone[m["name"]] = (a["name"], m)
+            for m in b["members"]:
+                if m["name"] not in old_names and m.get("renamed_from") not in old_names:
+                    arrived[m["name"]] = (b["name"], m)
+        moves = {}
+        for name, (old_table, member) in gone.items():
+            if name in arrived and _signature(arrived[name][1]) == _signature(member):
+                moves[(old_table, name)] = arrived[name][0]
+        return moves
+
+    def diff_members(self, a: Any, b: Any, moves: dict[tuple[str, str], str]) -> None:
+        table = b["name"]
+        old = {m["name"]: m for m in a["members"]}
+        new_by_name = {m["name"]: m for m in b["members"]}
+        paired: list[tuple[Any, Any]] = []
+        for m in b["members"]:
+            before = old.get(m["name"])
+            if (
+                before is None
+                and m.get("renamed_from") in old
+                and m["renamed_from"] not in new_by_name
+            ):
+                before = old[m["renamed_from"]]
+                self.add(
+                    "PV207",
+                    f"{table}.{m['name']}",
+                    f"'{table}.{before['name']}' renamed to '{m['name']}' in place",
+                    old=before["name"],
+                    new=m["name"],
+                )
+            if before is not None:
+                paired.append((before, m))
+        paired_old = {x["name"] for x, _ in paired}
+        paired_new = {y["name"] for _, y in paired}
+        moved_in = set(moves.values())
+        for m in a["members"]:
+            if m["name"] in paired_old:
+                continue
+            destination = moves.get((a["name"], m["name"]))
+            if destination is not None:
+                self.add(
+                    "PV206",
+                    f"{a['name']}.{m['name']}",
+                    f"'{m['name']}' moved from table '{a['name']}' to '{destination}'",
+                    old=a["name"],
+                    new=destination,
+                )
+            else:
+                self.add(
+                    "PV203",
+                    f"{a['name']}.{m['name']}",
+                    f"{_what(m)} '{a['name']}.{m['name']}' was removed",
+                )
+        last_paired = max(
+            (i for i, m in enumerate(b["members"]) if m["name"] in paired_new), default=-1
+        )
+        inserted = []
+        for index, m in enumerate(b["members"]):
+            if m["name"] in paired_new:
+                continue
+            if table in moved_in and any(moves.get((t, m["name"])) == table for t, _ in moves):
+                continue
+            if index > last_paired:
+                self.add(
+                    "PV204",
+                    f"{table}.{m['name']}",
+                    f"{_what(m)} '{table}.{m['name']}' was added at the end",
+                )
+            else:
+                inserted.append(m["name"])
+        for before, after in paired:
+            self.diff_member(table, before, after)
+        self.diff_slots(a, b, paired, inserted)
+
+    def diff_member(self, table: str, a: Any, b: Any) -> None:
+        item = f"{table}.{b['name']}"
+        if (a["kind"] == "subtable") != (b["kind"] == "subtable") or (
+            a["kind"] == "subtable" and a["table"] != b["table"]
+        ):
+            self.add(
+                "PV220",
+                item,
+                f"'{item}' changed from {_what(a)} to {_what(b)}",
+                old=_what(a),
+                new=_what(b),
+            )
+            return
+        if a["kind"] != b["kind"]:
+            self.add(
+                "PV203",
+                item,
+                f"'{item}' changed from {_what(a)} to {_what(b)}",
+                old=_what(a),
+                new=_what(b),
+            )
+            return
+        if a["kind"] == "data" and a["type"] != b["type"]:
+            cls, detail = self.judge(self.old, a["type"], self.new, b["type"])
+            self.add(
+                "PV208",
+                item,
+                f"type of data member '{item}' changed",
+                old=a["type"],
+                new=b["type"],
+                targets=detail,
+                change_class=cls,
+            )
+        if a["kind"] == "hook":
+            self.diff_hook(item, a, b)
+        if a.get("if") != b.get("if"):
+            self.add(
+                "PV217",
+                item,
+                f"condition of '{item}' changed",
+                old=a.get("if") or "(always)",
+                new=b.get("if") or "(always)",
+            )
+        if b.get("deprecated") and not a.get("deprecated"):
+            use = b["deprecated"].get("use")
+            self.add("PV218", item, f"'{item}' is deprecated" + (f"; use '{use}'" if use else ""))
+
+    def diff_hook(self, item: str, a: Any, b: Any) -> None:
+        if a["returns"] != b["returns"]:
+            cls, detail = self.judge(self.old, a["returns"], self.new, b["returns"])
+            self.add(
+                "PV208",
+                item,
+                f"return type of '{item}' changed",
+                old=a["returns"],
+                new=b["returns"],
+                targets=detail,
+                change_class=cls,
+            )
+        params_a, params_b = a["params"], b["params"]
+        if len(params_a) != len(params_b):
+            self.add(
+                "PV210",
+                item,
+                f"'{item}' takes {len(params_b)} parameters instead of {len(params_a)}",
+                old=_params(params_a),
+                new=_params(params_b),
+            )
+        else:
+            for pa, pb in zip(params_a, params_b, strict=True):
+                if pa["type"] != pb["type"]:
+                    cls, detail = self.judge(self.old, pa["type"], self.new, pb["type"])
+                    self.add(
+                        "PV209",
+                        item,
+                        f"parameter '{pb['name']}' of '{item}' changed type",
+                        old=pa["type"],
+                        new=pb["type"],
+                        targets=detail,
+                        change_class=cls,
+                    )
+                if pa["name"] != pb["name"]:
+                    self.add(
+                        "PV211",
+                        item,
+                        f"parameter '{pa['name']}' of '{item}' renamed",
+                        old=pa["name"],
+                        new=pb["name"],
+                    )
+        if a["callee_save"] != b["callee_save"]:
+            self.add(
+                "PV212",
+                item,
+                f"'{item}' {'became' if b['callee_save'] else 'is no longer'} @callee_save",
+                old=str(a["callee_save"]).lower(),
+                new=str(b["callee_save"]).lower(),
+            )
+        if a["patch"] != b["patch"]:
+            self.add(
+                "PV213",
+                item,
+                f"patch site of '{item}' changed",
+                old=_patch(a["patch"]),
+                new=_patch(b["patch"]),
+            )
+
+    def diff_slots(
+        self, a: Any, b: Any, paired: list[tuple[Any, Any]], inserted: list[str]
+    ) -> None:
+        """Members that keep their name but not their offset: consumers index the wrong slot."""
+        detail = {}
+        for target in self.targets:
+            ra = self.old["layouts"][target]["records"].get(a["name"])
+            rb = self.new["layouts"][target]["records"].get(b["name"])
+            if ra is None or rb is None:
+                continue
+            moved = [
+                (x["name"], ra["offsets"][x["name"]], rb["offsets"][y["name"]])
+                for x, y in paired
+                if x["name"] in ra["offsets"]
+                and y["name"] in rb["offsets"]
+                and ra["offsets"][x["name"]] != rb["offsets"][y["name"]]
+            ]
+            if moved:
+                name, before, after = moved[0]
+                more = f" and {len(moved) - 1} more" if len(moved) > 1 else ""
+                detail[target] = f"'{name}' at offset {before} -> {after}{more}"
+        if detail:
+            cause = f"; inserted: {', '.join(inserted)}" if inserted else ""
+            self.add(
+                "PV205", b["name"], f"slots of table '{b['name']}' moved{cause}", targets=detail
+            )
+        elif inserted:
+            self.add(
+                "PV205",
+                b["name"],
+                f"members inserted into '{b['name']}' before existing ones: {', '.join(inserted)}",
+            )
+
+    # ---- backends and versions ---------------------------------------------------------
+
+    def diff_backends(self) -> None:
+        old = {x["name"]: set(x["overrides"]) for x in self.old["backends"]}
+        new = {x["name"]: set(x["overrides"]) for x in self.new["backends"]}
+        renames = _member_renames(self.new)
+        for name in sorted(old.keys() | new.keys()):
+            before = {renames.get(p, p) for p in old.get(name, set())}
+            after = new.get(name, set())
+            if name not in old:
+                self.add(
+                    "PV219",
+                    f"backend {name}",
+                    f"backend '{name}' was added ({len(after)} overrides)",
+                )
+            elif name not in new:
+                self.add("PV219", f"backend {name}", f"backend '{name}' was removed")
+            elif before != after:
+                gained, lost = sorted(after - before), sorted(before - after)
+                parts = []
+                if gained:
+                    parts.append("now overrides " + ", ".join(gained))
+                if lost:
+                    parts.append("no longer overrides " + ", ".join(lost))
+                self.add("PV219", f"backend {name}", f"backend '{name}' " + "; ".join(parts))
+
+    def version_policy(self) -> None:
+        before, after = self.old["abi"]["version"], self.new["abi"]["version"]
+        breaking = [c for c in self.changes if c.change_class is ChangeClass.BREAKING]
+        if breaking and after <= before:
+            self.add(
+                "PV223",
+                self.new["abi"]["name"],
+                f"{len(breaking)} breaking changes but the version did not increase",
+                old=str(before),
+                new=str(after),
+            )
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def _first_by_name(types: list[Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for t in types:
+        found.setdefault(t["name"], t)
+    return found
+
+
+def _member_renames(dump: Dump) -> dict[str, str]:
+    """Old path -> new path for members renamed with @renamed_from."""
+    renames = {}
+    for table in dump["tables"]:
+        for m in table["members"]:
+            if m.get("renamed_from"):
+                renames[f"{table['name']}.{m['renamed_from']}"] = f"{table['name']}.{m['name']}"
+    return renames
+
+
+def _signature(member: Any) -> tuple[Any, ...]:
+    if member["kind"] == "hook":
+        return ("hook", member["returns"], tuple(p["type"] for p in member["params"]))
+    return (member["kind"], member.get("type"), member.get("table"))
+
+
+def _what(member: Any) -> str:
+    return {"hook": "hook", "data": "data member", "subtable": "sub-table"}[member["kind"]]
+
+
+def _params(params: list[Any]) -> str:
+    return "(" + ", ".join(f"{p['type']} {p['name']}" for p in params) + ")"
+
+
+def _fields(fields: list[tuple[str, str]]) -> str:
+    return "{ " + " ".join(f"{t} {n};" for n, t in fields) + " }"
+
+
+def _patch(patch: Any) -> str:
+    if patch is None:
+        return "(none)"
+    clobbers = f", clobbers {patch['clobbers']}" if patch.get("clobbers") else ""
+    return f"{patch['native']!r}{clobbers}"
+
+
+def iter_classes(changes: list[Change]) -> Iterator[tuple[ChangeClass, list[Change]]]:
+    """Changes grouped by class, gravest first."""
+    for cls in sorted(ChangeClass, reverse=True):
+        group = [c for c in changes if c.change_class is cls]
+        if group:
+            yield cls, group

@@ -1,0 +1,87 @@
+"""Freeze: the canonical dump of a released version, kept beside the specs and never edited.
+
+Takes: a model and the ABI folder (`<spec folder>/abi/<abi>/` unless configured).
+Hands on: `<version>.json` written (refused if a different dump of that
+version is already frozen), and the checks `pvgen check` runs on the frozen
+dumps: each still matches its hash, and the spec is either a frozen version
+it does not change (beyond cosmetics) or the next version after the latest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..dump import abi_to_dict
+from ..gen.abi_json import render as render_dump
+from ..gen.writer import write
+from ..model import Abi
+from .changes import ChangeClass
+from .diff import diff
+from .sides import SideError, load_dump_file
+
+
+class FreezeError(Exception):
+    """Freezing would lose or contradict a released version; the message says why."""
+
+
+def abi_folder(abi: Abi, spec: Path, configured: Path | None) -> Path:
+    return (configured or spec.parent / "abi") / abi.name
+
+
+def frozen_versions(folder: Path) -> dict[int, Path]:
+    found = {}
+    if folder.is_dir():
+        for path in folder.glob("*.json"):
+            if path.stem.isdigit():
+                found[int(path.stem)] = path
+    return dict(sorted(found.items()))
+
+
+def freeze(abi: Abi, folder: Path) -> tuple[Path, bool]:
+    """Write the dump of `abi.version`; returns its path and whether it was written."""
+    dump = render_dump(abi)
+    path = folder / f"{abi.version}.json"
+    if path.exists():
+        if path.read_text(encoding="utf-8") == dump.content:
+            return path, False
+        raise FreezeError(
+            f"version {abi.version} is already frozen in '{path}' with different content;"
+            " raise the abi 'version' to release a new one"
+        )
+    write(folder, [type(dump)(path.name, dump.content)])
+    return path, True
+
+
+def check_frozen(abi: Abi, folder: Path) -> list[str]:
+    """Problems with the frozen dumps of `abi` and its version, as messages."""
+    problems = []
+    versions = frozen_versions(folder)
+    for version, path in versions.items():
+        try:
+            data = load_dump_file(path)
+        except SideError as exc:
+            problems.append(str(exc))
+            continue
+        if data["abi"]["version"] != version:
+            problems.append(f"'{path}' holds version {data['abi']['version']}, not {version}")
+    if not versions:
+        return problems
+    latest = max(versions)
+    if abi.version in versions:
+        # The spec of a released version: it must still be that release.
+        changed = [
+            c
+            for c in diff(load_dump_file(versions[abi.version]), abi_to_dict(abi))
+            if c.change_class > ChangeClass.COSMETIC
+        ]
+        if changed:
+            problems.append(
+                f"the spec changes frozen version {abi.version} ('{versions[abi.version]}'), e.g."
+                f" {changed[0].id} {changed[0].item}; raise the abi 'version' to {latest + 1}"
+            )
+    elif abi.version != latest + 1:
+        problems.append(
+            f"abi '{abi.name}' is at version {abi.version}, but the latest frozen version is"
+            f" {latest}; a new version is {latest + 1}"
+        )
+    return problems

@@ -1,0 +1,136 @@
+"""Diff reports: changes rendered as text, JSON, Markdown or GitHub workflow commands.
+
+Takes: the changes of a diff, the unmatched acceptances, and both versions.
+Hands on: the text of the report, and the exit status bitmask (as abidiff's):
+4 when the ABI changed, 8 when a change is breaking and not accepted (never
+for a `stability internal` ABI, which reports but does not gate).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from .accept import Acceptance
+from .changes import Change, ChangeClass
+from .diff import iter_classes
+
+EXIT_CHANGED = 4
+EXIT_BREAKING = 8
+FORMATS = ("text", "json", "markdown", "github")
+
+
+def exit_bits(changes: Sequence[Change], stable: bool) -> int:
+    bits = EXIT_CHANGED if changes else 0
+    if stable and any(c.change_class is ChangeClass.BREAKING and not c.accepted for c in changes):
+        bits |= EXIT_BREAKING
+    return bits
+
+
+def _values(c: Change) -> str:
+    if c.old is None and c.new is None:
+        return ""
+    return f" [{c.old if c.old is not None else '-'} -> {c.new if c.new is not None else '-'}]"
+
+
+def summary(changes: Sequence[Change]) -> str:
+    if not changes:
+        return "no changes"
+    counts = [f"{len(group)} {cls}" for cls, group in iter_classes(list(changes))]
+    return f"{len(changes)} changes: " + ", ".join(counts)
+
+
+def render_text(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
+    lines = [title]
+    for cls, group in iter_classes(list(changes)):
+        lines.append(f"\n{cls} ({len(group)}):")
+        for c in group:
+            accepted = f"  (accepted: {c.accepted})" if c.accepted else ""
+            lines.append(f"  {c.id} {c.kind.name}: {c.item}: {c.message}{_values(c)}{accepted}")
+            for target, what in c.targets.items():
+                lines.append(f"      {target}: {what}")
+    for a in unused:
+        lines.append(f"\nwarning: accepted.toml entry {a.rule} for '{a.item}' matches no change")
+    lines.append(f"\n{summary(changes)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
+    document = {
+        "title": title,
+        "changes": [
+            {
+                "rule": c.id,
+                "name": c.kind.name,
+                "class": str(c.change_class),
+                "item": c.item,
+                "message": c.message,
+                "old": c.old,
+                "new": c.new,
+                "targets": c.targets,
+                "accepted": c.accepted,
+            }
+            for c in changes
+        ],
+        "unused_acceptances": [vars(a) for a in unused],
+        "summary": {
+            str(cls): sum(1 for c in changes if c.change_class is cls) for cls in ChangeClass
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
+    lines = [f"### {title}", "", summary(changes)]
+    for cls, group in iter_classes(list(changes)):
+        lines += ["", f"#### {str(cls).capitalize()} ({len(group)})", ""]
+        lines += ["| rule | item | change | old | new | targets |", "|---|---|---|---|---|---|"]
+        for c in group:
+            targets = "; ".join(f"{t}: {w}" for t, w in c.targets.items())
+            message = c.message + (f" (accepted: {c.accepted})" if c.accepted else "")
+            lines.append(
+                f"| {c.id} | `{_cell(c.item)}` | {_cell(message)} | {_cell(c.old or '')}"
+                f" | {_cell(c.new or '')} | {_cell(targets)} |"
+            )
+    for a in unused:
+        lines += ["", f"Warning: accepted.toml entry {a.rule} for `{a.item}` matches no change."]
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def render_github(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
+    levels = {
+        ChangeClass.BREAKING: "error",
+        ChangeClass.SOURCE_BREAKING: "warning",
+        ChangeClass.COMPATIBLE: "notice",
+        ChangeClass.COSMETIC: "notice",
+    }
+    lines = []
+    for c in changes:
+        level = "notice" if c.accepted else levels[c.change_class]
+        title_text = f"{c.id} {c.kind.name} ({c.change_class})".replace(",", "%2C").replace(
+            ":", "%3A"
+        )
+        lines.append(
+            f"::{level} title={title_text}::{_escape(c.item + ': ' + c.message + _values(c))}"
+        )
+    for a in unused:
+        lines.append(
+            f"::warning title=accepted.toml::{_escape(a.rule + ' ' + a.item + ' matches no change')}"
+        )
+    return "".join(line + "\n" for line in lines)
+
+
+RENDERERS = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+    "github": render_github,
+}
