@@ -54,7 +54,7 @@ docs: $(STAMP)
 
 # Rewrite the golden files of tests/golden from the current code; review the diff.
 golden: $(STAMP)
-	PVGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+	PVGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_gen_c.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -36,3 +36,23 @@ def test_dump_is_deterministic_across_runs() -> None:
     first = dump_json(load_abi(CASES["paravirt.json"], Config(None)))
     second = dump_json(load_abi(CASES["paravirt.json"], Config(None)))
     assert first == second
+
+
+def test_generated_python_and_dump_match_golden() -> None:
+    """Every Python file and the ABI dump generated from the contract spec, byte for byte."""
+    from pvgen.gen import render_all
+
+    golden = GOLDEN / "generated" / "contract"
+    files = [
+        f
+        for f in render_all(load_abi(CASES["contract.json"], Config(None)))
+        if not f.path.startswith("c/")
+    ]
+    if os.environ.get("PVGEN_UPDATE_GOLDEN"):
+        for f in files:
+            (golden / f.path).parent.mkdir(parents=True, exist_ok=True)
+            (golden / f.path).write_text(f.content, encoding="utf-8")
+    expected = sorted(p.relative_to(golden).as_posix() for p in golden.rglob("*") if p.is_file())
+    assert expected == sorted(f.path for f in files)
+    for f in files:
+        assert (golden / f.path).read_text(encoding="utf-8") == f.content, f.path

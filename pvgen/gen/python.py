@@ -308,10 +308,14 @@ def _render_backends_init(abi: m.Abi) -> str:
 
 
 def _render_types(abi: m.Abi) -> str:
-    return (
-        environment("python")
-        .get_template("types.py.j2")
-        .render(banner=_banner(abi), abi=abi, types=_type_views(abi))
+    views = _type_views(abi)
+    defaults = [d for v in views for _, (_, d) in v.get("fields", [])]  # type: ignore[attr-defined]
+    template = environment("python").get_template("types.py.j2")
+    return template.render(
+        banner=_banner(abi),
+        abi=abi,
+        types=views,
+        uses_field=any(d.startswith("field(") for d in defaults),
     )
 
 
