@@ -289,6 +289,11 @@ def test_freeze_refuses_to_rewrite_a_release(tmp_path: Path) -> None:
     spec.write_text(BASE + "backend lguest { ops: first; }\n")
     first = run_cli("freeze", "demo.pvspec", cwd=tmp_path)
     assert first.status == 0 and "froze version 1" in first.out
+    # Freezing the next version keeps the first.
+    spec.write_text(BASE.replace("version 1;", "version 2;"))
+    assert run_cli("freeze", "demo.pvspec", cwd=tmp_path).status == 0
+    assert sorted(p.name for p in (tmp_path / "abi/demo").iterdir()) == ["1.json", "2.json"]
+    spec.write_text(BASE + "backend lguest { ops: first; }\n")
     assert run_cli("freeze", "demo.pvspec", cwd=tmp_path).out.startswith("already frozen")
     spec.write_text(BASE)
     refused = run_cli("freeze", "demo.pvspec", cwd=tmp_path)

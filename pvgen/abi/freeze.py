@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..dump import abi_to_dict
 from ..gen.abi_json import render as render_dump
-from ..gen.writer import write
+from ..gen.writer import write_file
 from ..model import Abi
 from .changes import ChangeClass
 from .diff import diff
@@ -48,7 +48,8 @@ def freeze(abi: Abi, folder: Path) -> tuple[Path, bool]:
             f"version {abi.version} is already frozen in '{path}' with different content;"
             " raise the abi 'version' to release a new one"
         )
-    write(folder, [type(dump)(path.name, dump.content)])
+    # One file, atomically; not a tree sync, which would remove the other releases.
+    write_file(path, dump.content)
     return path, True
 
 
@@ -56,22 +57,28 @@ def check_frozen(abi: Abi, folder: Path) -> list[str]:
     """Problems with the frozen dumps of `abi` and its version, as messages."""
     problems = []
     versions = frozen_versions(folder)
+    loaded = {}
     for version, path in versions.items():
         try:
             data = load_dump_file(path)
         except SideError as exc:
             problems.append(str(exc))
             continue
+        loaded[version] = data
         if data["abi"]["version"] != version:
             problems.append(f"'{path}' holds version {data['abi']['version']}, not {version}")
     if not versions:
         return problems
     latest = max(versions)
+    if abi.version in versions and abi.version not in loaded:
+        return problems  # that release's dump is unreadable, as reported
     if abi.version in versions:
-        # The spec of a released version: it must still be that release.
+        if _same_sources(abi, loaded[abi.version]):
+            return problems  # the very files the release was frozen from
+        # The spec of a released version, edited since: it must still be that release.
         changed = [
             c
-            for c in diff(load_dump_file(versions[abi.version]), abi_to_dict(abi))
+            for c in diff(loaded[abi.version], abi_to_dict(abi))
             if c.change_class > ChangeClass.COSMETIC
         ]
         if changed:
@@ -85,3 +92,10 @@ def check_frozen(abi: Abi, folder: Path) -> list[str]:
             f" {latest}; a new version is {latest + 1}"
         )
     return problems
+
+
+def _same_sources(abi: Abi, frozen: dict[str, object]) -> bool:
+    """Whether the spec files are byte for byte those the release was frozen from."""
+    recorded = frozen.get("sources")
+    current = [{"path": s.path, "sha256": s.sha256} for s in abi.sources]
+    return isinstance(recorded, list) and recorded == current

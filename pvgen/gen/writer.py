@@ -91,6 +91,11 @@ def _read(path: Path) -> str | None:
         return "\0unreadable"
 
 
+def write_file(path: Path, content: str) -> None:
+    """Write one file atomically (temporary file in the same folder, then rename)."""
+    _atomic_write(path, content)
+
+
 def _atomic_write(path: Path, content: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
