@@ -22,11 +22,13 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from . import __version__
 from .model import Abi
 
 FORMAT = 1
+T = TypeVar("T")
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -43,7 +45,7 @@ def cache_dir() -> Path | None:
 def _code_fingerprint() -> str:
     """Changes whenever a file of pvgen itself changes (size or modification time)."""
     digest = hashlib.sha256()
-    for path in sorted([*PACKAGE.glob("*.py"), *PACKAGE.glob("grammar/*.lark")]):
+    for path in sorted([*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.lark"), *PACKAGE.rglob("*.j2")]):
         info = path.stat()
         digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns};".encode())
     return digest.hexdigest()
@@ -99,13 +101,17 @@ def _load(entry: Path) -> Abi | None:
 
 
 def _store(entry: Path, paths: list[Path], abi: Abi) -> None:
+    _store_pickle(entry, ([str(p) for p in paths], abi))
+
+
+def _store_pickle(entry: Path, value: object) -> None:
     import tempfile  # only when writing: it is slow to import
 
     try:
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(entry.parent):
             return
-        data = pickle.dumps(([str(p) for p in paths], abi), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".pickle")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -116,6 +122,36 @@ def _store(entry: Path, paths: list[Path], abi: Abi) -> None:
             raise
     except (OSError, pickle.PicklingError, RecursionError):
         pass  # the cache is an optimisation only
+
+
+def cached_outputs(
+    root: Path,
+    spec_root: Path | None,
+    abi: Abi,
+    variant: str,
+    render: Callable[[], list[T]],
+) -> list[T]:
+    """What `render` makes of `abi`, from the cache while the spec's files are unchanged.
+
+    `variant` names the generation options, which are part of the key.
+    """
+    folder = cache_dir()
+    if folder is None:
+        return render()
+    model_entry = _entry_path(folder, root, spec_root)
+    suffix = hashlib.sha256(variant.encode()).hexdigest()[:12]
+    entry = model_entry.with_name(f"{model_entry.stem}-out-{suffix}.pickle")
+    sources = [(s.path, s.sha256) for s in abi.sources]
+    if _private(folder) and _private(entry):
+        try:
+            recorded, outputs = pickle.loads(entry.read_bytes())
+            if recorded == sources:
+                return list(outputs)
+        except Exception:  # a corrupt or old entry is a miss, whatever it raises
+            pass
+    outputs = render()
+    _store_pickle(entry, (sources, outputs))
+    return outputs
 
 
 def cached_compile(

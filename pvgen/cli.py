@@ -9,6 +9,7 @@ stdout.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import os
 import sys
@@ -253,6 +254,7 @@ def cmd_rules(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, config: Config) -> int:
+    from .cache import cached_outputs
     from .gen import GenOptions, render_all
     from .gen.python import GenerationError
     from .gen.writer import WriteError, check, write
@@ -263,7 +265,8 @@ def cmd_generate(args: argparse.Namespace, config: Config) -> int:
     for path in spec_paths(args.paths, config):
         try:
             abi = load_abi(path, config)
-            files = render_all(abi, options)
+            render = functools.partial(render_all, abi, options)
+            files = cached_outputs(path, config.spec_root, abi, repr(options), render)
         except SpecError as exc:
             print_errors(exc)
             status = max(status, EXIT_USAGE if exc.unreadable else EXIT_FINDINGS)

@@ -11,12 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..dump import abi_to_dict
-from ..gen.abi_json import render as render_dump
-from ..gen.writer import write_file
 from ..model import Abi
-from .changes import ChangeClass
-from .diff import diff
 from .sides import SideError, load_dump_file
 
 
@@ -39,6 +34,9 @@ def frozen_versions(folder: Path) -> dict[int, Path]:
 
 def freeze(abi: Abi, folder: Path) -> tuple[Path, bool]:
     """Write the dump of `abi.version`; returns its path and whether it was written."""
+    from ..gen.abi_json import render as render_dump
+    from ..gen.writer import write_file
+
     dump = render_dump(abi)
     path = folder / f"{abi.version}.json"
     if path.exists():
@@ -76,6 +74,10 @@ def check_frozen(abi: Abi, folder: Path) -> list[str]:
         if _same_sources(abi, loaded[abi.version]):
             return problems  # the very files the release was frozen from
         # The spec of a released version, edited since: it must still be that release.
+        from ..dump import abi_to_dict
+        from .changes import ChangeClass
+        from .diff import diff
+
         changed = [
             c
             for c in diff(loaded[abi.version], abi_to_dict(abi))

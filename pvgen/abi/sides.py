@@ -9,8 +9,6 @@ a private temporary folder; the working tree and index are never touched.
 from __future__ import annotations
 
 import json
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -62,6 +60,8 @@ def load_side(
 
 
 def _git(*args: str, cwd: Path | None = None) -> bytes:
+    import subprocess
+
     try:
         result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
     except FileNotFoundError:
@@ -74,6 +74,8 @@ def _git(*args: str, cwd: Path | None = None) -> bytes:
 def _load_from_git(ref: str, path: str, compile_spec: Callable[[Path], Dump]) -> Dump:
     top = Path(_git("rev-parse", "--show-toplevel").decode().strip())
     prefix = _git("rev-parse", "--show-prefix").decode().strip()
+    import tempfile
+
     wanted = PurePosixPath(prefix) / path if prefix else PurePosixPath(path)
     folder = str(wanted.parent)
     with tempfile.TemporaryDirectory(prefix="pvgen-git-") as tmp:
