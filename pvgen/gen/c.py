@@ -18,6 +18,7 @@ hold the layout of the text. Doc comments and annotation strings are escaped for
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -228,6 +229,8 @@ def dependency_order(
 
 def c_string(text: str) -> str:
     """A C string literal: ASCII only, no trigraphs, every other byte as an octal escape."""
+    if text.isascii() and text.isprintable() and not any(c in text for c in '"\\?'):
+        return f'"{text}"'  # the common case needs no escaping
     out = []
     for byte in text.encode("utf-8"):
         ch = chr(byte)
@@ -385,9 +388,10 @@ class _CGen:
         """Unconditional, unless one name has several declarations (exclusive variants)."""
         hooks = [(t, m) for t in self.abi.tables for m in t.members if isinstance(m, Hook)]
         names = [f"{t.name}_{m.name}_SINCE_VERSION".upper() for t, m in hooks]
+        uses = Counter(names)
         found = []
         for name, (table, hook) in zip(names, hooks, strict=True):
-            shared = names.count(name) > 1
+            shared = uses[name] > 1
             cond = self.cond_text(conjoin(table.condition, hook.condition)) if shared else None
             found.append(Define(name, str(hook.since), cond))
         return found
