@@ -50,6 +50,11 @@ class _Differ:
         change_class = extra.pop("change_class", KINDS[kind].change_class)
         self.changes.append(Change(KINDS[kind], change_class, item, message, **extra))
 
+    def type_change(self, kind: str, item: str, message: str, old: str, new: str) -> None:
+        """Report a change of type, classed by what it does to layout on each target."""
+        cls, detail = self.judge(self.old, old, self.new, new)
+        self.add(kind, item, message, old=old, new=new, targets=detail, change_class=cls)
+
     def run(self) -> list[Change]:
         self.diff_types()
         self.diff_tables()
@@ -125,15 +130,12 @@ class _Differ:
                     new=t["kind"],
                 )
             elif t["kind"] == "typedef" and before["target"] != t["target"]:
-                cls, detail = self.judge(self.old, before["target"], self.new, t["target"])
-                self.add(
+                self.type_change(
                     "PV216",
                     name,
                     f"typedef '{name}' now names '{t['target']}'",
-                    old=before["target"],
-                    new=t["target"],
-                    targets=detail,
-                    change_class=cls,
+                    before["target"],
+                    t["target"],
                 )
             elif t["kind"] == "struct":
                 self.diff_struct(name, before, t)
@@ -206,15 +208,12 @@ class _Differ:
                     change_class=ChangeClass.COMPATIBLE,
                 )
         if before["underlying"] != after["underlying"]:
-            cls, detail = self.judge(self.old, before["underlying"], self.new, after["underlying"])
-            self.add(
+            self.type_change(
                 "PV215",
                 name,
                 f"enum '{name}' changed its underlying type",
-                old=before["underlying"],
-                new=after["underlying"],
-                targets=detail,
-                change_class=cls,
+                before["underlying"],
+                after["underlying"],
             )
 
     # ---- tables ---------------------------------------------------------------------------
@@ -356,15 +355,8 @@ class _Differ:
             )
             return
         if a["kind"] == "data" and a["type"] != b["type"]:
-            cls, detail = self.judge(self.old, a["type"], self.new, b["type"])
-            self.add(
-                "PV208",
-                item,
-                f"type of data member '{item}' changed",
-                old=a["type"],
-                new=b["type"],
-                targets=detail,
-                change_class=cls,
+            self.type_change(
+                "PV208", item, f"type of data member '{item}' changed", a["type"], b["type"]
             )
         if a["kind"] == "hook":
             self.diff_hook(item, a, b)
@@ -382,15 +374,8 @@ class _Differ:
 
     def diff_hook(self, item: str, a: Any, b: Any) -> None:
         if a["returns"] != b["returns"]:
-            cls, detail = self.judge(self.old, a["returns"], self.new, b["returns"])
-            self.add(
-                "PV208",
-                item,
-                f"return type of '{item}' changed",
-                old=a["returns"],
-                new=b["returns"],
-                targets=detail,
-                change_class=cls,
+            self.type_change(
+                "PV208", item, f"return type of '{item}' changed", a["returns"], b["returns"]
             )
         params_a, params_b = a["params"], b["params"]
         if len(params_a) != len(params_b):
@@ -404,15 +389,12 @@ class _Differ:
         else:
             for pa, pb in zip(params_a, params_b, strict=True):
                 if pa["type"] != pb["type"]:
-                    cls, detail = self.judge(self.old, pa["type"], self.new, pb["type"])
-                    self.add(
+                    self.type_change(
                         "PV209",
                         item,
                         f"parameter '{pb['name']}' of '{item}' changed type",
-                        old=pa["type"],
-                        new=pb["type"],
-                        targets=detail,
-                        change_class=cls,
+                        pa["type"],
+                        pb["type"],
                     )
                 if pa["name"] != pb["name"]:
                     self.add(
