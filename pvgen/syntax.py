@@ -211,6 +211,7 @@ def parse(source: SourceFile) -> SpecFile:
     """Parse one spec file; raises SpecError on the first syntax error."""
     lark_parser, builder = _parser()
     builder.source = source
+    builder.cond_depth.clear()
     try:
         items = cast(list[Item], lark_parser.parse(source.text))
     except lark.exceptions.UnexpectedInput as exc:
@@ -295,6 +296,8 @@ def _previous_word(source: SourceFile, token: Token) -> tuple[Span | None, str]:
 
 # ---- tokens to dataclasses ---------------------------------------------------------
 
+# Conditions are evaluated and rendered recursively; real ones nest a few levels.
+MAX_CONDITION_DEPTH = 100
 VALID_ESCAPES = r"\" \' \\ \n \t \r \0 \xNN"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 
@@ -309,6 +312,9 @@ class _Builder(Transformer[Token, Any]):
     def __init__(self) -> None:
         super().__init__()
         self.source = SourceFile.from_text("", "")
+        # Depth and leftmost span of each condition node built, by id: conditions are
+        # walked recursively later, so their nesting is bounded here.
+        self.cond_depth: dict[int, tuple[int, Span]] = {}
 
     # -- helpers
     def tspan(self, first: Token, last: Token | None = None) -> Span:
@@ -565,25 +571,43 @@ class _Builder(Transformer[Token, Any]):
         return int(token, 0), token
 
     # -- conditions
+    def nested(self, node: cond.Cond, children: list[Any]) -> cond.Cond:
+        depth = max(self.cond_depth[id(c)][0] for c in children)
+        span = self.cond_depth[id(children[0])][1]
+        if depth >= MAX_CONDITION_DEPTH:
+            raise SpecError(
+                [error(span, f"condition nests more than {MAX_CONDITION_DEPTH} levels deep")]
+            )
+        self.cond_depth[id(node)] = (depth + 1, span)
+        return node
+
     def cond_or(self, children: list[cond.Cond]) -> cond.Cond:
-        return cond.Or(_flatten(children, cond.Or))
+        node = cond.Or(_flatten(children, cond.Or))
+        return self.nested(node, list(node.operands))
 
     def cond_and(self, children: list[cond.Cond]) -> cond.Cond:
-        return cond.And(_flatten(children, cond.And))
+        node = cond.And(_flatten(children, cond.And))
+        return self.nested(node, list(node.operands))
 
     def cond_not(self, children: list[cond.Cond]) -> cond.Cond:
-        return cond.Not(children[0])
+        return self.nested(cond.Not(children[0]), children)
 
     def cond_compare(self, children: list[Any]) -> cond.Cond:
         left, op, right = children
-        return cond.Compare(str(op), left, right)
+        return self.nested(cond.Compare(str(op), left, right), [left, right])
 
     def cond_name(self, children: list[Token]) -> cond.Name:
-        return cond.Name(str(children[0]), self.tspan(children[0]))
+        span = self.tspan(children[0])
+        node = cond.Name(str(children[0]), span)
+        self.cond_depth[id(node)] = (1, span)
+        return node
 
     def cond_int(self, children: list[Any]) -> cond.Int:
         value, token = children[0]
-        return cond.Int(value, self.tspan(token))
+        span = self.tspan(token)
+        node = cond.Int(value, span)
+        self.cond_depth[id(node)] = (1, span)
+        return node
 
 
 @dataclass(frozen=True)
