@@ -248,3 +248,55 @@ def test_disk_full_gives_a_clear_error_and_keeps_the_tree(tmp_path: Path) -> Non
     assert after.keys() == before.keys()  # nothing removed, no temporary file left behind
     for name, content in after.items():
         assert content in (before[name], new.get(name)), name
+
+
+def test_hostile_text_reaches_no_output_raw(tmp_path: Path) -> None:
+    """Doc comments and annotation strings with comment closers, preprocessor lines,
+    backslashes, NUL, bidirectional overrides and a 10,000-character line: the C still
+    compiles, the Python still imports, and none of it escapes its comment or string."""
+    long_line = "x" * 10_000
+    spec = tmp_path / "h.pvspec"
+    spec.write_text(
+        "abi h { version 1; }\ntarget t { data_model lp64; }\n"
+        f"/// */ #endif \\\\ \u202e{long_line}\n"
+        "table ops {\n"
+        "    /// \"\"\" ''' */ /* #define X 1\n"
+        '    @patch(native = "cli\\x00 */ #endif \\\\", clobbers = "\\n")\n'
+        "    u32 f(u32 x);\n"
+        "}\n"
+        "backend native default;\n",
+        encoding="utf-8",
+    )
+    result = run_cli("generate", "h.pvspec", "--out", "out", cwd=tmp_path)
+    assert result.status == 0, result.err
+    header = tmp_path / "out/h/c/h.h"
+    text = header.read_text()
+    assert "\u202e" not in text and "\0" not in text
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            assert "endif" not in line or line.strip() in ("#endif",) or line.startswith("#endif")
+    probe = tmp_path / "probe.c"
+    probe.write_text('#include "out/h/c/h.h"\nint main(void) { return 0; }\n')
+    if shutil.which("gcc"):
+        compiled = subprocess.run(
+            [
+                "gcc",
+                "-std=c11",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+                "-fsyntax-only",
+                str(probe),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert compiled.returncode == 0, compiled.stderr
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, 'out/h/python'); import h.backends"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert imported.returncode == 0, imported.stderr
