@@ -48,11 +48,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# A long fuzzing run: mutated specs through check and generate (default 20,000 inputs).
+# A long fuzzing run: FUZZ_EXAMPLES mutated specs through check and generate, and a tenth
+# as many random valid specs through check, generate, diff, import and gcc.
 FUZZ_EXAMPLES ?= 20000
 fuzz: $(STAMP)
-	PVGEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_hostile.py \
-		-k "mutated or truncation" -p no:cacheprovider
+	PVGEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_fuzz_valid.py tests/test_hostile.py -k "mutated or truncation or valid"
 
 # Regenerate docs/rules.md from the rule registry.
 docs: $(STAMP)
