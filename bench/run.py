@@ -32,7 +32,7 @@ ROOT = HERE.parent
 WORK = HERE / "work"
 sys.path.insert(0, str(HERE))
 
-from synth import synth_spec  # noqa: E402
+from synth import synth_proto, synth_spec, synth_wayland  # noqa: E402
 
 
 @dataclass
@@ -143,6 +143,74 @@ def measure_diff(pvgen: list[str], big: Path, runs: int) -> Figure:
     return measure("diff two 10,000-hook dumps, 1% changed", [*pvgen, "diff", *dumps], runs)
 
 
+PEER_SIZES = (100, 1_000, 10_000)
+
+
+def measure_peers(pvgen: list[str], runs: int) -> dict[str, object]:
+    """Time per hook of pvgen generate and of peer generators on equivalent inputs.
+
+    The inputs come from bench/synth.py, so each peer sees the same tables, hooks and
+    argument types. A peer that is not installed is skipped with a note.
+    """
+    rows: list[dict[str, object]] = []
+    notes: list[str] = []
+    scanner = shutil.which("wayland-scanner")
+    try:
+        import grpc_tools  # noqa: F401
+
+        protoc = True
+    except ImportError:
+        protoc = False
+    if scanner is None:
+        notes.append("wayland-scanner not installed (Debian package libwayland-bin): skipped")
+    if not protoc:
+        notes.append("grpc_tools not installed (Python package grpcio-tools): skipped")
+    out = WORK / "peer_out"
+
+    def empty() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+
+    for hooks in PEER_SIZES:
+        spec = WORK / f"peer_{hooks}.pvspec"
+        spec.write_text(synth_spec(hooks), encoding="utf-8")
+        figure = measure(
+            f"pvgen generate {hooks:,} hooks",
+            [*pvgen, "generate", str(spec), "--out", str(out)],
+            runs,
+            cache=False,
+            prepare=empty,
+        )
+        row: dict[str, object] = {
+            "hooks": hooks,
+            "pvgen_us_per_hook": figure.median_s / hooks * 1e6,
+        }
+        if scanner is not None:
+            xml = WORK / f"peer_{hooks}.xml"
+            xml.write_text(synth_wayland(hooks), encoding="utf-8")
+            both = (
+                f"{scanner} client-header {xml} {out}/c.h && {scanner} private-code {xml} {out}/c.c"
+            )
+            peer = measure(f"wayland-scanner {hooks:,}", ["sh", "-c", both], runs, prepare=empty)
+            row["wayland_scanner_us_per_hook"] = peer.median_s / hooks * 1e6
+        if protoc:
+            proto = WORK / f"peer_{hooks}.proto"
+            proto.write_text(synth_proto(hooks), encoding="utf-8")
+            command = [
+                sys.executable,
+                "-m",
+                "grpc_tools.protoc",
+                f"-I{WORK}",
+                f"--python_out={out}",
+                f"--grpc_python_out={out}",
+                str(proto),
+            ]
+            peer = measure(f"protoc {hooks:,}", command, runs, prepare=empty)
+            row["protoc_us_per_hook"] = peer.median_s / hooks * 1e6
+        rows.append(row)
+    return {"rows": rows, "notes": notes}
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -204,6 +272,7 @@ def main() -> None:
         )
     )
     figures += measure_generate(pvgen, synthetic[10_000], args.runs)
+    peers = measure_peers(pvgen, args.runs)
     figures.append(measure_diff(pvgen, synthetic[10_000], args.runs))
     by_name = {f.name: f.median_s for f in figures}
     floor = by_name["floor: import lark"]
@@ -227,6 +296,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "figures": [asdict(f) for f in figures],
         "ratios": ratios,
+        "peers": peers,
     }
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = render_markdown(results)
@@ -247,6 +317,21 @@ def render_markdown(results: dict) -> str:  # type: ignore[type-arg]
     lines += ["", "| ratio | value |", "|---|---:|"]
     for name, value in results["ratios"].items():
         lines.append(f"| {name} | {value:.2f}x |")
+    peers = results.get("peers", {"rows": [], "notes": []})
+    lines += [
+        "",
+        "Time per hook, generating from equivalent inputs (microseconds per hook):",
+        "",
+        "| hooks | pvgen generate | wayland-scanner (header + code) | protoc (python + grpc) |",
+        "|---:|---:|---:|---:|",
+    ]
+    for row in peers["rows"]:
+        cells = [
+            f"{row[key]:.0f}" if key in row else "skipped"
+            for key in ("pvgen_us_per_hook", "wayland_scanner_us_per_hook", "protoc_us_per_hook")
+        ]
+        lines.append(f"| {row['hooks']:,} | " + " | ".join(cells) + " |")
+    lines += [f"\nNote: {note}" for note in peers["notes"]]
     return "\n".join(lines) + "\n"
 
 

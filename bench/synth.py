@@ -5,13 +5,16 @@ has two targets (ilp32 and lp64), conditional typedefs, a packed struct, an
 opaque struct, an enum, a sub-table embedded in every table, hooks with up to
 four parameters of builtin, typedef, struct-by-value and pointer types, and
 ten backends that each override a random third of the hooks. The same seed
-gives the same spec.
+gives the same spec. `--as wayland` and `--as proto` write the same tables as a
+Wayland protocol (one interface per table, one request per hook) and as a
+protobuf file (one service per table, one rpc per hook), for peer benchmarks.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 TABLE_SIZE = 100
@@ -55,43 +58,145 @@ table lazy_ops {
 """
 
 
-def synth_spec(hooks: int, seed: int = 1) -> str:
+@dataclass(frozen=True)
+class SynthHook:
+    name: str
+    returns: str
+    params: tuple[tuple[str, str], ...]  # (type, name)
+    annotations: str
+
+
+@dataclass(frozen=True)
+class SynthTable:
+    name: str
+    hooks: tuple[SynthHook, ...]
+
+
+def synth_shape(
+    hooks: int, seed: int = 1
+) -> tuple[list[SynthTable], list[list[tuple[str, list[str]]]]]:
+    """The tables, and per backend the hooks it overrides by table; the same for every format."""
     rng = random.Random(seed)
-    out = [HEADER]
-    names: list[tuple[str, list[str]]] = []
+    tables = []
     table_count = max(1, (hooks + TABLE_SIZE - 1) // TABLE_SIZE)
     made = 0
     for t in range(table_count):
-        table = f"ops_{t:04d}"
-        members: list[str] = []
-        out.append(f"/// Table {t}.\ntable {table} {{")
+        members = []
         for h in range(min(TABLE_SIZE, hooks - made)):
-            name = f"hook_{t:04d}_{h:03d}"
-            params = ", ".join(
-                f"{rng.choice(PARAM_TYPES)} arg{i}" for i in range(rng.randint(0, 4))
-            )
+            params = tuple((rng.choice(PARAM_TYPES), f"arg{i}") for i in range(rng.randint(0, 4)))
             returns = rng.choice(["void", "void", "u64", "unsigned long", "entry_t", "int"])
             annotations = ""
             if h % 25 == 0:
                 annotations = "    @if(LEVELS >= 3)\n"
             elif h % 10 == 0:
                 annotations = "    @batched @since(1)\n"
-            out.append(
-                f"    /// Hook {h} of table {t}.\n{annotations}    {returns} {name}({params});"
-            )
-            members.append(name)
+            members.append(SynthHook(f"hook_{t:04d}_{h:03d}", returns, params, annotations))
             made += 1
+        tables.append(SynthTable(f"ops_{t:04d}", tuple(members)))
+    backends = []
+    for _ in range(BACKENDS):
+        chosen = []
+        for table in tables:
+            names = [h.name for h in table.hooks if rng.random() < 1 / 3]
+            if names:
+                chosen.append((table.name, names))
+        backends.append(chosen)
+    return tables, backends
+
+
+def synth_spec(hooks: int, seed: int = 1) -> str:
+    tables, backends = synth_shape(hooks, seed)
+    out = [HEADER]
+    for t, table in enumerate(tables):
+        out.append(f"/// Table {t}.\ntable {table.name} {{")
+        for h, hook in enumerate(table.hooks):
+            params = ", ".join(f"{kind} {name}" for kind, name in hook.params)
+            out.append(
+                f"    /// Hook {h} of table {t}.\n{hook.annotations}"
+                f"    {hook.returns} {hook.name}({params});"
+            )
         out.append("    lazy_ops lazy_mode;\n}\n")
-        names.append((table, members))
     out.append("/// Bare hardware.\nbackend native default;\n")
-    for b in range(BACKENDS):
+    for b, chosen in enumerate(backends):
         out.append(f"/// Backend {b}.\nbackend hv{b} {{")
-        for table, members in names:
-            chosen = [m for m in members if rng.random() < 1 / 3]
-            if chosen:
-                out.append(f"    {table}: {', '.join(chosen)};")
+        out += [f"    {table}: {', '.join(names)};" for table, names in chosen]
         out.append("}\n")
     return "\n".join(out)
+
+
+# How each spec type is spelled by the peers. Wayland has 32-bit int/uint, `array` for
+# aggregates and `object` for references; protobuf has fixed-width scalars and messages.
+WAYLAND_TYPES = {
+    "u32": "uint",
+    "u64": "uint",
+    "unsigned long": "uint",
+    "int": "int",
+    "word_t": "uint",
+    "entry_t": "array",
+    "mode_t": "uint",
+}
+PROTO_TYPES = {
+    "u32": "uint32",
+    "u64": "uint64",
+    "unsigned long": "uint64",
+    "int": "int32",
+    "word_t": "uint64",
+    "entry_t": "Entry",
+    "mode_t": "Mode",
+    "void": "",
+}
+
+
+def _wayland_type(kind: str) -> str:
+    return "object" if "*" in kind else WAYLAND_TYPES[kind]
+
+
+def _proto_type(kind: str) -> str:
+    return "uint64" if "*" in kind else PROTO_TYPES[kind]
+
+
+def synth_wayland(hooks: int, seed: int = 1) -> str:
+    """The same tables as a Wayland protocol: one interface per table, one request per hook."""
+    tables, _ = synth_shape(hooks, seed)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<protocol name="synth">']
+    for table in tables:
+        out.append(f'  <interface name="{table.name}" version="1">')
+        for hook in table.hooks:
+            out.append(f'    <request name="{hook.name}">')
+            out += [
+                f'      <arg name="{name}" type="{_wayland_type(kind)}"/>'
+                for kind, name in hook.params
+            ]
+            out.append("    </request>")
+        out.append("  </interface>")
+    out.append("</protocol>")
+    return "\n".join(out) + "\n"
+
+
+def synth_proto(hooks: int, seed: int = 1) -> str:
+    """The same tables as protobuf: one service per table, one rpc per hook."""
+    tables, _ = synth_shape(hooks, seed)
+    out = [
+        'syntax = "proto3";',
+        "package synth;",
+        "message Entry { uint64 value = 1; }",
+        "enum Mode { OFF = 0; ON = 1; AUTO = 2; }",
+    ]
+    for table in tables:
+        for hook in table.hooks:
+            fields = " ".join(
+                f"{_proto_type(kind)} {name} = {i};"
+                for i, (kind, name) in enumerate(hook.params, 1)
+            )
+            out.append(f"message {hook.name}_args {{ {fields} }}")
+            result = _proto_type(hook.returns)
+            out.append(
+                f"message {hook.name}_result {{ {result + ' value = 1;' if result else ''} }}"
+            )
+        out.append(f"service {table.name} {{")
+        out += [f"  rpc {h.name}({h.name}_args) returns ({h.name}_result);" for h in table.hooks]
+        out.append("}")
+    return "\n".join(out) + "\n"
 
 
 def main() -> None:
@@ -99,8 +204,12 @@ def main() -> None:
     parser.add_argument("hooks", type=int)
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--as", dest="form", choices=["pvspec", "wayland", "proto"], default="pvspec"
+    )
     args = parser.parse_args()
-    args.out.write_text(synth_spec(args.hooks, args.seed), encoding="utf-8")
+    render = {"pvspec": synth_spec, "wayland": synth_wayland, "proto": synth_proto}[args.form]
+    args.out.write_text(render(args.hooks, args.seed), encoding="utf-8")
 
 
 if __name__ == "__main__":
