@@ -1,0 +1,43 @@
+"""A simulated x86 guest whose kernel calls every paravirt operation through the dispatch
+object generated from specs/paravirt.pvspec, with the backend chosen at boot.
+
+It shows what each backend costs, which hooks are hot, what batching buys, and that
+paravirtualization does not change what the guest sees: every backend must leave the same
+guest-visible state after the same workload.
+
+Modules, in the order a run uses them:
+
+| module | takes | hands on |
+|---|---|---|
+| `bindings.py` | the spec | the generated Python package, imported under a private name |
+| `costs.py` | - | the one table of simulated cycle costs |
+| `meter.py` | charges, events | a run's measurements |
+| `x86.py` | - | architectural bits, MSRs, descriptor formats |
+| `machine.py`, `apic.py` | instructions | CPU, memory, paging, TLB, APIC, interrupts |
+| `backends/` | the machine, the stubs | native, xen, vmi, lguest, kvm; hypercall gates |
+| `probe.py` | a dispatch object | hook call counts |
+| `kstructs.py` | - | the kernel's memory map and structure layouts |
+| `kernel.py`, `mm.py`, `process.py`, `syscalls.py` | the dispatch object | the guest kernel |
+| `workloads.py` | a booted guest | the named workloads |
+| `state.py` | a kernel | the guest-visible state |
+| `sim.py` | names, size, seed | `RunResult`s |
+| `report.py` | results | text tables and JSON |
+| `bench.py` | - | dispatch overhead and the batching figure |
+
+What the model leaves out, on purpose: one CPU (remote TLB flushes and IPIs never happen);
+the i386_pae target only (the x86_64-only hooks exist but are never called); guest time
+that excludes the price of privileged operations (so time, and with it every interrupt,
+falls at the same point on every backend); and where a real backend also changed what the
+guest sees (Xen and lguest masking CPUID bits, lguest's missing APIC, Xen refusing to set
+the wall clock of an unprivileged guest) the model keeps the guest's view and prices the
+backend's route to it. Xen's machine frames in page tables are modelled, and pte_val and
+its peers hide them, as they do in Linux.
+"""
+
+from __future__ import annotations
+
+from .backends import BACKENDS
+from .sim import DEFAULT_SIZE, RunResult, compare, simulate
+from .workloads import WORKLOADS
+
+__all__ = ["BACKENDS", "DEFAULT_SIZE", "WORKLOADS", "RunResult", "compare", "simulate"]

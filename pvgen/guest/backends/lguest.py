@@ -1,0 +1,228 @@
+"""The lguest backend: the small in-kernel hypervisor for 32-bit Linux guests.
+
+Takes: the machine (deprivileged: the guest kernel runs in ring 1).
+Hands on: `LguestHooks`, the hooks the spec's `lguest` block lists. Most privileged
+operations are a hypercall, which traps into the Switcher and runs the host kernel: a world
+switch, dearer than a Xen hypercall. Nothing is batched: the lazy-mode hooks only note the
+mode. The interrupt flag and a copy of the registers the guest reads often (CR0, CR2, CR3,
+CR4, the clock) live in `lguest_data`, a page shared with the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from .. import apic as lapic
+from .. import kstructs as k
+from ..bindings import GuestTypes, PmdValue, PteValue
+from ..costs import Cost
+from ..machine import Machine, Platform
+from ..x86 import EFLAGS_IF, PAGE_SHIFT
+from .base import Backend, LazyMode
+from .hypercalls import HypervisorGate
+
+T = TypeVar("T")
+
+LGUEST_DATA_PAGE_OFFSET = 2  # lguest_data sits just past the guest's RAM
+
+
+class LguestHooks(Backend):
+    """lguest guest: one hypercall per privileged operation, no batching."""
+
+    PLATFORM = Platform.DEPRIVILEGED
+
+    pv_info_kernel_rpl = 1
+    pv_info_paravirt_enabled = 1
+    pv_info_name = "lguest"
+
+    def __init__(self, machine: Machine, types: GuestTypes, patch_ids: Mapping[str, int]) -> None:
+        super().__init__(machine, types, patch_ids)
+        self._host = HypervisorGate(machine, entry=(Cost.LGUEST_HYPERCALL,))
+        lguest_data = (machine.ram_frames + LGUEST_DATA_PAGE_OFFSET) << PAGE_SHIFT
+        machine.use_virtual_interrupt_flag(lguest_data)
+        self._cr3 = 0
+
+    def _hcall(self, request: str, action: Callable[[], T]) -> T:
+        return self._host.call(request, action)
+
+    def _shared(self) -> Machine:
+        """A read or write of lguest_data."""
+        self.machine.charge(Cost.SHARED_MEMORY)
+        return self.machine
+
+    def _unmask(self) -> None:
+        self.machine.mask_virtual_interrupts(False)
+        if self._shared().deliverable() is not None:
+            self._hcall("send_interrupts", self.machine.poll)
+
+    def _set_pte(self, entry: int, value: int) -> None:
+        self._hcall("set_pte", lambda: self.machine.write_page_table(entry, value))
+
+    # ---- pv_init_ops ------------------------------------------------------------------
+
+    def pv_init_ops_patch(self, type: int, clobber: int, insnbuf: int, addr: int, len: int) -> int:
+        return len  # lguest's inline interrupt-flag sequences do not fit a call site here
+
+    def pv_init_ops_memory_setup(self) -> str:
+        self._write_memory_map([(0, self._shared().ram_frames)])
+        return "LGUEST"
+
+    # ---- pv_time_ops ------------------------------------------------------------------
+
+    def pv_time_ops_time_init(self) -> None:
+        self._hcall("set_clockevent", lambda: None)
+
+    def pv_time_ops_get_wallclock(self) -> int:
+        return self._shared().wallclock()  # lguest_data.time, kept by the host
+
+    def pv_time_ops_get_cpu_khz(self) -> int:
+        return self._shared().cpu_khz  # lguest_data.tsc_khz
+
+    # ---- pv_cpu_ops ---------------------------------------------------------------------
+
+    def pv_cpu_ops_set_debugreg(self, regno: int, value: int) -> None:
+        self._hcall("set_debugreg", lambda: self.machine.write_dr(regno, value))
+
+    def pv_cpu_ops_clts(self) -> None:
+        self._hcall("ts", self.machine.clts)
+
+    def pv_cpu_ops_read_cr0(self) -> int:
+        return self._shared().cr0  # current_cr0
+
+    def pv_cpu_ops_write_cr0(self, val: int) -> None:
+        self._hcall("ts", lambda: self.machine.write_cr0(val))
+
+    def pv_cpu_ops_read_cr4(self) -> int:
+        return self._shared().cr4
+
+    def pv_cpu_ops_write_cr4(self, val: int) -> None:
+        self._hcall("set_cr4", lambda: self.machine.write_cr4(val))
+
+    def pv_cpu_ops_load_tr_desc(self) -> None:
+        self._hcall("load_tr", lambda: self.machine.ltr(k.TSS_SELECTOR))
+
+    def pv_cpu_ops_load_gdt(self, dtr: int) -> None:
+        table = self._read_dtr(dtr)
+        self._hcall("load_gdt", lambda: self.machine.lgdt(*table))
+
+    def pv_cpu_ops_load_idt(self, dtr: int) -> None:
+        table = self._read_dtr(dtr)
+        self._hcall("load_idt", lambda: self.machine.lidt(*table))
+
+    def pv_cpu_ops_set_ldt(self, desc: int, entries: int) -> None:
+        self._hcall("load_ldt", lambda: self.machine.lldt(desc, entries))
+
+    def pv_cpu_ops_load_tls(self, t: int, cpu: int) -> None:
+        descriptors = self._tls_descriptors(t)
+
+        def copy() -> None:
+            for i, descriptor in enumerate(descriptors):
+                self.machine.write_descriptor(self._tls_slot(k.GDT_ADDRESS, i), descriptor)
+
+        self._hcall("load_tls", copy)
+
+    def pv_cpu_ops_write_gdt_entry(self, gdt: int, entrynum: int, desc: int, size: int) -> None:
+        value = self.machine.load(desc)
+        slot = gdt + 8 * entrynum
+        self._hcall("load_gdt_entry", lambda: self.machine.write_descriptor(slot, value))
+
+    def pv_cpu_ops_write_idt_entry(self, idt: int, entrynum: int, gate: int) -> None:
+        value = self.machine.load(gate)
+        slot = idt + 8 * entrynum
+        self._hcall("load_idt_entry", lambda: self.machine.write_descriptor(slot, value))
+
+    def pv_cpu_ops_load_sp0(self, tss: int, t: int) -> None:
+        self.machine.store(tss + k.TSS_SP0, self._thread_sp0(t))
+        self._hcall("set_stack", lambda: None)
+
+    def pv_cpu_ops_wbinvd(self) -> None:
+        self._hcall("wbinvd", self.machine.wbinvd)
+
+    def pv_cpu_ops_cpuid(self, eax: int, ebx: int, ecx: int, edx: int) -> None:
+        self._cpuid(eax, ebx, ecx, edx)  # cpuid does not trap; lguest only masks features
+
+    def pv_cpu_ops_iret(self) -> None:
+        # Restore the virtual flag from the frame, then a same-ring iret, which does not trap.
+        self.machine.charge(Cost.SHARED_MEMORY)
+        self.machine.iret()
+
+    def pv_cpu_ops_lazy_mode_enter(self) -> None:
+        self._enter_lazy(LazyMode.CPU)
+
+    def pv_cpu_ops_lazy_mode_leave(self) -> None:
+        self._leave_lazy(LazyMode.CPU)
+
+    # ---- pv_irq_ops ---------------------------------------------------------------------
+
+    def pv_irq_ops_init_IRQ(self) -> None:
+        self._hcall(
+            "init_irq",
+            lambda: self.machine.apic_register_write(lapic.SVR, 0x100 | k.SPURIOUS_VECTOR),
+        )
+
+    def pv_irq_ops_save_fl(self) -> int:
+        return EFLAGS_IF if self._shared().interrupts_enabled() else 0
+
+    def pv_irq_ops_restore_fl(self, flags: int) -> None:
+        if flags & EFLAGS_IF:
+            self._unmask()
+        else:
+            self.machine.mask_virtual_interrupts(True)
+
+    def pv_irq_ops_irq_disable(self) -> None:
+        self.machine.mask_virtual_interrupts(True)
+
+    def pv_irq_ops_irq_enable(self) -> None:
+        self._unmask()
+
+    def pv_irq_ops_safe_halt(self) -> None:
+        self._hcall("halt", self.machine.enable_and_halt)
+
+    # ---- pv_apic_ops --------------------------------------------------------------------
+
+    def pv_apic_ops_apic_write(self, reg: int, v: int) -> None:
+        self._hcall("apic_write", lambda: self.machine.apic_register_write(reg, v))
+
+    def pv_apic_ops_apic_write_atomic(self, reg: int, v: int) -> None:
+        self._hcall("apic_write", lambda: self.machine.apic_register_write(reg, v))
+
+    def pv_apic_ops_apic_read(self, reg: int) -> int:
+        return self._hcall("apic_read", lambda: self.machine.apic_register(reg))
+
+    # ---- pv_mmu_ops ---------------------------------------------------------------------
+
+    def pv_mmu_ops_read_cr2(self) -> int:
+        return self._shared().cr2
+
+    def pv_mmu_ops_read_cr3(self) -> int:
+        self.machine.charge(Cost.SHARED_MEMORY)
+        return self._cr3
+
+    def pv_mmu_ops_write_cr3(self, val: int) -> None:
+        self._cr3 = val
+        self._hcall("new_pgtable", lambda: self.machine.write_cr3(val))
+
+    def pv_mmu_ops_flush_tlb_user(self) -> None:
+        self._hcall("flush_tlb", lambda: self.machine.flush_tlb(keep_global=True))
+
+    def pv_mmu_ops_flush_tlb_kernel(self) -> None:
+        self._hcall("flush_tlb", lambda: self.machine.flush_tlb(keep_global=False))
+
+    def pv_mmu_ops_flush_tlb_single(self, addr: int) -> None:
+        self._hcall("flush_tlb_single", lambda: self.machine.invlpg(addr))
+
+    def pv_mmu_ops_set_pte(self, ptep: int, pteval: PteValue) -> None:
+        self._set_pte(ptep, pteval.pte)
+
+    def pv_mmu_ops_set_pte_at(self, mm: int, addr: int, ptep: int, pteval: PteValue) -> None:
+        self._set_pte(ptep, pteval.pte)
+
+    def pv_mmu_ops_set_pmd(self, pmdp: int, pmdval: PmdValue) -> None:
+        self._hcall("set_pmd", lambda: self.machine.write_page_table(pmdp, pmdval.pmd))
+
+    def pv_mmu_ops_lazy_mode_enter(self) -> None:
+        self._enter_lazy(LazyMode.MMU)
+
+    def pv_mmu_ops_lazy_mode_leave(self) -> None:
+        self._leave_lazy(LazyMode.MMU)

@@ -1,0 +1,203 @@
+"""Bindings: the Python package generated from the spec, imported under a private name.
+
+Takes: a root spec (by default specs/paravirt.pvspec beside the pvgen package).
+Hands on: `Bindings`: the generated modules, the stub class of every backend, OVERRIDES,
+PATCH_IDS and the hook paths, the dispatch class, and `GuestTypes`, typed constructors of
+the page-table entry types the hooks take.
+
+The package is rendered by `pvgen.gen.python` from the model of the spec, so the guest
+always runs against the spec as it is now, never against a stale copy. It is written to a
+private temporary folder (removed at exit), one subfolder per hash of the rendered files,
+and imported as `_pvgen_guest_<abi>_<hash>`; loading the same content twice in a process
+returns the same modules, and two different specs can be loaded side by side.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import importlib
+import importlib.util
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+import pvgen
+
+
+class PteValue(Protocol):
+    """A generated `pte_t`."""
+
+    pte: int
+
+
+class PmdValue(Protocol):
+    """A generated `pmd_t` (PAE: a real level with its own raw value)."""
+
+    pmd: int
+
+
+class PgdValue(Protocol):
+    """A generated `pgd_t`."""
+
+    pgd: int
+
+
+class PudValue(Protocol):
+    """A generated `pud_t`: `pud` on 4-level targets; folded into `pgd` with PAE."""
+
+    pud: int
+    pgd: PgdValue
+
+
+@dataclass(frozen=True)
+class GuestTypes:
+    """Constructors of the generated entry types, typed for the guest's code."""
+
+    pte: Callable[[int], PteValue]
+    pmd: Callable[[int], PmdValue]
+    pgd: Callable[[int], PgdValue]
+    pud_from_pgd: Callable[[PgdValue], PudValue]  # PAE: the pud level folds into the pgd
+    pud: Callable[[int], PudValue]  # 4-level targets
+    km_pte0: int
+    km_pte1: int
+
+
+@dataclass(frozen=True)
+class Bindings:
+    """The generated package of one spec, loaded."""
+
+    abi_name: str
+    package_name: str
+    digest: str  # SHA-256 of the rendered files
+    package: ModuleType
+    tables: ModuleType
+    types_module: ModuleType
+    stubs: Mapping[str, type]  # backend name -> generated stub class
+    default_backend: str
+    overrides: Mapping[str, tuple[str, ...]]  # backend name -> hook paths it implements
+    patch_ids: Mapping[str, Mapping[str, int]]  # target -> hook path -> patch ID
+    hooks: tuple[str, ...]  # callable hook paths, in table order
+    data_members: tuple[str, ...]
+    types: GuestTypes
+
+    def dispatch(self, backend: object, native: object) -> Any:
+        """A `ParavirtOps` with `backend` installed and `native` as the fallback."""
+        return self.tables.ParavirtOps(backend, native)
+
+    def stub_methods(self, backend: str) -> frozenset[str]:
+        """Names of the hook methods and data members the stub of `backend` declares."""
+        return frozenset(name for name in vars(self.stubs[backend]) if name.startswith("pv_"))
+
+
+def default_spec() -> Path:
+    return Path(pvgen.__file__).resolve().parent.parent / "specs" / "paravirt.pvspec"
+
+
+_LOADED: dict[str, Bindings] = {}
+_FOLDER: list[Path] = []  # the process's private folder, created on first use
+
+
+def load_bindings(spec: Path | None = None) -> Bindings:
+    """Render the Python package of `spec`, import it privately, and describe it.
+
+    Raises `pvgen.diagnostics.SpecError` if the spec has errors.
+    """
+    from pvgen.cli import load_abi
+    from pvgen.config import Config
+    from pvgen.gen.common import GenOptions
+    from pvgen.gen.python import render
+
+    abi = load_abi((spec or default_spec()).resolve(), Config(None))
+    files = {f.path: f.content for f in render(abi, GenOptions())}
+    digest = hashlib.sha256(
+        b"".join(f"{path}\0{text}\0".encode() for path, text in sorted(files.items()))
+    ).hexdigest()
+    if digest not in _LOADED:
+        package_name = f"_pvgen_guest_{abi.name}_{digest[:16]}"
+        folder = _write_package(files, f"python/{abi.name}/", package_name)
+        _LOADED[digest] = _describe(abi.name, package_name, digest, folder)
+    return _LOADED[digest]
+
+
+def _private_folder() -> Path:
+    if not _FOLDER:
+        folder = Path(tempfile.mkdtemp(prefix="pvgen-guest-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _FOLDER.append(folder)
+    return _FOLDER[0]
+
+
+def _write_package(files: Mapping[str, str], prefix: str, package_name: str) -> Path:
+    folder = _private_folder() / package_name
+    for path, text in files.items():
+        if not path.startswith(prefix):
+            continue
+        target = folder / path[len(prefix) :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    importlib.invalidate_caches()
+    return folder
+
+
+def _import_package(name: str, folder: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import the generated package from {folder}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _describe(abi_name: str, package_name: str, digest: str, folder: Path) -> Bindings:
+    package = _import_package(package_name, folder)
+    tables = importlib.import_module(f"{package_name}.tables")
+    types_module = importlib.import_module(f"{package_name}.types")
+    backends = importlib.import_module(f"{package_name}.backends")
+    stubs: dict[str, type] = {}
+    for class_name in backends.__all__:
+        stub = getattr(backends, class_name)
+        stubs[str(stub.NAME)] = stub
+    default = next(name for name in stubs if name not in tables.OVERRIDES)
+    native = stubs[default]
+    paths = tuple(tables.SINCE)
+    hooks = tuple(p for p in paths if callable(getattr(native, p.replace(".", "_"))))
+    return Bindings(
+        abi_name=abi_name,
+        package_name=package_name,
+        digest=digest,
+        package=package,
+        tables=tables,
+        types_module=types_module,
+        stubs=stubs,
+        default_backend=default,
+        overrides={name: tuple(paths) for name, paths in tables.OVERRIDES.items()},
+        patch_ids=tables.PATCH_IDS,
+        hooks=hooks,
+        data_members=tuple(p for p in paths if p not in hooks),
+        types=_guest_types(types_module),
+    )
+
+
+def _guest_types(t: Any) -> GuestTypes:
+    return GuestTypes(
+        pte=t.pte_t,
+        pmd=t.pmd_t,
+        pgd=t.pgd_t,
+        pud_from_pgd=lambda pgd: t.pud_t(pgd=pgd),
+        pud=t.pud_t,
+        km_pte0=int(t.km_type.KM_PTE0),
+        km_pte1=int(t.km_type.KM_PTE1),
+    )

@@ -1,0 +1,134 @@
+"""Where the simulated kernel keeps things: its memory map, structure layouts, selectors,
+vectors and configuration.
+
+Takes: nothing.
+Hands on: constants shared by the kernel and the backends, which read kernel structures
+(a `desc_ptr`, a thread's TLS descriptors, an `mm_struct`'s page directory) the way real
+backends do, through the pointers the hooks receive.
+
+Simulated memory holds 64-bit words, so a structure here is one field per word; a
+descriptor (8 bytes in the real layout too) is one word.
+"""
+
+from __future__ import annotations
+
+from .machine import CPU_KHZ
+from .x86 import PAGE_SHIFT
+
+PAGE_OFFSET = 0xC000_0000  # kernel virtual address of guest-physical 0
+
+# ---- guest-physical frames of the kernel image (frames below FIRST_FREE_PFN) --------------
+
+KERNEL_PGD_PFN = 1  # swapper_pg_dir: the PAE page-directory-pointer table
+KERNEL_PMD_PFN = 2  # page directory of the kernel's gigabyte
+KERNEL_PTE_PFN = 3  # page table of the kernel's direct map
+GDT_PFN = 4
+IDT_PFN = 5
+PERCPU_PFN = 6  # the TSS and scratch words the boot code hands to hooks
+KERNEL_DATA_PFN = 7  # jiffies and other kernel variables, reached through the MMU
+MM_STRUCTS_PFN = 8
+THREADS_PFN = 9
+E820_PFN = 10  # the memory map that memory_setup fills in
+PATCH_SITES_PFN = 11  # one word per patchable call site
+MEM_MAP_PFN = 16  # struct page array (addresses only; nothing is stored there)
+KERNEL_MAPPED_FRAMES = 256  # the direct map covers the first megabyte: the kernel image
+FIRST_FREE_PFN = 256
+
+GDT_ADDRESS = GDT_PFN << PAGE_SHIFT
+IDT_ADDRESS = IDT_PFN << PAGE_SHIFT
+GDT_ENTRIES = 32
+IDT_ENTRIES = 256
+
+# ---- per-CPU words ----------------------------------------------------------------------
+
+PERCPU = PERCPU_PFN << PAGE_SHIFT
+TSS_ADDRESS = PERCPU + 0x000
+TSS_SP0 = 8  # offset of the ring-0 stack pointer in the TSS
+DTR_SCRATCH = PERCPU + 0x100  # a desc_ptr: word 0 the limit (size), word 1 the base
+DTR_SIZE = 0
+DTR_ADDRESS = 8
+CPUID_SCRATCH = PERCPU + 0x200  # eax, ebx, ecx, edx: one word each
+MSR_ERROR_SCRATCH = PERCPU + 0x240
+TSC_AUX_SCRATCH = PERCPU + 0x248
+DESCRIPTOR_SCRATCH = PERCPU + 0x250  # a descriptor handed to write_*_entry
+
+KERNEL_DATA = KERNEL_DATA_PFN << PAGE_SHIFT
+JIFFIES_VA = PAGE_OFFSET + KERNEL_DATA  # read and written through the kernel's mappings
+DEVICE_EVENTS_VA = JIFFIES_VA + 8  # interrupts the network card has raised
+
+E820_MAP = E820_PFN << PAGE_SHIFT  # word 0: entries; then (start frame, frames) pairs
+
+# ---- kernel structures --------------------------------------------------------------------
+
+STRUCT_SLOT = 64  # bytes per mm_struct or thread_struct slot
+STRUCT_SLOTS = (1 << PAGE_SHIFT) // STRUCT_SLOT
+MM_STRUCTS = MM_STRUCTS_PFN << PAGE_SHIFT
+MM_PGD = 0  # mm_struct: word 0 is the guest-physical address of its page directory
+THREADS = THREADS_PFN << PAGE_SHIFT
+THREAD_SP0 = 0  # thread_struct: word 0 the kernel stack pointer
+THREAD_TLS = 8  # then its three TLS descriptors
+TLS_ENTRIES = 3
+
+MEM_MAP = MEM_MAP_PFN << PAGE_SHIFT
+STRUCT_PAGE_SIZE = 32
+PATCH_SITES = PATCH_SITES_PFN << PAGE_SHIFT
+PATCH_SITE_LENGTH = 6  # `call *pv_ops+n`: ff 15 and a 32-bit address
+
+
+def page_struct(pfn: int) -> int:
+    """The address of frame pfn's `struct page`."""
+    return MEM_MAP + pfn * STRUCT_PAGE_SIZE
+
+
+def page_frame(page: int) -> int:
+    return (page - MEM_MAP) // STRUCT_PAGE_SIZE
+
+
+# ---- segments -----------------------------------------------------------------------------
+
+GDT_ENTRY_TLS_MIN = 6
+GDT_ENTRY_KERNEL_CS = 12
+GDT_ENTRY_KERNEL_DS = 13
+GDT_ENTRY_USER_CS = 14
+GDT_ENTRY_USER_DS = 15
+GDT_ENTRY_TSS = 16
+KERNEL_CS = GDT_ENTRY_KERNEL_CS * 8
+KERNEL_DS = GDT_ENTRY_KERNEL_DS * 8
+USER_CS = GDT_ENTRY_USER_CS * 8 + 3
+USER_DS = GDT_ENTRY_USER_DS * 8 + 3
+TSS_SELECTOR = GDT_ENTRY_TSS * 8
+GDT_DESCRIPTOR_KIND = 2  # write_gdt_entry's last argument for a code or data segment
+GDT_TSS_KIND = 9
+
+# ---- vectors and handler addresses ----------------------------------------------------------
+
+EXCEPTIONS = 20  # vectors 0-19
+PAGE_FAULT_VECTOR = 14
+DEVICE_VECTOR = 0x31  # the network card's interrupt
+SYSCALL_VECTOR = 0x80
+LOCAL_TIMER_VECTOR = 0xEF
+SPURIOUS_VECTOR = 0xFF
+
+KERNEL_TEXT = PAGE_OFFSET + 0x0010_0000
+ENTRY_EXCEPTION = KERNEL_TEXT + 0x1000  # + 16 * vector
+ENTRY_PAGE_FAULT = KERNEL_TEXT + 0x2000
+ENTRY_TIMER = KERNEL_TEXT + 0x2100
+ENTRY_SPURIOUS = KERNEL_TEXT + 0x2200
+ENTRY_SYSCALL = KERNEL_TEXT + 0x2300
+ENTRY_SYSENTER = KERNEL_TEXT + 0x2400
+ENTRY_DEVICE = KERNEL_TEXT + 0x2500
+
+KERNEL_STACKS = PAGE_OFFSET + 0x0080_0000  # thread i's stack tops at + (i + 1) * 8 KiB
+STACK_SIZE = 0x2000
+TRAMPOLINE = 0x9_0000  # where a secondary CPU would start
+
+# ---- user address spaces ------------------------------------------------------------------
+
+USER_BASE = 0x0800_0000
+KERNEL_PGD_INDEX = PAGE_OFFSET >> 30  # PAE: the fourth gigabyte is the kernel's
+
+# ---- configuration --------------------------------------------------------------------------
+
+HZ = 1000
+TIMER_DIVIDE_BY_1 = 0xB
+TIMER_PERIOD = CPU_KHZ * 1000 // HZ  # TSC cycles between timer ticks
