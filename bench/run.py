@@ -211,6 +211,15 @@ def measure_peers(pvgen: list[str], runs: int) -> dict[str, object]:
     return {"rows": rows, "notes": notes}
 
 
+def measure_guest() -> dict[str, object]:
+    """The simulated guest: hook calls per second through the generated dispatch and
+    directly, their ratio (target at most 1.15x), and xen's hypercalls on fork with and
+    without the lazy-MMU bracket. Measured in this process: the figures are call rates."""
+    from pvgen.guest.bench import dispatch_overhead
+
+    return dispatch_overhead().as_dict()
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -273,6 +282,7 @@ def main() -> None:
     )
     figures += measure_generate(pvgen, synthetic[10_000], args.runs)
     peers = measure_peers(pvgen, args.runs)
+    guest = measure_guest()
     figures.append(measure_diff(pvgen, synthetic[10_000], args.runs))
     by_name = {f.name: f.median_s for f in figures}
     floor = by_name["floor: import lark"]
@@ -297,6 +307,7 @@ def main() -> None:
         "figures": [asdict(f) for f in figures],
         "ratios": ratios,
         "peers": peers,
+        "guest": guest,
     }
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = render_markdown(results)
@@ -332,6 +343,26 @@ def render_markdown(results: dict) -> str:  # type: ignore[type-arg]
         ]
         lines.append(f"| {row['hooks']:,} | " + " | ".join(cells) + " |")
     lines += [f"\nNote: {note}" for note in peers["notes"]]
+    guest = results.get("guest")
+    if guest:
+        lines += [
+            "",
+            "Simulated guest (calls per second; ratio = time through the dispatch object / direct"
+            " call on the backend):",
+            "",
+            "| hook | through dispatch | direct | ratio |",
+            "|---|---:|---:|---:|",
+            f"| save_fl (does work) | {guest['dispatch_calls_per_second']:,.0f}"
+            f" | {guest['direct_calls_per_second']:,.0f} | {guest['dispatch_ratio']:.2f}x |",
+            f"| pte_val (empty body) | {guest['empty_hook_dispatch_calls_per_second']:,.0f}"
+            f" | {guest['empty_hook_direct_calls_per_second']:,.0f}"
+            f" | {guest['empty_hook_dispatch_ratio']:.2f}x |",
+            "",
+            f"xen on fork (size {int(guest['fork_size'])}):"
+            f" {int(guest['xen_fork_hypercalls_lazy']):,}"
+            f" hypercalls with the lazy-MMU bracket, {int(guest['xen_fork_hypercalls_eager']):,}"
+            f" without ({guest['xen_fork_batching_factor']:.2f}x fewer).",
+        ]
     return "\n".join(lines) + "\n"
 
 
