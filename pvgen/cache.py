@@ -15,7 +15,6 @@ only means a normal compile: the cache never changes a result.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import stat
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import __version__
+from .digest import sha256
 from .model import Abi
 
 FORMAT = 1
@@ -44,7 +44,7 @@ def cache_dir() -> Path | None:
 
 def _code_fingerprint() -> str:
     """Changes whenever a file of pvgen itself changes (size or modification time)."""
-    digest = hashlib.sha256()
+    digest = sha256()
     for path in sorted([*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.lark"), *PACKAGE.rglob("*.j2")]):
         info = path.stat()
         digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns};".encode())
@@ -63,7 +63,7 @@ def _entry_path(folder: Path, root: Path, spec_root: Path | None) -> Path:
             os.getcwd(),  # diagnostics name files relative to it
         ]
     )
-    return folder / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".pickle")
+    return folder / (sha256(key.encode()).hexdigest()[:32] + ".pickle")
 
 
 def _private(path: Path) -> bool:
@@ -82,7 +82,7 @@ def _text_hash(path: Path) -> str | None:
         return None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
 
 
 def _load(entry: Path) -> Abi | None:
@@ -139,7 +139,7 @@ def cached_outputs(
     if folder is None:
         return render()
     model_entry = _entry_path(folder, root, spec_root)
-    suffix = hashlib.sha256(variant.encode()).hexdigest()[:12]
+    suffix = sha256(variant.encode()).hexdigest()[:12]
     entry = model_entry.with_name(f"{model_entry.stem}-out-{suffix}.pickle")
     sources = [(s.path, s.sha256) for s in abi.sources]
     if _private(folder) and _private(entry):

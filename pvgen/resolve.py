@@ -9,7 +9,6 @@ laid out per target. All errors found are reported together in one
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from . import conditions as cond
 from . import model as m
 from . import syntax as syn
 from .diagnostics import Collector, Related, did_you_mean, with_article
+from .digest import sha256
 from .layout import (
     BUILTIN_TYPES,
     DATA_MODELS,
@@ -115,7 +115,7 @@ class _Resolver:
             backends=tuple(backends),
             layouts=layouts,
             sources=tuple(
-                m.SpecSource(f.source.relative, hashlib.sha256(f.source.text.encode()).hexdigest())
+                m.SpecSource(f.source.relative, sha256(f.source.text.encode()).hexdigest())
                 for f in self.loaded.files
             ),
             allows=self.allows(abi_annotations),

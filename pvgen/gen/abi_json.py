@@ -9,9 +9,9 @@ edited by hand can be detected.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
+from ..digest import sha256
 from ..dump import abi_to_dict
 from ..model import Abi
 from .common import BANNER_MARK, OutputFile
@@ -29,7 +29,7 @@ def content_hash(data: dict[str, object]) -> str:
     """
     body = {k: v for k, v in data.items() if k not in ("_generated_by", "sha256")}
     compact = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(compact.encode()).hexdigest()
+    return sha256(compact.encode()).hexdigest()
 
 
 def render(abi: Abi) -> OutputFile:
