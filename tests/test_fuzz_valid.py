@@ -4,7 +4,8 @@ Each generated spec uses tables, hooks of every builtin and declared type, point
 typedefs, enums, sub-tables, annotations, conditions over the targets' defines, includes and
 backends. check must find no compiler error (rules may report), generate must succeed, the
 generated Python must import, the C header must compile (every few examples, since gcc is
-slow), and a diff of a spec against itself must find nothing.
+slow), a diff of a spec against itself must find nothing, and the spec printed from its
+dump must compile to the same dump.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import pytest
 from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_roundtrip import without_places
+
+from pvgen.printer import print_spec
 
 EXAMPLES = max(10, int(os.environ.get("PVGEN_FUZZ_EXAMPLES", "150")) // 10)
 BUILTINS = ["u8", "u16", "u32", "u64", "s32", "int", "unsigned long", "bool", "char", "long long"]
@@ -143,6 +147,10 @@ def test_valid_specs_go_through_every_command(folder: Path, tables_value: list, 
     assert generate.status == 0, generate.err
     same = run_cli("diff", "f.pvspec", "f.pvspec", cwd=folder)
     assert same.status == 0 and "no changes" in same.out
+    dumped = json.loads(run_cli("dump", "f.pvspec", cwd=folder).out)
+    (folder / "printed.pvspec").write_text(print_spec(dumped))
+    again = json.loads(run_cli("dump", "printed.pvspec", cwd=folder).out)
+    assert without_places(again) == without_places(dumped)  # the round trip loses nothing
     imported = subprocess.run(
         [
             sys.executable,
