@@ -78,12 +78,12 @@ def render_json(diagnostics: Sequence[Diagnostic], names: Mapping[str, str]) -> 
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _escape_data(text: str) -> str:
+def escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 GITHUB_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
@@ -96,16 +96,16 @@ def render_github(diagnostics: Sequence[Diagnostic], names: Mapping[str, str]) -
         if d.span is not None:
             s = d.span
             props += [
-                f"file={_escape_property(s.file.display)}",
+                f"file={escape_property(s.file.display)}",
                 f"line={s.line}",
                 f"col={s.column}",
                 f"endLine={s.end_line}",
                 f"endColumn={s.end_column}",
             ]
         code = _code(d)
-        props.append(f"title={_escape_property(code + ' ' + names.get(code, COMPILER_RULE[1]))}")
+        props.append(f"title={escape_property(code + ' ' + names.get(code, COMPILER_RULE[1]))}")
         message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
-        lines.append(f"::{GITHUB_LEVELS[d.severity]} {','.join(props)}::{_escape_data(message)}")
+        lines.append(f"::{GITHUB_LEVELS[d.severity]} {','.join(props)}::{escape_data(message)}")
     return "".join(line + "\n" for line in lines)
 
 

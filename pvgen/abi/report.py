@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from ..formats import escape_data
 from .accept import Acceptance
 from .changes import Change, ChangeClass
 from .diff import iter_classes
@@ -101,10 +102,6 @@ def render_markdown(title: str, changes: Sequence[Change], unused: Sequence[Acce
     return "\n".join(lines) + "\n"
 
 
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def render_github(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
     levels = {
         ChangeClass.BREAKING: "error",
@@ -119,11 +116,11 @@ def render_github(title: str, changes: Sequence[Change], unused: Sequence[Accept
             ":", "%3A"
         )
         lines.append(
-            f"::{level} title={title_text}::{_escape(c.item + ': ' + c.message + _values(c))}"
+            f"::{level} title={title_text}::{escape_data(c.item + ': ' + c.message + _values(c))}"
         )
     for a in unused:
         lines.append(
-            f"::warning title=accepted.toml::{_escape(a.rule + ' ' + a.item + ' matches no change')}"
+            f"::warning title=accepted.toml::{escape_data(a.rule + ' ' + a.item + ' matches no change')}"
         )
     return "".join(line + "\n" for line in lines)
 
