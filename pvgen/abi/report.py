@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from ..formats import escape_data
+from ..formats import escape_data, escape_property
 from .accept import Acceptance
 from .changes import Change, ChangeClass
 from .diff import iter_classes
@@ -112,9 +112,7 @@ def render_github(title: str, changes: Sequence[Change], unused: Sequence[Accept
     lines = []
     for c in changes:
         level = "notice" if c.accepted else levels[c.change_class]
-        title_text = f"{c.id} {c.kind.name} ({c.change_class})".replace(",", "%2C").replace(
-            ":", "%3A"
-        )
+        title_text = escape_property(f"{c.id} {c.kind.name} ({c.change_class})")
         lines.append(
             f"::{level} title={title_text}::{escape_data(c.item + ': ' + c.message + _values(c))}"
         )
