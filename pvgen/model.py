@@ -50,10 +50,6 @@ class TypeRef:
     pointers: tuple[bool, ...] = ()
 
     @property
-    def is_pointer(self) -> bool:
-        return bool(self.pointers)
-
-    @property
     def is_void(self) -> bool:
         return self.builtin and self.name == "void" and not self.pointers
 
@@ -265,14 +261,23 @@ class Abi:
             found.setdefault(t.name, []).append(t)
         return {k: tuple(v) for k, v in found.items()}
 
-    def hooks(self, table: Table, prefix: str = "") -> Iterator[tuple[str, Hook]]:
-        """Every hook reachable from `table`, sub-tables expanded, with its path."""
+    def walk(
+        self, table: Table, prefix: str = ""
+    ) -> Iterator[tuple[str, Table, Hook | DataMember]]:
+        """Every hook and data member reachable from `table`, sub-tables expanded, with its
+        path (`prefix` + `lazy_mode.enter`) and the table that declares it."""
         for member in table.members:
             path = f"{prefix}{member.name}"
+            if isinstance(member, SubTable):
+                yield from self.walk(self.tables_by_name[member.table], path + ".")
+            else:
+                yield path, table, member
+
+    def hooks(self, table: Table, prefix: str = "") -> Iterator[tuple[str, Hook]]:
+        """Every hook reachable from `table`, sub-tables expanded, with its path."""
+        for path, _, member in self.walk(table, prefix):
             if isinstance(member, Hook):
                 yield path, member
-            elif isinstance(member, SubTable):
-                yield from self.hooks(self.tables_by_name[member.table], path + ".")
 
     def top_level_tables(self) -> Iterator[Table]:
         """Tables that no other table embeds: the members of the aggregate."""

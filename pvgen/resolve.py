@@ -204,7 +204,7 @@ class _Resolver:
     def target(self, decl: syn.TargetDecl) -> m.Target:
         self.check_name(decl.name, decl.span, "target")
         given = self.settings(decl.settings, TARGET_SETTINGS, "target")
-        self.check_annotations_only_allow(decl.annotations, ann.TARGET)
+        ann.read_annotations(decl.annotations, ann.TARGET, self.errors)  # none apply: reports them
         data_model = "lp64"
         if "data_model" not in given:
             self.errors.error(
@@ -230,11 +230,6 @@ class _Resolver:
                 assert not isinstance(v.value, str)  # the grammar allows NAME = integer only
                 defines[v.name] = True if v.value is None else v.value
         return m.Target(decl.name, data_model, defines, decl.doc, decl.span)
-
-    def check_annotations_only_allow(
-        self, annotations: Sequence[syn.Annotation], kind: str
-    ) -> None:
-        ann.read_annotations(annotations, kind, self.errors)
 
     # ---- names ------------------------------------------------------------------
 

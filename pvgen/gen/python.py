@@ -134,19 +134,11 @@ class TableView:
     subtables: tuple[tuple[str, str], ...]  # (member name, table class)
 
 
-def _walk(abi: m.Abi, table: m.Table, prefix: str) -> Iterator[tuple[str, m.TableMember]]:
-    for member in table.members:
-        if isinstance(member, m.SubTable):
-            yield from _walk(abi, abi.tables_by_name[member.table], f"{prefix}{member.name}.")
-        else:
-            yield prefix + member.name, member
-
-
 def hook_views(abi: m.Abi) -> list[HookView]:
     views = []
     seen: dict[str, str] = {}
     for table in abi.top_level_tables():
-        for path, member in _walk(abi, table, table.name + "."):
+        for path, _, member in abi.walk(table, table.name + "."):
             method = method_name(path)
             if method in seen and seen[method] != path:
                 raise GenerationError(

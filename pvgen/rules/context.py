@@ -37,20 +37,12 @@ class Context:
 
     @cached_property
     def hook_entries(self) -> list[HookEntry]:
-        entries = []
-        for table in self.abi.top_level_tables():
-            entries.extend(self._walk(table, table, table.name + "."))
-        return entries
-
-    def _walk(self, top: m.Table, table: m.Table, prefix: str) -> list[HookEntry]:
-        found = []
-        for member in table.members:
-            if isinstance(member, m.Hook):
-                found.append(HookEntry(prefix + member.name, top, table, member))
-            elif isinstance(member, m.SubTable):
-                sub = self.abi.tables_by_name[member.table]
-                found.extend(self._walk(top, sub, f"{prefix}{member.name}."))
-        return found
+        return [
+            HookEntry(path, top, owner, member)
+            for top in self.abi.top_level_tables()
+            for path, owner, member in self.abi.walk(top, top.name + ".")
+            if isinstance(member, m.Hook)
+        ]
 
     @cached_property
     def default_backend(self) -> m.Backend | None:
