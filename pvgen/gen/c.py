@@ -17,7 +17,6 @@ hold the layout of the text. Doc comments and annotation strings are escaped for
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -67,7 +66,6 @@ BUILTIN_C = {
 }
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # A trigraph in a comment could still splice lines (`??/`) under -std=c11 -Wall.
-_TRIGRAPH = re.compile(r"\?\?(?=[=/'()!<>-])")
 
 E = TypeVar("E", bound=Element)
 
@@ -243,11 +241,6 @@ def c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def comment_text(text: str) -> str:
-    """Arbitrary text, safe inside a C block comment when it does not end the line."""
-    return _TRIGRAPH.sub("?\\\\?", safe_comment_text(text))
-
-
 def line_end(line: str) -> str:
     """A comment line without trailing blanks or a backslash that would splice lines."""
     return line.rstrip().rstrip("\\").rstrip()
@@ -255,7 +248,7 @@ def line_end(line: str) -> str:
 
 def doc_lines(text: str | None) -> tuple[str, ...]:
     """A doc comment's lines for a C block comment; () when it has no text."""
-    lines = tuple(_TRIGRAPH.sub("?\\\\?", line) for line in c_comment_lines(text))
+    lines = tuple(c_comment_lines(text))
     return lines if any(lines) else ()
 
 
@@ -334,15 +327,15 @@ class _CGen:
     def hook_doc(self, table: str, hook: Hook) -> tuple[str, ...]:
         notes = []
         if hook.patch is not None:
-            note = f'Patch site: native "{comment_text(hook.patch.native)}"'
+            note = f'Patch site: native "{safe_comment_text(hook.patch.native)}"'
             if hook.patch.clobbers is not None:
-                note += f', clobbers "{comment_text(hook.patch.clobbers)}"'
+                note += f', clobbers "{safe_comment_text(hook.patch.clobbers)}"'
             notes.append(note)
         if hook.deprecated is not None:
             what = f"{table}.{hook.name}"
-            notes.append(comment_text(self.deprecation_message(what, hook.deprecated)))
+            notes.append(safe_comment_text(self.deprecation_message(what, hook.deprecated)))
         if hook.no_native is not None:
-            notes.append(f"No native implementation: {comment_text(hook.no_native)}")
+            notes.append(f"No native implementation: {safe_comment_text(hook.no_native)}")
         notes = [line_end(n) for n in notes]
         doc = doc_lines(hook.doc)
         return (*doc, "", *notes) if doc and notes else (*doc, *notes)
@@ -547,7 +540,7 @@ class _CGen:
 
     def no_native_notes(self) -> list[str]:
         return [
-            line_end(f"{self.slot_access(s)}: {comment_text(s.hook.no_native)}")
+            line_end(f"{self.slot_access(s)}: {safe_comment_text(s.hook.no_native)}")
             for s in self.slots()
             if s.hook.no_native is not None
         ]
@@ -620,7 +613,7 @@ class _CGen:
     # -- files
 
     def banner(self) -> list[str]:
-        return [line_end(comment_text(line)) for line in banner_lines(self.abi)]
+        return [line_end(safe_comment_text(line)) for line in banner_lines(self.abi)]
 
     def header(self) -> str:
         template = environment("c").get_template("header.h.j2")

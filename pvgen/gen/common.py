@@ -9,6 +9,7 @@ template family (templates hold layout only), and escaping for comments.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     import jinja2
 
     from ..model import Abi
+
+# `??` followed by one of these is a trigraph in older C modes; `??/` is a backslash.
+_TRIGRAPH = re.compile(r"\?\?(?=[=/'()!<>-])")
 
 # Every generated file carries this text near its top; pvgen only ever overwrites
 # or deletes files that do.
@@ -63,8 +67,9 @@ def environment(family: str) -> jinja2.Environment:
 def safe_comment_text(text: str) -> str:
     """Text that cannot end or confuse a C block comment, a line or a preprocessor line.
 
-    `*/` would close the comment; backslash-newline would splice lines;
-    control and bidirectional-override characters could hide code from a reader.
+    `*/` would close the comment; backslash-newline (or the trigraph `??/`) would
+    splice lines; control and bidirectional-override characters could hide code from
+    a reader.
     """
     out = []
     for ch in text:
@@ -75,7 +80,8 @@ def safe_comment_text(text: str) -> str:
             out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
-    return "".join(out).replace("*/", "*\\/").replace("/*", "/\\*")
+    text = "".join(out).replace("*/", "*\\/").replace("/*", "/\\*")
+    return _TRIGRAPH.sub("?\\\\?", text)
 
 
 def c_comment_lines(text: str | None) -> list[str]:
