@@ -37,6 +37,7 @@ test: $(STAMP) $(SARIF_SCHEMA)
 	$(BIN)/ruff check pvgen tests bench
 	$(BIN)/black --check --quiet pvgen tests bench
 	$(BIN)/mypy
+	$(BIN)/pvgen fmt --check
 	$(BIN)/pvgen generate --check
 	$(BIN)/python -m pytest
 

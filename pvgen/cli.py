@@ -305,6 +305,82 @@ def cmd_generate(args: argparse.Namespace, config: Config) -> int:
     return status
 
 
+def fmt_paths(paths: Sequence[str], config: Config) -> list[Path]:
+    """The files to format: those named, every .pvspec under named folders, or the project's."""
+    if not paths:
+        roots = [config.spec_root] if config.spec_root else sorted({p.parent for p in config.specs})
+        if not roots:
+            raise UsageError("no spec given: name files or folders, or set 'specs' in [tool.pvgen]")
+        paths = [str(r) for r in roots]
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(path.rglob("*.pvspec")))
+        else:
+            found.append(path)
+    return found
+
+
+def cmd_fmt(args: argparse.Namespace, config: Config) -> int:
+    import difflib
+    import stat
+
+    from .fmt import FormatterBug, format_source
+    from .gen.writer import write_file
+    from .loader import read_source
+    from .source import SourceFile
+
+    if args.paths == ["-"]:
+        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        try:
+            sys.stdout.write(format_source(SourceFile.from_text("<stdin>", text)))
+        except SpecError as exc:
+            print_errors(exc)
+            return EXIT_FINDINGS
+        return EXIT_OK
+    status = EXIT_OK
+    changed = unchanged = 0
+    for path in fmt_paths(args.paths, config):
+        try:
+            source = read_source(path, path.parent)
+            formatted = format_source(source)
+        except SpecError as exc:
+            print_errors(exc)
+            status = max(status, EXIT_USAGE if exc.unreadable else EXIT_FINDINGS)
+            continue
+        except FormatterBug as exc:
+            print(f"pvgen: internal error: {exc}; the file was left as it is", file=sys.stderr)
+            status = max(status, EXIT_BUG)
+            continue
+        if formatted == source.text:
+            unchanged += 1
+            continue
+        changed += 1
+        shown = display_name(path)
+        if args.diff:
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    source.text.splitlines(keepends=True),
+                    formatted.splitlines(keepends=True),
+                    f"{shown} (original)",
+                    f"{shown} (formatted)",
+                )
+            )
+        if args.check or args.diff:
+            print(f"would reformat {shown}", file=sys.stderr)
+            if args.check:
+                status = max(status, EXIT_FINDINGS)
+            continue
+        # Write through a symlink to the file it names, keeping its permissions.
+        target = path.resolve()
+        write_file(target, formatted, mode=stat.S_IMODE(target.stat().st_mode))
+        print(f"reformatted {shown}", file=sys.stderr)
+    verb = "would be reformatted" if args.check or args.diff else "reformatted"
+    print(f"{changed} file(s) {verb}, {unchanged} unchanged", file=sys.stderr)
+    return status
+
+
 def cmd_dump(args: argparse.Namespace, config: Config) -> int:
     from .dump import dump_json
 
@@ -479,6 +555,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     freeze.add_argument("paths", nargs="*", metavar="SPEC", help="root .pvspec files")
     freeze.set_defaults(run=cmd_freeze)
+
+    fmt = commands.add_parser(
+        "fmt",
+        help="format spec files in the canonical layout",
+        description="Rewrite .pvspec files in the canonical layout, in place and atomically;"
+        " comments are kept and the declared ABI never changes. With no paths, format every"
+        " .pvspec in the folders of [tool.pvgen] specs. '-' formats stdin to stdout.",
+    )
+    fmt.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders, or '-'")
+    fmt.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if any file would change"
+    )
+    fmt.add_argument("--diff", action="store_true", help="write nothing; print unified diffs")
+    fmt.set_defaults(run=cmd_fmt)
 
     dump = commands.add_parser(
         "dump",

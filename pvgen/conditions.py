@@ -39,6 +39,7 @@ class Name:
 class Int:
     value: int
     span: Span | None = field(default=None, compare=False, repr=False)
+    literal: str = field(default="", compare=False, repr=False)  # as written: 0x10 stays hex
 
 
 @dataclass(frozen=True)
@@ -134,13 +135,13 @@ def render(cond: Cond, name_format: str = "{}", defined_format: str = "{}") -> s
         return f"({text})" if _PRECEDENCE[_kind(child)] <= parent_level else text
 
     def atom(a: Name | Int) -> str:
-        return name_format.format(a.name) if isinstance(a, Name) else str(a.value)
+        return name_format.format(a.name) if isinstance(a, Name) else a.literal or str(a.value)
 
     def go(c: Cond) -> str:
         if isinstance(c, Name):
             return defined_format.format(c.name)
         if isinstance(c, Int):
-            return str(c.value)
+            return c.literal or str(c.value)
         if isinstance(c, Not):
             # In C `!` binds tighter than comparisons, so only atoms go unwrapped.
             inner = go(c.operand)

@@ -43,6 +43,8 @@ class AnnotationArg:
     span: Span
     key: str | None
     value: int | str | tuple[str, ...]  # integer, string, or dotted name
+    # The value as written (`0x200`, `"a\\tb"`), so the formatter keeps its spelling.
+    literal: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class SettingValue:
     span: Span
     name: str | None
     value: int | str | None
+    literal: str = field(default="", compare=False)  # the value as written
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class OpaqueDecl(Declaration):
 @dataclass(frozen=True)
 class EnumeratorDecl(Declaration):
     value: int | None = None
+    literal: str = field(default="", compare=False)  # the value as written
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,18 @@ class BackendDecl(Declaration):
 class IncludeDecl:
     span: Span
     path: str
+    literal: str = field(default="", compare=False)  # the path string as written
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment as written; `doc` is True for `///` lines that document a declaration."""
+
+    line: int
+    column: int
+    end_line: int
+    text: str
+    doc: bool
 
 
 TopLevel = AbiDecl | TargetDecl | TypedefDecl | StructDecl | OpaqueDecl | EnumDecl | TableDecl
@@ -173,6 +189,10 @@ Item = TopLevel | BackendDecl | IncludeDecl
 class SpecFile:
     source: SourceFile
     items: tuple[Item, ...]
+    # What the compiler skips but the formatter must keep: every comment, and
+    # where each `}` is (blocks end there, and comments before it stay inside).
+    comments: tuple[Comment, ...] = ()
+    closing_braces: tuple[tuple[int, int], ...] = ()
 
 
 # ---- the parser --------------------------------------------------------------------
@@ -190,6 +210,12 @@ def _parser() -> tuple[Lark, _Builder]:
         parser="lalr",
         maybe_placeholders=True,
         transformer=builder,
+        lexer_callbacks={
+            "LINE_COMMENT": builder.remember_comment,
+            "BLOCK_COMMENT": builder.remember_comment,
+            "DOC_COMMENT": builder.remember_comment,
+            "RBRACE": builder.remember_brace,
+        },
         cache=True,
     )
     return lark_parser, builder
@@ -212,13 +238,15 @@ def parse(source: SourceFile) -> SpecFile:
     lark_parser, builder = _parser()
     builder.source = source
     builder.cond_depth.clear()
+    builder.comments = []
+    builder.braces = []
     try:
         items = cast(list[Item], lark_parser.parse(source.text))
     except lark.exceptions.UnexpectedInput as exc:
         raise SpecError([_syntax_error(source, exc)]) from None
     except RecursionError:
         raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
-    return SpecFile(source, tuple(items))
+    return SpecFile(source, tuple(items), tuple(builder.comments), tuple(builder.braces))
 
 
 def _describe_expected(expected: set[str]) -> str:
@@ -315,6 +343,25 @@ class _Builder(Transformer[Token, Any]):
         # Depth and leftmost span of each condition node built, by id: conditions are
         # walked recursively later, so their nesting is bounded here.
         self.cond_depth: dict[int, tuple[int, Span]] = {}
+        self.comments: list[Comment] = []
+        self.braces: list[tuple[int, int]] = []
+
+    # -- lexer callbacks: what the tree leaves out, kept for the formatter
+    def remember_comment(self, token: Token) -> Token:
+        self.comments.append(
+            Comment(
+                token.line or 0,
+                token.column or 0,
+                token.end_line or 0,
+                str(token),
+                token.type == "DOC_COMMENT",
+            )
+        )
+        return token
+
+    def remember_brace(self, token: Token) -> Token:
+        self.braces.append((token.line or 0, token.column or 0))
+        return token
 
     # -- helpers
     def tspan(self, first: Token, last: Token | None = None) -> Span:
@@ -366,7 +413,7 @@ class _Builder(Transformer[Token, Any]):
 
     def include(self, children: list[Token]) -> IncludeDecl:
         keyword, path = children
-        return IncludeDecl(self.tspan(keyword, path), self.string(path))
+        return IncludeDecl(self.tspan(keyword, path), self.string(path), str(path))
 
     def declaration(self, children: list[Any]) -> Declaration:
         doc, annotations, rest = _split_prefix(children)
@@ -394,14 +441,15 @@ class _Builder(Transformer[Token, Any]):
 
     def value_assign(self, children: list[Any]) -> SettingValue:
         name, (value, token) = children
-        return SettingValue(self.tspan(name, token), str(name), value)
+        return SettingValue(self.tspan(name, token), str(name), value, str(token))
 
     def value_int(self, children: list[Any]) -> SettingValue:
         value, token = children[0]
-        return SettingValue(self.tspan(token), None, value)
+        return SettingValue(self.tspan(token), None, value, str(token))
 
     def value_string(self, children: list[Token]) -> SettingValue:
-        return SettingValue(self.tspan(children[0]), None, self.string(children[0]))
+        token = children[0]
+        return SettingValue(self.tspan(token), None, self.string(token), str(token))
 
     # -- types
     def typedef(self, children: list[Any]) -> TypedefDecl:
@@ -436,6 +484,7 @@ class _Builder(Transformer[Token, Any]):
             doc=doc,
             annotations=annotations,
             value=None if value is None else value[0],
+            literal="" if value is None else str(value[1]),
         )
 
     def type(self, children: list[Any]) -> TypeExpr:
@@ -539,18 +588,20 @@ class _Builder(Transformer[Token, Any]):
 
     def keyword_arg(self, children: list[Any]) -> AnnotationArg:
         key, value = children
-        return AnnotationArg(self.tspan(key), str(key), value.value)
+        return AnnotationArg(self.tspan(key), str(key), value.value, value.literal)
 
     def arg_int(self, children: list[Any]) -> AnnotationArg:
         value, token = children[0]
-        return AnnotationArg(self.tspan(token), None, value)
+        return AnnotationArg(self.tspan(token), None, value, str(token))
 
     def arg_string(self, children: list[Token]) -> AnnotationArg:
-        return AnnotationArg(self.tspan(children[0]), None, self.string(children[0]))
+        token = children[0]
+        return AnnotationArg(self.tspan(token), None, self.string(token), str(token))
 
     def arg_name(self, children: list[list[Token]]) -> AnnotationArg:
         tokens = children[0]
-        return AnnotationArg(self.tspan(tokens[0], tokens[-1]), None, tuple(str(t) for t in tokens))
+        parts = tuple(str(t) for t in tokens)
+        return AnnotationArg(self.tspan(tokens[0], tokens[-1]), None, parts, ".".join(parts))
 
     def dotted_name(self, children: list[Token]) -> list[Token]:
         return children
@@ -605,7 +656,7 @@ class _Builder(Transformer[Token, Any]):
     def cond_int(self, children: list[Any]) -> cond.Int:
         value, token = children[0]
         span = self.tspan(token)
-        node = cond.Int(value, span)
+        node = cond.Int(value, span, str(token))
         self.cond_depth[id(node)] = (1, span)
         return node
 

@@ -23,7 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_roundtrip import without_places
 
+from pvgen.fmt import format_source
 from pvgen.printer import print_spec
+from pvgen.source import SourceFile
 
 EXAMPLES = max(10, int(os.environ.get("PVGEN_FUZZ_EXAMPLES", "150")) // 10)
 BUILTINS = ["u8", "u16", "u32", "u64", "s32", "int", "unsigned long", "bool", "char", "long long"]
@@ -151,6 +153,11 @@ def test_valid_specs_go_through_every_command(folder: Path, tables_value: list, 
     (folder / "printed.pvspec").write_text(print_spec(dumped))
     again = json.loads(run_cli("dump", "printed.pvspec", cwd=folder).out)
     assert without_places(again) == without_places(dumped)  # the round trip loses nothing
+    formatted = format_source(SourceFile.from_text("f.pvspec", (folder / "f.pvspec").read_text()))
+    assert format_source(SourceFile.from_text("f.pvspec", formatted)) == formatted
+    (folder / "formatted.pvspec").write_text(formatted)
+    reformatted = json.loads(run_cli("dump", "formatted.pvspec", cwd=folder).out)
+    assert without_places(reformatted) == without_places(dumped)  # fmt changes no meaning
     imported = subprocess.run(
         [
             sys.executable,

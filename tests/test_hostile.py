@@ -110,6 +110,7 @@ def test_mutated_specs_end_cleanly(
     (fuzz_folder / "paravirt.pvspec").write_bytes(mutate(SPEC, steps))
     assert_clean_exit(fuzz_folder, "check", "paravirt.pvspec")
     assert_clean_exit(fuzz_folder, "generate", "paravirt.pvspec", "--out", "out", "--force")
+    assert_clean_exit(fuzz_folder, "fmt", "--diff", "paravirt.pvspec")
 
 
 def test_truncation_at_every_position(tmp_path: Path) -> None:

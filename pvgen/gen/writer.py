@@ -91,15 +91,20 @@ def _read(path: Path) -> str | None:
         return "\0unreadable"
 
 
-def write_file(path: Path, content: str) -> None:
-    """Write one file atomically (temporary file in the same folder, then rename)."""
-    _atomic_write(path, content)
+def write_file(path: Path, content: str, *, mode: int | None = None) -> None:
+    """Write one file atomically (temporary file in the same folder, then rename).
+
+    `mode` gives the new file those permission bits (a rewritten file keeps its own).
+    """
+    _atomic_write(path, content, mode)
 
 
-def _atomic_write(path: Path, content: str) -> None:
+def _atomic_write(path: Path, content: str, mode: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(content.encode("utf-8"))
             f.flush()

@@ -2,7 +2,7 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec 49f97254a78dffad9d95072d1def126b62a4483e4153527ce19147d36ae65390
+#   paravirt.pvspec ee6c6ad561eeca74a7d9e3365b31cf949a51850851b5e187528ee2ee77cd9a02
 """Types of ABI 'paravirt' for Python.
 
 Integers are `int` whatever their width; pointers are addresses (`int`) in the
