@@ -86,6 +86,15 @@ REGISTRY: Mapping[str, AnnotationSpec] = {
             frozenset({HOOK}),
         ),
         AnnotationSpec(
+            "callconv",
+            "The hook's C calling convention where it is not the platform's default:"
+            " `fastcall` (arguments in registers) or `asmlinkage` (all on the stack);"
+            " both mean regparm on i386 and nothing elsewhere.",
+            frozenset({HOOK}),
+            positional=(("convention", NAME),),
+            required=frozenset({"convention"}),
+        ),
+        AnnotationSpec(
             "hot",
             "The hook is called on hot paths; `callsites` says how many call sites.",
             frozenset({HOOK}),

@@ -83,6 +83,8 @@ def _member(mb: m.TableMember) -> dict[str, Any]:
             no_native=mb.no_native,
             backend_specific=mb.backend_specific,
         )
+        if mb.callconv is not None:  # only when set, so that older dumps stay valid
+            out["callconv"] = mb.callconv
     elif isinstance(mb, m.DataMember):
         out.update(kind="data", type=_type(mb.type))
     else:

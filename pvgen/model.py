@@ -154,6 +154,7 @@ class Hook(Member):
     returns: TypeRef
     params: tuple[Param, ...]
     callee_save: bool = False
+    callconv: str | None = None  # "fastcall" or "asmlinkage"; None is the platform default
     hot: bool = False
     callsites: int | None = None
     patch: Patch | None = None

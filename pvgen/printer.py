@@ -67,6 +67,8 @@ def _member_annotations(member: dict[str, Any]) -> list[str]:
         return found
     flags = [("callee_save", "@callee_save"), ("batched", "@batched"), ("low_level", "@low_level")]
     found += [text for key, text in flags if member.get(key)]
+    if member.get("callconv"):
+        found.append(f"@callconv({member['callconv']})")
     if member.get("hot"):
         callsites = member.get("callsites")
         found.append("@hot" if callsites is None else f"@hot(callsites = {callsites})")

@@ -33,6 +33,7 @@ from .source import Span
 
 ABI_SETTINGS = ("version", "stability", "budget", "low_level_budget")
 TARGET_SETTINGS = ("data_model", "defines")
+CALLING_CONVENTIONS = ("fastcall", "asmlinkage")
 
 TYPE_KINDS = {
     syn.TypedefDecl: ann.TYPEDEF,
@@ -491,6 +492,16 @@ class _Resolver:
             deprecated=deprecated,
         )
 
+    def callconv(self, value: str | None, decl: syn.Declaration) -> str | None:
+        if value is None or value in CALLING_CONVENTIONS:
+            return value
+        span = next(a.span for a in decl.annotations if a.name == "callconv")
+        self.errors.error(
+            span,
+            f"unknown calling convention '{value}'" + did_you_mean(value, CALLING_CONVENTIONS),
+        )
+        return None
+
     def deprecation(
         self, value: dict[str, Any] | None, decl: syn.Declaration
     ) -> m.Deprecation | None:
@@ -534,6 +545,7 @@ class _Resolver:
             returns=type_,
             params=self.params(decl),
             callee_save=bool(values.get("callee_save")),
+            callconv=self.callconv(values.get("callconv"), decl),
             hot=hot is not None,
             callsites=hot.get("callsites") if isinstance(hot, dict) else None,
             patch=m.Patch(patch["native"], patch.get("clobbers")) if patch else None,

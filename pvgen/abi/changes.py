@@ -89,7 +89,7 @@ KINDS: dict[str, ChangeKind] = {
             "PV212",
             "calling-convention-changed",
             B,
-            "@callee_save was added or removed: callers and callees disagree on registers.",
+            "@callee_save or @callconv changed: callers and callees disagree on registers.",
         ),
         ChangeKind(
             "PV213",

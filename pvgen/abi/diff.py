@@ -412,6 +412,14 @@ class _Differ:
                 old=str(a["callee_save"]).lower(),
                 new=str(b["callee_save"]).lower(),
             )
+        if a.get("callconv") != b.get("callconv"):
+            self.add(
+                "PV212",
+                item,
+                f"calling convention of '{item}' changed",
+                old=a.get("callconv") or "default",
+                new=b.get("callconv") or "default",
+            )
         if a["patch"] != b["patch"]:
             self.add(
                 "PV213",

@@ -305,6 +305,10 @@ class _CGen:
         text = self.c_type(ref)
         return f"{text}{'' if text.endswith('*') else ' '}{name}"
 
+    def callconv(self, hook: Hook) -> str:
+        """The macro that gives a hook its calling convention, followed by a space, or ''."""
+        return f"{self.upper}_{hook.callconv.upper()} " if hook.callconv else ""
+
     def params(self, hook: Hook) -> str:
         return ", ".join(self.declarator(p.type, p.name) for p in hook.params) or "void"
 
@@ -445,7 +449,7 @@ class _CGen:
 
     def member_line(self, table: Table, m: TableMember) -> Line:
         if isinstance(m, Hook):
-            head = f"(*{m.name})({self.params(m)})"
+            head = f"({self.callconv(m)}*{m.name})({self.params(m)})"
             text = self.declarator(m.returns, head)
             return Line(text, self.cond_text(m.condition), self.hook_doc(table.name, m))
         if isinstance(m, DataMember):
@@ -533,7 +537,7 @@ class _CGen:
         for table in self.abi.tables:
             for m in table.members:
                 if isinstance(m, Hook) and m.no_native is None:
-                    head = f"native_{table.name}_{m.name}({self.params(m)})"
+                    head = f"{self.callconv(m)}native_{table.name}_{m.name}({self.params(m)})"
                     cond = self.cond_text(conjoin(table.condition, m.condition))
                     found.append(Line(f"extern {self.declarator(m.returns, head)};", cond))
         return found
@@ -632,6 +636,14 @@ class _CGen:
             aggregate=self.aggregate(),
             fallbacks=self.patch_fallbacks(),
             wrappers=self.wrappers(),
+            callconvs=sorted(
+                {
+                    m.callconv
+                    for t in self.abi.tables
+                    for m in t.members
+                    if isinstance(m, Hook) and m.callconv
+                }
+            ),
         )
 
     def native(self) -> str:

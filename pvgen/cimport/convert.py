@@ -1,0 +1,639 @@
+"""Spec writing: the declarations of a C header to the text of a first .pvspec.
+
+Takes: a `Header` and its `Scan` (for comments and blank lines), the struct
+patterns and the ABI name.
+Hands on: `Imported`, the spec text in the canonical layout (it has been parsed
+again by the formatter) and the notes for stderr, each with its header line.
+Everything pvgen could not carry over is a `TODO(pvgen import)` comment at the
+place it belongs, so that nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .. import conditions as cond
+from ..layout import BUILTIN_TYPES, canonical_c_type
+from ..names import problem_with
+from .cparse import CEnum, CInline, CMember, CParam, CStruct, CType, Header
+from .scan import KNOWN_DEFINED, KNOWN_UNDEFINED, CComment, Frame, HeaderError, Scan, Token
+
+TODO = "TODO(pvgen import):"
+# Defines that only one width has, so the two default targets do not both get them.
+WIDE_DEFINES = frozenset({"X86_64", "64BIT"})
+NARROW_DEFINES = frozenset({"X86_32", "X86_PAE"})
+# Spellings of the C library and the kernel's exported types, as pvgen builtins.
+TYPE_ALIASES = {
+    "size_t": "unsigned long",
+    "ssize_t": "long",
+    "uintptr_t": "unsigned long",
+    "intptr_t": "long",
+    "_Bool": "bool",
+    **{f"uint{n}_t": f"u{n}" for n in (8, 16, 32, 64)},
+    **{f"int{n}_t": f"s{n}" for n in (8, 16, 32, 64)},
+    **{f"__u{n}": f"u{n}" for n in (8, 16, 32, 64)},
+    **{f"__s{n}": f"s{n}" for n in (8, 16, 32, 64)},
+}
+
+
+@dataclass
+class Imported:
+    text: str
+    notes: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Need:
+    """A type name the tables use and the header may or may not define."""
+
+    by_value: bool = False
+    line: int = 0
+
+
+def write_spec(
+    header: Header, scanned: Scan, name: str, patterns: Sequence[str], abi: str | None
+) -> Imported:
+    return _Writer(header, scanned, name, patterns, abi).run()
+
+
+class _Writer:
+    def __init__(
+        self, header: Header, scanned: Scan, name: str, patterns: Sequence[str], abi: str | None
+    ) -> None:
+        self.header = header
+        self.scanned = scanned
+        self.name = name
+        self.patterns = patterns
+        self.abi = abi or _identifier(re.sub(r"\.[^.]*$", "", name.rsplit("/", 1)[-1]))
+        self.notes: list[tuple[int, str]] = list(scanned.notes) + list(header.notes)
+        self.out: list[str] = []
+        self.comments = sorted(scanned.comments, key=lambda c: c.line)
+        self.structs = {s.name: s for s in header.structs if not s.is_union}
+        self.enums = {e.name: e for e in header.enums}
+        self.typedefs = {t.name: t for t in header.typedefs}
+        self.tables: list[CStruct] = []
+        self.common: set[Frame] = set()
+        self.needs: dict[tuple[str | None, str], _Need] = {}
+        self.conditions_seen: set[str] = set()
+
+    # -- the whole spec
+    def run(self) -> Imported:
+        self.tables = self.choose_tables()
+        self.common = set.intersection(*(set(t.first.frames) for t in self.tables))
+        for frame in sorted(self.common, key=lambda f: f.line):
+            folded = _simplify(frame.condition) if frame.condition is not None else True
+            if folded is not True or not frame.understood:
+                self.notes.append(
+                    (frame.line, f"'#{frame.text}' encloses every table; not carried into the spec")
+                )
+        body: list[str] = []
+        for table in self.tables:
+            body += self.table(table)
+        types = self.types()
+        self.out = (
+            self.preamble() + types + body + ["", "/// Bare hardware.", "backend native default;"]
+        )
+        if self.header.skipped:
+            self.notes.append(
+                (
+                    0,
+                    f"skipped {self.header.skipped} other top-level declarations (prototypes, variables, function bodies)",
+                )
+            )
+        # Notes in header order; the ones about the whole header (line 0) last.
+        notes = sorted(self.notes, key=lambda n: (n[0] == 0, n[0]))
+        return Imported("\n".join(self.out) + "\n", notes)
+
+    def choose_tables(self) -> list[CStruct]:
+        structs = list(self.structs.values())
+        is_table = {
+            s.name for s in structs if any(m.kind in ("hook", "callee_save") for m in s.members)
+        }
+        if self.patterns:
+            chosen = {
+                s.name
+                for s in structs
+                if any(fnmatch.fnmatchcase(s.name, p) for p in self.patterns)
+            }
+            if not chosen:
+                raise HeaderError(
+                    f"{self.name}: no struct matches {', '.join(self.patterns)}; structs in the header: "
+                    + (", ".join(sorted(self.structs)) or "none")
+                )
+        else:
+            chosen = set(is_table)
+        # Tables embedded by value are tables too, and so are structs that embed tables.
+        changed = True
+        while changed:
+            changed = False
+            for s in structs:
+                embeds = [self.embedded(m) for m in s.members]
+                if s.name in chosen:
+                    for inner in embeds:
+                        if (
+                            inner
+                            and inner in self.structs
+                            and inner not in chosen
+                            and (inner in is_table or not self.patterns)
+                        ):
+                            chosen.add(inner)
+                            changed = True
+                elif not self.patterns and any(e in chosen for e in embeds):
+                    chosen.add(s.name)
+                    changed = True
+        tables = [s for s in structs if s.name in chosen]
+        if not tables:
+            raise HeaderError(
+                f"{self.name}: no hook tables found: no struct has a function-pointer member"
+                " (name structs with --struct to import them anyway)"
+            )
+        return tables
+
+    def embedded(self, member: CMember) -> str | None:
+        t = member.type
+        if member.kind == "data" and t is not None and t.tag == "struct" and not t.pointers:
+            return t.base
+        return None
+
+    def preamble(self) -> list[str]:
+        return [
+            f"// Imported by pvgen from {self.name}; review every {TODO} before relying on it.",
+            "",
+            f"/// The hook tables of {self.name}.",
+            f"abi {self.abi} {{",
+            "    version 1;",
+            "}",
+            "",
+            f"// {TODO} name the configurations the interface is built for, with the defines",
+            "// of each. Both targets below turn on every define the @if conditions test",
+            "// (a 32-bit or 64-bit one only on its width), which declares every member.",
+            "/// A 32-bit build.",
+            self.target("ilp32", exclude=WIDE_DEFINES),
+            "/// A 64-bit build.",
+            self.target("lp64", exclude=NARROW_DEFINES),
+        ]
+
+    def target(self, name: str, exclude: frozenset[str]) -> str:
+        defines = sorted(self.conditions_seen - exclude)
+        listed = f" defines {', '.join(defines)};" if defines else ""
+        return f"target {name} {{ data_model {name};{listed} }}"
+
+    # -- conditions
+    def condition(self, token: Token) -> tuple[str | None, str | None, bool]:
+        """(@if text or None, TODO text or None, whether the declaration exists at all)."""
+        parts: list[cond.Cond] = []
+        unknown = []
+        for frame in token.frames:
+            if frame in self.common:
+                continue
+            if not frame.understood:
+                unknown.append(frame)
+            elif frame.condition is not None:
+                parts.append(frame.condition)
+        joined = cond.conjoin(*parts)
+        simplified = _simplify(joined) if joined is not None else True
+        if simplified is False:
+            return None, None, False
+        todo = None
+        if unknown:
+            texts = ", ".join(f"'#{f.text}' (line {f.line})" for f in unknown)
+            todo = (
+                f"{TODO} declared under {texts}, which pvgen cannot express; kept unconditionally"
+            )
+            self.notes.append((token.line, f"condition not understood: {texts}"))
+        if simplified is True:
+            return None, todo, True
+        for n in cond.names(simplified):
+            self.conditions_seen.add(n.name)
+        return f"@if({cond.render(simplified)})", todo, True
+
+    # -- comments
+    def docs_before(self, line: int, after_line: int) -> tuple[list[str], list[str]]:
+        """Comments between `after_line` and `line`: (doc lines, plain comment lines).
+
+        A comment block directly above (no blank line between) documents what follows;
+        one separated by a blank line is kept as a plain comment.
+        """
+        doc: list[str] = []
+        plain: list[str] = []
+        for comment in self.comments:
+            if not (after_line < comment.line and comment.end_line < line) or comment.after_code:
+                continue
+            adjacent = not any(
+                n in self.scanned.blank_lines for n in range(comment.end_line + 1, line)
+            )
+            lines = comment.text.split("\n")
+            if adjacent:
+                doc += lines
+            else:
+                plain += lines
+        return _tidy(doc), _tidy(plain)
+
+    def trailing(self, line: int) -> list[str]:
+        return _tidy([c.text for c in self.comments if c.line == line and c.after_code])
+
+    def inside(self, first: int, last: int) -> list[str]:
+        return _tidy(
+            [
+                c.text
+                for c in self.comments
+                if first <= c.line and c.end_line <= last and c.after_code and c.line != last
+            ]
+        )
+
+    # -- tables
+    def table(self, table: CStruct) -> list[str]:
+        lines = [""]
+        doc, _ = self.docs_before(
+            table.first.line,
+            0 if not self.tables or table is self.tables[0] else self.previous_end(table),
+        )
+        iftext, todo, exists = self.condition(table.first)
+        if not exists:
+            self.notes.append(
+                (
+                    table.first.line,
+                    f"skipped struct '{table.name}': its condition never holds in kernel C",
+                )
+            )
+            return []
+        if todo:
+            lines.append(f"// {todo}")
+        lines += [f"/// {d}".rstrip() for d in doc]
+        if iftext:
+            lines.append(iftext)
+        lines.append(f"table {table.name} {{")
+        previous = table.open_brace.line
+        for member in table.members:
+            lines += self.member(table, member, previous)
+            previous = member.last.line
+        leftover = self.docs_before(table.close_brace.line, previous)
+        lines += [f"    // {c}".rstrip() for c in leftover[0] + leftover[1]]
+        lines.append("}")
+        return lines
+
+    def previous_end(self, table: CStruct) -> int:
+        ends = [
+            s.close_brace.line for s in self.header.structs if s.close_brace.line < table.first.line
+        ]
+        ends += [
+            e.close_brace.line for e in self.header.enums if e.close_brace.line < table.first.line
+        ]
+        return max(ends, default=0)
+
+    def member(self, table: CStruct, member: CMember, previous: int) -> list[str]:
+        doc, plain = self.docs_before(member.first.line, previous)
+        doc += self.inside(member.first.line, member.last.line) + self.trailing(member.last.line)
+        lines = [f"    // {c}".rstrip() for c in plain]
+        where = f"{table.name}.{member.name}" if member.name else table.name
+        iftext, todo, exists = self.condition(member.first)
+        if not exists:
+            self.notes.append(
+                (member.first.line, f"skipped {where}: its condition never holds in kernel C")
+            )
+            return lines
+        if todo:
+            lines.append(f"    // {todo}")
+        for attribute in member.dropped:
+            self.notes.append(
+                (member.first.line, f"{where}: dropped '{attribute}', which pvgen does not model")
+            )
+        annotations = [iftext] if iftext else []
+        declaration, missing = self.declaration(table, member, annotations, where)
+        if declaration is None:
+            return lines + [f"    // {c}".rstrip() for c in doc] + [f"    // {missing}"]
+        lines += [f"    /// {d}".rstrip() for d in doc]
+        if annotations:
+            lines.append("    " + " ".join(annotations))
+        lines.append("    " + declaration)
+        return lines
+
+    def declaration(
+        self, table: CStruct, member: CMember, annotations: list[str], where: str
+    ) -> tuple[str | None, str]:
+        """The member's spec line, or None and the TODO that stands in for it."""
+        line = member.first.line
+        name = self.safe_name(member.name, line, where)
+        if member.kind == "unsupported":
+            self.notes.append((line, f"{where}: not imported: {member.reason}"))
+            return None, f"{TODO} not imported ({member.reason}): {member.source}"
+        if member.kind == "hook":
+            assert member.type is not None
+            if member.callconv:
+                annotations.append(f"@callconv({member.callconv})")
+            return self.hook_text(member.type, name, member.params, line, where), ""
+        if member.kind == "callee_save":
+            recovered = self.recover_callee_save(table, member)
+            if recovered is None:
+                self.notes.append(
+                    (line, f"{where}: callee-save thunk whose signature the header does not give")
+                )
+                return None, (
+                    f"{TODO} '{member.name}' is a callee-save thunk ({member.source}) and the"
+                    f" header does not give its C signature; declare it as"
+                    f" '@callee_save <return type> {name}(<parameters>);'"
+                )
+            returns, params, source = recovered
+            self.notes.append((line, f"{where}: callee-save signature recovered from {source}"))
+            annotations.append("@callee_save")
+            return self.hook_text(returns, name, params, line, where), ""
+        assert member.type is not None
+        inner = self.embedded(member)
+        if inner in {t.name for t in self.tables}:
+            return f"{inner} {name};", ""
+        return f"{self.type_text(member.type, line)}{name};", ""
+
+    def hook_text(
+        self, returns: CType, name: str, params: Sequence[CParam], line: int, where: str
+    ) -> str:
+        texts = []
+        for index, param in enumerate(params, start=1):
+            pname = param.name
+            if pname is None:
+                pname = f"arg{index}"
+                self.notes.append(
+                    (line, f"{where}: parameter {index} has no name; called it '{pname}'")
+                )
+            pname = self.safe_name(pname, line, where)
+            texts.append(f"{self.type_text(param.type, line)}{pname}")
+        return f"{self.type_text(returns, line)}{name}({', '.join(texts)});"
+
+    def safe_name(self, name: str, line: int, where: str) -> str:
+        fixed = name
+        while problem_with(fixed) is not None:
+            fixed = (
+                fixed.lstrip("_") if fixed.startswith("_") and fixed.lstrip("_") else fixed + "_"
+            )
+        if fixed != name:
+            self.notes.append(
+                (line, f"{where}: renamed '{name}' to '{fixed}': {problem_with(name)}")
+            )
+        return fixed
+
+    # -- callee-save thunks
+    def recover_callee_save(
+        self, table: CStruct, member: CMember
+    ) -> tuple[CType, tuple[CParam, ...], str] | None:
+        holders = {table.name} | {
+            m.name for s in self.tables for m in s.members if self.embedded(m) == table.name
+        }
+        for inline in self.header.inlines:
+            for call in _callee_calls(inline):
+                macro, args = call
+                voided = macro.startswith("PVOP_VCALLEE")
+                if voided and args:
+                    returns: CType | None = CType(("void",))
+                    path, values = args[0], args[1:]
+                elif len(args) >= 2:
+                    from .cparse import _type_of
+
+                    returns = _type_of(args[0])
+                    path, values = args[1], args[2:]
+                else:
+                    continue
+                parts = [t.text for t in path if t.kind == "ident"]
+                if len(parts) < 2 or parts[-1] != member.name or parts[-2] not in holders:
+                    continue
+                params = _params_from(inline, values)
+                if returns is not None and params is not None:
+                    return returns, params, f"{inline.name}() in {self.name}"
+        return None
+
+    # -- types
+    def type_text(self, ctype: CType, line: int) -> str:
+        """The type as spec text, ready to be followed by a name: `const char *`, `u32 `."""
+        const = "const " if ctype.const else ""
+        stars = "".join("*const " if c else "*" for c in ctype.pointers)
+        base = self.type_name(ctype, line)
+        return f"{const}{base} {stars}"
+
+    def type_name(self, ctype: CType, line: int) -> str:
+        if ctype.is_c_words:
+            canonical = canonical_c_type(" ".join(ctype.words))
+            return canonical if canonical is not None else " ".join(ctype.words)
+        base = ctype.base
+        if ctype.tag is None and base in TYPE_ALIASES:
+            return TYPE_ALIASES[base]
+        if ctype.tag is None and base in BUILTIN_TYPES:
+            return base
+        key = (ctype.tag, base)
+        need = self.needs.setdefault(key, _Need(line=line))
+        need.by_value = need.by_value or not ctype.pointers
+        spelled = self.type_spelling(ctype.tag, base)
+        if ctype.tag == "enum" and base not in self.enums:
+            return spelled  # declared as a typedef below, since its values are unknown
+        return f"{ctype.tag} {spelled}" if ctype.tag in ("struct", "enum") else spelled
+
+    def type_spelling(self, tag: str | None, base: str) -> str:
+        return base.lstrip("_") if problem_with(base) and base.lstrip("_") else base
+
+    def types(self) -> list[str]:
+        lines: list[str] = []
+        done: set[tuple[str | None, str]] = set()
+        while len(done) < len(self.needs):
+            for key in list(self.needs):
+                if key in done:
+                    continue
+                done.add(key)
+                lines += self.one_type(key, self.needs[key])
+        return lines
+
+    def one_type(self, key: tuple[str | None, str], need: _Need) -> list[str]:
+        tag, base = key
+        name = self.type_spelling(tag, base)
+        if name != base:
+            self.notes.append((need.line, f"type '{base}' renamed '{name}': {problem_with(base)}"))
+        lines = [""]
+        if (
+            tag in (None, "struct")
+            and base in self.structs
+            and base not in {t.name for t in self.tables}
+        ):
+            return lines + self.struct_type(self.structs[base], name)
+        if tag in (None, "enum") and base in self.enums:
+            return lines + self.enum_type(self.enums[base], name)
+        if tag is None and base in self.typedefs:
+            typedef = self.typedefs[base]
+            doc, _ = self.docs_before(typedef.first.line, typedef.first.line - 3)
+            iftext, todo, _ = self.condition(typedef.first)
+            lines += [f"// {todo}"] if todo else []
+            lines += [f"/// {d}".rstrip() for d in doc]
+            lines += [iftext] if iftext else []
+            return lines + [f"typedef {self.type_text(typedef.type, typedef.first.line)}{name};"]
+        where = f"{self.name}:{need.line}" if need.line else self.name
+        if tag == "union":
+            self.notes.append((need.line, f"union '{base}' cannot be expressed; declared opaque"))
+        if tag == "enum":
+            self.notes.append(
+                (
+                    need.line,
+                    f"enum '{base}' is not defined in the header; declared as a u32 typedef",
+                )
+            )
+            return lines + [
+                f"// {TODO} enum '{base}' is used at {where} but not defined here: declare it as",
+                f"// 'enum {name} : u32 {{ ... }}' with its values, and write 'enum {name}' where",
+                "// it is used.",
+                f"typedef u32 {name};",
+            ]
+        if need.by_value and tag is None:
+            self.notes.append(
+                (need.line, f"type '{base}' is not defined in the header; guessed one machine word")
+            )
+            return lines + [
+                f"// {TODO} '{base}' is used by value at {where} but not defined here; one",
+                "// machine word is a guess: give its real definition.",
+                f"typedef unsigned long {name};",
+            ]
+        if need.by_value:
+            self.notes.append(
+                (
+                    need.line,
+                    f"struct '{base}' is used by value but not defined in the header; declared opaque",
+                )
+            )
+            return lines + [
+                f"// {TODO} struct '{base}' is used by value at {where} but not defined here; give its fields.",
+                f"opaque struct {name};",
+            ]
+        return lines + [
+            f"// {TODO} '{base}' is used only behind pointers and not defined here; opaque is",
+            "// enough for pvgen, but say what it is.",
+            f"opaque struct {name};",
+        ]
+
+    def struct_type(self, struct: CStruct, name: str) -> list[str]:
+        doc, _ = self.docs_before(struct.first.line, struct.first.line - 3)
+        iftext, todo, _ = self.condition(struct.first)
+        fields = []
+        for member in struct.members:
+            if member.kind != "data" or member.type is None:
+                self.notes.append(
+                    (
+                        member.first.line,
+                        f"struct '{struct.name}': member cannot be expressed; declared opaque",
+                    )
+                )
+                return [
+                    f"// {TODO} struct '{struct.name}' has members pvgen cannot express;"
+                    " declared opaque.",
+                    f"opaque struct {name};",
+                ]
+            fields += [f"    /// {d}".rstrip() for d in self.trailing(member.last.line)]
+            field_name = self.safe_name(member.name, member.first.line, struct.name)
+            fields.append(f"    {self.type_text(member.type, member.first.line)}{field_name};")
+        head = [f"// {todo}"] if todo else []
+        head += [f"/// {d}".rstrip() for d in doc]
+        head += [iftext] if iftext else []
+        return head + [f"struct {name} {{", *fields, "}"]
+
+    def enum_type(self, enum: CEnum, name: str) -> list[str]:
+        doc, _ = self.docs_before(enum.first.line, enum.first.line - 3)
+        iftext, todo, _ = self.condition(enum.first)
+        values = []
+        next_value = 0
+        for value_name, literal, token in enum.values:
+            if literal is not None:
+                try:
+                    next_value = int(literal.rstrip("uUlL"), 0)
+                except ValueError:
+                    values.append(
+                        f"    // {TODO} {value_name} = {literal} is an expression pvgen cannot evaluate"
+                    )
+                    self.notes.append(
+                        (token.line, f"enum '{enum.name}': value of {value_name} not understood")
+                    )
+                    continue
+            values += [f"    /// {d}".rstrip() for d in self.trailing(token.line)]
+            values.append(
+                f"    {self.safe_name(value_name, token.line, enum.name)} = {next_value},"
+            )
+            next_value += 1
+        underlying = (
+            "s32" if any(v.strip().startswith("-") or "= -" in v for v in values) else "u32"
+        )
+        head = [f"// {todo}"] if todo else []
+        head += [f"/// {d}".rstrip() for d in doc]
+        head += [iftext] if iftext else []
+        return head + [f"enum {name} : {underlying} {{", *values, "}"]
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def _identifier(text: str) -> str:
+    name = re.sub(r"\W", "_", text) or "imported"
+    return "abi_" + name if name[0].isdigit() else name
+
+
+def _tidy(lines: Iterable[str]) -> list[str]:
+    out = [line.rstrip() for line in lines]
+    while out and not out[0].strip():
+        out.pop(0)
+    while out and not out[-1].strip():
+        out.pop()
+    return [line.replace("*/", "* /") for line in out]
+
+
+def _simplify(c: cond.Cond) -> cond.Cond | bool:
+    """Fold the macros whose value kernel C fixes (__ASSEMBLY__, __KERNEL__)."""
+    if isinstance(c, cond.Name):
+        if c.name in KNOWN_UNDEFINED:
+            return False
+        if c.name in KNOWN_DEFINED:
+            return True
+        return c
+    if isinstance(c, cond.Int):
+        return c.value != 0
+    if isinstance(c, cond.Not):
+        inner = _simplify(c.operand)
+        return (not inner) if isinstance(inner, bool) else cond.Not(inner)
+    if isinstance(c, cond.And | cond.Or):
+        is_and = isinstance(c, cond.And)
+        kept: list[cond.Cond] = []
+        for operand in c.operands:
+            value = _simplify(operand)
+            if isinstance(value, bool):
+                if value != is_and:
+                    return value  # False in an And, True in an Or decides it
+                continue
+            kept.append(value)
+        if not kept:
+            return is_and
+        if len(kept) == 1:
+            return kept[0]
+        return cond.And(tuple(kept)) if is_and else cond.Or(tuple(kept))
+    return c
+
+
+def _callee_calls(inline: CInline) -> Iterable[tuple[str, list[list[Token]]]]:
+    body = inline.body
+    for i, token in enumerate(body):
+        if (
+            token.kind == "ident"
+            and re.fullmatch(r"PVOP_V?CALLEE\d+", token.text)
+            and i + 1 < len(body)
+            and body[i + 1].text == "("
+        ):
+            from .cparse import _matching, _split
+
+            end = _matching(body, i + 1)
+            yield token.text, [a for a in _split(body[i + 2 : end], ",")]
+
+
+def _params_from(inline: CInline, values: Sequence[Sequence[Token]]) -> tuple[CParam, ...] | None:
+    if inline.params is None:
+        return None
+    by_name = {p.name: p for p in inline.params if p.name}
+    params = []
+    for value in values:
+        if len(value) != 1 or value[0].text not in by_name:
+            return None
+        params.append(by_name[value[0].text])
+    return tuple(params)
+
+
+__all__ = ["Imported", "write_spec", "CComment"]

@@ -1,0 +1,387 @@
+"""C header scanning: text to tokens, comments and preprocessor conditions.
+
+Takes: the text of a C header and the name to show for it.
+Hands on: `Scan`, the C tokens outside preprocessor lines (each with the
+`#if` frames open around it), the comments with their lines, and notes for
+every preprocessor line that is not a conditional. Conditions that pvgen can
+express (`defined`, `!`, `&&`, `||`, comparisons of names and integers,
+`IS_ENABLED`) become `conditions.Cond` trees; others are kept as text and
+marked not understood. Nothing here knows about structs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .. import conditions as cond
+
+# Macros whose value the kernel fixes: a C header's declarations are never read
+# by the assembler, and always by the kernel.
+KNOWN_UNDEFINED = {"__ASSEMBLY__"}
+KNOWN_DEFINED = {"__KERNEL__"}
+
+_TOKEN = re.compile(
+    r"""
+    (?P<block>/\*.*?\*/)
+  | (?P<open_block>/\*)
+  | (?P<line_comment>//[^\n]*)
+  | (?P<newline>\n)
+  | (?P<space>[ \t\r\f\v]+|\\\n)
+  | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<number>\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.])*)
+  | (?P<punct>\.\.\.|->|&&|\|\||==|!=|<=|>=|<<|>>|\#\#|[^\s])
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+class HeaderError(Exception):
+    """Input that cannot be read as a C header at all; the message has file:line:col."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One branch of an `#if` group: what holds inside it, and where it opened."""
+
+    line: int
+    condition: cond.Cond | None  # None: always true (an include guard, say)
+    text: str  # as written, for notes
+    understood: bool = True
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # ident, number, string, punct
+    text: str
+    line: int
+    column: int
+    frames: tuple[Frame, ...]
+
+
+@dataclass(frozen=True)
+class CComment:
+    line: int
+    end_line: int
+    text: str  # the body, markers and leading `*` removed, lines joined by "\n"
+    after_code: bool  # on the same line as code before it (a trailing comment)
+
+
+@dataclass
+class Scan:
+    tokens: list[Token] = field(default_factory=list)
+    comments: list[CComment] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    blank_lines: set[int] = field(default_factory=set)
+
+
+def scan(text: str, name: str) -> Scan:
+    return _Scanner(text, name).run()
+
+
+class _Scanner:
+    def __init__(self, text: str, name: str) -> None:
+        self.text = text
+        self.name = name
+        self.out = Scan()
+        # The open `#if` groups: each a list of branch frames, the last one current.
+        self.groups: list[list[Frame]] = []
+        self.frames: tuple[Frame, ...] = ()
+        self.line = 1
+        self.line_start = 0
+        self.code_on_line = False
+
+    def run(self) -> Scan:
+        self.find_blank_lines()
+        pos = 0
+        text = self.text
+        while pos < len(text):
+            if not self.code_on_line and self.at_directive(pos):
+                pos = self.directive(pos)
+                continue
+            match = _TOKEN.match(text, pos)
+            assert match is not None  # the last alternative matches any character
+            kind = match.lastgroup or "punct"
+            value = match.group()
+            column = pos - self.line_start + 1
+            if kind == "open_block":
+                raise HeaderError(f"{self.name}:{self.line}:{column}: unterminated comment '/*'")
+            if kind in ("block", "line_comment"):
+                self.comment(value, column)
+            elif kind == "newline":
+                self.new_line(pos)
+            elif kind != "space":
+                if kind == "punct" and value in "\"'":
+                    raise HeaderError(
+                        f"{self.name}:{self.line}:{column}: unterminated {value} literal"
+                    )
+                self.out.tokens.append(Token(kind, value, self.line, column, self.frames))
+                self.code_on_line = True
+            self.advance_lines(value, pos)
+            pos = match.end()
+        if self.groups:
+            opened = self.groups[-1][0]
+            raise HeaderError(f"{self.name}:{opened.line}:1: '#{opened.text}' has no '#endif'")
+        return self.out
+
+    # -- lines
+    def find_blank_lines(self) -> None:
+        for number, line in enumerate(self.text.split("\n"), start=1):
+            if not line.strip():
+                self.out.blank_lines.add(number)
+
+    def new_line(self, pos: int) -> None:
+        self.line += 1
+        self.line_start = pos + 1
+        self.code_on_line = False
+
+    def advance_lines(self, value: str, pos: int) -> None:
+        """Count the newlines inside a multi-line token (block comments, continuations)."""
+        if value == "\n":
+            return
+        newlines = value.count("\n")
+        if newlines:
+            self.line += newlines
+            self.line_start = pos + value.rfind("\n") + 1
+
+    def comment(self, value: str, column: int) -> None:
+        if value.startswith("//"):
+            body = value[2:].strip()
+        else:
+            lines = value[2:-2].split("\n")
+            body = "\n".join(_strip_star(line) for line in lines).strip("\n")
+        end = self.line + value.count("\n")
+        self.out.comments.append(CComment(self.line, end, body, self.code_on_line))
+
+    # -- preprocessor
+    def at_directive(self, pos: int) -> bool:
+        before = self.text[self.line_start : pos]
+        return not before.strip() and self.text.startswith("#", pos)
+
+    def directive(self, pos: int) -> int:
+        """Read one logical preprocessor line (continuations joined, comments dropped)."""
+        start_line = self.line
+        parts = []
+        while pos < len(self.text):
+            match = _TOKEN.match(self.text, pos)
+            assert match is not None
+            kind, value = match.lastgroup, match.group()
+            if kind == "newline":
+                break
+            if kind == "open_block":
+                raise HeaderError(f"{self.name}:{self.line}:1: unterminated comment '/*'")
+            if kind in ("block", "line_comment"):
+                self.comment(value, pos - self.line_start + 1)
+                parts.append(" ")
+            else:
+                parts.append(" " if kind == "space" else value)
+            self.advance_lines(value, pos)
+            pos = match.end()
+        logical = "".join(parts).strip()[1:].strip()
+        self.handle(logical, start_line)
+        return pos
+
+    def handle(self, logical: str, line: int) -> None:
+        word, _, rest = logical.partition(" ")
+        word, rest = word.strip(), rest.strip()
+        if word in ("if", "ifdef", "ifndef"):
+            self.open_group(word, rest, line)
+        elif word in ("elif", "else", "endif") and not self.groups:
+            raise HeaderError(f"{self.name}:{line}:1: '#{word}' without '#if'")
+        elif word == "elif":
+            self.next_branch(_parse_condition(rest), f"elif {rest}", line)
+        elif word == "else":
+            self.next_branch(None, "else", line, is_else=True)
+        elif word == "endif":
+            self.groups.pop()
+            self.frames = tuple(group[-1] for group in self.groups)
+        elif word == "define" and self.is_include_guard(rest):
+            pass
+        elif word:
+            self.out.notes.append((line, f"skipped preprocessor line '#{_short(logical)}'"))
+
+    def open_group(self, word: str, rest: str, line: int) -> None:
+        parsed: _Parsed | cond.Cond | None
+        if word == "if":
+            parsed = _parse_condition(rest)
+        else:
+            name = rest.split()[0] if rest.split() else ""
+            test: cond.Cond = cond.Name(_strip_config(name))
+            parsed = test if word == "ifdef" else cond.Not(test)
+            if word == "ifndef" and self.next_directive_defines(name):
+                parsed = None  # an include guard: always true where the header is read
+        frame = _frame(parsed, f"{word} {rest}", line)
+        self.groups.append([frame])
+        self.frames = tuple(group[-1] for group in self.groups)
+
+    def next_branch(
+        self, parsed: _Parsed | None, text: str, line: int, is_else: bool = False
+    ) -> None:
+        group = self.groups[-1]
+        earlier = [f.condition for f in group]
+        if not all(f.understood for f in group):
+            frame = Frame(line, None, text, understood=False)
+        else:
+            negated: list[cond.Cond] = [cond.Not(c) for c in earlier if c is not None]
+            if any(c is None for c in earlier):
+                negated = [cond.Int(0)]  # an earlier branch always held
+            mine = None if is_else or parsed is None else parsed
+            if not is_else and parsed is not None and not parsed.understood:
+                frame = Frame(line, None, text, understood=False)
+                group.append(frame)
+                self.frames = tuple(g[-1] for g in self.groups)
+                return
+            parts = negated + ([mine.condition] if mine and mine.condition is not None else [])
+            frame = Frame(line, cond.conjoin(*parts), text)
+        group.append(frame)
+        self.frames = tuple(g[-1] for g in self.groups)
+
+    def next_directive_defines(self, name: str) -> bool:
+        rest = self.text[self.line_start :]
+        after = rest.split("\n", 2)[1:2]
+        return (
+            bool(after)
+            and re.fullmatch(rf"\s*#\s*define\s+{re.escape(name)}\s*", after[0]) is not None
+        )
+
+    def is_include_guard(self, rest: str) -> bool:
+        if not self.groups or len(rest.split()) != 1:
+            return False
+        frame = self.groups[-1][-1]
+        return frame.understood and frame.condition is None and frame.text.startswith("ifndef")
+
+
+def _frame(parsed: _Parsed | cond.Cond | None, text: str, line: int) -> Frame:
+    if isinstance(parsed, _Parsed):
+        return Frame(line, parsed.condition, text, parsed.understood)
+    return Frame(line, parsed, text)
+
+
+def _strip_star(line: str) -> str:
+    stripped = line.strip()
+    if stripped.startswith("*"):
+        stripped = stripped[1:]
+        return stripped[1:] if stripped.startswith(" ") else stripped
+    return stripped
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _strip_config(name: str) -> str:
+    return name[len("CONFIG_") :] if name.startswith("CONFIG_") else name
+
+
+# ---- #if expressions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    condition: cond.Cond | None
+    understood: bool
+
+
+_COND_TOKEN = re.compile(
+    r"\s*(defined|IS_ENABLED|IS_BUILTIN|[A-Za-z_]\w*|0[xX][0-9a-fA-F]+[uUlL]*|[0-9]+[uUlL]*|&&|\|\||==|!=|<=|>=|[()<>!])"
+)
+
+
+def _parse_condition(text: str) -> _Parsed:
+    """An `#if` expression as a condition, or not understood (arithmetic, unknown macros)."""
+    tokens = []
+    pos = 0
+    while pos < len(text):
+        match = _COND_TOKEN.match(text, pos)
+        if match is None:
+            if not text[pos:].strip():
+                break
+            return _Parsed(None, False)
+        tokens.append(match.group(1))
+        pos = match.end()
+    parser = _CondParser(tokens)
+    try:
+        result = parser.or_expr()
+    except (_NotUnderstood, IndexError):
+        return _Parsed(None, False)
+    if parser.pos != len(tokens):
+        return _Parsed(None, False)
+    return _Parsed(result, True)
+
+
+class _NotUnderstood(Exception):
+    pass
+
+
+class _CondParser:
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        token = self.tokens[self.pos]
+        if expected is not None and token != expected:
+            raise _NotUnderstood
+        self.pos += 1
+        return token
+
+    def or_expr(self) -> cond.Cond:
+        parts = [self.and_expr()]
+        while self.peek() == "||":
+            self.take()
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else cond.Or(tuple(parts))
+
+    def and_expr(self) -> cond.Cond:
+        parts = [self.unary()]
+        while self.peek() == "&&":
+            self.take()
+            parts.append(self.unary())
+        return parts[0] if len(parts) == 1 else cond.And(tuple(parts))
+
+    def unary(self) -> cond.Cond:
+        if self.peek() == "!":
+            self.take()
+            return cond.Not(self.unary())
+        left = self.primary()
+        op = self.peek()
+        if op in cond.COMPARISONS:
+            self.take()
+            right = self.primary()
+            if not isinstance(left, cond.Name | cond.Int) or not isinstance(
+                right, cond.Name | cond.Int
+            ):
+                raise _NotUnderstood
+            return cond.Compare(op, left, right)
+        return left
+
+    def primary(self) -> cond.Cond:
+        token = self.take()
+        if token == "(":
+            inner = self.or_expr()
+            self.take(")")
+            return inner
+        if token in ("defined", "IS_ENABLED", "IS_BUILTIN"):
+            parens = self.peek() == "("
+            if parens:
+                self.take("(")
+            name = self.take()
+            if parens:
+                self.take(")")
+            if not re.fullmatch(r"[A-Za-z_]\w*", name):
+                raise _NotUnderstood
+            return cond.Name(_strip_config(name))
+        if token[0].isdigit():
+            digits = token.rstrip("uUlL")
+            octal = len(digits) > 1 and digits[0] == "0" and digits[1] not in "xX"
+            return cond.Int(int(digits, 8) if octal else int(digits, 0))
+        if re.fullmatch(r"[A-Za-z_]\w*", token):
+            if self.peek() == "(":
+                raise _NotUnderstood  # a function-like macro pvgen cannot evaluate
+            return cond.Name(_strip_config(token))
+        raise _NotUnderstood
