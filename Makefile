@@ -49,12 +49,14 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# A long fuzzing run: FUZZ_EXAMPLES mutated specs through check and generate, and a tenth
-# as many random valid specs through check, generate, diff, import and gcc.
+# A long fuzzing run: FUZZ_EXAMPLES mutated specs through check, generate and fmt, half as
+# many mutated C headers through import, and a tenth as many random valid specs through
+# check, generate, diff, fmt, Python import and gcc.
 FUZZ_EXAMPLES ?= 20000
 fuzz: $(STAMP)
 	PVGEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
-		tests/test_fuzz_valid.py tests/test_hostile.py -k "mutated or truncation or valid"
+		tests/test_fuzz_valid.py tests/test_hostile.py tests/test_import.py \
+		-k "mutated or truncation or valid"
 
 # Regenerate docs/rules.md from the rule registry.
 docs: $(STAMP)
@@ -62,7 +64,8 @@ docs: $(STAMP)
 
 # Rewrite the golden files of tests/golden from the current code; review the diff.
 golden: $(STAMP)
-	PVGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_gen_c.py
+	PVGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_gen_c.py \
+		tests/test_import.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

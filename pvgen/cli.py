@@ -381,6 +381,32 @@ def cmd_fmt(args: argparse.Namespace, config: Config) -> int:
     return status
 
 
+def cmd_import(args: argparse.Namespace, config: Config) -> int:
+    import re
+
+    from .cimport import HeaderError, import_header
+
+    if args.abi is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.abi):
+        raise UsageError(f"--abi '{args.abi}' is not a name (letters, digits, '_')")
+    path = Path(args.header)
+    shown = display_name(path)
+    try:
+        data = sys.stdin.buffer.read() if args.header == "-" else path.read_bytes()
+    except OSError as exc:
+        print(f"pvgen: error: cannot read '{shown}': {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        imported = import_header(data, shown, tuple(args.struct or ()), args.abi)
+    except HeaderError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return EXIT_FINDINGS
+    for line, note in imported.notes:
+        where = f"{shown}:{line}" if line else shown
+        print(f"{where}: note: {note}", file=sys.stderr)
+    sys.stdout.write(imported.text)
+    return EXIT_OK
+
+
 def cmd_dump(args: argparse.Namespace, config: Config) -> int:
     from .dump import dump_json
 
@@ -569,6 +595,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fmt.add_argument("--diff", action="store_true", help="write nothing; print unified diffs")
     fmt.set_defaults(run=cmd_fmt)
+
+    importer = commands.add_parser(
+        "import",
+        help="write a first spec from a C header of hook tables",
+        description="Read a C header that declares hook tables as structs of function"
+        " pointers and print a spec for them on stdout: hooks with their C signatures,"
+        " #ifdef as @if, comments as docs, fastcall as @callconv. What cannot be carried"
+        " over is a TODO comment in the spec and a note on stderr with its header line.",
+    )
+    importer.add_argument("header", metavar="HEADER", help="the C header, or '-' for stdin")
+    importer.add_argument(
+        "--struct",
+        action="append",
+        metavar="PATTERN",
+        help="import the structs whose names match this glob (repeatable; default: every"
+        " struct with a function-pointer member)",
+    )
+    importer.add_argument("--abi", metavar="NAME", help="the ABI's name (default: the file's)")
+    importer.set_defaults(run=cmd_import)
 
     dump = commands.add_parser(
         "dump",

@@ -25,7 +25,11 @@ def fmt(text: str) -> str:
 
 
 def spec_files() -> list[Path]:
-    return sorted(SPECS.glob("*.pvspec")) + sorted(TEST_SPECS.rglob("*.pvspec"))
+    return (
+        sorted(SPECS.glob("*.pvspec"))
+        + sorted(TEST_SPECS.rglob("*.pvspec"))
+        + sorted((ROOT / "tests" / "import").glob("*.pvspec"))
+    )
 
 
 @pytest.mark.parametrize("path", spec_files(), ids=lambda p: str(p.relative_to(ROOT)))

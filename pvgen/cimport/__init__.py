@@ -16,7 +16,7 @@ from .cparse import parse_header
 from .scan import HeaderError, scan
 
 # Real headers are tens of kilobytes; the limit only stops runaway input early.
-MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_HEADER_BYTES = 8 * 1024 * 1024
 
 
 def import_header(
@@ -25,12 +25,13 @@ def import_header(
     """The spec text for a header's hook tables, and notes of what was skipped where."""
     if len(data) > MAX_HEADER_BYTES:
         raise HeaderError(
-            f"{name}: {len(data) / 2**20:.1f} MiB is over the limit of"
-            f" {MAX_HEADER_BYTES // 2**20} MiB for a header"
+            f"{name}",
+            f"{len(data) / 2**20:.1f} MiB is over the limit of"
+            f" {MAX_HEADER_BYTES // 2**20} MiB for a header",
         )
     if b"\0" in data:
         line = data[: data.index(b"\0")].count(b"\n") + 1
-        raise HeaderError(f"{name}:{line}:1: not a text file (it contains a NUL byte)")
+        raise HeaderError(f"{name}:{line}:1", "not a text file (it contains a NUL byte)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -10,15 +10,29 @@ place it belongs, so that nothing is silently lost.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .. import conditions as cond
 from ..layout import BUILTIN_TYPES, canonical_c_type
 from ..names import problem_with
-from .cparse import CEnum, CInline, CMember, CParam, CStruct, CType, Header
+from .cparse import (
+    CEnum,
+    CInline,
+    CMember,
+    CParam,
+    CStruct,
+    CType,
+    CTypedef,
+    Header,
+    matching,
+    split_at,
+    type_of,
+)
 from .scan import KNOWN_DEFINED, KNOWN_UNDEFINED, CComment, Frame, HeaderError, Scan, Token
 
 TODO = "TODO(pvgen import):"
@@ -65,19 +79,25 @@ class _Writer:
     ) -> None:
         self.header = header
         self.scanned = scanned
-        self.name = name
+        self.name = name.replace("\\", "/").rsplit("/", 1)[-1]  # the spec names the file only
         self.patterns = patterns
         self.abi = abi or _identifier(re.sub(r"\.[^.]*$", "", name.rsplit("/", 1)[-1]))
         self.notes: list[tuple[int, str]] = list(scanned.notes) + list(header.notes)
         self.out: list[str] = []
         self.comments = sorted(scanned.comments, key=lambda c: c.line)
+        self.comment_lines = [c.line for c in self.comments]
+        self.token_lines = [t.line for t in scanned.tokens]
         self.structs = {s.name: s for s in header.structs if not s.is_union}
         self.enums = {e.name: e for e in header.enums}
-        self.typedefs = {t.name: t for t in header.typedefs}
+        self.typedefs: dict[str, list[CTypedef]] = {}
+        for typedef in header.typedefs:
+            self.typedefs.setdefault(typedef.name, []).append(typedef)
         self.tables: list[CStruct] = []
         self.common: set[Frame] = set()
         self.needs: dict[tuple[str | None, str], _Need] = {}
         self.conditions_seen: set[str] = set()
+        # Names compared with numbers, and the largest number each is compared with.
+        self.compared: dict[str, int] = {}
 
     # -- the whole spec
     def run(self) -> Imported:
@@ -93,9 +113,8 @@ class _Writer:
         for table in self.tables:
             body += self.table(table)
         types = self.types()
-        self.out = (
-            self.preamble() + types + body + ["", "/// Bare hardware.", "backend native default;"]
-        )
+        out = self.preamble() + types + body + ["", "/// Bare hardware.", "backend native default;"]
+        self.out = [wrapped for line in out for wrapped in _wrap_comment(line)]
         if self.header.skipped:
             self.notes.append(
                 (
@@ -120,35 +139,34 @@ class _Writer:
             }
             if not chosen:
                 raise HeaderError(
-                    f"{self.name}: no struct matches {', '.join(self.patterns)}; structs in the header: "
-                    + (", ".join(sorted(self.structs)) or "none")
+                    f"{self.name}",
+                    f"no struct matches {', '.join(self.patterns)}; structs in the header: "
+                    + (", ".join(sorted(self.structs)) or "none"),
                 )
         else:
             chosen = set(is_table)
-        # Tables embedded by value are tables too, and so are structs that embed tables.
+        # Hook tables embedded by value in a chosen table are its sub-tables; without
+        # patterns, a struct that embeds tables (the kernel's patch template) is one too.
+        tableish = is_table | chosen
         changed = True
         while changed:
             changed = False
             for s in structs:
-                embeds = [self.embedded(m) for m in s.members]
+                embeds = {self.embedded(m) for m in s.members} - {None}
                 if s.name in chosen:
-                    for inner in embeds:
-                        if (
-                            inner
-                            and inner in self.structs
-                            and inner not in chosen
-                            and (inner in is_table or not self.patterns)
-                        ):
-                            chosen.add(inner)
-                            changed = True
-                elif not self.patterns and any(e in chosen for e in embeds):
-                    chosen.add(s.name)
-                    changed = True
+                    grown = {e for e in embeds if e in tableish and e not in chosen}
+                elif not self.patterns and embeds & chosen:
+                    grown = {s.name}
+                else:
+                    continue
+                chosen |= {e for e in grown if e is not None}
+                changed = changed or bool(grown)
         tables = [s for s in structs if s.name in chosen]
         if not tables:
             raise HeaderError(
-                f"{self.name}: no hook tables found: no struct has a function-pointer member"
-                " (name structs with --struct to import them anyway)"
+                f"{self.name}",
+                "no hook tables found: no struct has a function-pointer member"
+                " (name structs with --struct to import them anyway)",
             )
         return tables
 
@@ -160,16 +178,17 @@ class _Writer:
 
     def preamble(self) -> list[str]:
         return [
-            f"// Imported by pvgen from {self.name}; review every {TODO} before relying on it.",
+            f"// Imported by pvgen from {self.name}; review every TODO(pvgen import) before relying on it.",
             "",
             f"/// The hook tables of {self.name}.",
             f"abi {self.abi} {{",
             "    version 1;",
             "}",
             "",
-            f"// {TODO} name the configurations the interface is built for, with the defines",
-            "// of each. Both targets below turn on every define the @if conditions test",
-            "// (a 32-bit or 64-bit one only on its width), which declares every member.",
+            f"// {TODO} name the configurations the interface is built for, with the defines"
+            " of each. Both targets below turn on every define the @if conditions test (a"
+            " 32-bit or 64-bit one only on its width; a compared one at the largest value"
+            " it is compared with), so that every member is declared somewhere.",
             "/// A 32-bit build.",
             self.target("ilp32", exclude=WIDE_DEFINES),
             "/// A 64-bit build.",
@@ -177,7 +196,10 @@ class _Writer:
         ]
 
     def target(self, name: str, exclude: frozenset[str]) -> str:
-        defines = sorted(self.conditions_seen - exclude)
+        defines = [
+            f"{n} = {self.compared[n]}" if n in self.compared else n
+            for n in sorted(self.conditions_seen - exclude)
+        ]
         listed = f" defines {', '.join(defines)};" if defines else ""
         return f"target {name} {{ data_model {name};{listed} }}"
 
@@ -208,7 +230,19 @@ class _Writer:
             return None, todo, True
         for n in cond.names(simplified):
             self.conditions_seen.add(n.name)
+        self.note_comparisons(simplified)
         return f"@if({cond.render(simplified)})", todo, True
+
+    def note_comparisons(self, c: cond.Cond) -> None:
+        if isinstance(c, cond.Not):
+            self.note_comparisons(c.operand)
+        elif isinstance(c, cond.And | cond.Or):
+            for operand in c.operands:
+                self.note_comparisons(operand)
+        elif isinstance(c, cond.Compare):
+            for name, other in ((c.left, c.right), (c.right, c.left)):
+                if isinstance(name, cond.Name) and isinstance(other, cond.Int):
+                    self.compared[name.name] = max(self.compared.get(name.name, 0), other.value)
 
     # -- comments
     def docs_before(self, line: int, after_line: int) -> tuple[list[str], list[str]]:
@@ -219,8 +253,10 @@ class _Writer:
         """
         doc: list[str] = []
         plain: list[str] = []
-        for comment in self.comments:
-            if not (after_line < comment.line and comment.end_line < line) or comment.after_code:
+        first = bisect.bisect_right(self.comment_lines, after_line)
+        last = bisect.bisect_right(self.comment_lines, line)
+        for comment in self.comments[first:last]:
+            if comment.end_line > line or comment.after_code:
                 continue
             adjacent = not any(
                 n in self.scanned.blank_lines for n in range(comment.end_line + 1, line)
@@ -232,25 +268,29 @@ class _Writer:
                 plain += lines
         return _tidy(doc), _tidy(plain)
 
+    def on_lines(self, first: int, last: int) -> list[CComment]:
+        start = bisect.bisect_left(self.comment_lines, first)
+        end = bisect.bisect_right(self.comment_lines, last)
+        return self.comments[start:end]
+
     def trailing(self, line: int) -> list[str]:
-        return _tidy([c.text for c in self.comments if c.line == line and c.after_code])
+        """Comments after code on `line`."""
+        return _tidy(_split_lines(c for c in self.on_lines(line, line) if c.after_code))
 
     def inside(self, first: int, last: int) -> list[str]:
-        return _tidy(
-            [
-                c.text
-                for c in self.comments
-                if first <= c.line and c.end_line <= last and c.after_code and c.line != last
-            ]
-        )
+        """Comments after code on the lines of a declaration that spans `first` to `last`."""
+        return _tidy(_split_lines(c for c in self.on_lines(first, last - 1) if c.after_code))
+
+    def previous_code_line(self, line: int) -> int:
+        """The last line before `line` that has C code (0 when there is none)."""
+        index = bisect.bisect_left(self.token_lines, line)
+        return self.token_lines[index - 1] if index else 0
 
     # -- tables
     def table(self, table: CStruct) -> list[str]:
         lines = [""]
-        doc, _ = self.docs_before(
-            table.first.line,
-            0 if not self.tables or table is self.tables[0] else self.previous_end(table),
-        )
+        doc, _ = self.docs_before(table.first.line, self.previous_code_line(table.first.line))
+        doc += self.trailing(table.open_brace.line)
         iftext, todo, exists = self.condition(table.first)
         if not exists:
             self.notes.append(
@@ -274,15 +314,6 @@ class _Writer:
         lines += [f"    // {c}".rstrip() for c in leftover[0] + leftover[1]]
         lines.append("}")
         return lines
-
-    def previous_end(self, table: CStruct) -> int:
-        ends = [
-            s.close_brace.line for s in self.header.structs if s.close_brace.line < table.first.line
-        ]
-        ends += [
-            e.close_brace.line for e in self.header.enums if e.close_brace.line < table.first.line
-        ]
-        return max(ends, default=0)
 
     def member(self, table: CStruct, member: CMember, previous: int) -> list[str]:
         doc, plain = self.docs_before(member.first.line, previous)
@@ -381,19 +412,12 @@ class _Writer:
             m.name for s in self.tables for m in s.members if self.embedded(m) == table.name
         }
         for inline in self.header.inlines:
-            for call in _callee_calls(inline):
-                macro, args = call
-                voided = macro.startswith("PVOP_VCALLEE")
-                if voided and args:
-                    returns: CType | None = CType(("void",))
-                    path, values = args[0], args[1:]
-                elif len(args) >= 2:
-                    from .cparse import _type_of
-
-                    returns = _type_of(args[0])
-                    path, values = args[1], args[2:]
-                else:
+            for voided, count, args in _callee_calls(inline):
+                if len(args) < count + (1 if voided else 2):
                     continue
+                returns = CType(("void",)) if voided else type_of(args[0])
+                path = args[0] if voided else args[1]
+                values = args[1 : 1 + count] if voided else args[2 : 2 + count]
                 parts = [t.text for t in path if t.kind == "ident"]
                 if len(parts) < 2 or parts[-1] != member.name or parts[-2] not in holders:
                     continue
@@ -456,13 +480,18 @@ class _Writer:
         if tag in (None, "enum") and base in self.enums:
             return lines + self.enum_type(self.enums[base], name)
         if tag is None and base in self.typedefs:
-            typedef = self.typedefs[base]
-            doc, _ = self.docs_before(typedef.first.line, typedef.first.line - 3)
-            iftext, todo, _ = self.condition(typedef.first)
-            lines += [f"// {todo}"] if todo else []
-            lines += [f"/// {d}".rstrip() for d in doc]
-            lines += [iftext] if iftext else []
-            return lines + [f"typedef {self.type_text(typedef.type, typedef.first.line)}{name};"]
+            # One typedef per configuration branch (`#ifdef X86_PAE ... #else ...`).
+            for typedef in self.typedefs[base]:
+                line = typedef.first.line
+                doc, _ = self.docs_before(line, self.previous_code_line(line))
+                iftext, todo, exists = self.condition(typedef.first)
+                if not exists:
+                    continue
+                lines += [f"// {todo}"] if todo else []
+                lines += [f"/// {d}".rstrip() for d in doc]
+                lines += [iftext] if iftext else []
+                lines.append(f"typedef {self.type_text(typedef.type, line)}{name};")
+            return lines
         where = f"{self.name}:{need.line}" if need.line else self.name
         if tag == "union":
             self.notes.append((need.line, f"union '{base}' cannot be expressed; declared opaque"))
@@ -474,9 +503,9 @@ class _Writer:
                 )
             )
             return lines + [
-                f"// {TODO} enum '{base}' is used at {where} but not defined here: declare it as",
-                f"// 'enum {name} : u32 {{ ... }}' with its values, and write 'enum {name}' where",
-                "// it is used.",
+                f"// {TODO} enum '{base}' is used at {where} but not defined here: declare it as"
+                f" 'enum {name} : u32 {{ ... }}' with its values, and write 'enum {name}' where"
+                " it is used.",
                 f"typedef u32 {name};",
             ]
         if need.by_value and tag is None:
@@ -484,8 +513,8 @@ class _Writer:
                 (need.line, f"type '{base}' is not defined in the header; guessed one machine word")
             )
             return lines + [
-                f"// {TODO} '{base}' is used by value at {where} but not defined here; one",
-                "// machine word is a guess: give its real definition.",
+                f"// {TODO} '{base}' is used by value at {where} but not defined here; one"
+                " machine word is a guess: give its real definition.",
                 f"typedef unsigned long {name};",
             ]
         if need.by_value:
@@ -500,13 +529,13 @@ class _Writer:
                 f"opaque struct {name};",
             ]
         return lines + [
-            f"// {TODO} '{base}' is used only behind pointers and not defined here; opaque is",
-            "// enough for pvgen, but say what it is.",
+            f"// {TODO} '{base}' is used only behind pointers and not defined here; opaque is"
+            " enough for pvgen, but say what it is.",
             f"opaque struct {name};",
         ]
 
     def struct_type(self, struct: CStruct, name: str) -> list[str]:
-        doc, _ = self.docs_before(struct.first.line, struct.first.line - 3)
+        doc, _ = self.docs_before(struct.first.line, self.previous_code_line(struct.first.line))
         iftext, todo, _ = self.condition(struct.first)
         fields = []
         for member in struct.members:
@@ -531,7 +560,7 @@ class _Writer:
         return head + [f"struct {name} {{", *fields, "}"]
 
     def enum_type(self, enum: CEnum, name: str) -> list[str]:
-        doc, _ = self.docs_before(enum.first.line, enum.first.line - 3)
+        doc, _ = self.docs_before(enum.first.line, self.previous_code_line(enum.first.line))
         iftext, todo, _ = self.condition(enum.first)
         values = []
         next_value = 0
@@ -565,8 +594,21 @@ class _Writer:
 
 
 def _identifier(text: str) -> str:
-    name = re.sub(r"\W", "_", text) or "imported"
+    name = re.sub(r"[^A-Za-z0-9_]", "_", text) or "imported"
     return "abi_" + name if name[0].isdigit() else name
+
+
+def _wrap_comment(line: str, width: int = 100) -> list[str]:
+    """A `//` comment line longer than `width`, as several."""
+    stripped = line.lstrip()
+    if len(line) <= width or not stripped.startswith("//") or stripped.startswith("///"):
+        return [line]
+    indent = line[: len(line) - len(stripped)] + "// "
+    return textwrap.wrap(stripped[3:], width, initial_indent=indent, subsequent_indent=indent)
+
+
+def _split_lines(comments: Iterable[CComment]) -> list[str]:
+    return [line for c in comments for line in c.text.split("\n")]
 
 
 def _tidy(lines: Iterable[str]) -> list[str]:
@@ -609,19 +651,19 @@ def _simplify(c: cond.Cond) -> cond.Cond | bool:
     return c
 
 
-def _callee_calls(inline: CInline) -> Iterable[tuple[str, list[list[Token]]]]:
-    body = inline.body
-    for i, token in enumerate(body):
-        if (
-            token.kind == "ident"
-            and re.fullmatch(r"PVOP_V?CALLEE\d+", token.text)
-            and i + 1 < len(body)
-            and body[i + 1].text == "("
-        ):
-            from .cparse import _matching, _split
+# The kernel's callee-save call macros: PVOP_CALLEE1(ret, op, arg), PVOP_VCALLEE0(op),
+# PVOP_ALT_CALLEE0(ret, op, alternative, feature); the digit counts the arguments.
+_CALLEE_MACRO = re.compile(r"PVOP_(?:ALT_)?(V?)CALLEE(\d)")
 
-            end = _matching(body, i + 1)
-            yield token.text, [a for a in _split(body[i + 2 : end], ",")]
+
+def _callee_calls(inline: CInline) -> Iterable[tuple[bool, int, list[list[Token]]]]:
+    """(returns nothing, argument count, macro arguments) of each callee-save call."""
+    body = inline.body
+    for i, token in enumerate(body[:-1]):
+        found = _CALLEE_MACRO.fullmatch(token.text) if token.kind == "ident" else None
+        if found and body[i + 1].text == "(":
+            end = matching(body, i + 1)
+            yield found.group(1) == "V", int(found.group(2)), split_at(body[i + 2 : end], ",")
 
 
 def _params_from(inline: CInline, values: Sequence[Sequence[Token]]) -> tuple[CParam, ...] | None:

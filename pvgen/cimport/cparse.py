@@ -159,20 +159,21 @@ def _check_brackets(tokens: Sequence[Token], name: str) -> None:
         elif token.text in pairs:
             if not stack or stack[-1].text != pairs[token.text]:
                 raise HeaderError(
-                    f"{name}:{token.line}:{token.column}: '{token.text}' closes nothing"
+                    f"{name}:{token.line}:{token.column}",
+                    f"'{token.text}' closes nothing"
                     + (
                         f" (the open '{stack[-1].text}' is at line {stack[-1].line})"
                         if stack
                         else ""
-                    )
+                    ),
                 )
             stack.pop()
     if stack:
         token = stack[-1]
-        raise HeaderError(f"{name}:{token.line}:{token.column}: '{token.text}' is never closed")
+        raise HeaderError(f"{name}:{token.line}:{token.column}", f"'{token.text}' is never closed")
 
 
-def _matching(tokens: Sequence[Token], index: int) -> int:
+def matching(tokens: Sequence[Token], index: int) -> int:
     """Index of the bracket that closes the one at `index` (brackets are balanced)."""
     depth = 0
     for i in range(index, len(tokens)):
@@ -214,10 +215,10 @@ class _Reader:
         while i < len(self.tokens):
             text = self.tokens[i].text
             if text in ("(", "["):
-                i = _matching(self.tokens, i) + 1
+                i = matching(self.tokens, i) + 1
                 continue
             if text == "{":
-                end = _matching(self.tokens, i)
+                end = matching(self.tokens, i)
                 if self.text(i - 1) == ")":  # a function body ends the declaration
                     self.remember_inline(start, i, end)
                     self.header.skipped += 1
@@ -236,8 +237,8 @@ class _Reader:
         paren = next((k for k in range(len(decl) - 1, -1, -1) if decl[k].text == "("), None)
         if paren is None or paren == 0 or decl[paren - 1].kind != "ident":
             return
-        close = _matching(decl, paren)
-        ret = _type_of([t for t in decl[: paren - 1] if t.text not in ("static", "extern")])
+        close = matching(decl, paren)
+        ret = type_of([t for t in decl[: paren - 1] if t.text not in ("static", "extern")])
         params = _params(decl[paren + 1 : close])
         self.header.inlines.append(
             CInline(decl[paren - 1].text, ret, params, self.tokens[body_open + 1 : body_close])
@@ -248,13 +249,13 @@ class _Reader:
         if self.text(i + 1) in ("struct", "union", "enum"):
             brace = i + 2 if self.text(i + 2) == "{" else i + 3
             if self.text(brace) == "{":
-                close = _matching(self.tokens, brace)
+                close = matching(self.tokens, brace)
                 alias = self.tokens[close + 1] if close + 1 < len(self.tokens) else None
                 if alias is not None and alias.kind == "ident" and self.text(close + 2) == ";":
                     return self.tagged_definition(i + 1, brace - 1, alias.text, first)
         end = i
         while end < len(self.tokens) and self.text(end) != ";":
-            end = _matching(self.tokens, end) if self.text(end) in "([{" else end
+            end = matching(self.tokens, end) if self.text(end) in "([{" else end
             end += 1
         parts = self.tokens[i + 1 : end]
         if any(t.text == "(" for t in parts) or len(parts) < 2 or parts[-1].kind != "ident":
@@ -262,7 +263,7 @@ class _Reader:
                 (first.line, "skipped a typedef that is not a plain type name (function type?)")
             )
         else:
-            ctype = _type_of(parts[:-1])
+            ctype = type_of(parts[:-1])
             if ctype is not None:
                 self.header.typedefs.append(CTypedef(parts[-1].text, first, ctype))
         return end + 1
@@ -275,7 +276,7 @@ class _Reader:
         brace = name_index + 1 if has_tag else name_index
         if self.text(brace) != "{":
             brace = name_index + 1
-        close = _matching(self.tokens, brace)
+        close = matching(self.tokens, brace)
         name = alias or self.text(name_index)
         first = first or self.tokens[keyword_index]
         if keyword == "enum":
@@ -292,7 +293,7 @@ class _Reader:
             )
         end = close + 1
         while end < len(self.tokens) and self.text(end) != ";":
-            end = _matching(self.tokens, end) if self.text(end) in "([{" else end
+            end = matching(self.tokens, end) if self.text(end) in "([{" else end
             end += 1
         return end + 1
 
@@ -300,14 +301,14 @@ class _Reader:
 # ---- members -------------------------------------------------------------------------
 
 
-def _split(tokens: Sequence[Token], separator: str) -> list[list[Token]]:
+def split_at(tokens: Sequence[Token], separator: str) -> list[list[Token]]:
     """Split at `separator` outside brackets."""
     parts: list[list[Token]] = [[]]
     i = 0
     while i < len(tokens):
         token = tokens[i]
         if token.kind == "punct" and token.text in "([{":
-            end = _matching(tokens, i)
+            end = matching(tokens, i)
             parts[-1].extend(tokens[i : end + 1])
             i = end + 1
             continue
@@ -321,18 +322,35 @@ def _split(tokens: Sequence[Token], separator: str) -> list[list[Token]]:
 
 def _members(body: Sequence[Token]) -> list[CMember]:
     members = []
-    for part in _split(body, ";"):
+    for part in split_at(body, ";"):
         if part:
             members.extend(_member(part))
     return members
 
 
 def _source(tokens: Sequence[Token]) -> str:
+    """Tokens back to C text in the kernel's spacing: `void (*fn)(void *data)`."""
     out = ""
+    previous: Token | None = None
     for token in tokens:
-        glue = token.kind == "punct" or (out and out[-1] in "(*[")
-        out += token.text if glue or not out else " " + token.text
-    return out.replace(" ,", ",")
+        text = token.text
+        if previous is None:
+            out = text
+        elif text in (")", "]", ",", ";", "[") or previous.text in ("(", "["):
+            out += text
+        elif text == "(" and (previous.text == ")" or previous.kind == "ident"):
+            # `f(` and `)(` stay joined; `void (*f)` keeps the kernel's space before `(*`.
+            is_declarator = (
+                tokens.index(token) + 1 < len(tokens)
+                and tokens[tokens.index(token) + 1].text == "*"
+            )
+            out += (" " if is_declarator and previous.kind == "ident" else "") + text
+        elif previous.text == "*" and token.kind == "ident":
+            out += text
+        else:
+            out += " " + text
+        previous = token
+    return out
 
 
 def _member(tokens: list[Token]) -> list[CMember]:
@@ -355,7 +373,7 @@ def _member(tokens: list[Token]) -> list[CMember]:
     if any(t.text == "[" for t in rest):
         return unsupported("an array member")
     members = []
-    declarators = _split(rest, ",")
+    declarators = split_at(rest, ",")
     head = declarators[0]
     name_at = len(head) - 1
     if name_at < 1 or head[name_at].kind != "ident":
@@ -369,7 +387,7 @@ def _member(tokens: list[Token]) -> list[CMember]:
             return unsupported("an array member")
         if len(parts) < 2 or parts[-1].kind != "ident":
             return unsupported("a declaration pvgen cannot read")
-        ctype = _type_of(parts[:-1])
+        ctype = type_of(parts[:-1])
         if ctype is None:
             return unsupported("a type pvgen cannot read")
         kind = (
@@ -392,7 +410,7 @@ def _function_pointer(
     callconv: str | None,
     dropped: list[str],
 ) -> CMember:
-    close = _matching(rest, paren)
+    close = matching(rest, paren)
     inner = rest[paren + 1 : close]
     stars = [t for t in inner if t.text == "*"]
     names = [t for t in inner if t.kind == "ident" and t.text != "const"]
@@ -402,16 +420,20 @@ def _function_pointer(
         return CMember(
             "unsupported", name, first, last, reason="not a plain function pointer", source=source
         )
-    params_close = _matching(after, 0)
+    params_close = matching(after, 0)
     params = _params(after[1:params_close])
-    returns = _type_of(rest[:paren])
+    returns = type_of(rest[:paren])
     name = names[0].text
     if params is None or returns is None or params_close != len(after) - 1:
-        why = (
-            "a parameter pvgen cannot read (a function pointer or '...')"
-            if params is None
-            else "a return type pvgen cannot read"
-        )
+        param_texts = {t.text for t in after[1:params_close]}
+        if "..." in param_texts:
+            why = "a variadic parameter list ('...')"
+        elif "(" in param_texts:
+            why = "a function-pointer parameter"
+        elif params is None:
+            why = "a parameter pvgen cannot read"
+        else:
+            why = "a return type pvgen cannot read"
         return CMember("unsupported", name, first, last, reason=why, source=source)
     return CMember(
         "hook", name, first, last, returns, params, callconv, source=source, dropped=dropped
@@ -422,7 +444,7 @@ def _params(tokens: Sequence[Token]) -> tuple[CParam, ...] | None:
     if not tokens or [t.text for t in tokens] == ["void"]:
         return ()
     params = []
-    for part in _split(tokens, ","):
+    for part in split_at(tokens, ","):
         _, _, part = _strip_attributes(part)
         if not part or any(t.text in ("(", "...") for t in part):
             return None
@@ -436,7 +458,7 @@ def _params(tokens: Sequence[Token]) -> tuple[CParam, ...] | None:
         if _names_parameter(part):
             name = part[-1].text
             part = part[:-1]
-        ctype = _type_of(part)
+        ctype = type_of(part)
         if ctype is None:
             return None
         if array:
@@ -467,7 +489,7 @@ def _strip_attributes(tokens: Sequence[Token]) -> tuple[str | None, list[str], l
         if text in CALLING_CONVENTIONS:
             callconv = CALLING_CONVENTIONS[text]
         elif text == "__attribute__" and i + 1 < len(tokens) and tokens[i + 1].text == "(":
-            end = _matching(tokens, i + 1)
+            end = matching(tokens, i + 1)
             inside = " ".join(t.text for t in tokens[i + 2 : end])
             regparm = _regparm(tokens[i + 2 : end])
             if regparm is not None:
@@ -484,7 +506,7 @@ def _strip_attributes(tokens: Sequence[Token]) -> tuple[str | None, list[str], l
             and tokens[i + 1].text == "("
             and token.kind == "ident"
         ):
-            end = _matching(tokens, i + 1)
+            end = matching(tokens, i + 1)
             dropped.append(_source(tokens[i : end + 1]))
             i = end + 1
             continue
@@ -501,7 +523,7 @@ def _regparm(inside: Sequence[Token]) -> str | None:
     return None
 
 
-def _type_of(tokens: Sequence[Token]) -> CType | None:
+def type_of(tokens: Sequence[Token]) -> CType | None:
     """A type from its tokens (attributes already gone): words, const, stars."""
     _, _, tokens = _strip_attributes(tokens)
     words: list[str] = []
@@ -532,7 +554,7 @@ def _type_of(tokens: Sequence[Token]) -> CType | None:
 
 def _enumerators(tokens: Sequence[Token]) -> list[tuple[str, str | None, Token]]:
     values: list[tuple[str, str | None, Token]] = []
-    for part in _split(tokens, ","):
+    for part in split_at(tokens, ","):
         if not part or part[0].kind != "ident":
             continue
         if len(part) == 1:

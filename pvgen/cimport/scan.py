@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .. import conditions as cond
 
@@ -23,22 +24,28 @@ KNOWN_DEFINED = {"__KERNEL__"}
 
 _TOKEN = re.compile(
     r"""
-    (?P<block>/\*.*?\*/)
+    (?P<directive>^[ \t]*\#(?:\\\n|/\*.*?\*/|//[^\n]*|[^\n])*)
+  | (?P<block>/\*.*?\*/)
   | (?P<open_block>/\*)
   | (?P<line_comment>//[^\n]*)
   | (?P<newline>\n)
-  | (?P<space>[ \t\r\f\v]+|\\\n)
+  | (?P<space>(?:[ \t\r\f\v]|\\\n)+)
   | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<number>\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.])*)
   | (?P<punct>\.\.\.|->|&&|\|\||==|!=|<=|>=|<<|>>|\#\#|[^\s])
     """,
-    re.VERBOSE | re.DOTALL,
+    re.VERBOSE | re.DOTALL | re.MULTILINE,
 )
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
+CODE = frozenset({"ident", "number", "string", "punct"})
 
 
 class HeaderError(Exception):
-    """Input that cannot be read as a C header at all; the message has file:line:col."""
+    """Input that cannot be read as a C header at all, with where: file:line:col."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: error: {message}")
 
 
 @dataclass(frozen=True)
@@ -46,13 +53,15 @@ class Frame:
     """One branch of an `#if` group: what holds inside it, and where it opened."""
 
     line: int
-    condition: cond.Cond | None  # None: always true (an include guard, say)
+    condition: cond.Cond | None  # what holds in the branch; None: always (an include guard)
     text: str  # as written, for notes
     understood: bool = True
+    test: cond.Cond | None = None  # the branch's own test, which later branches negate
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """A C token outside preprocessor lines (a tuple: millions are made for big headers)."""
+
     kind: str  # ident, number, string, punct
     text: str
     line: int
@@ -94,35 +103,33 @@ class _Scanner:
 
     def run(self) -> Scan:
         self.find_blank_lines()
-        pos = 0
-        text = self.text
-        while pos < len(text):
-            if not self.code_on_line and self.at_directive(pos):
-                pos = self.directive(pos)
-                continue
-            match = _TOKEN.match(text, pos)
-            assert match is not None  # the last alternative matches any character
-            kind = match.lastgroup or "punct"
+        tokens = self.out.tokens
+        for match in _TOKEN.finditer(self.text):
+            kind = match.lastgroup
             value = match.group()
-            column = pos - self.line_start + 1
-            if kind == "open_block":
-                raise HeaderError(f"{self.name}:{self.line}:{column}: unterminated comment '/*'")
-            if kind in ("block", "line_comment"):
-                self.comment(value, column)
-            elif kind == "newline":
-                self.new_line(pos)
-            elif kind != "space":
+            if kind in CODE:
+                column = match.start() - self.line_start + 1
                 if kind == "punct" and value in "\"'":
-                    raise HeaderError(
-                        f"{self.name}:{self.line}:{column}: unterminated {value} literal"
-                    )
-                self.out.tokens.append(Token(kind, value, self.line, column, self.frames))
+                    where = f"{self.name}:{self.line}:{column}"
+                    raise HeaderError(where, f"unterminated {value} literal")
+                tokens.append(Token(kind, value, self.line, column, self.frames))
                 self.code_on_line = True
-            self.advance_lines(value, pos)
-            pos = match.end()
+            elif kind == "newline":
+                self.line += 1
+                self.line_start = match.end()
+                self.code_on_line = False
+            elif kind == "directive":
+                self.directive(value, match.start())
+            elif kind == "open_block":
+                column = match.start() - self.line_start + 1
+                raise HeaderError(f"{self.name}:{self.line}:{column}", "unterminated comment '/*'")
+            else:
+                if kind != "space":
+                    self.comment(value, self.line)
+                self.advance_lines(value, match.start())
         if self.groups:
             opened = self.groups[-1][0]
-            raise HeaderError(f"{self.name}:{opened.line}:1: '#{opened.text}' has no '#endif'")
+            raise HeaderError(f"{self.name}:{opened.line}:1", f"'#{opened.text}' has no '#endif'")
         return self.out
 
     # -- lines
@@ -131,56 +138,31 @@ class _Scanner:
             if not line.strip():
                 self.out.blank_lines.add(number)
 
-    def new_line(self, pos: int) -> None:
-        self.line += 1
-        self.line_start = pos + 1
-        self.code_on_line = False
-
     def advance_lines(self, value: str, pos: int) -> None:
         """Count the newlines inside a multi-line token (block comments, continuations)."""
-        if value == "\n":
-            return
         newlines = value.count("\n")
         if newlines:
             self.line += newlines
             self.line_start = pos + value.rfind("\n") + 1
 
-    def comment(self, value: str, column: int) -> None:
+    def comment(self, value: str, line: int) -> None:
         if value.startswith("//"):
             body = value[2:].strip()
         else:
             lines = value[2:-2].split("\n")
-            body = "\n".join(_strip_star(line) for line in lines).strip("\n")
-        end = self.line + value.count("\n")
-        self.out.comments.append(CComment(self.line, end, body, self.code_on_line))
+            body = "\n".join(_strip_star(text) for text in lines).strip("\n")
+        end = line + value.count("\n")
+        self.out.comments.append(CComment(line, end, body, self.code_on_line))
 
     # -- preprocessor
-    def at_directive(self, pos: int) -> bool:
-        before = self.text[self.line_start : pos]
-        return not before.strip() and self.text.startswith("#", pos)
-
-    def directive(self, pos: int) -> int:
-        """Read one logical preprocessor line (continuations joined, comments dropped)."""
+    def directive(self, value: str, pos: int) -> None:
+        """One logical preprocessor line: continuations joined, comments removed."""
+        # Comments on a directive line speak about the directive (`#endif /* X86_PAE */`),
+        # which does not survive as such, so they are dropped with it.
         start_line = self.line
-        parts = []
-        while pos < len(self.text):
-            match = _TOKEN.match(self.text, pos)
-            assert match is not None
-            kind, value = match.lastgroup, match.group()
-            if kind == "newline":
-                break
-            if kind == "open_block":
-                raise HeaderError(f"{self.name}:{self.line}:1: unterminated comment '/*'")
-            if kind in ("block", "line_comment"):
-                self.comment(value, pos - self.line_start + 1)
-                parts.append(" ")
-            else:
-                parts.append(" " if kind == "space" else value)
-            self.advance_lines(value, pos)
-            pos = match.end()
-        logical = "".join(parts).strip()[1:].strip()
-        self.handle(logical, start_line)
-        return pos
+        logical = _COMMENT.sub(" ", value).replace("\\\n", " ")
+        self.advance_lines(value, pos)
+        self.handle(logical.strip()[1:].strip(), start_line)
 
     def handle(self, logical: str, line: int) -> None:
         word, _, rest = logical.partition(" ")
@@ -188,7 +170,7 @@ class _Scanner:
         if word in ("if", "ifdef", "ifndef"):
             self.open_group(word, rest, line)
         elif word in ("elif", "else", "endif") and not self.groups:
-            raise HeaderError(f"{self.name}:{line}:1: '#{word}' without '#if'")
+            raise HeaderError(f"{self.name}:{line}:1", f"'#{word}' without '#if'")
         elif word == "elif":
             self.next_branch(_parse_condition(rest), f"elif {rest}", line)
         elif word == "else":
@@ -207,10 +189,13 @@ class _Scanner:
             parsed = _parse_condition(rest)
         else:
             name = rest.split()[0] if rest.split() else ""
-            test: cond.Cond = cond.Name(_strip_config(name))
-            parsed = test if word == "ifdef" else cond.Not(test)
-            if word == "ifndef" and self.next_directive_defines(name):
+            if not _is_condition_name(name):
+                parsed = _Parsed(None, False)
+            elif word == "ifndef" and self.next_directive_defines(name):
                 parsed = None  # an include guard: always true where the header is read
+            else:
+                test: cond.Cond = cond.Name(_strip_config(name))
+                parsed = test if word == "ifdef" else cond.Not(test)
         frame = _frame(parsed, f"{word} {rest}", line)
         self.groups.append([frame])
         self.frames = tuple(group[-1] for group in self.groups)
@@ -218,22 +203,19 @@ class _Scanner:
     def next_branch(
         self, parsed: _Parsed | None, text: str, line: int, is_else: bool = False
     ) -> None:
+        """`#elif` or `#else`: this branch holds when no earlier test did (and its own does)."""
         group = self.groups[-1]
-        earlier = [f.condition for f in group]
-        if not all(f.understood for f in group):
+        own = parsed if not is_else else None
+        if not all(f.understood for f in group) or (own is not None and not own.understood):
             frame = Frame(line, None, text, understood=False)
         else:
-            negated: list[cond.Cond] = [cond.Not(c) for c in earlier if c is not None]
-            if any(c is None for c in earlier):
+            tests = [f.test for f in group]
+            negated: list[cond.Cond] = [cond.Not(t) for t in tests if t is not None]
+            if any(t is None for t in tests):
                 negated = [cond.Int(0)]  # an earlier branch always held
-            mine = None if is_else or parsed is None else parsed
-            if not is_else and parsed is not None and not parsed.understood:
-                frame = Frame(line, None, text, understood=False)
-                group.append(frame)
-                self.frames = tuple(g[-1] for g in self.groups)
-                return
-            parts = negated + ([mine.condition] if mine and mine.condition is not None else [])
-            frame = Frame(line, cond.conjoin(*parts), text)
+            mine = own.condition if own is not None else None
+            parts = negated + ([mine] if mine is not None else [])
+            frame = Frame(line, cond.conjoin(*parts), text, test=mine)
         group.append(frame)
         self.frames = tuple(g[-1] for g in self.groups)
 
@@ -254,8 +236,8 @@ class _Scanner:
 
 def _frame(parsed: _Parsed | cond.Cond | None, text: str, line: int) -> Frame:
     if isinstance(parsed, _Parsed):
-        return Frame(line, parsed.condition, text, parsed.understood)
-    return Frame(line, parsed, text)
+        return Frame(line, parsed.condition, text, parsed.understood, test=parsed.condition)
+    return Frame(line, parsed, text, test=parsed)
 
 
 def _strip_star(line: str) -> str:
@@ -269,6 +251,14 @@ def _strip_star(line: str) -> str:
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_condition_name(name: str) -> bool:
+    """A macro name that a spec condition can test (`defined` is the spec's own word)."""
+    return (
+        re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) is not None
+        and _strip_config(name) != "defined"
+    )
 
 
 def _strip_config(name: str) -> str:
@@ -285,7 +275,7 @@ class _Parsed:
 
 
 _COND_TOKEN = re.compile(
-    r"\s*(defined|IS_ENABLED|IS_BUILTIN|[A-Za-z_]\w*|0[xX][0-9a-fA-F]+[uUlL]*|[0-9]+[uUlL]*|&&|\|\||==|!=|<=|>=|[()<>!])"
+    r"\s*(defined|IS_ENABLED|IS_BUILTIN|[A-Za-z_][A-Za-z0-9_]*|0[xX][0-9a-fA-F]+[uUlL]*|[0-9]+[uUlL]*|&&|\|\||==|!=|<=|>=|[()<>!])"
 )
 
 
@@ -373,14 +363,14 @@ class _CondParser:
             name = self.take()
             if parens:
                 self.take(")")
-            if not re.fullmatch(r"[A-Za-z_]\w*", name):
+            if not _is_condition_name(name):
                 raise _NotUnderstood
             return cond.Name(_strip_config(name))
         if token[0].isdigit():
             digits = token.rstrip("uUlL")
             octal = len(digits) > 1 and digits[0] == "0" and digits[1] not in "xX"
             return cond.Int(int(digits, 8) if octal else int(digits, 0))
-        if re.fullmatch(r"[A-Za-z_]\w*", token):
+        if _is_condition_name(token):
             if self.peek() == "(":
                 raise _NotUnderstood  # a function-like macro pvgen cannot evaluate
             return cond.Name(_strip_config(token))
