@@ -71,8 +71,7 @@ def format_source(source: SourceFile) -> str:
 @dataclass
 class _Emitted:
     end_line: int  # source line where what was printed last ends
-    is_comment: bool
-    doc: bool
+    doc: bool = False  # it was a doc comment, which nothing may trail
 
 
 class _Printer:
@@ -122,11 +121,11 @@ class _Printer:
             not self.source.line_text(n).strip() for n in range(self.last.end_line + 1, line)
         )
 
-    def put(self, text: str, start: Pos, end_line: int, policy: str, comment: bool = False) -> None:
+    def put(self, text: str, start: Pos, end_line: int, policy: str) -> None:
         if self.blank_between(start[0], policy):
             self.out.append("")
         self.out.append(text)
-        self.last = _Emitted(end_line, comment, doc=False)
+        self.last = _Emitted(end_line)
 
     def flush_before(self, pos: Pos, policy: str) -> str:
         """Print the comments before `pos`; returns the policy left for what follows."""
@@ -143,11 +142,7 @@ class _Printer:
             if self.last is not None and self.last.doc and not comment.doc:
                 policy = "keep"  # a comment after a doc keeps the blank line the author left
             self.put(
-                self.comment_text(comment),
-                (comment.line, comment.column),
-                comment.end_line,
-                policy,
-                True,
+                self.comment_text(comment), (comment.line, comment.column), comment.end_line, policy
             )
             assert self.last is not None
             self.last.doc = comment.doc
@@ -193,7 +188,7 @@ class _Printer:
         inner = self.take_comments_before(end)
         for comment in inner:
             if "\n" in comment.text:
-                self.put(self.comment_text(comment), start, comment.end_line, policy, True)
+                self.put(self.comment_text(comment), start, comment.end_line, policy)
                 policy = "never"
         trailing = [self.comment_text(c, trailing=True) for c in inner if "\n" not in c.text]
         texts[-1] = " ".join([texts[-1], *trailing])

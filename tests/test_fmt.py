@@ -15,6 +15,7 @@ from test_roundtrip import without_places
 
 from pvgen.cli import load_abi
 from pvgen.config import Config
+from pvgen.diagnostics import SpecError
 from pvgen.dump import abi_to_dict
 from pvgen.fmt import format_source
 from pvgen.source import SourceFile
@@ -63,6 +64,30 @@ def test_formatting_every_file_keeps_the_model(root: Path, tmp_path: Path) -> No
     before = abi_to_dict(load_abi(root, Config(None)))
     after = abi_to_dict(load_abi(copy / root.name, Config(None)))
     assert without_places(after) == without_places(before)
+
+
+def spec_folders() -> list[Path]:
+    return sorted({p.parent for p in ROOT.joinpath("tests").rglob("*.pvspec")} | {SPECS})
+
+
+@pytest.mark.parametrize("folder", spec_folders(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_spec_that_compiles_compiles_to_the_same_model_formatted(
+    folder: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    for path in copy.rglob("*.pvspec"):
+        path.write_text(fmt(path.read_text(encoding="utf-8")), encoding="utf-8")
+    compared = 0
+    for path in sorted(folder.glob("*.pvspec")):
+        try:
+            before = abi_to_dict(load_abi(path, Config(None)))
+        except SpecError:
+            continue  # an error example, or a file that is only included
+        after = abi_to_dict(load_abi(copy / path.name, Config(None)))
+        assert without_places(after) == without_places(before), path
+        compared += 1
+    assert compared, f"no spec in {folder} compiles"
 
 
 HOSTILE = (

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .scan import Frame, HeaderError, Scan, Token
+from .scan import HeaderError, Scan, Token
 
 C_TYPE_WORDS = frozenset({"unsigned", "signed", "short", "long", "int", "char", "void"})
 QUALIFIERS = frozenset({"volatile", "restrict", "__restrict", "register"})
@@ -563,7 +563,3 @@ def _enumerators(tokens: Sequence[Token]) -> list[tuple[str, str | None, Token]]
             literal = "".join(t.text for t in part[2:])
             values.append((part[0].text, literal, part[0]))
     return values
-
-
-def frames_of(token: Token) -> tuple[Frame, ...]:
-    return token.frames
