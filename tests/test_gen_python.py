@@ -103,13 +103,29 @@ def test_sub_table_embedded_twice_has_separate_slots(paravirt: Any) -> None:
     assert ops.pv_mmu_ops.lazy_mode.enter() == ("xen", "pv_mmu_ops_lazy_mode_enter")
 
 
-def test_tables_have_slots_only(paravirt: Any) -> None:
+def test_installed_tables_hold_exactly_the_spec_members(paravirt: Any) -> None:
     _, module, backends, _ = paravirt
     ops = module.ParavirtOps(
         recording(backends.KvmStub, "kvm"), recording(backends.NativeStub, "n")
     )
-    with pytest.raises(AttributeError):
-        ops.pv_irq_ops.not_a_hook = 1
+    installed = {name for name in vars(ops.pv_irq_ops) if not name.startswith("__")}
+    assert installed == set(ops.pv_irq_ops.__mro__[1].__annotations__)  # the generated table
+    assert installed == {
+        "init_IRQ",
+        "save_fl",
+        "restore_fl",
+        "irq_disable",
+        "irq_enable",
+        "safe_halt",
+        "halt",
+    }
+    # Each dispatch object has classes of its own: installing into one leaves another alone.
+    other = module.ParavirtOps(
+        recording(backends.XenStub, "xen"), recording(backends.NativeStub, "n")
+    )
+    assert other.pv_irq_ops is not ops.pv_irq_ops
+    assert ops.pv_irq_ops.save_fl() == ("n", "pv_irq_ops_save_fl")
+    assert other.pv_irq_ops.save_fl() == ("xen", "pv_irq_ops_save_fl")
 
 
 def test_patch_ids_count_pointer_slots(paravirt: Any) -> None:

@@ -401,6 +401,28 @@ def assignment(indent: str, target: str, call: str, argument: str) -> list[str]:
     return [f"{indent}{target} = {call}(", f'{indent}{INDENT}"{argument}"', f"{indent})"]
 
 
+def tables_made(abi: m.Abi) -> list[str]:
+    """The lines of the dispatch's `__init__` that make a class per table and sub-table."""
+    indent = INDENT * 2
+    lines: list[str] = []
+
+    def make(target: str, table: m.Table) -> None:
+        line = f"{indent}{target} = _table({table.name})"
+        if len(line) <= LINE_LENGTH:
+            lines.append(line)
+        else:
+            lines.extend(
+                [f"{indent}{target} = _table(", f"{indent}{INDENT}{table.name}", f"{indent})"]
+            )
+        for member in table.members:
+            if isinstance(member, m.SubTable):
+                make(f"{target}.{member.name}", abi.tables_by_name[member.table])
+
+    for table in abi.top_level_tables():
+        make(f"self.{table.name}", table)
+    return lines
+
+
 def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     top = list(abi.top_level_tables())
     install = [
@@ -419,6 +441,7 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             top=[t.name for t in top],
             hooks=hooks,
             install=install,
+            tables_made=tables_made(abi),
             patch_ids=patch_ids(abi),
             overrides={
                 b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default

@@ -5,16 +5,16 @@
 #   paravirt.pvspec 7ee103c9aba638703778723199a7112cca431adfd6bb26d1665c440c9975b079
 """Dispatch tables of ABI 'paravirt' version 3.
 
-`ParavirtOps` holds one object per table; installing a backend binds every
-hook slot once, to the backend's method where the spec says the backend
-overrides the hook and to the default backend's method otherwise. A call is
-then an attribute lookup and a call: `ops.pv_irq_ops.save_fl()`.
+`ParavirtOps` holds one class per table; installing a backend binds every
+hook once, to the backend's method where the spec says the backend overrides
+the hook and to the default backend's method otherwise. A call is then an
+attribute lookup and a call: `ops.pv_irq_ops.save_fl()`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import types as t
 
@@ -87,10 +87,7 @@ OVERRIDES: dict[str, tuple[str, ...]] = {
 class pv_info:
     """The hooks of table 'pv_info'."""
 
-    __slots__ = (
-        "kernel_rpl",
-        "name",
-    )
+    __slots__ = ()
 
     kernel_rpl: int
     name: str
@@ -99,10 +96,7 @@ class pv_info:
 class pv_lazy_ops:
     """Brackets a batch of updates that a hypervisor may defer."""
 
-    __slots__ = (
-        "enter",
-        "leave",
-    )
+    __slots__ = ()
 
     enter: Callable[[], None]
     leave: Callable[[], None]
@@ -111,12 +105,7 @@ class pv_lazy_ops:
 class pv_irq_ops:
     """The hooks of table 'pv_irq_ops'."""
 
-    __slots__ = (
-        "save_fl",
-        "irq_disable",
-        "safe_halt",
-        "swapgs",
-    )
+    __slots__ = ()
 
     save_fl: Callable[[], int]
     irq_disable: Callable[[], None]
@@ -127,25 +116,33 @@ class pv_irq_ops:
 class pv_mmu_ops:
     """The hooks of table 'pv_mmu_ops'."""
 
-    __slots__ = (
-        "write_cr3",
-        "set_pte",
-        "alloc_pte",
-        "flush_tlb_user",
-        "lazy_mode",
-    )
+    __slots__ = ()
 
     write_cr3: Callable[[int], None]
     set_pte: Callable[[int, t.pte_t], None]
     alloc_pte: Callable[[int, int], None]
     flush_tlb_user: Callable[[], None]
+    lazy_mode: type[pv_lazy_ops]
 
-    def __init__(self) -> None:
-        self.lazy_mode = pv_lazy_ops()
+
+_Table = TypeVar("_Table")
+
+
+def _table(base: type[_Table]) -> type[_Table]:
+    """A class of its own for one installed copy of table `base`: its attributes are the hooks."""
+    # A plain `type`: CPython's fast path for calling a class attribute needs one (a
+    # metaclass that guards assignments costs a quarter more per call, so none is used).
+    return cast(type[_Table], type(base.__name__, (base,), {"__slots__": ()}))
 
 
 class ParavirtOps:
-    """The hooks of ABI 'paravirt' with a backend installed."""
+    """The hooks of ABI 'paravirt' with a backend installed.
+
+    Each table is a class made for this object, and the installed hooks are its class
+    attributes: CPython calls a class attribute (`ops.pv_irq_ops.save_fl()`) about as
+    fast as a method of the backend itself, where a bound method kept in an instance
+    slot costs a quarter more per call.
+    """
 
     __slots__ = (
         "backend",
@@ -156,9 +153,10 @@ class ParavirtOps:
 
     def __init__(self, backend: object, native: NativeStub) -> None:
         self.backend = backend
-        self.pv_info = pv_info()
-        self.pv_irq_ops = pv_irq_ops()
-        self.pv_mmu_ops = pv_mmu_ops()
+        self.pv_info = _table(pv_info)
+        self.pv_irq_ops = _table(pv_irq_ops)
+        self.pv_mmu_ops = _table(pv_mmu_ops)
+        self.pv_mmu_ops.lazy_mode = _table(pv_lazy_ops)
         self.install(backend, native)
 
     def install(self, backend: object, native: NativeStub) -> None:
