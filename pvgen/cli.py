@@ -13,10 +13,10 @@ import functools
 import gc
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .config import Config, ConfigError, load_config
@@ -494,8 +494,23 @@ def print_errors(exc: SpecError) -> None:
     sys.stderr.write(render_text(exc.diagnostics))
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, told the width up front.
+
+    argparse makes a formatter for every argument it adds, and each asks the terminal
+    for its width through `shutil`, whose import (with bz2 and lzma) costs a few
+    milliseconds of every run; the width only matters when help is printed.
+    """
+
+    def __init__(self, prog: str, **options: Any) -> None:
+        columns = os.environ.get("COLUMNS", "")
+        options.setdefault("width", int(columns) - 2 if columns.isdigit() else 98)
+        super().__init__(prog, **options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        formatter_class=_HelpFormatter,
         prog="pvgen",
         description="Compile paravirtualization hook-table specs (.pvspec) and check them.",
         epilog="Exit status: 0 clean, 1 errors in the specs, 2 bad usage or unreadable input.",
@@ -503,8 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pvgen {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
+    add_command = functools.partial(commands.add_parser, formatter_class=_HelpFormatter)
 
-    check = commands.add_parser(
+    check = add_command(
         "check",
         help="parse and validate specs",
         description="Parse and validate specs and run every rule; with no paths, check the"
@@ -520,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=cmd_check)
 
-    rules = commands.add_parser(
+    rules = add_command(
         "rules",
         help="list the checks, or explain one",
         description="List every rule of 'pvgen check', or explain one with examples.",
@@ -529,7 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--markdown", action="store_true", help="print docs/rules.md")
     rules.set_defaults(run=cmd_rules)
 
-    generate = commands.add_parser(
+    generate = add_command(
         "generate",
         help="write the C and Python bindings and the ABI dump",
         description="Generate C headers, Python dispatch tables and stubs, and abi.json for"
@@ -553,7 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.set_defaults(run=cmd_generate)
 
-    diff = commands.add_parser(
+    diff = add_command(
         "diff",
         help="compare two versions of an ABI",
         description="Compare two versions of an ABI and classify every change. Each side is a"
@@ -573,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diff.set_defaults(run=cmd_diff)
 
-    freeze = commands.add_parser(
+    freeze = add_command(
         "freeze",
         help="freeze the current version's ABI dump",
         description="Write the canonical dump of the spec's version to <abi_dir>/<abi>/<version>.json;"
@@ -582,7 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     freeze.add_argument("paths", nargs="*", metavar="SPEC", help="root .pvspec files")
     freeze.set_defaults(run=cmd_freeze)
 
-    fmt = commands.add_parser(
+    fmt = add_command(
         "fmt",
         help="format spec files in the canonical layout",
         description="Rewrite .pvspec files in the canonical layout, in place and atomically;"
@@ -596,7 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--diff", action="store_true", help="write nothing; print unified diffs")
     fmt.set_defaults(run=cmd_fmt)
 
-    importer = commands.add_parser(
+    importer = add_command(
         "import",
         help="write a first spec from a C header of hook tables",
         description="Read a C header that declares hook tables as structs of function"
@@ -615,7 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--abi", metavar="NAME", help="the ABI's name (default: the file's)")
     importer.set_defaults(run=cmd_import)
 
-    dump = commands.add_parser(
+    dump = add_command(
         "dump",
         help="print the resolved model",
         description="Print the resolved model of one spec as canonical JSON.",
@@ -624,7 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--format", choices=["json"], default="json", help="output format")
     dump.set_defaults(run=cmd_dump)
 
-    sim = commands.add_parser(
+    sim = add_command(
         "sim",
         help="run the simulated x86 guest on a paravirt backend",
         description="Boot the simulated x86 guest, whose kernel calls every hook through the"
@@ -690,5 +706,7 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"pvgen: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("please report this with the spec that caused it", file=sys.stderr)
         if os.environ.get("PVGEN_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         return EXIT_BUG
