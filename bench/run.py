@@ -32,7 +32,7 @@ ROOT = HERE.parent
 WORK = HERE / "work"
 sys.path.insert(0, str(HERE))
 
-from synth import synth_proto, synth_spec, synth_wayland  # noqa: E402
+from synth import synth_header, synth_proto, synth_spec, synth_wayland  # noqa: E402
 
 
 @dataclass
@@ -125,6 +125,30 @@ def measure_generate(pvgen: list[str], big: Path, runs: int) -> list[Figure]:
         measure("generate reference spec, no-op", [*pvgen, *reference, "--out", str(noop)], runs)
     )
     return figures
+
+
+def measure_authoring(pvgen: list[str], big: Path, runs: int) -> list[Figure]:
+    """`pvgen fmt --check` on tidy specs (what CI runs) and on an untidy one, and
+    `pvgen import` of a test header and of a synthetic 10,000-hook header."""
+    untidy = WORK / "untidy_10000.pvspec"
+    untidy.write_text(big.read_text(encoding="utf-8").replace("    ", "\t"), encoding="utf-8")
+    header = WORK / "synth_10000.h"
+    header.write_text(synth_header(10_000), encoding="utf-8")
+    return [
+        measure("fmt --check reference spec", [*pvgen, "fmt", "--check", "specs"], runs),
+        measure("fmt --check 10,000 hooks", [*pvgen, "fmt", "--check", str(big)], runs),
+        measure(
+            "fmt --diff 10,000 hooks, every line to re-indent",
+            [*pvgen, "fmt", "--diff", str(untidy)],
+            runs,
+        ),
+        measure(
+            "import tests/import/x86_paravirt.h",
+            [*pvgen, "import", "tests/import/x86_paravirt.h"],
+            runs,
+        ),
+        measure("import a 10,000-hook header", [*pvgen, "import", str(header)], runs),
+    ]
 
 
 def measure_diff(pvgen: list[str], big: Path, runs: int) -> Figure:
@@ -281,6 +305,7 @@ def main() -> None:
         )
     )
     figures += measure_generate(pvgen, synthetic[10_000], args.runs)
+    figures += measure_authoring(pvgen, synthetic[10_000], args.runs)
     peers = measure_peers(pvgen, args.runs)
     guest = measure_guest()
     figures.append(measure_diff(pvgen, synthetic[10_000], args.runs))

@@ -7,7 +7,10 @@ four parameters of builtin, typedef, struct-by-value and pointer types, and
 ten backends that each override a random third of the hooks. The same seed
 gives the same spec. `--as wayland` and `--as proto` write the same tables as a
 Wayland protocol (one interface per table, one request per hook) and as a
-protobuf file (one service per table, one rpc per hook), for peer benchmarks.
+protobuf file (one service per table, one rpc per hook), for peer benchmarks;
+`--as header` writes them as a C header of function-pointer structs with the
+kernel's trimmings (comments, `#ifdef`s, macros, an inline wrapper), for
+`pvgen import`.
 """
 
 from __future__ import annotations
@@ -199,16 +202,67 @@ def synth_proto(hooks: int, seed: int = 1) -> str:
     return "\n".join(out) + "\n"
 
 
+C_HEADER = """/* Synthetic hook tables for benchmarks. */
+#ifndef SYNTH_H
+#define SYNTH_H
+#include <linux/types.h>
+#define SYNTH_PATCH(x) (offsetof(struct ops_0000, x) / sizeof(void *))
+
+#ifdef CONFIG_WIDE
+typedef u64 word_t;
+#else
+typedef u32 word_t;
+#endif
+typedef struct { word_t value; } entry_t;
+struct desc;
+struct obj;
+enum mode_t { OFF, ON, AUTO };
+
+struct lazy_ops {
+\t/* Brackets a batch of deferred updates. */
+\tvoid (*enter)(void);
+\tvoid (*leave)(void);
+};
+"""
+
+
+def synth_header(hooks: int, seed: int = 1) -> str:
+    """The same tables as a C header, for `pvgen import`."""
+    tables, _ = synth_shape(hooks, seed)
+    out = [C_HEADER]
+    for table in tables:
+        out.append(f"struct {table.name} {{")
+        for hook in table.hooks:
+            params = ", ".join(
+                f"{'enum ' if kind == 'mode_t' else ''}{kind}{'' if kind.endswith('*') else ' '}{name}"
+                for kind, name in hook.params
+            )
+            guarded = hook.annotations.strip().startswith("@if")
+            out += ["#if LEVELS >= 3"] if guarded else []
+            out.append(f"\t/* Hook {hook.name}. */")
+            out.append(f"\t{hook.returns} (*{hook.name})({params or 'void'});")
+            out += ["#endif"] if guarded else []
+        out += ["\tstruct lazy_ops lazy_mode;", "} __no_randomize_layout;", ""]
+    out.append("static inline void synth_enter(void) { }")
+    out.append("#endif")
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("hooks", type=int)
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--as", dest="form", choices=["pvspec", "wayland", "proto"], default="pvspec"
+        "--as", dest="form", choices=["pvspec", "wayland", "proto", "header"], default="pvspec"
     )
     args = parser.parse_args()
-    render = {"pvspec": synth_spec, "wayland": synth_wayland, "proto": synth_proto}[args.form]
+    render = {
+        "pvspec": synth_spec,
+        "wayland": synth_wayland,
+        "proto": synth_proto,
+        "header": synth_header,
+    }[args.form]
     args.out.write_text(render(args.hooks, args.seed), encoding="utf-8")
 
 

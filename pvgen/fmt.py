@@ -60,7 +60,8 @@ def format_source(source: SourceFile) -> str:
     """The canonical text of one spec file; raises SpecError when it does not parse."""
     spec = parse(source)
     text = _Printer(spec).run()
-    _verify(spec, text, source)
+    if text != source.text.replace("\r\n", "\n"):
+        _verify(spec, text, source)  # only a change needs proving; most files are tidy
     crlf = source.text.find("\n") > 0 and source.text[source.text.find("\n") - 1] == "\r"
     return text.replace("\n", "\r\n") if crlf else text
 
@@ -434,15 +435,27 @@ def shape(node: Any) -> Any:
     if isinstance(node, SpecFile):
         return shape(node.items)
     if isinstance(node, tuple | list):
-        return tuple(shape(n) for n in node)
-    if is_dataclass(node) and not isinstance(node, type):
-        if isinstance(node, Span):
-            return None
-        skip = {"span", "table_span", "literal"}
-        return (type(node).__name__,) + tuple(
-            (f.name, shape(getattr(node, f.name))) for f in fields(node) if f.name not in skip
+        return tuple([shape(n) for n in node])
+    if isinstance(node, Span):
+        return None
+    names = _shape_fields(type(node))
+    if names is None:
+        return node
+    return (type(node).__name__, *[(name, shape(getattr(node, name))) for name in names])
+
+
+_SKIPPED = frozenset({"span", "table_span", "literal"})
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _shape_fields(kind: type) -> tuple[str, ...] | None:
+    """The fields of a syntax node class that `shape` compares (None: not a node)."""
+    if kind not in _FIELD_NAMES:
+        is_node = is_dataclass(kind)
+        _FIELD_NAMES[kind] = (
+            tuple(f.name for f in fields(kind) if f.name not in _SKIPPED) if is_node else None
         )
-    return node
+    return _FIELD_NAMES[kind]
 
 
 def _comment_texts(spec: SpecFile) -> list[str]:
