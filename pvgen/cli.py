@@ -256,7 +256,7 @@ def cmd_rules(args: argparse.Namespace, config: Config) -> int:
 def cmd_generate(args: argparse.Namespace, config: Config) -> int:
     from .cache import cached_outputs
     from .gen import GenOptions, render_all
-    from .gen.python import GenerationError
+    from .gen.common import GenerationError
     from .gen.writer import WriteError, check, write
 
     base = Path(args.out) if args.out else config.out

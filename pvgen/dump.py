@@ -9,7 +9,7 @@ specs, wherever they are checked out; golden tests and tools read it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from . import conditions as cond
 from . import model as m
@@ -152,4 +152,81 @@ def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
 
 
 def dump_json(abi: m.Abi) -> str:
-    return json.dumps(abi_to_dict(abi), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return pretty_json(abi_to_dict(abi)) + "\n"
+
+
+def pretty_json(value: object) -> str:
+    """The text of `json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`.
+
+    The standard library writes indented JSON with its pure-Python encoder (its C
+    encoder only does compact output), which took a third of the time of generating a
+    10,000-hook ABI; this writes the same text with the C string encoder, a few times
+    faster. A test holds the two to the same output.
+    """
+    out: list[str] = []
+    _pretty(value, "\n", out)
+    return "".join(out)
+
+
+_ENCODE_STRING = json.encoder.encode_basestring  # the C version where CPython has it
+
+
+_LITERALS: dict[object, str] = {None: "null", True: "true", False: "false"}
+
+
+def _scalar(value: object) -> str | None:
+    """The JSON of a string, integer, boolean or null; None for anything else."""
+    # Exact types only: a subclass (an IntEnum, say) goes the standard encoder's way.
+    kind = type(value)
+    if kind is str:
+        return _ENCODE_STRING(cast(str, value))
+    if kind is int:
+        return int.__repr__(cast(int, value))
+    if value is None or kind is bool:
+        return _LITERALS[value]
+    return None
+
+
+def _pretty(value: object, newline: str, out: list[str]) -> None:
+    text = _scalar(value)
+    if text is not None:
+        out.append(text)
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        separator = "{" + inner
+        for key, item in sorted(value.items()):
+            leaf = _scalar(item)
+            head = separator + _ENCODE_STRING(_json_key(key)) + ": "
+            if leaf is not None:
+                out.append(head + leaf)
+            else:
+                out.append(head)
+                _pretty(item, inner, out)
+            separator = "," + inner
+        out.append(newline + "}")
+    elif isinstance(value, list | tuple):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        separator = "[" + inner
+        for item in value:
+            leaf = _scalar(item)
+            if leaf is not None:
+                out.append(separator + leaf)
+            else:
+                out.append(separator)
+                _pretty(item, inner, out)
+            separator = "," + inner
+        out.append(newline + "]")
+    else:  # floats, subclasses of str or int: as the standard encoder writes them
+        out.append(json.dumps(value, ensure_ascii=False))
+
+
+def _json_key(key: object) -> str:
+    if isinstance(key, str):
+        return key
+    return json.dumps(key) if key is None or isinstance(key, bool) else str(key)

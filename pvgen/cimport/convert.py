@@ -81,9 +81,8 @@ class _Writer:
         self.scanned = scanned
         self.name = name.replace("\\", "/").rsplit("/", 1)[-1]  # the spec names the file only
         self.patterns = patterns
-        self.abi = abi or _identifier(re.sub(r"\.[^.]*$", "", name.rsplit("/", 1)[-1]))
+        self.abi = abi or _identifier(re.sub(r"\.[^.]*$", "", self.name))
         self.notes: list[tuple[int, str]] = list(scanned.notes) + list(header.notes)
-        self.out: list[str] = []
         self.comments = sorted(scanned.comments, key=lambda c: c.line)
         self.comment_lines = [c.line for c in self.comments]
         self.token_lines = [t.line for t in scanned.tokens]
@@ -114,17 +113,13 @@ class _Writer:
             body += self.table(table)
         types = self.types()
         out = self.preamble() + types + body + ["", "/// Bare hardware.", "backend native default;"]
-        self.out = [wrapped for line in out for wrapped in _wrap_comment(line)]
+        lines = [wrapped for line in out for wrapped in _wrap_comment(line)]
         if self.header.skipped:
-            self.notes.append(
-                (
-                    0,
-                    f"skipped {self.header.skipped} other top-level declarations (prototypes, variables, function bodies)",
-                )
-            )
+            what = "other top-level declarations (prototypes, variables, function bodies)"
+            self.notes.append((0, f"skipped {self.header.skipped} {what}"))
         # Notes in header order; the ones about the whole header (line 0) last.
         notes = sorted(self.notes, key=lambda n: (n[0] == 0, n[0]))
-        return Imported("\n".join(self.out) + "\n", notes)
+        return Imported("\n".join(lines) + "\n", notes)
 
     def choose_tables(self) -> list[CStruct]:
         structs = list(self.structs.values())

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 
 from ..digest import sha256
-from ..dump import abi_to_dict
+from ..dump import abi_to_dict, pretty_json
 from ..model import Abi
 from .common import BANNER_MARK, OutputFile
 
 
 def canonical(data: object) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return pretty_json(data) + "\n"
 
 
 def content_hash(data: dict[str, object]) -> str:

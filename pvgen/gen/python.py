@@ -22,14 +22,10 @@ from dataclasses import dataclass
 
 from .. import model as m
 from ..layout import lay_out_record
-from .common import GenOptions, OutputFile, banner_lines, environment
+from .common import GenerationError, GenOptions, OutputFile, banner_lines, environment
 
 LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
-
-
-class GenerationError(Exception):
-    """The model cannot be expressed in Python (a name collision); the message says where."""
 
 
 # ---- names and types -------------------------------------------------------------------

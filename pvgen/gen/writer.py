@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +100,8 @@ def write_file(path: Path, content: str, *, mode: int | None = None) -> None:
 
 def _atomic_write(path: Path, content: str, mode: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # here: its import costs a no-op run, which writes nothing
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
     try:
         if mode is not None:
