@@ -17,6 +17,7 @@ is `pv_mmu_ops_lazy_mode_enter`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -65,21 +66,23 @@ def py_default(abi: m.Abi, ref: m.TypeRef, module: str = "", *, factory: bool = 
     return f"field(default_factory={annotation})" if factory else f"{annotation}()"
 
 
+# Backslashes, control characters but newline, and the bidirectional overrides that
+# could make a docstring read differently from what Python sees.
+_UNSAFE_IN_DOCSTRING = re.compile(r"[\\\x00-\x09\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char == "\\":
+        return "\\\\"
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def docstring(text: str | None, indent: str, fallback: str) -> list[str]:
     """A docstring as black leaves it: escaped, stripped, one or several lines."""
     body = (text or fallback).strip()
-    safe = []
-    for ch in body:
-        code = ord(ch)
-        if ch == "\\":
-            safe.append("\\\\")
-        elif ch == "\n":
-            safe.append("\n")
-        elif code < 0x20 or code == 0x7F or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-            safe.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            safe.append(ch)
-    escaped = "".join(safe).replace('"""', '\\"\\"\\"')
+    escaped = _UNSAFE_IN_DOCSTRING.sub(_escape_char, body).replace('"""', '\\"\\"\\"')
     lines = [line.rstrip() for line in escaped.split("\n")]
     if escaped.endswith('"'):
         lines[-1] += " "  # a quote right before the closing quotes would end the string
