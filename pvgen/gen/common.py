@@ -76,17 +76,20 @@ def safe_comment_text(text: str) -> str:
     splice lines; control and bidirectional-override characters could hide code from
     a reader.
     """
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch == "\t":
-            out.append("    ")
-        elif code < 0x20 or code == 0x7F or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    text = "".join(out).replace("*/", "*\\/").replace("/*", "/\\*")
+    text = _UNSAFE_IN_COMMENT.sub(_comment_char, text)
+    text = text.replace("*/", "*\\/").replace("/*", "/\\*")
     return _TRIGRAPH.sub("?\\\\?", text)
+
+
+# Unicode's bidirectional embeddings, overrides and isolates: they can make text read
+# in another order than a compiler sees it, so generated comments and docs escape them.
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_UNSAFE_IN_COMMENT = re.compile(f"[\\x00-\\x1f\\x7f{BIDI_CONTROLS}]")
+
+
+def _comment_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return "    " if char == "\t" else f"\\u{ord(char):04x}"
 
 
 def c_comment_lines(text: str | None) -> list[str]:

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 
 from .. import model as m
 from ..layout import lay_out_record
-from .common import GenerationError, GenOptions, OutputFile, banner_lines, environment
+from .common import (
+    BIDI_CONTROLS,
+    GenerationError,
+    GenOptions,
+    OutputFile,
+    banner_lines,
+    environment,
+)
 
 LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
@@ -68,7 +75,7 @@ def py_default(abi: m.Abi, ref: m.TypeRef, module: str = "", *, factory: bool = 
 
 # Backslashes, control characters but newline, and the bidirectional overrides that
 # could make a docstring read differently from what Python sees.
-_UNSAFE_IN_DOCSTRING = re.compile(r"[\\\x00-\x09\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_DOCSTRING = re.compile(f"[\\\\\\x00-\\x09\\x0b-\\x1f\\x7f{BIDI_CONTROLS}]")
 
 
 def _escape_char(match: re.Match[str]) -> str:
