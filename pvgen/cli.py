@@ -268,8 +268,7 @@ def cmd_generate(args: argparse.Namespace, config: Config) -> int:
             render = functools.partial(render_all, abi, options)
             files = cached_outputs(path, config.spec_root, abi, repr(options), render)
         except SpecError as exc:
-            print_errors(exc)
-            status = max(status, EXIT_USAGE if exc.unreadable else EXIT_FINDINGS)
+            status = max(status, report_spec_error(exc))
             continue
         except GenerationError as exc:
             print(f"{display_name(path)}: error: {exc}", file=sys.stderr)
@@ -346,8 +345,7 @@ def cmd_fmt(args: argparse.Namespace, config: Config) -> int:
             source = read_source(path, path.parent)
             formatted = format_source(source)
         except SpecError as exc:
-            print_errors(exc)
-            status = max(status, EXIT_USAGE if exc.unreadable else EXIT_FINDINGS)
+            status = max(status, report_spec_error(exc))
             continue
         except FormatterBug as exc:
             print(f"pvgen: internal error: {exc}; the file was left as it is", file=sys.stderr)
@@ -416,8 +414,7 @@ def cmd_dump(args: argparse.Namespace, config: Config) -> int:
     try:
         abi = load_abi(paths[0], config)
     except SpecError as exc:
-        print_errors(exc)
-        return EXIT_USAGE if exc.unreadable else EXIT_FINDINGS
+        return report_spec_error(exc)
     sys.stdout.write(dump_json(abi))
     return EXIT_OK
 
@@ -442,8 +439,7 @@ def cmd_sim(args: argparse.Namespace, config: Config) -> int:
     try:
         bindings = load_bindings(Path(args.spec) if args.spec else None)
     except SpecError as exc:
-        print_errors(exc)
-        return EXIT_USAGE if exc.unreadable else EXIT_FINDINGS
+        return report_spec_error(exc)
 
     def progress(done: int, total: int, label: str) -> None:
         sys.stderr.write(f"\r\x1b[K{label}: {done}/{total}")
@@ -486,6 +482,12 @@ def cmd_sim(args: argparse.Namespace, config: Config) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write '{args.emit_callsites}': {exc.strerror}") from exc
     return EXIT_OK
+
+
+def report_spec_error(exc: SpecError) -> int:
+    """Print a spec's errors; returns the exit status they call for."""
+    print_errors(exc)
+    return EXIT_USAGE if exc.unreadable else EXIT_FINDINGS
 
 
 def print_errors(exc: SpecError) -> None:

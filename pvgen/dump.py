@@ -9,6 +9,7 @@ specs, wherever they are checked out; golden tests and tools read it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, cast
 
 from . import conditions as cond
@@ -192,38 +193,33 @@ def _pretty(value: object, newline: str, out: list[str]) -> None:
     if text is not None:
         out.append(text)
     elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        inner = newline + "  "
-        separator = "{" + inner
-        for key, item in sorted(value.items()):
-            leaf = _scalar(item)
-            head = separator + _ENCODE_STRING(_json_key(key)) + ": "
-            if leaf is not None:
-                out.append(head + leaf)
-            else:
-                out.append(head)
-                _pretty(item, inner, out)
-            separator = "," + inner
-        out.append(newline + "}")
+        entries = sorted(value.items())
+        heads = [_ENCODE_STRING(_json_key(key)) + ": " for key, _ in entries]
+        _container("{}", heads, [item for _, item in entries], newline, out)
     elif isinstance(value, list | tuple):
-        if not value:
-            out.append("[]")
-            return
-        inner = newline + "  "
-        separator = "[" + inner
-        for item in value:
-            leaf = _scalar(item)
-            if leaf is not None:
-                out.append(separator + leaf)
-            else:
-                out.append(separator)
-                _pretty(item, inner, out)
-            separator = "," + inner
-        out.append(newline + "]")
+        _container("[]", [""] * len(value), value, newline, out)
     else:  # floats, subclasses of str or int: as the standard encoder writes them
         out.append(json.dumps(value, ensure_ascii=False))
+
+
+def _container(
+    brackets: str, heads: list[str], items: Sequence[object], newline: str, out: list[str]
+) -> None:
+    """An object or array: each item on a line of its own after its head (a key or nothing)."""
+    if not items:
+        out.append(brackets)
+        return
+    inner = newline + "  "
+    separator = brackets[0] + inner
+    for head, item in zip(heads, items, strict=True):
+        leaf = _scalar(item)
+        if leaf is not None:
+            out.append(separator + head + leaf)
+        else:
+            out.append(separator + head)
+            _pretty(item, inner, out)
+        separator = "," + inner
+    out.append(newline + brackets[1])
 
 
 def _json_key(key: object) -> str:
