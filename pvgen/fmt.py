@@ -459,10 +459,12 @@ def _shape_fields(kind: type) -> tuple[str, ...] | None:
 
 
 def _comment_texts(spec: SpecFile) -> list[str]:
+    """Each comment's words, as the printer may respace them: `///x` and `/// x` are one
+    doc comment, and a `///` that documents nothing is printed `//`."""
     out = []
     for comment in spec.comments:
         text = comment.text
         if text.startswith("///") and not text.startswith("////"):
-            text = ("///" if comment.doc else "//") + " " + text[3:]
+            text = ("/// " if comment.doc else "//") + text[3:]
         out.append(" ".join(text.split()))
     return out

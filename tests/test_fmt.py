@@ -265,3 +265,10 @@ def test_folders_are_searched_and_stdin_goes_to_stdout(tmp_path: Path) -> None:
         check=False,
     )
     assert piped.returncode == 0 and piped.stdout == "abi x {\n    version 1;\n}\n"
+
+
+def test_a_stray_doc_comment_without_a_space_becomes_a_plain_comment() -> None:
+    # Found by fuzzing: the check that every comment survives must respace as the printer does.
+    assert fmt("abi x { version 1; ///x\n stability stable; }\n") == (
+        "abi x {\n    version 1; //x\n    stability stable;\n}\n"
+    )
