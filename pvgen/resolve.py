@@ -306,6 +306,18 @@ class _Resolver:
         else:
             self.check_name(decl.name, decl.span, what)
         entries = self.namespace.setdefault(decl.name, [])
+        first_table = next((e for e in entries if e.kind == ann.TABLE), None)
+        if kind == ann.TABLE and first_table is not None:
+            # Generated code has one struct and one class per table, so a table has one
+            # declaration; what differs between targets is said on its members.
+            self.errors.error(
+                decl.span,
+                f"table '{decl.name}' is declared twice; declare it once and put @if on the"
+                " members that differ between targets",
+                related=[Related(first_table.decl.span, "first declared here")],
+            )
+            entries.append(_Named(decl, condition, kind))
+            return
         for other in entries:
             clash = self.both_hold(condition, other.condition)
             if clash is not None:

@@ -147,6 +147,15 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
         "a.pvspec:5:30: error: duplicate declaration of 'a' (both declared for target 'x86_64')",
         1,
     ),
+    "table declared twice, even for exclusive targets": (
+        {"a.pvspec": P + "@if(X86_32) table t { void f(); }\n@if(X86_64) table t { void g(); }\n"},
+        "a.pvspec:5:19: error: table 't' is declared twice; declare it once and put @if on the"
+        " members that differ between targets\n"
+        "    @if(X86_64) table t { void g(); }\n"
+        "                      ^\n"
+        "a.pvspec:4:19: note: first declared here",
+        1,
+    ),
     "duplicate parameter": (
         {"a.pvspec": P + "table t { void f(int a, u32 a); }\n"},
         "a.pvspec:4:25: error: duplicate parameter 'a'",

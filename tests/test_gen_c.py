@@ -63,8 +63,7 @@ enum small_neg : s32 { SN_MIN = -2147483648, SN_MAX = 2147483647 }
 enum high32 : u32 { H_HI = 0x80000000 }
 enum flags : bool { OFF, ON }
 enum levels : u8 { L0, @if(BIG) L_BIG = 7, L_LAST }
-@if(SMALL) table lazy { void enter(); }
-@if(BIG) table lazy { void enter(); int leave(int n); }
+@if(SMALL || BIG) table lazy { void enter(); @if(BIG) int leave(int n); }
 table empty_ops { }
 table cond_ops { @if(SMALL) void only_small(); @if(BIG) void only_big(maybe m); }
 @if(OFFSET < 0) table offset_ops { void neg(holder *h); }
