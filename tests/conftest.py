@@ -16,6 +16,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 TEST_SPECS = Path(__file__).resolve().parent / "specs"
 
+# The root specs that whole-ABI properties are proved on: the two shipped releases and the
+# contract example.
+ROOT_SPECS = [
+    SPECS / "paravirt.pvspec",
+    SPECS / "paravirt-2.6.25.pvspec",
+    TEST_SPECS / "contract" / "paravirt.pvspec",
+]
+
+
+def root_spec_id(path: Path) -> str:
+    return path.name if path.parent.name == "specs" else path.parent.name
+
+
 # The smallest valid preamble, for tests that care about what follows it.
 PREAMBLE = """abi demo { version 1; }
 target i386 { data_model ilp32; defines X86_32; }

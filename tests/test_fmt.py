@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PREAMBLE, ROOT, SPECS, TEST_SPECS, run_cli
+from conftest import PREAMBLE, ROOT, ROOT_SPECS, SPECS, TEST_SPECS, root_spec_id, run_cli
 from test_roundtrip import without_places
 
 from pvgen.cli import load_abi
@@ -47,12 +47,8 @@ def test_shipped_specs_are_formatted() -> None:
 
 @pytest.mark.parametrize(
     "root",
-    [
-        SPECS / "paravirt.pvspec",
-        SPECS / "paravirt-2.6.25.pvspec",
-        TEST_SPECS / "contract" / "paravirt.pvspec",
-    ],
-    ids=lambda p: p.name if p.parent.name == "specs" else p.parent.name,
+    ROOT_SPECS,
+    ids=root_spec_id,
 )
 def test_formatting_every_file_keeps_the_model(root: Path, tmp_path: Path) -> None:
     copy = tmp_path / "specs"

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SPECS, TEST_SPECS
+from conftest import ROOT_SPECS, root_spec_id
 
 from pvgen.cli import load_abi
 from pvgen.config import Config
@@ -35,12 +35,8 @@ def round_trip(spec: Path, tmp_path: Path) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize(
     "spec",
-    [
-        SPECS / "paravirt.pvspec",
-        SPECS / "paravirt-2.6.25.pvspec",
-        TEST_SPECS / "contract" / "paravirt.pvspec",
-    ],
-    ids=lambda p: p.name if p.parent.name == "specs" else p.parent.name,
+    ROOT_SPECS,
+    ids=root_spec_id,
 )
 def test_printed_spec_compiles_to_the_same_dump(spec: Path, tmp_path: Path) -> None:
     first, second = round_trip(spec, tmp_path)
