@@ -92,6 +92,7 @@ class _Resolver:
         # Paths through sub-tables are only walked once embedding is known to be acyclic.
         self.errors.raise_if_any()
         self.path_order = {p: i for i, p in enumerate(_all_paths(tables, self.tables_by_name))}
+        self.check_joined_names(tables)
         self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
         backends = [self.backend(b) for b in items if isinstance(b, syn.BackendDecl)]
         self.check_unique(((b.name, b.span) for b in backends), "backend")
@@ -122,6 +123,24 @@ class _Resolver:
             allows=self.allows(abi_annotations),
             span=abi_decl.span,
         )
+
+    def check_joined_names(self, tables: Sequence[m.Table]) -> None:
+        """Generated code spells a member's path with underscores (C wrappers and natives,
+        Python methods) and in capitals (C macros); two paths spelled alike there are an
+        error here, so that `check` finds what `generate` would refuse."""
+        seen: dict[str, tuple[str, Span]] = {}
+        for path, member in _all_members(tables, self.tables_by_name):
+            joined = path.replace(".", "_")
+            for spelling in (joined, joined.upper()):
+                other, other_span = seen.setdefault(spelling, (path, member.span))
+                if other != path:
+                    self.errors.error(
+                        member.span,
+                        f"'{path}' and '{other}' would share the name '{spelling}' in"
+                        " generated code",
+                        related=[Related(other_span, f"'{other}' is declared here")],
+                    )
+                    break
 
     # ---- abi and targets --------------------------------------------------------
 
@@ -927,14 +946,27 @@ def _span(p: syn.ParamDecl) -> Span:
     )
 
 
-def _member_paths(table: m.Table, by_name: dict[str, m.Table], prefix: str) -> Iterable[str]:
+def _path_members(
+    table: m.Table, by_name: dict[str, m.Table], prefix: str
+) -> Iterable[tuple[str, m.TableMember]]:
+    """Every hook and data member under `table`, sub-tables expanded, with its path."""
     for mb in table.members:
         if isinstance(mb, m.SubTable) and mb.table in by_name:
-            yield from _member_paths(by_name[mb.table], by_name, f"{prefix}{mb.name}.")
+            yield from _path_members(by_name[mb.table], by_name, f"{prefix}{mb.name}.")
         elif not isinstance(mb, m.SubTable):
-            yield prefix + mb.name
+            yield prefix + mb.name, mb
+
+
+def _member_paths(table: m.Table, by_name: dict[str, m.Table], prefix: str) -> Iterable[str]:
+    return (path for path, _ in _path_members(table, by_name, prefix))
+
+
+def _all_members(
+    tables: Sequence[m.Table], by_name: dict[str, m.Table]
+) -> Iterable[tuple[str, m.TableMember]]:
+    for t in tables:
+        yield from _path_members(t, by_name, t.name + ".")
 
 
 def _all_paths(tables: Sequence[m.Table], by_name: dict[str, m.Table]) -> Iterable[str]:
-    for t in tables:
-        yield from _member_paths(t, by_name, t.name + ".")
+    return (path for path, _ in _all_members(tables, by_name))

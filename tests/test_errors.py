@@ -156,6 +156,20 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
         "a.pvspec:4:19: note: first declared here",
         1,
     ),
+    "member paths that generated code spells alike": (
+        {
+            "a.pvspec": P
+            + "table pv_a_b { void c(); }\ntable pv_a { void b_c(); void Go(); void GO(); }\n"
+        },
+        "a.pvspec:5:19: error: 'pv_a.b_c' and 'pv_a_b.c' would share the name 'pv_a_b_c' in"
+        " generated code\n"
+        "    table pv_a { void b_c(); void Go(); void GO(); }\n"
+        "                      ^^^\n"
+        "a.pvspec:4:21: note: 'pv_a_b.c' is declared here\n"
+        "a.pvspec:5:42: error: 'pv_a.GO' and 'pv_a.Go' would share the name 'PV_A_GO' in"
+        " generated code",
+        1,
+    ),
     "duplicate parameter": (
         {"a.pvspec": P + "table t { void f(int a, u32 a); }\n"},
         "a.pvspec:4:25: error: duplicate parameter 'a'",
