@@ -23,6 +23,7 @@ from pvgen.cli import count_hooks, load_abi
 from pvgen.config import Config
 from pvgen.diagnostics import SpecError
 from pvgen.gen import GenOptions, c
+from pvgen.gen.python import patch_ids
 from pvgen.model import Abi, Target
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "c"
@@ -414,8 +415,9 @@ def test_corner_cases_text(tmp_path: Path) -> None:
     assert "#define H_HI ((uint32_t)2147483648u)" in header
     assert "#if defined(CONFIG_BIG)\n#define L_BIG ((uint8_t)7)\n#endif" in header
     assert "#if !defined(CONFIG_SMALL) && !defined(CONFIG_BIG)" not in header
-    assert "struct empty_ops {\n    char pvgen_empty_;" in header
-    assert "#if !(defined(CONFIG_SMALL) || defined(CONFIG_BIG))\n    char pvgen_empty_;" in header
+    assert "struct empty_ops {\n    EDGE_EMPTY_MEMBER; /* no member" in header
+    assert "#if !(defined(CONFIG_SMALL) || defined(CONFIG_BIG))\n    EDGE_EMPTY_MEMBER;" in header
+    assert "#define EDGE_EMPTY_MEMBER __extension__ char pvgen_empty_[0]" in header
     assert "#if defined(CONFIG_SMALL)\ntypedef struct maybe maybe;\n#endif" in header
     assert "No patch ID literals" in header
     assert "#if defined(CONFIG_SMALL) || defined(CONFIG_BIG)\n    .cond_ops = {" in native
@@ -446,6 +448,31 @@ def test_hostile_text_is_neutralised(tmp_path: Path) -> None:
     header = c.render(load_text(tmp_path, HOSTILE_SPEC), GenOptions())[0].content
     assert "déjà vu 日本語" in header
     assert 'HOSTILE_DEPRECATED("evil_ops.old is deprecated since ABI version 2' in header
+
+
+@needs_compilers
+def test_gnu_c_lays_out_a_table_empty_on_a_target_as_the_model_does(tmp_path: Path) -> None:
+    # On target 'small' table a has no member: GNU C, like the kernel and the model, gives
+    # it size 0, so C's patch IDs (offsetof fallbacks there) equal the Python PATCH_IDS.
+    spec = """\
+abi e { version 1; }
+target small { data_model lp64; }
+target big { data_model lp64; defines BIG; }
+table a { @if(BIG) void x(); }
+table b { void y(); }
+backend native default;
+"""
+    abi = load_text(tmp_path, spec)
+    folder = write_outputs(abi, tmp_path)
+    ids = patch_ids(abi)
+    assert ids["small"] == {"b.y": 0} and ids["big"] == {"a.x": 0, "b.y": 1}
+    for target in abi.targets:
+        checks = [
+            f'_Static_assert(E_PATCH_{path.replace(".", "_").upper()} == {number}, "{path}");'
+            for path, number in ids[target.name].items()
+        ]
+        (folder / "ids.c").write_text('#include "e.h"\n' + "\n".join(checks) + "\n")
+        compile_ok([*COMPILERS["c11"][0], *defines(target), "ids.c"], folder)
 
 
 def test_names_the_c_code_would_share_are_errors(tmp_path: Path) -> None:
