@@ -452,6 +452,14 @@ extern "C" {
 #define PARAVIRT_DEPRECATED(msg)
 #endif
 
+/* The only member of a struct that is empty on some configuration. GNU C gives it size 0,
+   as the kernel and pvgen's layout do; ISO C and C++ have no empty structs: one byte. */
+#if defined(__GNUC__) && !defined(__cplusplus)
+#define PARAVIRT_EMPTY_MEMBER __extension__ char pvgen_empty_[0]
+#else
+#define PARAVIRT_EMPTY_MEMBER char pvgen_empty_
+#endif
+
 /* Structs declared @packed: no padding between fields. */
 #if defined(__GNUC__)
 #define PARAVIRT_PACKED __attribute__((packed))
@@ -875,7 +883,7 @@ struct pv_apic_ops {
     void (*startup_ipi_hook)(int phys_apicid, unsigned long start_eip, unsigned long start_esp);
 #endif
 #if !defined(CONFIG_X86_LOCAL_APIC)
-    char pvgen_empty_; /* no member on this configuration: C has no empty structs */
+    PARAVIRT_EMPTY_MEMBER; /* no member on this configuration */
 #endif
 };
 
