@@ -206,7 +206,7 @@ class _Reader:
         if word == "typedef":
             return self.typedef(i)
         if word in ("struct", "union", "enum") and self.text(i + 2) == "{":
-            return self.tagged_definition(i, i + 1, None)
+            return self.tagged_definition(i, i + 2, self.text(i + 1))
         return self.skip(i)
 
     def skip(self, i: int) -> int:
@@ -247,17 +247,15 @@ class _Reader:
     def typedef(self, i: int) -> int:
         first = self.tokens[i]
         if self.text(i + 1) in ("struct", "union", "enum"):
+            # `typedef struct [tag] { ... } alias;` declares the struct under its alias.
             brace = i + 2 if self.text(i + 2) == "{" else i + 3
             if self.text(brace) == "{":
                 close = matching(self.tokens, brace)
                 alias = self.tokens[close + 1] if close + 1 < len(self.tokens) else None
                 if alias is not None and alias.kind == "ident" and self.text(close + 2) == ";":
-                    return self.tagged_definition(i + 1, brace - 1, alias.text, first)
-        end = i
-        while end < len(self.tokens) and self.text(end) != ";":
-            end = matching(self.tokens, end) if self.text(end) in "([{" else end
-            end += 1
-        parts = self.tokens[i + 1 : end]
+                    return self.tagged_definition(i + 1, brace, alias.text, first)
+        end = self.statement_end(i)
+        parts = self.tokens[i + 1 : end - 1]  # between `typedef` and `;`
         if any(t.text == "(" for t in parts) or len(parts) < 2 or parts[-1].kind != "ident":
             self.header.notes.append(
                 (first.line, "skipped a typedef that is not a plain type name (function type?)")
@@ -266,36 +264,37 @@ class _Reader:
             ctype = type_of(parts[:-1])
             if ctype is not None:
                 self.header.typedefs.append(CTypedef(parts[-1].text, first, ctype))
-        return end + 1
+        return end
 
     def tagged_definition(
-        self, keyword_index: int, name_index: int, alias: str | None, first: Token | None = None
+        self, keyword: int, brace: int, name: str, first: Token | None = None
     ) -> int:
-        keyword = self.text(keyword_index)
-        has_tag = self.text(name_index) != "{" and self.tokens[name_index].kind == "ident"
-        brace = name_index + 1 if has_tag else name_index
-        if self.text(brace) != "{":
-            brace = name_index + 1
+        """A struct, union or enum body opening at `brace`; returns where the next item starts."""
         close = matching(self.tokens, brace)
-        name = alias or self.text(name_index)
-        first = first or self.tokens[keyword_index]
-        if keyword == "enum":
+        first = first or self.tokens[keyword]
+        if self.text(keyword) == "enum":
             values = _enumerators(self.tokens[brace + 1 : close])
             self.header.enums.append(
                 CEnum(name, first, values, self.tokens[brace], self.tokens[close])
             )
         else:
             members = _members(self.tokens[brace + 1 : close])
+            is_union = self.text(keyword) == "union"
             self.header.structs.append(
-                CStruct(
-                    name, first, self.tokens[brace], self.tokens[close], members, keyword == "union"
-                )
+                CStruct(name, first, self.tokens[brace], self.tokens[close], members, is_union)
             )
-        end = close + 1
-        while end < len(self.tokens) and self.text(end) != ";":
-            end = matching(self.tokens, end) if self.text(end) in "([{" else end
-            end += 1
-        return end + 1
+        return self.statement_end(close + 1)
+
+    def statement_end(self, i: int) -> int:
+        """Just past the `;` that ends the declaration at `i` (brackets skipped whole)."""
+        while i < len(self.tokens) and self.text(i) != ";":
+            if self.text(i) in _OPENING:
+                i = matching(self.tokens, i)
+            i += 1
+        return i + 1
+
+
+_OPENING = frozenset("([{")
 
 
 # ---- members -------------------------------------------------------------------------
