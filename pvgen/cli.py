@@ -386,6 +386,10 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
 
     if args.abi is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.abi):
         raise UsageError(f"--abi '{args.abi}' is not a name (letters, digits, '_')")
+    output = Path(args.output) if args.output else None
+    if output is not None and output.exists() and not args.force:
+        # A spec the user may have started editing is never replaced without being asked.
+        raise UsageError(f"'{display_name(output)}' exists; pass --force to replace it")
     path = Path(args.header)
     shown = display_name(path)
     try:
@@ -401,7 +405,21 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
     for line, note in imported.notes:
         where = f"{shown}:{line}" if line else shown
         print(f"{where}: note: {note}", file=sys.stderr)
-    sys.stdout.write(imported.text)
+    if output is None:
+        sys.stdout.write(imported.text)
+        return EXIT_OK
+    import stat
+
+    from .gen.writer import write_file
+
+    try:
+        target = output.resolve()
+        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
+        write_file(target, imported.text, mode=mode)
+    except OSError as exc:
+        print(f"pvgen: error: cannot write '{display_name(output)}': {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {display_name(output)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -631,6 +649,13 @@ def build_parser() -> argparse.ArgumentParser:
         " struct with a function-pointer member)",
     )
     importer.add_argument("--abi", metavar="NAME", help="the ABI's name (default: the file's)")
+    importer.add_argument(
+        "-o",
+        "--output",
+        metavar="SPEC",
+        help="write the spec here (atomically) instead of to stdout; an existing file is kept",
+    )
+    importer.add_argument("--force", action="store_true", help="with --output, replace a file")
     importer.set_defaults(run=cmd_import)
 
     dump = add_command(

@@ -150,6 +150,21 @@ def test_a_ten_megabyte_header_ends_in_a_clean_error(tmp_path: Path) -> None:
     assert result.err == "big.h: error: 10.0 MiB is over the limit of 8 MiB for a header\n"
 
 
+def test_output_file_is_written_once_and_replaced_only_with_force(tmp_path: Path) -> None:
+    shutil.copy(IMPORT / "i386_paravirt.h", tmp_path)
+    expected = (IMPORT / "i386_paravirt.pvspec").read_text()
+    first = run_cli("import", "i386_paravirt.h", "-o", "spec.pvspec", cwd=tmp_path)
+    assert first.status == 0 and first.out == "" and "wrote spec.pvspec" in first.err
+    assert (tmp_path / "spec.pvspec").read_text() == expected
+    (tmp_path / "spec.pvspec").write_text("// my edits\n")
+    again = run_cli("import", "i386_paravirt.h", "-o", "spec.pvspec", cwd=tmp_path)
+    assert again.status == 2
+    assert "'spec.pvspec' exists; pass --force to replace it" in again.err
+    assert (tmp_path / "spec.pvspec").read_text() == "// my edits\n"
+    forced = run_cli("import", "i386_paravirt.h", "-o", "spec.pvspec", "--force", cwd=tmp_path)
+    assert forced.status == 0 and (tmp_path / "spec.pvspec").read_text() == expected
+
+
 def test_a_missing_header_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli("import", "nowhere.h", cwd=tmp_path)
     assert result.status == 2
