@@ -466,6 +466,12 @@ backend native default;
     folder = write_outputs(abi, tmp_path)
     ids = patch_ids(abi)
     assert ids["small"] == {"b.y": 0} and ids["big"] == {"a.x": 0, "b.y": 1}
+    # The header proves the empty table's layout itself where GNU C is the compiler.
+    header = (folder / "e.h").read_text()
+    gnu_block = header.split("#if defined(__GNUC__) && !defined(__cplusplus)\nE_STATIC_ASSERT")[1]
+    assert gnu_block.startswith(
+        '(sizeof(struct a) == 0, small_3, "sizeof(struct a) on target small");'
+    )
     for target in abi.targets:
         checks = [
             f'_Static_assert(E_PATCH_{path.replace(".", "_").upper()} == {number}, "{path}");'

@@ -127,6 +127,8 @@ class TargetBlock:
     patch_ids: tuple[Define, ...]
     asserts: tuple[Assert, ...]
     notes: tuple[str, ...]
+    # Layouts that hold only where GNU C gives an empty struct size 0, as the model does.
+    gnu_asserts: tuple[Assert, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -745,12 +747,14 @@ class _TargetView:
                 found.append(self.assertion(f"{what} == {record.offsets[m.name]}", what))
         return found
 
-    def type_asserts(self) -> list[Assert]:
+    def type_asserts(self, exact: bool) -> list[Assert]:
+        """Layout proofs of the types whose C layout is (or, with `exact` False, is only
+        under GNU C) the model's."""
         found: list[Assert] = []
         for decl in self.abi.types:
             if not self.target.holds(decl.condition) or decl.name not in self.layout.types:
                 continue
-            if self.record_behind(decl.name) in self.inexact:
+            if (self.record_behind(decl.name) not in self.inexact) != exact:
                 continue
             tag = self.gen.type_name(decl.name)
             if isinstance(decl, Struct):
@@ -760,13 +764,13 @@ class _TargetView:
                 found.append(self.assertion(f"sizeof({tag}) == {size}", f"sizeof({tag})"))
         return found
 
-    def table_asserts(self) -> list[Assert]:
+    def table_asserts(self, exact: bool) -> list[Assert]:
         found: list[Assert] = []
         for table in self.abi.tables:
             name = table.name
             if not self.target.holds(table.condition) or name not in self.layout.records:
                 continue
-            if name not in self.inexact:
+            if (name not in self.inexact) == exact:
                 found += self.record_asserts(f"struct {name}", name, table.members)
         return found
 
@@ -777,10 +781,11 @@ class _TargetView:
             if self.target.holds(t.condition) and t.name in self.layout.records
         ]
 
-    def aggregate_layout(self) -> tuple[int, dict[str, int]] | None:
-        """Size and table offsets of the aggregate, unless C's layout differs from the model's."""
+    def aggregate_layout(self, exact: bool = True) -> tuple[int, dict[str, int]] | None:
+        """Size and table offsets of the aggregate, unless C's layout differs from the model's
+        (with `exact` False: unless it differs even under GNU C)."""
         tops = self.top_tables()
-        if not tops or any(t.name in self.inexact for t in tops):
+        if not tops or (exact and any(t.name in self.inexact for t in tops)):
             return None
         records = self.layout.records
         size, _, offsets = lay_out_record(
@@ -818,15 +823,19 @@ class _TargetView:
         return found
 
     def block(self) -> TargetBlock:
-        asserts = self.type_asserts() + self.table_asserts()
+        asserts = self.type_asserts(exact=True) + self.table_asserts(exact=True)
+        gnu_asserts = self.type_asserts(exact=False) + self.table_asserts(exact=False)
         notes = []
         if self.inexact:
             names = ", ".join(sorted(self.inexact))
-            notes.append(f"Empty here, or holding an empty struct (not checked): {names}.")
+            notes.append(f"Empty here, or holding an empty struct (checked under GNU C): {names}.")
         aggregate = self.aggregate_layout()
         ids: list[tuple[_Slot, Define]] = []
         if aggregate is None:
             notes.append(f"No patch ID literals: the layout of struct {self.gen.ops} is not known.")
+            gnu_layout = self.aggregate_layout(exact=False)
+            if gnu_layout is not None:
+                gnu_asserts += self.aggregate_asserts(gnu_layout[0], gnu_layout[1], [])
         else:
             ids = self.patch_ids(aggregate[1])
             asserts += self.aggregate_asserts(aggregate[0], aggregate[1], ids)
@@ -838,6 +847,7 @@ class _TargetView:
             patch_ids=tuple(define for _, define in ids),
             asserts=tuple(asserts),
             notes=tuple(notes),
+            gnu_asserts=tuple(gnu_asserts),
         )
 
 
