@@ -419,7 +419,7 @@ def test_corner_cases_text(tmp_path: Path) -> None:
     assert "#if !(defined(CONFIG_SMALL) || defined(CONFIG_BIG))\n    EDGE_EMPTY_MEMBER;" in header
     assert "#define EDGE_EMPTY_MEMBER __extension__ char pvgen_empty_[0]" in header
     assert "#if defined(CONFIG_SMALL)\ntypedef struct maybe maybe;\n#endif" in header
-    assert "No patch ID literals" in header
+    assert "Patch ID literals for GNU C only" in header
     assert "#if defined(CONFIG_SMALL) || defined(CONFIG_BIG)\n    .cond_ops = {" in native
     assert "defined(CONFIG_OFFSET) && CONFIG_OFFSET == -8" in header
 
@@ -453,7 +453,7 @@ def test_hostile_text_is_neutralised(tmp_path: Path) -> None:
 @needs_compilers
 def test_gnu_c_lays_out_a_table_empty_on_a_target_as_the_model_does(tmp_path: Path) -> None:
     # On target 'small' table a has no member: GNU C, like the kernel and the model, gives
-    # it size 0, so C's patch IDs (offsetof fallbacks there) equal the Python PATCH_IDS.
+    # it size 0, so C's patch IDs (literals for GNU C there) equal the Python PATCH_IDS.
     spec = """\
 abi e { version 1; }
 target small { data_model lp64; }

@@ -127,7 +127,8 @@ class TargetBlock:
     patch_ids: tuple[Define, ...]
     asserts: tuple[Assert, ...]
     notes: tuple[str, ...]
-    # Layouts that hold only where GNU C gives an empty struct size 0, as the model does.
+    # What holds only where GNU C gives an empty struct size 0, as the model does.
+    gnu_patch_ids: tuple[Define, ...] = ()
     gnu_asserts: tuple[Assert, ...] = ()
 
 
@@ -831,11 +832,19 @@ class _TargetView:
             notes.append(f"Empty here, or holding an empty struct (checked under GNU C): {names}.")
         aggregate = self.aggregate_layout()
         ids: list[tuple[_Slot, Define]] = []
+        gnu_ids: list[tuple[_Slot, Define]] = []
         if aggregate is None:
-            notes.append(f"No patch ID literals: the layout of struct {self.gen.ops} is not known.")
             gnu_layout = self.aggregate_layout(exact=False)
-            if gnu_layout is not None:
-                gnu_asserts += self.aggregate_asserts(gnu_layout[0], gnu_layout[1], [])
+            if gnu_layout is None:
+                notes.append(
+                    f"No patch ID literals: the layout of struct {self.gen.ops} is not known."
+                )
+            else:
+                notes.append(
+                    "Patch ID literals for GNU C only: other compilers lay out empty structs differently."
+                )
+                gnu_ids = self.patch_ids(gnu_layout[1])
+                gnu_asserts += self.aggregate_asserts(gnu_layout[0], gnu_layout[1], gnu_ids)
         else:
             ids = self.patch_ids(aggregate[1])
             asserts += self.aggregate_asserts(aggregate[0], aggregate[1], ids)
@@ -847,6 +856,7 @@ class _TargetView:
             patch_ids=tuple(define for _, define in ids),
             asserts=tuple(asserts),
             notes=tuple(notes),
+            gnu_patch_ids=tuple(define for _, define in gnu_ids),
             gnu_asserts=tuple(gnu_asserts),
         )
 
