@@ -288,7 +288,9 @@ class _CGen:
         return render_condition(cond, prefix + "{}", "defined(" + prefix + "{})")
 
     def tables_named(self, name: str) -> list[Table]:
-        return [t for t in self.abi.tables if t.name == name]
+        """The table of that name, as a list (none for a name that is not a table)."""
+        table = self.abi.tables_by_name.get(name)
+        return [table] if table is not None else []
 
     def type_name(self, name: str) -> str:
         """`struct X` for a name that is a struct on every target, else the bare name."""
