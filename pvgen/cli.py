@@ -323,7 +323,6 @@ def fmt_paths(paths: Sequence[str], config: Config) -> list[Path]:
 
 def cmd_fmt(args: argparse.Namespace, config: Config) -> int:
     import difflib
-    import stat
 
     from .fmt import FormatterBug, format_source
     from .gen.writer import write_file
@@ -372,7 +371,7 @@ def cmd_fmt(args: argparse.Namespace, config: Config) -> int:
             continue
         # Write through a symlink to the file it names, keeping its permissions.
         target = path.resolve()
-        write_file(target, formatted, mode=stat.S_IMODE(target.stat().st_mode))
+        write_file(target, formatted)
         print(f"reformatted {shown}", file=sys.stderr)
     verb = "would be reformatted" if args.check or args.diff else "reformatted"
     print(f"{changed} file(s) {verb}, {unchanged} unchanged", file=sys.stderr)
@@ -408,14 +407,10 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
     if output is None:
         sys.stdout.write(imported.text)
         return EXIT_OK
-    import stat
-
     from .gen.writer import write_file
 
     try:
-        target = output.resolve()
-        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
-        write_file(target, imported.text, mode=mode)
+        write_file(output.resolve(), imported.text)
     except OSError as exc:
         print(f"pvgen: error: cannot write '{display_name(output)}': {exc}", file=sys.stderr)
         return EXIT_USAGE

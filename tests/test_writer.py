@@ -104,3 +104,16 @@ def test_read_only_folder_gives_a_clear_error(tmp_path: Path) -> None:
         assert (tmp_path / "c/a.h").read_text() == owned("one\n")
     finally:
         (tmp_path / "c").chmod(0o755)
+
+
+def test_new_files_follow_the_umask_and_rewritten_ones_keep_their_mode(tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)
+    try:
+        write(tmp_path, FILES)
+        assert (tmp_path / "c/a.h").stat().st_mode & 0o777 == 0o644  # not a temp file's 0600
+        os.chmod(tmp_path / "c/a.h", 0o640)
+        write(tmp_path, [OutputFile("c/a.h", owned("one, changed\n")), FILES[1]])
+        assert (tmp_path / "c/a.h").read_text() == owned("one, changed\n")
+        assert (tmp_path / "c/a.h").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old_umask)

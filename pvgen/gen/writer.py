@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,22 +91,23 @@ def _read(path: Path) -> str | None:
         return "\0unreadable"
 
 
-def write_file(path: Path, content: str, *, mode: int | None = None) -> None:
+def write_file(path: Path, content: str) -> None:
     """Write one file atomically (temporary file in the same folder, then rename).
 
-    `mode` gives the new file those permission bits (a rewritten file keeps its own).
+    A file written again keeps its permission bits; a new one gets what `open` would
+    give it (0666 less the umask), not the private 0600 of a temporary file.
     """
-    _atomic_write(path, content, mode)
+    _atomic_write(path, content)
 
 
-def _atomic_write(path: Path, content: str, mode: int | None = None) -> None:
+def _atomic_write(path: Path, content: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     import tempfile  # here: its import costs a no-op run, which writes nothing
 
+    mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
     try:
-        if mode is not None:
-            os.fchmod(fd, mode)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(content.encode("utf-8"))
             f.flush()
@@ -117,6 +119,15 @@ def _atomic_write(path: Path, content: str, mode: int | None = None) -> None:
         except OSError:
             pass
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _existing_files(root: Path) -> list[str]:
