@@ -16,9 +16,9 @@ formatter bug can never rewrite a user's spec into something else.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any
+from typing import Any, Literal
 
 from . import conditions as cond
 from .diagnostics import SpecError
@@ -30,6 +30,7 @@ from .syntax import (
     Comment,
     Declaration,
     EnumDecl,
+    EnumeratorDecl,
     FieldDecl,
     IncludeDecl,
     Item,
@@ -50,6 +51,9 @@ INDENT = "    "
 CONTINUATION = INDENT  # extra indent of a filled list's second and later lines
 
 Pos = tuple[int, int]  # (line, column), 1-based
+# Whether a blank line goes before the next thing printed: never, as in the source
+# (at most one), or always (around blocks).
+Policy = Literal["never", "keep", "force"]
 
 
 class FormatterBug(Exception):
@@ -62,7 +66,8 @@ def format_source(source: SourceFile) -> str:
     text = _Printer(spec).run()
     if text != source.text.replace("\r\n", "\n"):
         _verify(spec, text, source)  # only a change needs proving; most files are tidy
-    crlf = source.text.find("\n") > 0 and source.text[source.text.find("\n") - 1] == "\r"
+    first_newline = source.text.find("\n")
+    crlf = first_newline > 0 and source.text[first_newline - 1] == "\r"
     return text.replace("\n", "\r\n") if crlf else text
 
 
@@ -99,7 +104,9 @@ class _Printer:
         previous_block = False
         for index, item in enumerate(self.spec.items):
             block = _is_block(item)
-            blank = "never" if index == 0 else ("force" if block or previous_block else "keep")
+            blank: Policy = (
+                "never" if index == 0 else "force" if block or previous_block else "keep"
+            )
             self.item(item, blank)
             previous_block = block
         self.flush_before((1 << 30, 0), "force" if previous_block else "keep")
@@ -112,7 +119,7 @@ class _Printer:
     def indent(self) -> str:
         return INDENT * self.depth
 
-    def blank_between(self, line: int, policy: str) -> bool:
+    def blank_between(self, line: int, policy: Policy) -> bool:
         if not self.out or policy == "never":
             return False
         if policy == "force":
@@ -122,19 +129,15 @@ class _Printer:
             not self.source.line_text(n).strip() for n in range(self.last.end_line + 1, line)
         )
 
-    def put(self, text: str, start: Pos, end_line: int, policy: str) -> None:
+    def put(self, text: str, start: Pos, end_line: int, policy: Policy) -> None:
         if self.blank_between(start[0], policy):
             self.out.append("")
         self.out.append(text)
         self.last = _Emitted(end_line)
 
-    def flush_before(self, pos: Pos, policy: str) -> str:
+    def flush_before(self, pos: Pos, policy: Policy) -> Policy:
         """Print the comments before `pos`; returns the policy left for what follows."""
-        while self.next_comment < len(self.comments):
-            comment = self.comments[self.next_comment]
-            if (comment.line, comment.column) >= pos:
-                break
-            self.next_comment += 1
+        for comment in self.take_comments_before(pos):
             if self.trails(comment):
                 self.out[-1] += " " + self.comment_text(comment, trailing=True)
                 assert self.last is not None
@@ -162,15 +165,9 @@ class _Printer:
 
     def comment_text(self, comment: Comment, trailing: bool = False) -> str:
         lines = [line.rstrip() for line in comment.text.replace("\r\n", "\n").split("\n")]
-        text = lines[0]
+        text = _with_canonical_marker(lines[0], comment.doc)
         if comment.doc:
-            # `///x` and `/// x` document the same text; the space is canonical.
-            body = text[3:]
-            return self.indent + ("///" if not body or body.startswith(" ") else "/// ") + body
-        if text.startswith("///") and not text.startswith("////"):
-            # A `///` that documents nothing is a plain comment; printed as such so
-            # that moving it can never make it document the next declaration.
-            text = "//" + text[3:]
+            return self.indent + text
         if trailing or len(lines) == 1:
             return ("" if trailing else self.indent) + "\n".join([text, *lines[1:]])
         # A block comment on lines of its own moves with its indentation.
@@ -178,7 +175,7 @@ class _Printer:
         rest = [_shift(line, shift) for line in lines[1:]]
         return "\n".join([self.indent + text, *rest])
 
-    def line(self, text: str | Sequence[str], start: Pos, end: Pos, policy: str) -> None:
+    def line(self, text: str | Sequence[str], start: Pos, end: Pos, policy: Policy) -> None:
         """Print code (one line, or a wrapped construct) covering the source `start`..`end`.
 
         Comments written inside the construct trail its last line; block comments
@@ -219,7 +216,7 @@ class _Printer:
         self.put(self.indent + "}", brace, brace[0], "never")
 
     # -- declarations
-    def prefix(self, decl: Declaration, fallback: Pos, policy: str) -> str:
+    def prefix(self, decl: Declaration, fallback: Pos, policy: Policy) -> Policy:
         """Doc comments and annotations; returns the policy for the declaration line."""
         start = _start(decl.annotations[0].span) if decl.annotations else fallback
         policy = self.flush_before(start, policy)
@@ -238,7 +235,7 @@ class _Printer:
                 policy = "never"
         return "never"
 
-    def item(self, item: Item, policy: str) -> None:
+    def item(self, item: Item, policy: Policy) -> None:
         if isinstance(item, IncludeDecl):
             self.line(f"include {item.literal};", _start(item.span), _end(item.span), policy)
             return
@@ -265,7 +262,15 @@ class _Printer:
         elif isinstance(item, BackendDecl):
             self.backend(item, policy)
 
-    def block(self, header: str, decl: Declaration, policy: str, body: Any, children: Any) -> None:
+    def block(
+        self,
+        header: str,
+        decl: Declaration,
+        policy: Policy,
+        body: Callable[[Any], Pos | None],
+        children: Sequence[Any],
+    ) -> None:
+        """`header {`, the children printed by `body` one level in, and the `}`."""
         self.line(self.indent + header, _start(decl.span), _end(decl.span), policy)
         self.depth += 1
         last = body(children)
@@ -286,7 +291,7 @@ class _Printer:
             end = _end(setting.values[-1].span) if setting.values else _end(setting.span)
             head = f"{self.indent}{setting.key}" + (" " if values else "")
             texts = _fill(head, values, ";", self.indent + CONTINUATION)
-            self.line(texts, _start(setting.span), end, "never" if index == 0 else "keep")
+            self.line(texts, _start(setting.span), end, _in_block(index))
             last = end
         return last
 
@@ -295,7 +300,7 @@ class _Printer:
         for index, member in enumerate(members):
             assert member.type is not None
             start = _start(member.type.span)
-            policy = self.prefix(member, start, "never" if index == 0 else "keep")
+            policy = self.prefix(member, start, _in_block(index))
             params = getattr(member, "params", None)
             end = _end(member.span)
             if params is None:
@@ -317,11 +322,11 @@ class _Printer:
             last = end
         return last
 
-    def enumerators(self, enumerators: Sequence[Any]) -> Pos | None:
+    def enumerators(self, enumerators: Sequence[EnumeratorDecl]) -> Pos | None:
         last = None
         for index, enumerator in enumerate(enumerators):
             start = _start(enumerator.span)
-            policy = self.prefix(enumerator, start, "never" if index == 0 else "keep")
+            policy = self.prefix(enumerator, start, _in_block(index))
             value = f" = {enumerator.literal}" if enumerator.value is not None else ""
             self.line(
                 f"{self.indent}{enumerator.name}{value},", start, _end(enumerator.span), policy
@@ -329,7 +334,7 @@ class _Printer:
             last = _end(enumerator.span)
         return last
 
-    def backend(self, decl: BackendDecl, policy: str) -> None:
+    def backend(self, decl: BackendDecl, policy: Policy) -> None:
         start = _start(decl.span)
         if not decl.entries:  # `backend x { }` declares what `backend x;` does
             default = " default" if decl.default else ""
@@ -343,13 +348,33 @@ class _Printer:
             end = _end(entry.members[-1].span) if entry.members else _end(entry.span)
             head = f"{self.indent}{entry.table}: "
             texts = _fill(head, names, ";", self.indent + CONTINUATION)
-            self.line(texts, _start(entry.span), end, "never" if index == 0 else "keep")
+            self.line(texts, _start(entry.span), end, _in_block(index))
             last = end
         self.depth -= 1
         self.closing(last or _end(decl.span))
 
 
 # ---- text of the pieces -------------------------------------------------------------
+
+
+def _in_block(index: int) -> Policy:
+    """The policy of a block's `index`-th entry: none after `{`, the author's after that."""
+    return "never" if index == 0 else "keep"
+
+
+def _with_canonical_marker(text: str, doc: bool) -> str:
+    """A comment's text with the marker the printer writes.
+
+    `///x` and `/// x` document the same text, and the space is canonical. A `///`
+    that documents nothing (where no declaration can follow) becomes `//`, so that
+    moving it can never make it document the next declaration.
+    """
+    if doc:
+        body = text[3:]
+        return ("///" if not body or body.startswith(" ") else "/// ") + body
+    if text.startswith("///") and not text.startswith("////"):
+        return "//" + text[3:]
+    return text
 
 
 def _is_block(item: Item) -> bool:
@@ -459,12 +484,5 @@ def _shape_fields(kind: type) -> tuple[str, ...] | None:
 
 
 def _comment_texts(spec: SpecFile) -> list[str]:
-    """Each comment's words, as the printer may respace them: `///x` and `/// x` are one
-    doc comment, and a `///` that documents nothing is printed `//`."""
-    out = []
-    for comment in spec.comments:
-        text = comment.text
-        if text.startswith("///") and not text.startswith("////"):
-            text = ("/// " if comment.doc else "//") + text[3:]
-        out.append(" ".join(text.split()))
-    return out
+    """Each comment's words with the printer's marker: what must survive formatting."""
+    return [" ".join(_with_canonical_marker(c.text, c.doc).split()) for c in spec.comments]

@@ -240,17 +240,18 @@ class _Writer:
                     self.compared[name.name] = max(self.compared.get(name.name, 0), other.value)
 
     # -- comments
-    def docs_before(self, line: int, after_line: int) -> tuple[list[str], list[str]]:
-        """Comments between `after_line` and `line`: (doc lines, plain comment lines).
+    def docs_before(self, line: int, after_line: int | None = None) -> tuple[list[str], list[str]]:
+        """Comments between `after_line` (default: the last line of code before `line`)
+        and `line`: (doc lines, plain comment lines).
 
         A comment block directly above (no blank line between) documents what follows;
         one separated by a blank line is kept as a plain comment.
         """
+        if after_line is None:
+            after_line = self.previous_code_line(line)
         doc: list[str] = []
         plain: list[str] = []
-        first = bisect.bisect_right(self.comment_lines, after_line)
-        last = bisect.bisect_right(self.comment_lines, line)
-        for comment in self.comments[first:last]:
+        for comment in self.on_lines(after_line + 1, line):
             if comment.end_line > line or comment.after_code:
                 continue
             adjacent = not any(
@@ -284,7 +285,7 @@ class _Writer:
     # -- tables
     def table(self, table: CStruct) -> list[str]:
         lines = [""]
-        doc, _ = self.docs_before(table.first.line, self.previous_code_line(table.first.line))
+        doc, _ = self.docs_before(table.first.line)
         doc += self.trailing(table.open_brace.line)
         iftext, todo, exists = self.condition(table.first)
         if not exists:
@@ -478,7 +479,7 @@ class _Writer:
             # One typedef per configuration branch (`#ifdef X86_PAE ... #else ...`).
             for typedef in self.typedefs[base]:
                 line = typedef.first.line
-                doc, _ = self.docs_before(line, self.previous_code_line(line))
+                doc, _ = self.docs_before(line)
                 iftext, todo, exists = self.condition(typedef.first)
                 if not exists:
                     continue
@@ -530,7 +531,7 @@ class _Writer:
         ]
 
     def struct_type(self, struct: CStruct, name: str) -> list[str]:
-        doc, _ = self.docs_before(struct.first.line, self.previous_code_line(struct.first.line))
+        doc, _ = self.docs_before(struct.first.line)
         iftext, todo, _ = self.condition(struct.first)
         fields = []
         for member in struct.members:
@@ -555,7 +556,7 @@ class _Writer:
         return head + [f"struct {name} {{", *fields, "}"]
 
     def enum_type(self, enum: CEnum, name: str) -> list[str]:
-        doc, _ = self.docs_before(enum.first.line, self.previous_code_line(enum.first.line))
+        doc, _ = self.docs_before(enum.first.line)
         iftext, todo, _ = self.condition(enum.first)
         values = []
         next_value = 0
@@ -612,7 +613,7 @@ def _tidy(lines: Iterable[str]) -> list[str]:
         out.pop(0)
     while out and not out[-1].strip():
         out.pop()
-    return [line.replace("*/", "* /") for line in out]
+    return out
 
 
 def _simplify(c: cond.Cond) -> cond.Cond | bool:

@@ -330,25 +330,21 @@ def _members(body: Sequence[Token]) -> list[CMember]:
 def _source(tokens: Sequence[Token]) -> str:
     """Tokens back to C text in the kernel's spacing: `void (*fn)(void *data)`."""
     out = ""
-    previous: Token | None = None
-    for token in tokens:
+    for index, token in enumerate(tokens):
         text = token.text
+        previous = tokens[index - 1] if index else None
+        following = tokens[index + 1].text if index + 1 < len(tokens) else ""
         if previous is None:
             out = text
         elif text in (")", "]", ",", ";", "[") or previous.text in ("(", "["):
             out += text
         elif text == "(" and (previous.text == ")" or previous.kind == "ident"):
             # `f(` and `)(` stay joined; `void (*f)` keeps the kernel's space before `(*`.
-            is_declarator = (
-                tokens.index(token) + 1 < len(tokens)
-                and tokens[tokens.index(token) + 1].text == "*"
-            )
-            out += (" " if is_declarator and previous.kind == "ident" else "") + text
+            out += (" " if following == "*" and previous.kind == "ident" else "") + text
         elif previous.text == "*" and token.kind == "ident":
             out += text
         else:
             out += " " + text
-        previous = token
     return out
 
 
