@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import TEST_SPECS, run_cli
 
 from pvgen import model as m
-from pvgen.cli import load_abi
+from pvgen.api import load_abi
 from pvgen.config import Config
 
 CONTRACT = """/// Paravirtualization hook tables of the x86 guest kernel.

@@ -13,7 +13,7 @@ import pytest
 from conftest import PREAMBLE, ROOT, ROOT_SPECS, SPECS, TEST_SPECS, root_spec_id, run_cli
 from test_roundtrip import without_places
 
-from pvgen.cli import load_abi
+from pvgen.api import load_abi
 from pvgen.config import Config
 from pvgen.diagnostics import SpecError
 from pvgen.dump import abi_to_dict

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import SPECS, TEST_SPECS
 
-from pvgen.cli import count_hooks, load_abi
+from pvgen.api import count_hooks, load_abi
 from pvgen.config import Config
 from pvgen.diagnostics import SpecError
 from pvgen.gen import GenOptions, c

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, SPECS
 
-from pvgen.cli import load_abi
+from pvgen.api import load_abi
 from pvgen.config import Config
 from pvgen.gen import python
 from pvgen.gen.common import GenOptions

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import SPECS, TEST_SPECS
 
-from pvgen.cli import load_abi
+from pvgen.api import load_abi
 from pvgen.config import Config
 from pvgen.dump import dump_json
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import PREAMBLE
 
-from pvgen.cli import load_abi
+from pvgen.api import load_abi
 from pvgen.config import Config
 from pvgen.layout import DATA_MODELS, canonical_c_type, lay_out_record
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import ROOT_SPECS, root_spec_id
 
-from pvgen.cli import load_abi
+from pvgen.api import load_abi
 from pvgen.config import Config
 from pvgen.dump import abi_to_dict
 from pvgen.printer import print_spec

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pvgen.abi.freeze import freeze
-from pvgen.cli import load_abi
+from pvgen.api import load_abi
 from pvgen.config import Config
 from pvgen.rules import all_rules, run_rules
 

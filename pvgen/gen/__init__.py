@@ -9,17 +9,30 @@ Nothing here touches the disk; `writer.py` does, safely.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from .common import GenOptions, OutputFile
 
-__all__ = ["GenOptions", "OutputFile", "render_all"]
+__all__ = ["FAMILIES", "GenOptions", "OutputFile", "render_all"]
+
+# The output families, each the name of its folder under `<out>/<abi>/` (abi.json aside).
+FAMILIES = ("c", "python", "abi")
 
 
-def render_all(abi: object, options: GenOptions | None = None) -> list[OutputFile]:
-    """Every output of one ABI, sorted by path."""
+def render_all(
+    abi: object, options: GenOptions | None = None, families: Collection[str] = FAMILIES
+) -> list[OutputFile]:
+    """Every output of one ABI (or of the chosen `families`), sorted by path."""
     from ..model import Abi
     from . import abi_json, c, python
 
     assert isinstance(abi, Abi)
     options = options or GenOptions()
-    files = [*c.render(abi, options), *python.render(abi, options), abi_json.render(abi)]
+    files: list[OutputFile] = []
+    if "c" in families:
+        files += c.render(abi, options)
+    if "python" in families:
+        files += python.render(abi, options)
+    if "abi" in families:
+        files.append(abi_json.render(abi))
     return sorted(files, key=lambda f: f.path)

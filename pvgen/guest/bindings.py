@@ -108,13 +108,10 @@ def load_bindings(spec: Path | None = None) -> Bindings:
 
     Raises `pvgen.diagnostics.SpecError` if the spec has errors.
     """
-    from pvgen.cli import load_abi
-    from pvgen.config import Config
-    from pvgen.gen.common import GenOptions
-    from pvgen.gen.python import render
+    from pvgen import api
 
-    abi = load_abi((spec or default_spec()).resolve(), Config(None))
-    files = {f.path: f.content for f in render(abi, GenOptions())}
+    abi = api.load_abi((spec or default_spec()).resolve())
+    files = {f.path: f.content for f in api.render(abi, families=("python",))}
     digest = hashlib.sha256(
         b"".join(f"{path}\0{text}\0".encode() for path, text in sorted(files.items()))
     ).hexdigest()

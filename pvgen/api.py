@@ -1,0 +1,359 @@
+"""The compile API: the whole pipeline of pvgen, below the command line.
+
+Takes: paths of root specs (or spec text), and a `Config` (from pyproject.toml, or the
+defaults of `Config(None)`).
+Hands on: typed results of every stage: the `Abi` model (compiled, or from the cache),
+the rules' `Diagnostic`s, the generated `OutputFile`s and what writing them did, the
+canonical dump, a frozen version, the `Change`s between two versions, formatted spec text.
+Nothing here prints or exits; errors are exceptions: `SpecError` (with diagnostics that
+carry file:line:col) for a spec, and one exception type per other stage (`SideError`,
+`AcceptError`, `FreezeError`, `WriteError`, `ConfigError`).
+
+The command line (`pvgen.commands`), the simulated guest and the tests all go through
+this module; see docs/api.md for examples.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Config, ConfigError, load_config
+from .diagnostics import Diagnostic, Severity, SpecError
+from .gen import FAMILIES
+from .gen.common import GenOptions, OutputFile
+from .model import Abi
+
+if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
+    from .abi.accept import Acceptance, AcceptError
+    from .abi.changes import Change
+    from .abi.freeze import FreezeError
+    from .abi.sides import SideError
+    from .gen.writer import WriteError, WriteReport
+
+__all__ = [
+    "Abi",
+    "AcceptError",
+    "CheckReport",
+    "CheckedSpec",
+    "Config",
+    "ConfigError",
+    "Diagnostic",
+    "DiffResult",
+    "FreezeError",
+    "GenOptions",
+    "OutputFile",
+    "SideError",
+    "SpecError",
+    "WriteError",
+    "check",
+    "check_outputs",
+    "compile_spec",
+    "count_hooks",
+    "diff",
+    "dump",
+    "dump_json",
+    "format_text",
+    "freeze",
+    "lint",
+    "load_abi",
+    "load_config",
+    "render",
+    "write_outputs",
+]
+
+
+# ---- compile ----------------------------------------------------------------------------
+
+
+def compile_spec(path: Path, spec_root: Path | None = None) -> tuple[Abi, list[Path]]:
+    """Load, parse and resolve one root spec, never from the cache.
+
+    Returns the model and the files it was read from (the root and its includes).
+    Raises `SpecError` for a spec with errors or a file that cannot be read.
+    """
+    from .loader import load
+    from .resolve import resolve
+
+    loaded = load(path, spec_root)
+    return resolve(loaded), list(loaded.paths)
+
+
+def load_abi(path: Path, config: Config | None = None) -> Abi:
+    """The model of one root spec, compiled or taken from the cache.
+
+    The cache is keyed by the content of every file the spec reads, so an edit is
+    never missed; `PVGEN_CACHE_DIR` moves it and `PVGEN_NO_CACHE=1` turns it off.
+    """
+    from .cache import cached_compile
+
+    spec_root = config.spec_root if config is not None else None
+    return cached_compile(path, spec_root, compile_spec)
+
+
+# ---- findings ---------------------------------------------------------------------------
+
+
+def lint(abi: Abi, spec: Path, config: Config | None = None) -> list[Diagnostic]:
+    """The findings of every rule on `abi`, after `@allow` and the config's allows.
+
+    `spec` is the root spec the model came from: the frozen versions that the version
+    rules compare with are looked up beside it (or in the configured `abi_dir`).
+    """
+    return _run_rules(abi, spec, config or Config(None), None)
+
+
+def _run_rules(
+    abi: Abi, spec: Path, config: Config, used_file_allows: set[int] | None
+) -> list[Diagnostic]:
+    from .abi.freeze import abi_folder
+    from .rules import run_rules
+
+    frozen = abi_folder(abi, spec, config.abi_dir)
+    return run_rules(abi, config.rules, config.allow, used_file_allows, frozen)
+
+
+def count_hooks(abi: Abi) -> int:
+    """How many hooks the aggregate reaches, sub-tables included."""
+    return sum(1 for t in abi.top_level_tables() for _ in abi.hooks(t))
+
+
+@dataclass(frozen=True)
+class CheckedSpec:
+    """One root spec that compiled."""
+
+    path: Path
+    abi: Abi
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `check` found: the specs that compiled, and every diagnostic, sorted."""
+
+    specs: tuple[CheckedSpec, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    unreadable: bool  # some spec could not be read at all
+
+    @property
+    def errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+
+def check(
+    paths: Sequence[Path], config: Config | None = None, *, rules: bool = True
+) -> CheckReport:
+    """Compile every root spec and, with `rules`, run the rules on each.
+
+    A spec that does not compile contributes its errors; the others are still checked.
+    A `[[tool.pvgen.allow]]` of the config that accepted no finding in any spec is
+    reported as PV001.
+    """
+    from .rules import all_rules
+
+    config = config or Config(None)
+    diagnostics: list[Diagnostic] = []
+    checked: list[CheckedSpec] = []
+    unreadable = False
+    used_file_allows: set[int] = set()
+    for path in paths:
+        try:
+            abi = load_abi(path, config)
+        except SpecError as exc:
+            diagnostics.extend(exc.diagnostics)
+            unreadable = unreadable or exc.unreadable
+            continue
+        checked.append(CheckedSpec(path, abi))
+        if rules:
+            diagnostics.extend(_run_rules(abi, path, config, used_file_allows))
+    for allow in config.allow if rules else ():
+        if id(allow) not in used_file_allows and allow.rule in all_rules():
+            diagnostics.append(
+                Diagnostic(
+                    Severity.WARNING,
+                    f"{config.path}: [[tool.pvgen.allow]] of {allow.rule} for '{allow.path}'"
+                    " accepts no finding; remove it",
+                    None,
+                    code="PV001",
+                )
+            )
+    diagnostics.sort(key=_location_key)
+    return CheckReport(tuple(checked), tuple(diagnostics), unreadable)
+
+
+def _location_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    if d.span is None:
+        return ("~", 0, 0, d.code or "")  # findings without a place come last
+    return (d.span.file.display, d.span.line, d.span.column, d.code or "")
+
+
+# ---- outputs ----------------------------------------------------------------------------
+
+
+def render(
+    abi: Abi,
+    options: GenOptions | None = None,
+    *,
+    families: Collection[str] = FAMILIES,
+    spec: Path | None = None,
+    config: Config | None = None,
+) -> list[OutputFile]:
+    """The generated files of `abi`, sorted by path; nothing is written. `families` chooses
+    among "c" (header and native table), "python" (the package) and "abi" (abi.json).
+
+    With `spec`, the root spec `abi` was compiled from (under `config`), the result is
+    cached until one of the spec's files changes.
+    """
+    from .gen import render_all
+
+    options = options or GenOptions()
+    make = functools.partial(render_all, abi, options, tuple(families))
+    if spec is None:
+        return make()
+    from .cache import cached_outputs
+
+    spec_root = config.spec_root if config is not None else None
+    variant = repr(options) if set(families) == set(FAMILIES) else repr((options, families))
+    return cached_outputs(spec, spec_root, abi, variant, make)
+
+
+def write_outputs(
+    abi: Abi, files: Sequence[OutputFile], out: Path, *, force: bool = False
+) -> WriteReport:
+    """Write `files` into `out/<abi>/`: only what changed, each file atomically, and only
+    over files pvgen generated unless `force`. Returns a `WriteReport`; raises `WriteError`
+    (before anything is written) for a refusal."""
+    from .gen.writer import write
+
+    return write(out / abi.name, files, force=force)
+
+
+def check_outputs(
+    abi: Abi, files: Sequence[OutputFile], out: Path, *, diff: bool = False
+) -> WriteReport:
+    """Compare `files` with `out/<abi>/` without writing: a `WriteReport` whose `stale`,
+    `missing` and `extra` name what is out of date (and `diffs`, with `diff`)."""
+    from .gen.writer import check as check_files
+
+    return check_files(out / abi.name, files, diff=diff)
+
+
+# ---- versions ---------------------------------------------------------------------------
+
+
+def dump(abi: Abi) -> dict[str, Any]:
+    """The canonical dump of `abi`: the resolved model as plain JSON values."""
+    from .dump import abi_to_dict
+
+    return abi_to_dict(abi)
+
+
+def dump_json(abi: Abi) -> str:
+    """The canonical dump as the indented JSON text that `pvgen dump` prints."""
+    from .dump import dump_json as as_json
+
+    return as_json(abi)
+
+
+def freeze(abi: Abi, spec: Path, config: Config | None = None) -> tuple[Path, bool]:
+    """Freeze the dump of `abi`'s version in its ABI folder; returns the file and whether it
+    was written now (False: already frozen with the same content). Raises `FreezeError`
+    when that version is frozen with other content."""
+    from .abi.freeze import abi_folder
+    from .abi.freeze import freeze as freeze_dump
+
+    configured = config.abi_dir if config is not None else None
+    return freeze_dump(abi, abi_folder(abi, spec, configured))
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """The changes from one version of an ABI to another."""
+
+    old: dict[str, Any]  # the two canonical dumps
+    new: dict[str, Any]
+    changes: tuple[Change, ...]  # accepted ones carry the reason
+    unused_acceptances: tuple[Acceptance, ...]  # entries of accepted.toml that matched nothing
+
+    @property
+    def stable(self) -> bool:
+        return bool(self.new["abi"]["stability"] == "stable")
+
+
+def diff(old: str, new: str, config: Config | None = None) -> DiffResult:
+    """Compare two versions of an ABI; each is a spec path, a frozen dump (`.json`) or
+    `git:REF[:PATH]` (PATH defaults to the first spec of the config).
+
+    Changes that the ABI folder's `accepted.toml` accepts are marked accepted. Raises
+    `SpecError`, `SideError` (a side that cannot be read) or `AcceptError`.
+    """
+    from .abi.accept import apply_acceptances, load_acceptances
+    from .abi.diff import diff as diff_dumps
+    from .abi.sides import load_side
+
+    config = config or Config(None)
+    default = (
+        str(config.specs[0].relative_to(config.path.parent))
+        if config.specs and config.path
+        else None
+    )
+
+    def compiled(path: Path) -> dict[str, Any]:
+        return dump(load_abi(path, config))
+
+    def compiled_once(path: Path) -> dict[str, Any]:
+        return dump(compile_spec(path)[0])
+
+    before, after = (
+        load_side(side, compiled, default_path=default, compile_once=compiled_once)
+        for side in (old, new)
+    )
+    changes = diff_dumps(before, after)
+    accepted = _accepted_file(new, after["abi"]["name"], config)
+    marked, unused = apply_acceptances(changes, load_acceptances(accepted), after["abi"]["version"])
+    return DiffResult(before, after, tuple(marked), tuple(unused))
+
+
+def _accepted_file(new_side: str, abi_name: str, config: Config) -> Path:
+    """accepted.toml of the ABI folder that the new side belongs to."""
+    if config.abi_dir is not None:
+        return config.abi_dir / abi_name / "accepted.toml"
+    if new_side.endswith(".json") and not new_side.startswith("git:"):
+        return Path(new_side).parent / "accepted.toml"
+    spec = Path(new_side) if not new_side.startswith("git:") else None
+    if spec is None and config.specs:
+        spec = config.specs[0]
+    folder = spec.parent if spec is not None else Path.cwd()
+    return folder / "abi" / abi_name / "accepted.toml"
+
+
+# ---- spec text --------------------------------------------------------------------------
+
+
+def format_text(text: str, name: str = "<string>") -> str:
+    """`text` in the canonical layout of `pvgen fmt`; raises `SpecError` if it does not
+    parse. `name` is the file name that error messages give."""
+    from .fmt import format_source
+    from .source import SourceFile
+
+    return format_source(SourceFile.from_text(name, text))
+
+
+_LATER_ERRORS = {
+    "AcceptError": "pvgen.abi.accept",
+    "FreezeError": "pvgen.abi.freeze",
+    "SideError": "pvgen.abi.sides",
+    "WriteError": "pvgen.gen.writer",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The error types of the later stages, imported only when asked for, so that
+    `import pvgen.api` costs no more than compiling needs."""
+    if name in _LATER_ERRORS:
+        import importlib
+
+        return getattr(importlib.import_module(_LATER_ERRORS[name]), name)
+    raise AttributeError(f"module 'pvgen.api' has no attribute '{name}'")

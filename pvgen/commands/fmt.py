@@ -1,0 +1,109 @@
+"""`pvgen fmt`: rewrite spec files in the canonical layout.
+
+Takes: spec files or folders (every `.pvspec` under them), `-` for stdin, or the folders of
+`[tool.pvgen] specs`; `--check`, `--diff`.
+Hands on: files rewritten in place and atomically (through a symlink to the file it names,
+keeping its permissions); with --check or --diff nothing is written; exit 1 when --check
+finds a file to reformat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..config import Config
+from ..diagnostics import SpecError
+from ..source import display_name
+from .base import EXIT_BUG, EXIT_FINDINGS, EXIT_OK, UsageError, print_errors, report_spec_error
+
+NAME = "fmt"
+HELP = "format spec files in the canonical layout"
+DESCRIPTION = (
+    "Rewrite .pvspec files in the canonical layout, in place and atomically; comments are"
+    " kept and the declared ABI never changes. With no paths, format every .pvspec in the"
+    " folders of [tool.pvgen] specs. '-' formats stdin to stdout."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders, or '-'")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if any file would change"
+    )
+    parser.add_argument("--diff", action="store_true", help="write nothing; print unified diffs")
+
+
+def fmt_paths(paths: Sequence[str], config: Config) -> list[Path]:
+    """The files to format: those named, every .pvspec under named folders, or the project's."""
+    if not paths:
+        roots = [config.spec_root] if config.spec_root else sorted({p.parent for p in config.specs})
+        if not roots:
+            raise UsageError("no spec given: name files or folders, or set 'specs' in [tool.pvgen]")
+        paths = [str(r) for r in roots]
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(path.rglob("*.pvspec")))
+        else:
+            found.append(path)
+    return found
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    import difflib
+
+    from ..fmt import FormatterBug, format_source
+    from ..gen.writer import write_file
+    from ..loader import read_source
+    from ..source import SourceFile
+
+    if args.paths == ["-"]:
+        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        try:
+            sys.stdout.write(format_source(SourceFile.from_text("<stdin>", text)))
+        except SpecError as exc:
+            print_errors(exc)
+            return EXIT_FINDINGS
+        return EXIT_OK
+    status = EXIT_OK
+    changed = unchanged = 0
+    for path in fmt_paths(args.paths, config):
+        try:
+            source = read_source(path, path.parent)
+            formatted = format_source(source)
+        except SpecError as exc:
+            status = max(status, report_spec_error(exc))
+            continue
+        except FormatterBug as exc:
+            print(f"pvgen: internal error: {exc}; the file was left as it is", file=sys.stderr)
+            status = max(status, EXIT_BUG)
+            continue
+        if formatted == source.text:
+            unchanged += 1
+            continue
+        changed += 1
+        shown = display_name(path)
+        if args.diff:
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    source.text.splitlines(keepends=True),
+                    formatted.splitlines(keepends=True),
+                    f"{shown} (original)",
+                    f"{shown} (formatted)",
+                )
+            )
+        if args.check or args.diff:
+            print(f"would reformat {shown}", file=sys.stderr)
+            if args.check:
+                status = max(status, EXIT_FINDINGS)
+            continue
+        # Write through a symlink to the file it names, keeping its permissions.
+        write_file(path.resolve(), formatted)
+        print(f"reformatted {shown}", file=sys.stderr)
+    verb = "would be reformatted" if args.check or args.diff else "reformatted"
+    print(f"{changed} file(s) {verb}, {unchanged} unchanged", file=sys.stderr)
+    return status

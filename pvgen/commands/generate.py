@@ -1,0 +1,91 @@
+"""`pvgen generate`: write (or, with --check, compare) the outputs of each spec.
+
+Takes: root spec paths, `--out`, `--check`, `--diff`, `--force`, `--macro-prefix`.
+Hands on: `OUT/<abi>/` brought up to date, one summary line per ABI; with --check, nothing
+written and exit 1 when an output is stale, missing or extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import Config
+from ..diagnostics import SpecError
+from ..source import display_name
+from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, error, report_spec_error, spec_paths
+
+NAME = "generate"
+HELP = "write the C and Python bindings and the ABI dump"
+DESCRIPTION = (
+    "Generate C headers, Python dispatch tables and stubs, and abi.json for each spec into"
+    " OUT/<abi>/. Only changed files are written, each atomically; only files pvgen generated"
+    " are replaced or removed."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="SPEC", help="root .pvspec files")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: [tool.pvgen] out)")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if any output is out of date"
+    )
+    parser.add_argument("--diff", action="store_true", help="with --check, print unified diffs")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite files in the way that pvgen did not write"
+    )
+    parser.add_argument(
+        "--macro-prefix",
+        default="CONFIG_",
+        metavar="PREFIX",
+        help="prefix of the C macros that @if conditions test (default: CONFIG_)",
+    )
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from .. import api
+    from ..gen.common import GenerationError
+    from ..gen.writer import WriteError
+
+    base = Path(args.out) if args.out else config.out
+    options = api.GenOptions(macro_prefix=args.macro_prefix)
+    status = EXIT_OK
+    for path in spec_paths(args.paths, config):
+        try:
+            abi = api.load_abi(path, config)
+            files = api.render(abi, options, spec=path, config=config)
+        except SpecError as exc:
+            status = max(status, report_spec_error(exc))
+            continue
+        except GenerationError as exc:
+            print(f"{display_name(path)}: error: {exc}", file=sys.stderr)
+            status = max(status, EXIT_FINDINGS)
+            continue
+        shown = display_name(base / abi.name)
+        try:
+            if args.check:
+                report = api.check_outputs(abi, files, base, diff=args.diff)
+            else:
+                report = api.write_outputs(abi, files, base, force=args.force)
+        except WriteError as exc:
+            error(str(exc))
+            status = max(status, EXIT_USAGE)
+            continue
+        if not args.check:
+            print(
+                f"{shown}: {len(report.written)} written, {len(report.unchanged)} unchanged,"
+                f" {len(report.removed)} removed"
+            )
+            continue
+        for diff in report.diffs:
+            sys.stdout.write(diff)
+        for kind in ("stale", "missing", "extra"):
+            for name in getattr(report, kind):
+                print(f"{shown}/{name}: {kind}", file=sys.stderr)
+        if report.clean:
+            print(f"{shown}: up to date ({len(report.unchanged)} files)")
+        else:
+            print(f"{shown}: out of date; run 'pvgen generate'", file=sys.stderr)
+            status = max(status, EXIT_FINDINGS)
+    return status
