@@ -19,6 +19,7 @@ from . import __version__
 from .commands import COMMANDS
 from .commands.base import EXIT_BUG, EXIT_FINDINGS, EXIT_USAGE, UsageError
 from .config import ConfigError, load_config
+from .escape import terminal
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -74,7 +75,7 @@ def _run(argv: Sequence[str] | None) -> int:
         config = load_config()
         return int(args.run(args, config))
     except (UsageError, ConfigError) as exc:
-        print(f"pvgen: error: {exc}", file=sys.stderr)
+        print(f"pvgen: error: {terminal(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except RecursionError:
         print("pvgen: error: input nests too deeply", file=sys.stderr)
@@ -85,7 +86,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: say so plainly, without a wall of traceback
-        print(f"pvgen: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"pvgen: internal error: {type(exc).__name__}: {terminal(str(exc))}", file=sys.stderr)
         print("please report this with the spec that caused it", file=sys.stderr)
         if os.environ.get("PVGEN_DEBUG"):
             import traceback

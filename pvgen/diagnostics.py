@@ -13,6 +13,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .escape import terminal
 from .source import Span, excerpt
 
 
@@ -57,7 +58,8 @@ class Diagnostic:
             lines.append(f"{rel.span.location}: note: {rel.message}")
         if self.hint:
             lines.append(f"    hint: {self.hint}")
-        return "\n".join(lines)
+        # File names and spec text may hold control characters: none reaches a terminal.
+        return terminal("\n".join(lines))
 
 
 class SpecError(Exception):

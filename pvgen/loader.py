@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Related, SpecError, error
+from .escape import path_problem
 from .source import SourceFile, Span, display_name
 from .syntax import IncludeDecl, SpecFile, parse
 
@@ -41,6 +42,10 @@ def read_source(path: Path, spec_root: Path, *, span: Span | None = None) -> Sou
     """
     shown = display_name(path)
     unreadable = span is None
+    for name in (str(path), str(path.resolve())):
+        problem = path_problem(name)
+        if problem is not None:
+            raise SpecError([error(span, f"cannot read: {problem}")], unreadable=unreadable)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES and path.is_file():

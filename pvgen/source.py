@@ -3,7 +3,8 @@
 Takes: the bytes of a spec file and the name to show for it.
 Hands on: `SourceFile` (decoded text plus a line index) and `Span`, the
 file:line:column range that every syntax node, model element and diagnostic
-carries, and `excerpt()`, the source line with a caret under the span.
+carries, and `excerpt()`, the source line with a caret under the span (control
+characters escaped).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import bisect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .escape import terminal
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,13 +83,14 @@ def excerpt(span: Span) -> str:
     text = span.file.line_text(span.line)
     if not text and span.line > len(span.file.line_starts):
         return ""
+    # Control characters are shown escaped, so the caret is placed on the escaped text.
+    before = terminal(text[: span.column - 1])
+    end = span.end_column if span.end_line == span.line else len(text) + 1
+    marked = terminal(text[span.column - 1 : end - 1])
+    shown = before + marked + terminal(text[end - 1 :])
     # Tabs keep their width in the caret line so the caret stays under the text.
-    prefix = "".join(c if c == "\t" else " " for c in text[: span.column - 1])
-    if span.end_line == span.line:
-        width = max(1, span.end_column - span.column)
-    else:
-        width = max(1, len(text) - span.column + 1)
-    return f"    {text}\n    {prefix}{'^' * width}"
+    prefix = "".join(c if c == "\t" else " " for c in before)
+    return f"    {shown}\n    {prefix}{'^' * max(1, len(marked))}"
 
 
 def display_name(path: Path) -> str:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..config import Config
+from ..escape import path_problem
 from ..source import display_name
 from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, error
 
@@ -54,6 +55,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if output is not None and output.exists() and not args.force:
         # A spec the user may have started editing is never replaced without being asked.
         raise UsageError(f"'{display_name(output)}' exists; pass --force to replace it")
+    for name in (args.header, args.output or ""):
+        problem = path_problem(name)
+        if problem is not None:
+            raise UsageError(problem)
     path = Path(args.header)
     shown = display_name(path)
     try:
@@ -72,11 +77,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if output is None:
         sys.stdout.write(imported.text)
         return EXIT_OK
-    from ..gen.writer import write_file
+    from ..gen.writer import WriteError, write_file
 
     try:
         write_file(output.resolve(), imported.text)
-    except OSError as exc:
+    except (OSError, WriteError) as exc:
         error(f"cannot write '{display_name(output)}': {exc}")
         return EXIT_USAGE
     print(f"wrote {display_name(output)}", file=sys.stderr)

@@ -3,24 +3,23 @@
 Takes: nothing from the pipeline; imported by the generator modules.
 Hands on: `OutputFile`, `GenOptions`, `BANNER_MARK` (the text by which the
 writer recognises files it owns), `banner_lines`, a Jinja environment per
-template family (templates hold layout only), and escaping for comments.
+template family (templates hold layout only), and a doc comment's lines for C (all
+escaping is in `pvgen.escape`).
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..escape import c_comment
 
 if TYPE_CHECKING:
     import jinja2
 
     from ..model import Abi
-
-# `??` followed by one of these is a trigraph in older C modes; `??/` is a backslash.
-_TRIGRAPH = re.compile(r"\?\?(?=[=/'()!<>-])")
 
 # Every generated file carries this text near its top; pvgen only ever overwrites
 # or deletes files that do.
@@ -69,31 +68,8 @@ def environment(family: str) -> jinja2.Environment:
     )
 
 
-def safe_comment_text(text: str) -> str:
-    """Text that cannot end or confuse a C block comment, a line or a preprocessor line.
-
-    `*/` would close the comment; backslash-newline (or the trigraph `??/`) would
-    splice lines; control and bidirectional-override characters could hide code from
-    a reader.
-    """
-    text = _UNSAFE_IN_COMMENT.sub(_comment_char, text)
-    text = text.replace("*/", "*\\/").replace("/*", "/\\*")
-    return _TRIGRAPH.sub("?\\\\?", text)
-
-
-# Unicode's bidirectional embeddings, overrides and isolates: they can make text read
-# in another order than a compiler sees it, so generated comments and docs escape them.
-BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-_UNSAFE_IN_COMMENT = re.compile(f"[\\x00-\\x1f\\x7f{BIDI_CONTROLS}]")
-
-
-def _comment_char(match: re.Match[str]) -> str:
-    char = match.group()
-    return "    " if char == "\t" else f"\\u{ord(char):04x}"
-
-
 def c_comment_lines(text: str | None) -> list[str]:
     """A doc comment's lines, each safe inside a C block comment."""
     if not text:
         return []
-    return [safe_comment_text(line).rstrip("\\").rstrip() for line in text.split("\n")]
+    return [c_comment(line).rstrip("\\").rstrip() for line in text.split("\n")]

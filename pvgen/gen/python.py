@@ -22,9 +22,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .. import model as m
+from ..escape import BIDI_CONTROLS, python_comment
 from ..layout import lay_out_record
 from .common import (
-    BIDI_CONTROLS,
     GenerationError,
     GenOptions,
     OutputFile,
@@ -261,7 +261,7 @@ def _slot_offsets(
 
 
 def _banner(abi: m.Abi) -> list[str]:
-    return [f"# {line}".rstrip() for line in banner_lines(abi)]
+    return [f"# {python_comment(line)}".rstrip() for line in banner_lines(abi)]
 
 
 def render(abi: m.Abi, options: GenOptions) -> list[OutputFile]:
@@ -350,7 +350,8 @@ def _type_views(abi: m.Abi) -> list[dict[str, object]]:
         elif all(isinstance(d, m.Typedef) for d in decls):
             targets = sorted({py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)})
             alias = targets[0] if len(targets) == 1 else " | ".join(targets)
-            views.append({"kind": "alias", "name": name, "target": alias, "doc": doc})
+            comment = python_comment(doc.replace("\n", " ")) if doc else None
+            views.append({"kind": "alias", "name": name, "target": alias, "doc": comment})
         else:
             fields: dict[str, tuple[str, str]] = {}
             for d in decls:

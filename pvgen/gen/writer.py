@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..escape import path_problem
 from .common import BANNER_MARK, OutputFile
 
 TEMP_PREFIX = ".pvgen-tmp-"
@@ -71,6 +72,10 @@ def safe_target(root: Path, relative: str) -> Path:
         or any(p in ("", ".", "..") for p in parts)
     ):
         raise WriteError(f"refusing output path '{relative}': it could leave the output folder")
+    for name in (str(root), relative):
+        problem = path_problem(name)
+        if problem is not None:
+            raise WriteError(f"cannot write: {problem}")
     path = root.joinpath(*parts)
     # No component below the root may be a symbolic link: a planted link would
     # redirect the write elsewhere.
@@ -97,6 +102,9 @@ def write_file(path: Path, content: str) -> None:
     A file written again keeps its permission bits; a new one gets what `open` would
     give it (0666 less the umask), not the private 0600 of a temporary file.
     """
+    problem = path_problem(str(path))
+    if problem is not None:
+        raise WriteError(f"cannot write: {problem}")
     _atomic_write(path, content)
 
 
