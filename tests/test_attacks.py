@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
+import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import tokenize
 from io import StringIO
 from pathlib import Path
@@ -18,7 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from pvgen import api, escape
+from pvgen import api, cache, escape
 from pvgen.config import Config
 
 # Every character that must never reach an output raw.
@@ -156,3 +161,150 @@ def test_terminal_escapes_in_spec_text_do_not_reach_the_terminal(tmp_path: Path)
     assert result.status == 1
     assert "\x1b" not in result.err and "\r" not in result.err and "\x07" not in result.err
     assert "\\x1b" in result.err
+
+
+# ---- 2. the cache: a file pvgen did not write is never unpickled -------------------------
+
+
+class Planted:
+    """Unpickling this creates the file `marker`: code run by whoever loads the entry."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.marker), "w"))
+
+
+def cache_entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.pickle"))
+
+
+def test_an_entry_planted_in_the_users_own_cache_is_not_unpickled(
+    tmp_path: Path, private_cache: Path
+) -> None:
+    (tmp_path / "a.pvspec").write_text(small_spec())
+    expected = run_cli("dump", "a.pvspec", cwd=tmp_path)
+    assert expected.status == 0 and cache_entries(private_cache)
+    marker = tmp_path / "PWNED"
+    guessed_key = bytes(cache.KEY_BYTES)
+    for entry in cache_entries(private_cache):
+        raw = pickle.dumps(Planted(marker))
+        entry.write_bytes(raw)  # a bare pickle, as the cache once stored them
+        assert run_cli("dump", "a.pvspec", cwd=tmp_path).out == expected.out
+        entry.write_bytes(cache._seal(guessed_key, entry.name, Planted(marker)))
+        assert run_cli("dump", "a.pvspec", cwd=tmp_path).out == expected.out
+    assert not marker.exists()
+    # A key that others can read is no secret: entries sealed with it are not trusted.
+    key = private_cache / cache.KEY_NAME
+    key.chmod(0o644)
+    for entry in cache_entries(private_cache):
+        entry.write_bytes(cache._seal(key.read_bytes(), entry.name, Planted(marker)))
+    assert run_cli("dump", "a.pvspec", cwd=tmp_path).out == expected.out
+    assert not marker.exists()
+
+
+def test_a_symbolic_link_in_place_of_an_entry_or_the_folder_is_not_followed(
+    tmp_path: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.pvspec").write_text(small_spec())
+    expected = run_cli("dump", "a.pvspec", cwd=tmp_path).out
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(private_cache, elsewhere)
+    marker = tmp_path / "PWNED"
+    for entry in cache_entries(private_cache):
+        # A correctly sealed entry, but reached through a link: not read.
+        key = (private_cache / cache.KEY_NAME).read_bytes()
+        (elsewhere / entry.name).write_bytes(cache._seal(key, entry.name, Planted(marker)))
+        entry.unlink()
+        entry.symlink_to(elsewhere / entry.name)
+    assert run_cli("dump", "a.pvspec", cwd=tmp_path).out == expected
+    assert not marker.exists()
+    link = tmp_path / "link"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    monkeypatch.setenv("PVGEN_CACHE_DIR", str(link))
+    assert run_cli("dump", "a.pvspec", cwd=tmp_path).out == expected
+    assert not marker.exists()
+
+
+# Swaps two folders back and forth as fast as it can (renameat2 with RENAME_EXCHANGE).
+SWAPPER = r"""
+import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = sys.argv[1].encode(), sys.argv[2].encode()
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:
+    libc.renameat2(-100, a, -100, b, 2)
+"""
+NOBODY = 65534
+
+
+def as_nobody(*command: str) -> list[str]:
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
+
+
+def _python_for_nobody() -> str | None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return None
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"):
+        if os.path.exists(candidate):
+            probe = subprocess.run(as_nobody(candidate, "-c", "pass"), capture_output=True)
+            if probe.returncode == 0:
+                return candidate
+    return None
+
+
+def test_another_user_swapping_the_cache_folder_runs_no_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache folder's parent is writable by everyone (no sticky bit): another user
+    swaps the folder with their own, full of entries sealed with their own key, while
+    pvgen runs. pvgen must never unpickle them, nor write into their folder."""
+    python = _python_for_nobody()
+    if python is None:
+        pytest.skip("needs root, setpriv and a Python that an unprivileged user can run")
+    base = Path(tempfile.mkdtemp(prefix="pvgen-shared-"))
+    try:
+        base.chmod(0o755)
+        shared = base / "shared"
+        shared.mkdir()
+        shared.chmod(0o777)
+        ours = shared / "cache"
+        monkeypatch.setenv("PVGEN_CACHE_DIR", str(ours))
+        spec = tmp_path / "a.pvspec"
+        spec.write_text(small_spec())
+        config = Config(None)
+        api.render(api.load_abi(spec, config), spec=spec, config=config)
+        names = [p.name for p in cache_entries(ours)]
+        assert len(names) == 2  # the model and the outputs
+        marker = base / "PWNED"
+        theirs = shared / "theirs"
+        theirs.mkdir(mode=0o700)
+        their_key = b"k" * cache.KEY_BYTES
+        (theirs / cache.KEY_NAME).write_bytes(their_key)
+        (theirs / cache.KEY_NAME).chmod(0o600)
+        for name in names:
+            (theirs / name).write_bytes(cache._seal(their_key, name, Planted(marker)))
+        for path in [theirs, *theirs.iterdir()]:
+            os.chown(path, NOBODY, NOBODY)
+        swapper = subprocess.Popen(as_nobody(python, "-c", SWAPPER, str(ours), str(theirs), "3"))
+        try:
+            deadline = time.monotonic() + 2
+            runs = 0
+            while time.monotonic() < deadline:
+                abi = api.load_abi(spec, config)
+                assert abi.name == "a"
+                # A new variant each time: the store side runs too.
+                options = api.GenOptions(macro_prefix=f"P{runs}_")
+                api.render(abi, options, spec=spec, config=config)
+                runs += 1
+        finally:
+            swapper.wait()
+        assert runs > 20
+        assert not marker.exists(), "a planted entry was unpickled"
+        for folder in (ours, theirs):
+            if folder.stat().st_uid == NOBODY:
+                owners = {p.stat().st_uid for p in folder.iterdir()}
+                assert owners == {NOBODY}, "pvgen wrote into the other user's folder"
+    finally:
+        shutil.rmtree(base)
