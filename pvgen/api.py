@@ -82,16 +82,26 @@ def compile_spec(path: Path, spec_root: Path | None = None) -> tuple[Abi, list[P
     return resolve(loaded), list(loaded.paths)
 
 
+def _compile_traced(path: Path, spec_root: Path | None) -> tuple[Abi, list[tuple[Path, Path]]]:
+    """`compile_spec`, with each source as named and the file that name resolved to when
+    it was read: what the cache checks again before it hands the model out."""
+    from .loader import load
+    from .resolve import resolve
+
+    loaded = load(path, spec_root)
+    return resolve(loaded), list(zip(loaded.named, loaded.paths, strict=True))
+
+
 def load_abi(path: Path, config: Config | None = None) -> Abi:
     """The model of one root spec, compiled or taken from the cache.
 
-    The cache is keyed by the content of every file the spec reads, so an edit is
-    never missed; `PVGEN_CACHE_DIR` moves it and `PVGEN_NO_CACHE=1` turns it off.
+    The cache is keyed by the content of every file the spec reads and by where each
+    include's symbolic links led, so an edit or a retargeted link is never missed; `PVGEN_CACHE_DIR` moves it and `PVGEN_NO_CACHE=1` turns it off.
     """
     from .cache import cached_compile
 
     spec_root = config.spec_root if config is not None else None
-    return cached_compile(path, spec_root, compile_spec)
+    return cached_compile(path, spec_root, _compile_traced)
 
 
 # ---- findings ---------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 Takes: a root spec path, its spec root, and the function that compiles it.
 Hands on: the `Abi`, either unpickled from the cache (when pvgen's code, the
-Python version, the working directory and the text of every file the spec was
-built from are unchanged, the last compared by SHA-256) or freshly compiled
-and then stored. One entry per root spec; a changed spec replaces its entry.
+Python version, the working directory, the text of every file the spec was
+built from, all compared by SHA-256, and the file each include's name leads
+to through symbolic links are unchanged) or freshly compiled and then stored. One entry per root spec; a changed spec replaces its entry.
 
 The cache lives in $PVGEN_CACHE_DIR, else $XDG_CACHE_HOME/pvgen, else
 ~/.cache/pvgen; PVGEN_NO_CACHE=1 turns it off. Any problem with the cache
@@ -25,6 +25,7 @@ write must never be unpickled. The cache's contents are not trusted:
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import pickle
@@ -38,7 +39,7 @@ from . import __version__
 from .digest import sha256
 from .model import Abi
 
-FORMAT = 2
+FORMAT = 3
 T = TypeVar("T")
 PACKAGE = Path(__file__).resolve().parent
 
@@ -53,12 +54,15 @@ def cache_dir() -> Path | None:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "pvgen"
 
 
+@functools.cache
 def _code_fingerprint() -> str:
-    """Changes whenever a file of pvgen itself changes (size or modification time)."""
+    """Changes whenever a file of pvgen itself changes: the SHA-256 of every file's content
+    (an edit that keeps a file's size and modification time is still seen)."""
     digest = sha256()
     for path in sorted([*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.lark"), *PACKAGE.rglob("*.j2")]):
-        info = path.stat()
-        digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns};".encode())
+        name = path.relative_to(PACKAGE).as_posix().encode()
+        digest.update(len(name).to_bytes(4, "big") + name)
+        digest.update(sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
@@ -232,17 +236,19 @@ def _load(entry: Path) -> Abi | None:
     found = _fetch(entry)
     if not isinstance(found, tuple) or len(found) != 2:
         return None
-    paths, abi = found
-    if not isinstance(abi, Abi) or len(paths) != len(abi.sources):
+    traced, abi = found
+    if not isinstance(abi, Abi) or len(traced) != len(abi.sources):
         return None
-    for path, source in zip(paths, abi.sources, strict=True):
-        if _text_hash(Path(path)) != source.sha256:
+    for (named, resolved), source in zip(traced, abi.sources, strict=True):
+        # The name must still lead to the same file (a retargeted link is a miss), and
+        # that file must hold the same text.
+        if os.path.realpath(named) != resolved or _text_hash(Path(resolved)) != source.sha256:
             return None
     return abi
 
 
-def _store(entry: Path, paths: list[Path], abi: Abi) -> None:
-    _store_pickle(entry, ([str(p) for p in paths], abi))
+def _store(entry: Path, traced: list[tuple[Path, Path]], abi: Abi) -> None:
+    _store_pickle(entry, ([(str(named), str(resolved)) for named, resolved in traced], abi))
 
 
 def _store_pickle(entry: Path, value: object) -> None:
@@ -288,12 +294,12 @@ def cached_outputs(
 def cached_compile(
     root: Path,
     spec_root: Path | None,
-    compile_spec: Callable[[Path, Path | None], tuple[Abi, list[Path]]],
+    compile_spec: Callable[[Path, Path | None], tuple[Abi, list[tuple[Path, Path]]]],
 ) -> Abi:
     """The Abi of `root`, from the cache if still valid, else compiled and stored.
 
-    `compile_spec` returns the Abi and the paths of its sources, in the order
-    of `Abi.sources`.
+    `compile_spec` returns the Abi and, for each of its sources in the order of
+    `Abi.sources`, the path as named and the file it resolved to when read.
     """
     folder = cache_dir()
     if folder is None:

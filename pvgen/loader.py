@@ -10,6 +10,7 @@ errors, include cycles, includes that are missing or leave the spec root.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,9 @@ class LoadedSpec:
     spec_root: Path
     files: tuple[SpecFile, ...]
     paths: tuple[Path, ...]  # the resolved path of each of `files`
+    # The path of each of `files` as named (on the command line, or by an include joined
+    # to the folder of the file that includes it), before symbolic links are resolved.
+    named: tuple[Path, ...] = ()
 
 
 def read_source(path: Path, spec_root: Path, *, span: Span | None = None) -> SourceFile:
@@ -94,8 +98,10 @@ def load(root: Path, spec_root: Path | None = None) -> LoadedSpec:
         raise SpecError(
             [error(Span.point(source), "empty spec: expected declarations such as 'abi', 'table'")]
         )
-    loader.visit(source, ((root.resolve(), None),))
-    return LoadedSpec(root, spec_root, tuple(loader.files), tuple(loader.paths))
+    loader.visit(source, ((root.resolve(), None),), Path(os.path.abspath(root)))
+    return LoadedSpec(
+        root, spec_root, tuple(loader.files), tuple(loader.paths), tuple(loader.named)
+    )
 
 
 # The chain of files being included: each file with the include that brought it in.
@@ -107,9 +113,10 @@ class _Loader:
         self.spec_root = spec_root
         self.files: list[SpecFile] = []
         self.paths: list[Path] = []
+        self.named: list[Path] = []
         self.done: set[Path] = set()
 
-    def visit(self, source: SourceFile, chain: Chain) -> None:
+    def visit(self, source: SourceFile, chain: Chain, named: Path) -> None:
         spec = parse(source)
         for item in spec.items:
             if isinstance(item, IncludeDecl):
@@ -117,6 +124,7 @@ class _Loader:
         self.done.add(chain[-1][0])
         self.files.append(spec)
         self.paths.append(chain[-1][0])
+        self.named.append(named)
 
     def include(self, item: IncludeDecl, chain: Chain) -> None:
         path = self.check_path(item, chain[-1][0])
@@ -141,7 +149,7 @@ class _Loader:
                 [error(item.span, f"includes nest deeper than {MAX_INCLUDE_DEPTH} files")]
             )
         included = read_source(path, self.spec_root, span=item.span)
-        self.visit(included, chain + ((real, item.span),))
+        self.visit(included, chain + ((real, item.span),), path)
 
     def check_path(self, item: IncludeDecl, including: Path) -> Path:
         raw = item.path

@@ -308,3 +308,48 @@ def test_another_user_swapping_the_cache_folder_runs_no_code(
                 assert owners == {NOBODY}, "pvgen wrote into the other user's folder"
     finally:
         shutil.rmtree(base)
+
+
+# ---- 3. stale results from the cache -----------------------------------------------------
+
+
+def test_retargeting_an_included_link_is_seen(tmp_path: Path, private_cache: Path) -> None:
+    (tmp_path / "a.pvspec").write_text(small_spec(include="inc.pvspec"))
+    (tmp_path / "u32.pvspec").write_text("typedef u32 other;\n")
+    (tmp_path / "u64.pvspec").write_text("typedef u64 other;\n")
+    (tmp_path / "inc.pvspec").symlink_to("u32.pvspec")
+    assert '"target": "u32"' in run_cli("dump", "a.pvspec", cwd=tmp_path).out
+    assert run_cli("generate", "a.pvspec", "--out", "out", cwd=tmp_path).status == 0
+    (tmp_path / "inc.pvspec").unlink()
+    (tmp_path / "inc.pvspec").symlink_to("u64.pvspec")  # ln -sfn u64.pvspec inc.pvspec
+    assert '"target": "u64"' in run_cli("dump", "a.pvspec", cwd=tmp_path).out
+    generated = run_cli("generate", "a.pvspec", "--out", "out", cwd=tmp_path)
+    assert generated.status == 0 and "0 written" not in generated.out
+    assert run_cli("generate", "a.pvspec", "--out", "out", "--check", cwd=tmp_path).status == 0
+    # Retargeted out of the spec root: an error, as without the cache.
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.pvspec"
+    outside.write_text("typedef u32 other;\n")
+    try:
+        (tmp_path / "inc.pvspec").unlink()
+        (tmp_path / "inc.pvspec").symlink_to(outside)
+        result = run_cli("check", "a.pvspec", cwd=tmp_path)
+        assert result.status == 1 and "leaves the spec root" in result.err
+    finally:
+        outside.unlink()
+
+
+def test_an_edit_of_pvgen_that_keeps_size_and_mtime_changes_the_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "pvgen"
+    shutil.copytree(cache.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "PACKAGE", copy)
+    fingerprint = cache._code_fingerprint.__wrapped__  # type: ignore[attr-defined]
+    before = fingerprint()
+    source = copy / "layout.py"
+    info = source.stat()
+    data = source.read_bytes()
+    source.write_bytes(data.replace(b"4", b"8", 1))
+    os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert source.stat().st_size == info.st_size and source.stat().st_mtime_ns == info.st_mtime_ns
+    assert fingerprint() != before
