@@ -6,8 +6,11 @@ extra in check mode). The rules it keeps:
 - only what changed is written, so unchanged files keep their mtime;
 - each file is written to a temporary file in its own folder and renamed
   over the old one, so a killed run leaves every file old or new, never torn;
-- pvgen overwrites or deletes only files that carry its banner; anything
-  else in the way stops the run (unless forced);
+- ownership is exact: each run records the files it wrote, with their
+  SHA-256, in the folder's manifest (`pvgen.manifest`, itself an output). A
+  file is pvgen's only while the manifest lists it with its current content,
+  and only such files are replaced or removed; anything else in the way
+  stops the run (unless forced). A banner in a file proves nothing;
 - no path escapes the output folder, whatever the names say, and symbolic
   links inside it are never followed.
 """
@@ -21,12 +24,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..digest import sha256
 from ..escape import path_problem
 from .common import BANNER_MARK, OutputFile
 
 TEMP_PREFIX = ".pvgen-tmp-"
-# How far into a file the ownership banner is looked for.
-BANNER_WINDOW = 2048
+MANIFEST = "pvgen.manifest"
+_MANIFEST_HEAD = (
+    f"# {BANNER_MARK}: the files of this folder that pvgen wrote, with their SHA-256.\n"
+    "# pvgen replaces or removes only these, and only while they hold this content.\n"
+)
 
 
 class WriteError(Exception):
@@ -49,16 +56,49 @@ class WriteReport:
         return not (self.stale or self.missing or self.extra)
 
 
-def owned(path: Path) -> bool:
-    """Whether `path` is a regular file that pvgen generated (it carries the banner)."""
+def manifest_file(files: Sequence[OutputFile]) -> OutputFile:
+    """The manifest of a folder holding exactly `files`."""
+    lines = [f"{_digest(f.content.encode())}  {f.path}\n" for f in sorted(files, key=_by_path)]
+    return OutputFile(MANIFEST, _MANIFEST_HEAD + "".join(lines))
+
+
+def _by_path(f: OutputFile) -> str:
+    return f.path
+
+
+def _digest(data: bytes) -> str:
+    return sha256(data).hexdigest()
+
+
+def read_manifest(root: Path) -> dict[str, str] | None:
+    """What the folder's manifest lists ({path: SHA-256}); None when there is no manifest
+    (or a file in its place that is not one: then nothing in the folder is pvgen's)."""
+    path = root / MANIFEST
+    if path.is_symlink():
+        return None
+    text = _read(path)
+    if text is None or not text.startswith(_MANIFEST_HEAD):
+        return None
+    listed = {}
+    for line in text[len(_MANIFEST_HEAD) :].splitlines():
+        digest, sep, relative = line.partition("  ")
+        if not sep or len(digest) != 64:
+            return None
+        listed[relative] = digest
+    return listed
+
+
+def _owned(root: Path, relative: str, listed: dict[str, str] | None) -> bool:
+    """Whether `relative` is a regular file that pvgen wrote and nobody changed since."""
+    if listed is None or relative not in listed:
+        return False
+    path = root / relative
     try:
         if path.is_symlink() or not path.is_file():
             return False
-        with path.open("rb") as f:
-            head = f.read(BANNER_WINDOW)
+        return _digest(path.read_bytes()) == listed[relative]
     except OSError:
         return False
-    return BANNER_MARK.encode() in head
 
 
 def safe_target(root: Path, relative: str) -> Path:
@@ -151,6 +191,7 @@ def _existing_files(root: Path) -> list[str]:
 def check(root: Path, files: Sequence[OutputFile], *, diff: bool = False) -> WriteReport:
     """Compare the folder with what would be written; touches nothing."""
     report = WriteReport()
+    files = [*files, manifest_file(files)]
     wanted = {f.path: f.content for f in files}
     for f in files:
         path = safe_target(root, f.path)
@@ -161,12 +202,12 @@ def check(root: Path, files: Sequence[OutputFile], *, diff: bool = False) -> Wri
             report.stale.append(f.path)
             if diff:
                 report.diffs.append(_unified(f.path, current, f.content))
-        else:
+        elif f.path != MANIFEST:  # the manifest counts only when it is out of date
             report.unchanged.append(f.path)
-    if root.is_dir():
-        for relative in _existing_files(root):
-            if relative not in wanted and owned(root / relative):
-                report.extra.append(relative)
+    listed = read_manifest(root)
+    for relative in sorted(listed or ()):
+        if relative not in wanted and _owned(root, relative, listed):
+            report.extra.append(relative)
     return report
 
 
@@ -184,39 +225,55 @@ def _unified(name: str, old: str, new: str) -> str:
 def write(root: Path, files: Sequence[OutputFile], *, force: bool = False) -> WriteReport:
     """Bring `root` to exactly `files` (plus whatever pvgen does not own)."""
     report = WriteReport()
+    if any(f.path == MANIFEST for f in files):
+        raise WriteError(f"refusing output path '{MANIFEST}': pvgen keeps its manifest there")
+    manifest = manifest_file(files)
+    files = [*files, manifest]
     wanted = {f.path: f.content for f in files}
+    listed = read_manifest(root)
     plan: list[tuple[Path, OutputFile]] = []
     # Decide everything before writing anything: a refusal leaves the tree as it was.
     for f in files:
         path = safe_target(root, f.path)
         current = _read(path)
         if current == f.content:
-            report.unchanged.append(f.path)
+            if f is not manifest:
+                report.unchanged.append(f.path)
             continue
-        if current is not None and not force and not owned(path):
+        ours = listed is not None if f is manifest else _owned(root, f.path, listed)
+        if current is not None and not force and not ours:
             raise WriteError(
-                f"'{path}' exists and was not generated by pvgen; move it away, or pass"
-                " --force to overwrite it"
+                f"'{path}' exists and was not generated by pvgen (its manifest does not list"
+                " it with this content); move it away, or pass --force to overwrite it"
             )
         if path.is_dir():
             raise WriteError(f"'{path}' is a folder where pvgen wants to write a file")
         plan.append((path, f))
-    stale_owned = []
+    # Files of the last run that this one does not write, unchanged since: removed.
+    stale_owned = [
+        relative
+        for relative in sorted(listed or ())
+        if relative not in wanted and _owned(root, relative, listed)
+    ]
+    for relative in stale_owned:
+        safe_target(root, relative)
     leftovers = []
     if root.is_dir():
         for relative in _existing_files(root):
-            name = relative.rsplit("/", 1)[-1]
-            if name.startswith(TEMP_PREFIX):
+            if relative.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
                 leftovers.append(root / relative)  # from a run that was killed
-            elif relative not in wanted and owned(root / relative):
-                stale_owned.append(relative)
+    # The manifest goes last: until it is replaced, it still covers the old files.
+    last = [item for item in plan if item[1] is manifest]
     try:
         for path, f in plan:
-            _atomic_write(path, f.content)
-            report.written.append(f.path)
+            if f is not manifest:
+                _atomic_write(path, f.content)
+                report.written.append(f.path)
         for relative in stale_owned:
             (root / relative).unlink()
             report.removed.append(relative)
+        for path, f in last:
+            _atomic_write(path, f.content)  # bookkeeping: not counted as an output
         for path in leftovers:
             path.unlink(missing_ok=True)
     except OSError as exc:
