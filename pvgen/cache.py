@@ -37,6 +37,7 @@ from typing import TypeVar
 
 from . import __version__
 from .digest import sha256
+from .files import ReadProblem, read_bounded
 from .model import Abi
 
 FORMAT = 3
@@ -83,8 +84,8 @@ def _entry_path(folder: Path, root: Path, spec_root: Path | None) -> Path:
 
 def _text_hash(path: Path) -> str | None:
     try:
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_bounded(path, None).decode("utf-8")
+    except (ReadProblem, UnicodeDecodeError):
         return None
     if text.startswith("\ufeff"):
         text = text[1:]

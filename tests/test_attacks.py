@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import resource
 import shutil
 import subprocess
 import sys
@@ -409,3 +410,71 @@ def test_only_files_listed_with_their_content_are_replaced_or_removed(tmp_path: 
     result = run_cli("generate", "a.pvspec", "--out", "out", cwd=tmp_path)
     assert result.status == 2 and "could leave the output folder" in result.err
     assert outside.exists()
+
+
+# ---- 5. one bounded reader for every spec ------------------------------------------------
+
+
+def run_bounded(*args: str, cwd: Path, memory: int = 1 << 30) -> subprocess.CompletedProcess[str]:
+    """`pvgen ARGS` in its own process, with a memory limit and a time limit: the attacks
+    below made pvgen hang or eat all memory."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run(
+        [sys.executable, "-m", "pvgen", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=limit,
+        env=dict(os.environ, PVGEN_NO_CACHE="1"),
+    )
+
+
+def test_fmt_does_not_follow_a_link_out_of_the_tree(tmp_path: Path) -> None:
+    tree = tmp_path / "specs"
+    tree.mkdir()
+    (tree / "a.pvspec").write_text(small_spec())
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:TOPSECRET-HASH:19000:0:99999:7:::\n")
+    (tree / "leak.pvspec").symlink_to(secret)
+    (tree / "zero.pvspec").symlink_to("/dev/zero")
+    result = run_bounded("fmt", "specs", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "TOPSECRET" not in result.stderr + result.stdout
+    assert "leak.pvspec': it is a symbolic link to" in result.stderr
+    assert "zero.pvspec': it is a symbolic link to '/dev/zero'" in result.stderr
+    assert secret.read_text().startswith("root:TOPSECRET")
+    assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_specs_that_are_not_regular_files_are_refused(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "inc.pvspec"
+    if kind == "fifo":
+        os.mkfifo(target)  # reading it would block for ever
+    elif kind == "device":
+        os.symlink("/dev/zero", target)  # reading it never ends
+    else:
+        target.mkdir()
+    (tmp_path / "a.pvspec").write_text(small_spec(include="inc.pvspec"))
+    (tmp_path / "b.pvspec").symlink_to(target)
+    checked = run_bounded("check", "a.pvspec", cwd=tmp_path)
+    assert checked.returncode == 1, checked.stderr
+    if kind == "device":  # inside the spec root, the link leads outside
+        assert "leaves the spec root" in checked.stderr
+    else:
+        assert f"cannot read 'inc.pvspec': it is a {kind.replace('fifo', 'FIFO')}" in (
+            checked.stderr
+        )
+    commands = [["check", "b.pvspec"]]
+    if kind != "directory":  # fmt takes a folder for one to format the specs in
+        commands += [["fmt", "b.pvspec"], ["fmt", "."]]
+    for command in commands:
+        result = run_bounded(*command, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "cannot read" in result.stderr and "internal error" not in result.stderr
+    imported = run_bounded("import", "b.pvspec", cwd=tmp_path)
+    assert imported.returncode == 2 and "cannot read" in imported.stderr

@@ -10,6 +10,7 @@ finds a file to reformat.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,21 +37,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diff", action="store_true", help="write nothing; print unified diffs")
 
 
-def fmt_paths(paths: Sequence[str], config: Config) -> list[Path]:
-    """The files to format: those named, every .pvspec under named folders, or the project's."""
+def fmt_paths(paths: Sequence[str], config: Config) -> list[tuple[Path, Path]]:
+    """The files to format, each with the folder its symbolic links may not lead out of:
+    those named (their own folder), every .pvspec under named folders (that folder), or
+    the project's."""
     if not paths:
         roots = [config.spec_root] if config.spec_root else sorted({p.parent for p in config.specs})
         if not roots:
             raise UsageError("no spec given: name files or folders, or set 'specs' in [tool.pvgen]")
         paths = [str(r) for r in roots]
-    found: list[Path] = []
+    found: list[tuple[Path, Path]] = []
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            found.extend(sorted(path.rglob("*.pvspec")))
+            found.extend((spec, path) for spec in _specs_under(path))
         else:
-            found.append(path)
+            found.append((path, path.parent))
     return found
+
+
+def _specs_under(folder: Path) -> list[Path]:
+    """Every .pvspec below `folder`, without entering linked folders (a link to a file is
+    listed: the reader checks where it leads)."""
+    specs: list[Path] = []
+    for here, dirs, files in os.walk(folder, followlinks=False):
+        dirs.sort()
+        specs.extend(Path(here, name) for name in files if name.endswith(".pvspec"))
+    return sorted(specs)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -71,9 +84,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return EXIT_OK
     status = EXIT_OK
     changed = unchanged = 0
-    for path in fmt_paths(args.paths, config):
+    for path, root in fmt_paths(args.paths, config):
         try:
-            source = read_source(path, path.parent)
+            source = read_source(path, path.parent, within=root)
             formatted = format_source(source)
         except SpecError as exc:
             status = max(status, report_spec_error(exc))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..escape import path_problem
+from ..files import ReadProblem, read_bounded
 from ..source import display_name
 from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, error
 
@@ -62,9 +63,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     path = Path(args.header)
     shown = display_name(path)
     try:
-        data = sys.stdin.buffer.read() if args.header == "-" else path.read_bytes()
-    except OSError as exc:
-        error(f"cannot read '{shown}': {exc.strerror or exc}")
+        data = (
+            sys.stdin.buffer.read() if args.header == "-" else read_bounded(path, None, shown=shown)
+        )
+    except ReadProblem as exc:
+        error(str(exc))
         return EXIT_USAGE
     try:
         imported = import_header(data, shown, tuple(args.struct or ()), args.abi)
