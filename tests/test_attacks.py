@@ -478,3 +478,22 @@ def test_specs_that_are_not_regular_files_are_refused(tmp_path: Path, kind: str)
         assert "cannot read" in result.stderr and "internal error" not in result.stderr
     imported = run_bounded("import", "b.pvspec", cwd=tmp_path)
     assert imported.returncode == 2 and "cannot read" in imported.stderr
+
+
+# ---- 8. a symbolic link at the output root -----------------------------------------------
+
+
+@pytest.mark.parametrize("linked", ["out", "out/a"])
+def test_a_symbolic_link_at_the_output_root_is_not_written_through(
+    tmp_path: Path, linked: str
+) -> None:
+    (tmp_path / "a.pvspec").write_text(small_spec())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / linked).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / linked).symlink_to(elsewhere, target_is_directory=True)
+    for extra in ([], ["--check"]):
+        result = run_cli("generate", "a.pvspec", "--out", "out", *extra, cwd=tmp_path)
+        assert result.status == 2, result.err
+        assert "refusing to write through symbolic link" in result.err
+    assert list(elsewhere.iterdir()) == []

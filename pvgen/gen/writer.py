@@ -12,7 +12,7 @@ extra in check mode). The rules it keeps:
   and only such files are replaced or removed; anything else in the way
   stops the run (unless forced). A banner in a file proves nothing;
 - no path escapes the output folder, whatever the names say, and symbolic
-  links inside it are never followed.
+  links are never followed: not inside it, not the folder itself, not its parent.
 """
 
 from __future__ import annotations
@@ -117,8 +117,11 @@ def safe_target(root: Path, relative: str) -> Path:
         if problem is not None:
             raise WriteError(f"cannot write: {problem}")
     path = root.joinpath(*parts)
-    # No component below the root may be a symbolic link: a planted link would
-    # redirect the write elsewhere.
+    # The output folder and its parent (generated/<abi> and generated) may not be symbolic
+    # links, nor any component below: a planted link would redirect the write elsewhere.
+    for folder in (root.parent, root):
+        if folder.is_symlink():
+            raise WriteError(f"refusing to write through symbolic link '{folder}'")
     current = root
     for part in parts:
         current = current / part
