@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -63,10 +64,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     # cycle collector would only rescan them (a third of the time of a large
     # check). Reference counting still frees everything that is dropped.
     gc.disable()
+    previous = _catch_signals()
     try:
         return _run(argv)
+    except Terminated as exc:
+        return 128 + exc.signal
     finally:
         gc.enable()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class Terminated(BaseException):
+    """A signal asked pvgen to stop. Raised where the program is, so that every `finally`
+    and cleanup on the way out runs: no temporary file is left behind. A BaseException,
+    so that no handler of ordinary errors swallows it."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"signal {number}")
+        self.signal = number
+
+
+# The signals that end a process by default and can be caught (SIGINT is Python's
+# KeyboardInterrupt already; SIGXFSZ is left alone: a write past the file size limit
+# is an ordinary error then).
+_STOP_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGXCPU")
+
+
+def _raise_terminated(number: int, frame: object) -> None:
+    raise Terminated(number)
+
+
+def _catch_signals() -> dict[int, Any]:
+    """Turn the stopping signals into `Terminated`, except those ignored on purpose (nohup
+    ignores SIGHUP); returns the handlers they had."""
+    previous: dict[int, Any] = {}
+    for name in _STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+            try:
+                previous[number] = signal.signal(number, _raise_terminated)
+            except ValueError:  # not the main thread: signals stay as they are
+                break
+    return previous
 
 
 def _run(argv: Sequence[str] | None) -> int:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import fcntl
 import hashlib
 import os
 import pickle
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,7 @@ import time
 import tokenize
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli
@@ -497,3 +500,86 @@ def test_a_symbolic_link_at_the_output_root_is_not_written_through(
         assert result.status == 2, result.err
         assert "refusing to write through symbolic link" in result.err
     assert list(elsewhere.iterdir()) == []
+
+
+# ---- 7. parallel runs, edits during fmt, signals -----------------------------------------
+
+
+def test_a_run_waits_for_the_one_in_flight_and_keeps_its_files(tmp_path: Path) -> None:
+    (tmp_path / "a.pvspec").write_text(small_spec())
+    out = tmp_path / "out" / "a"
+    out.mkdir(parents=True)
+    in_flight = out / ".pvgen-tmp-inflight"
+    in_flight.write_text("another run's file, half written")
+    folder = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)  # as a run that is writing holds it
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pvgen", "generate", "a.pvspec", "--out", "out"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=1.5)
+        assert in_flight.exists()
+        in_flight.unlink()  # the other run renames its file and lets go
+    finally:
+        os.close(folder)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert (out / "c/a.h").exists()
+
+
+def test_fmt_does_not_overwrite_an_edit_made_while_it_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = tmp_path / "a.pvspec"
+    spec.write_text(small_spec().replace("u32 f(word x);", "u32   f( word x );"))
+    import pvgen.fmt
+
+    real_format = pvgen.fmt.format_source
+
+    def format_while_someone_appends(source: Any) -> str:
+        formatted = real_format(source)
+        with spec.open("a") as f:
+            f.write("/// appended by an editor\ntypedef u32 later;\n")
+        return formatted
+
+    monkeypatch.setattr(pvgen.fmt, "format_source", format_while_someone_appends)
+    result = run_cli("fmt", "a.pvspec", cwd=tmp_path)
+    assert result.status == 2 and "changed while pvgen worked on it" in result.err
+    assert spec.read_text().endswith("typedef u32 later;\n")
+    assert not list(tmp_path.glob(".pvgen-tmp-*"))
+
+
+# Runs `pvgen fmt` and sends itself a signal once the temporary copy is written.
+SIGNALLED_FMT = """
+import os, signal, sys
+import pvgen.gen.writer
+real_fsync = os.fsync
+def fsync_then_signal(fd):
+    real_fsync(fd)
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+pvgen.gen.writer.os.fsync = fsync_then_signal
+from pvgen.cli import main
+sys.exit(main(["fmt", "a.pvspec"]))
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_signal_during_fmt_leaves_no_temporary_file(tmp_path: Path, name: str) -> None:
+    spec = tmp_path / "a.pvspec"
+    original = small_spec().replace("u32 f(word x);", "u32   f( word x );")
+    spec.write_text(original)
+    result = subprocess.run(
+        [sys.executable, "-c", SIGNALLED_FMT, name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 128 + getattr(signal, name), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pvspec"]
+    assert spec.read_text() == original

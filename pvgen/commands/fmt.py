@@ -10,6 +10,7 @@ finds a file to reformat.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -18,7 +19,16 @@ from pathlib import Path
 from ..config import Config
 from ..diagnostics import SpecError
 from ..source import display_name
-from .base import EXIT_BUG, EXIT_FINDINGS, EXIT_OK, UsageError, print_errors, report_spec_error
+from .base import (
+    EXIT_BUG,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    error,
+    print_errors,
+    report_spec_error,
+)
 
 NAME = "fmt"
 HELP = "format spec files in the canonical layout"
@@ -70,7 +80,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     import difflib
 
     from ..fmt import FormatterBug, format_source
-    from ..gen.writer import write_file
+    from ..gen.writer import WriteError, write_file
     from ..loader import read_source
     from ..source import SourceFile
 
@@ -114,9 +124,27 @@ def run(args: argparse.Namespace, config: Config) -> int:
             if args.check:
                 status = max(status, EXIT_FINDINGS)
             continue
-        # Write through a symlink to the file it names, keeping its permissions.
-        write_file(path.resolve(), formatted)
+        # Write through a symlink to the file it names, keeping its permissions; never over
+        # an edit made while pvgen formatted the file.
+        real = Path(os.path.realpath(path))
+        try:
+            write_file(real, formatted, unchanged=functools.partial(_holds, real, source.text))
+        except (OSError, WriteError) as exc:
+            error(f"cannot write '{shown}': {exc.strerror if isinstance(exc, OSError) else exc}")
+            status = max(status, EXIT_USAGE)
+            continue
         print(f"reformatted {shown}", file=sys.stderr)
     verb = "would be reformatted" if args.check or args.diff else "reformatted"
     print(f"{changed} file(s) {verb}, {unchanged} unchanged", file=sys.stderr)
     return status
+
+
+def _holds(path: Path, text: str) -> bool:
+    """Whether `path` still holds `text` (what was read and formatted)."""
+    from ..files import ReadProblem, read_bounded
+
+    try:
+        now = read_bounded(path, None).decode("utf-8")
+    except (ReadProblem, UnicodeDecodeError):
+        return False
+    return now.removeprefix("\ufeff") == text

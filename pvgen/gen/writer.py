@@ -20,7 +20,8 @@ from __future__ import annotations
 import difflib
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,19 +140,22 @@ def _read(path: Path) -> str | None:
         return "\0unreadable"
 
 
-def write_file(path: Path, content: str) -> None:
+def write_file(path: Path, content: str, *, unchanged: Callable[[], bool] | None = None) -> None:
     """Write one file atomically (temporary file in the same folder, then rename).
 
     A file written again keeps its permission bits; a new one gets what `open` would
-    give it (0666 less the umask), not the private 0600 of a temporary file.
+    give it (0666 less the umask), not the private 0600 of a temporary file. With
+    `unchanged`, it is asked right before the rename whether the file still holds what
+    the new content was made from; if not, nothing is replaced (`WriteError`), so an edit
+    made meanwhile is not lost.
     """
     problem = path_problem(str(path))
     if problem is not None:
         raise WriteError(f"cannot write: {problem}")
-    _atomic_write(path, content)
+    _atomic_write(path, content, unchanged)
 
 
-def _atomic_write(path: Path, content: str) -> None:
+def _atomic_write(path: Path, content: str, unchanged: Callable[[], bool] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     import tempfile  # here: its import costs a no-op run, which writes nothing
 
@@ -163,6 +167,8 @@ def _atomic_write(path: Path, content: str) -> None:
             f.write(content.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
+        if unchanged is not None and not unchanged():
+            raise WriteError(f"'{path}' changed while pvgen worked on it; it was left as it is")
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -225,8 +231,35 @@ def _unified(name: str, old: str, new: str) -> str:
     )
 
 
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder (`flock` on the folder itself), so that
+    runs writing the same folder take turns; a run that dies drops its lock."""
+    import fcntl
+
+    for folder in (root.parent, root):
+        if folder.is_symlink():
+            raise WriteError(f"refusing to write through symbolic link '{folder}'")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise WriteError(f"cannot write '{exc.filename}': {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def write(root: Path, files: Sequence[OutputFile], *, force: bool = False) -> WriteReport:
-    """Bring `root` to exactly `files` (plus whatever pvgen does not own)."""
+    """Bring `root` to exactly `files` (plus whatever pvgen does not own). Runs on the same
+    folder take turns, so the temporary files found here are those of dead runs."""
+    with _locked(root):
+        return _write_locked(root, files, force=force)
+
+
+def _write_locked(root: Path, files: Sequence[OutputFile], *, force: bool) -> WriteReport:
     report = WriteReport()
     if any(f.path == MANIFEST for f in files):
         raise WriteError(f"refusing output path '{MANIFEST}': pvgen keeps its manifest there")
@@ -264,7 +297,7 @@ def write(root: Path, files: Sequence[OutputFile], *, force: bool = False) -> Wr
     if root.is_dir():
         for relative in _existing_files(root):
             if relative.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
-                leftovers.append(root / relative)  # from a run that was killed
+                leftovers.append(root / relative)  # of a run that died: no live run has one
     # The manifest goes last: until it is replaced, it still covers the old files.
     last = [item for item in plan if item[1] is manifest]
     try:
