@@ -66,10 +66,15 @@ class SpecError(Exception):
     """Input that pvgen cannot turn into a model; carries all diagnostics found."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic], *, unreadable: bool = False) -> None:
-        super().__init__("\n".join(d.format_text() for d in diagnostics))
+        super().__init__()
         self.diagnostics = tuple(diagnostics)
         # Unreadable input (missing file, bad encoding) exits 2, not 1.
         self.unreadable = unreadable
+
+    def __str__(self) -> str:  # formatted only when asked for, and only the first few
+        shown = "\n".join(d.format_text() for d in self.diagnostics[:20])
+        more = len(self.diagnostics) - 20
+        return shown + (f"\n({more} more)" if more > 0 else "")
 
 
 def error(span: Span | None, message: str, **extra: object) -> Diagnostic:

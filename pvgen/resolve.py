@@ -763,6 +763,8 @@ class _TargetState:
         self.in_progress: set[str] = set()
         # Types already reported as containing themselves: not reported again.
         self.cyclic: set[str] = set()
+        # The opaque struct each type name leads to by value (None: none), once known.
+        self.opaque_of: dict[str, str | None] = {}
 
     def variant(self, name: str, span: Span) -> m.TypeDecl | m.Table | None:
         for v in self.owner.variants.get(name, ()):
@@ -825,11 +827,18 @@ class _TargetState:
         return size
 
     def opaque_behind(self, typedef: m.Typedef) -> str | None:
-        """The opaque struct a typedef names by value (through other typedefs), if any."""
-        seen = set()
+        """The opaque struct a typedef names by value (through other typedefs), if any.
+
+        Each answer is remembered for every name on the chain, so a chain of n typedefs
+        costs n steps, not n * n."""
+        seen: dict[str, None] = {}
+        found = None
         target = typedef.target
         while not target.builtin and not target.pointers and target.name not in seen:
-            seen.add(target.name)
+            if target.name in self.opaque_of:
+                found = self.opaque_of[target.name]
+                break
+            seen[target.name] = None
             decl = next(
                 (
                     v
@@ -839,11 +848,14 @@ class _TargetState:
                 None,
             )
             if isinstance(decl, m.Opaque):
-                return decl.name
+                found = decl.name
+                break
             if not isinstance(decl, m.Typedef):
-                return None
+                break
             target = decl.target
-        return None
+        for name in seen:
+            self.opaque_of[name] = found
+        return found
 
     def ref(self, ref: m.TypeRef, span: Span) -> tuple[int, int] | None:
         if ref.pointers:

@@ -78,16 +78,28 @@ class Span:
         return cls(file, line, column, line, column + 1)
 
 
+# How much of a long line an excerpt shows: the span (up to EXCERPT_WIDTH characters) and
+# EXCERPT_CONTEXT characters either side.
+EXCERPT_WIDTH = 120
+EXCERPT_CONTEXT = 60
+
+
 def excerpt(span: Span) -> str:
     """The span's first line with a caret line under it, indented for reading."""
     text = span.file.line_text(span.line)
     if not text and span.line > len(span.file.line_starts):
         return ""
+    # A long line is cut to a window around the span, so that thousands of diagnostics on
+    # one huge line cost no more than their count.
+    start = span.column - 1
+    end = span.end_column - 1 if span.end_line == span.line else len(text)
+    end = min(max(end, start), start + EXCERPT_WIDTH)
+    left = max(0, start - EXCERPT_CONTEXT)
+    right = min(len(text), end + EXCERPT_CONTEXT)
     # Control characters are shown escaped, so the caret is placed on the escaped text.
-    before = terminal(text[: span.column - 1])
-    end = span.end_column if span.end_line == span.line else len(text) + 1
-    marked = terminal(text[span.column - 1 : end - 1])
-    shown = before + marked + terminal(text[end - 1 :])
+    before = ("..." if left else "") + terminal(text[left:start])
+    marked = terminal(text[start:end])
+    shown = before + marked + terminal(text[end:right]) + ("..." if right < len(text) else "")
     # Tabs keep their width in the caret line so the caret stays under the text.
     prefix = "".join(c if c == "\t" else " " for c in before)
     return f"    {shown}\n    {prefix}{'^' * max(1, len(marked))}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import os
 import pickle
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 import tokenize
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -583,3 +585,87 @@ def test_a_signal_during_fmt_leaves_no_temporary_file(tmp_path: Path, name: str)
     assert result.returncode == 128 + getattr(signal, name), result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pvspec"]
     assert spec.read_text() == original
+
+
+# ---- 6. inputs that cost more than their size --------------------------------------------
+
+
+def test_many_errors_on_one_long_line_give_a_bounded_report(tmp_path: Path) -> None:
+    line = "u32 h(nope x);" * 1000  # 1,999 errors, each on this 14 KB line
+    (tmp_path / "a.pvspec").write_text(small_spec(extra=f"table t {{ {line} }}\n"))
+    result = run_cli("check", "a.pvspec", cwd=tmp_path)
+    assert result.status == 1
+    assert "1999 errors" in result.err
+    assert "a.pvspec: note: 1899 more diagnostics of this file not shown" in result.err
+    assert len(result.err) < 100_000
+    assert max(len(line) for line in result.err.splitlines()) < 400
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/*" + "x" * 4_000_000 + "*/\n",
+        "/*" + "x" * 4_000_000 + "\n",  # never closed
+        '@deprecated(reason = "' + "x" * 4_000_000 + '") typedef u32 old;\n',
+    ],
+    ids=["comment", "unterminated-comment", "string"],
+)
+def test_long_comments_and_strings_need_memory_in_proportion(tmp_path: Path, text: str) -> None:
+    """A 4 MB comment or string once needed about 200 bytes of memory per character."""
+    (tmp_path / "a.pvspec").write_text(small_spec(extra=text))
+    result = run_bounded("check", "a.pvspec", cwd=tmp_path, memory=300 << 20)
+    assert result.returncode in (0, 1), result.stderr[-500:]  # warnings, or the error
+    assert "out of memory" not in result.stderr
+
+
+def best_time(function: Callable[[], object]) -> float:
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def growth(make_spec: Callable[[int], str], small: int, folder: Path) -> float:
+    """How much longer compiling takes for a spec 4 times larger: about 4 when the cost is
+    linear, 16 when it is quadratic."""
+    paths = []
+    for n in (small, 4 * small):
+        path = folder / f"n{n}.pvspec"
+        path.write_text(make_spec(n))
+        paths.append(path)
+
+    def compile_one(path: Path) -> None:
+        try:
+            api.compile_spec(path)
+        except api.SpecError:
+            pass
+
+    first, second = (best_time(functools.partial(compile_one, path)) for path in paths)
+    return second / first
+
+
+def test_typedef_and_condition_chains_cost_linear_time(tmp_path: Path) -> None:
+    def typedefs(n: int) -> str:
+        chain = "".join(f"typedef t{i} t{i + 1};\n" for i in range(n))
+        return small_spec(extra=f"typedef u32 t0;\n{chain}")
+
+    def conditions(n: int) -> str:
+        return small_spec(extra=f"@if({' && '.join(f'X{i}' for i in range(n))}) typedef u32 c;\n")
+
+    assert growth(typedefs, 1000, tmp_path) < 9
+    assert growth(conditions, 1500, tmp_path) < 9
+
+
+def test_huge_if_chains_in_an_imported_header_stop_early(tmp_path: Path) -> None:
+    branches = "".join(f"#elif A{i}\nstruct s{i} {{ int (*f)(void); }};\n" for i in range(8000))
+    (tmp_path / "elif.h").write_text(f"#if B\n{branches}#endif\n")
+    nested = "#if A\n" * 100_000 + "struct s { int (*f)(void); };\n" + "#endif\n" * 100_000
+    (tmp_path / "nested.h").write_text(nested)
+    start = time.monotonic()
+    result = run_cli("import", "elif.h", cwd=tmp_path)
+    assert result.status == 1 and "group has more than 100 branches" in result.err
+    result = run_cli("import", "nested.h", cwd=tmp_path)
+    assert result.status == 1 and "nest more than 100 levels deep" in result.err
+    assert time.monotonic() - start < 10
