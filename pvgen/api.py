@@ -301,7 +301,7 @@ def diff(old: str, new: str, config: Config | None = None) -> DiffResult:
     """
     from .abi.accept import apply_acceptances, load_acceptances
     from .abi.diff import diff as diff_dumps
-    from .abi.sides import load_side
+    from .abi.sides import SideError, load_side
 
     config = config or Config(None)
     default = (
@@ -320,7 +320,22 @@ def diff(old: str, new: str, config: Config | None = None) -> DiffResult:
         load_side(side, compiled, default_path=default, compile_once=compiled_once)
         for side in (old, new)
     )
-    changes = diff_dumps(before, after)
+    try:
+        changes = diff_dumps(before, after)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # A dump from a spec always has the shape the diff reads; one read from a file
+        # may have any shape at all.
+        dumps = [side for side in (old, new) if side.endswith(".json")]
+        if not dumps:
+            raise
+        # A dump that carries its hash was written by pvgen (a changed one is refused).
+        unhashed = [s for s, d in ((old, before), (new, after)) if s in dumps and "sha256" not in d]
+        dumps = unhashed or dumps
+        named = " or ".join(f"'{side}'" for side in dumps)
+        raise SideError(
+            f"{named} is not a dump of the shape pvgen writes"
+            f" ({type(exc).__name__}: {exc}); compare specs, or dumps made by 'pvgen freeze'"
+        ) from None
     accepted = _accepted_file(new, after["abi"]["name"], config)
     marked, unused = apply_acceptances(changes, load_acceptances(accepted), after["abi"]["version"])
     return DiffResult(before, after, tuple(marked), tuple(unused))

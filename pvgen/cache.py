@@ -74,8 +74,8 @@ def _entry_path(folder: Path, root: Path, spec_root: Path | None) -> Path:
             __version__,
             sys.version,
             _code_fingerprint(),
-            str(root.resolve()),
-            str(spec_root.resolve()) if spec_root else "",
+            os.path.realpath(root),
+            os.path.realpath(spec_root) if spec_root else "",
             os.getcwd(),  # diagnostics name files relative to it
         ]
     )

@@ -12,6 +12,7 @@ import dataclasses
 import fcntl
 import functools
 import hashlib
+import json
 import os
 import pickle
 import resource
@@ -669,3 +670,88 @@ def test_huge_if_chains_in_an_imported_header_stop_early(tmp_path: Path) -> None
     result = run_cli("import", "nested.h", cwd=tmp_path)
     assert result.status == 1 and "nest more than 100 levels deep" in result.err
     assert time.monotonic() - start < 10
+
+
+# ---- 9. clean errors, not internal errors ------------------------------------------------
+
+
+def assert_clean(result: Any, status: int, text: str) -> None:
+    assert result.status == status, result.err
+    assert text in result.err, result.err
+    assert "internal error" not in result.err
+
+
+def test_an_integer_of_thousands_of_digits_is_a_clean_error(tmp_path: Path) -> None:
+    huge = "1" + "0" * 5000
+    (tmp_path / "a.pvspec").write_text(small_spec(extra=f"@if(X == {huge}) typedef u32 big;\n"))
+    assert_clean(run_cli("check", "a.pvspec", cwd=tmp_path), 1, "integer of 5001 digits")
+    (tmp_path / "big.h").write_text(
+        f"#if X == {huge}\nstruct s {{ int (*f)(void); }};\n#endif\n" f"enum e {{ E = {huge} }};\n"
+    )
+    imported = run_cli("import", "big.h", cwd=tmp_path)
+    assert imported.status in (0, 1) and "internal error" not in imported.err
+    (tmp_path / "pyproject.toml").write_text(
+        f"[tool.pvgen]\nrules = {{ hot_callsites = {huge} }}\n"
+    )
+    assert_clean(run_cli("check", "a.pvspec", cwd=tmp_path), 2, "cannot read [tool.pvgen]")
+
+
+def test_a_loop_of_symbolic_links_is_a_clean_error(tmp_path: Path) -> None:
+    (tmp_path / "loop1.pvspec").symlink_to("loop2.pvspec")
+    (tmp_path / "loop2.pvspec").symlink_to("loop1.pvspec")
+    (tmp_path / "a.pvspec").write_text(small_spec(include="loop1.pvspec"))
+    assert_clean(run_cli("check", "a.pvspec", cwd=tmp_path), 1, "a loop of symbolic links")
+    assert_clean(run_cli("check", "loop1.pvspec", cwd=tmp_path), 2, "a loop of symbolic links")
+    assert_clean(run_cli("fmt", "loop1.pvspec", cwd=tmp_path), 2, "a loop of symbolic links")
+
+
+def test_diff_against_git_with_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.pvgen]\nspecs = ["specs/a.pvspec"]\n')
+    (tmp_path / "specs/a.pvspec").write_text(small_spec())
+    os.close(os.open(os.path.join(os.fsencode(tmp_path / "specs"), b"odd-\xff.txt"), os.O_CREAT))
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "v1"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+    result = run_cli("diff", "--against", "git:HEAD", cwd=tmp_path)
+    assert result.status == 0, result.err
+
+
+def test_a_dump_of_the_wrong_shape_is_a_clean_error(tmp_path: Path) -> None:
+    (tmp_path / "a.pvspec").write_text(small_spec())
+    good = run_cli("dump", "a.pvspec", cwd=tmp_path).out
+    (tmp_path / "good.json").write_text(good)
+    for bad in ({"abi": 3, "tables": 3}, {**json.loads(good), "targets": "x"}):
+        (tmp_path / "bad.json").write_text(json.dumps(bad))
+        result = run_cli("diff", "good.json", "bad.json", cwd=tmp_path)
+        assert_clean(result, 2, "'bad.json' is not a dump of the shape pvgen writes")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_a_failed_write_in_fmt_is_a_clean_error(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "a.pvspec").write_text(small_spec().replace("u32 f(word x);", "u32   f( word x );"))
+    folder.chmod(0o555)
+    try:
+        assert_clean(run_cli("fmt", "ro/a.pvspec", cwd=tmp_path), 2, "cannot write")
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_failed_write_in_fmt_is_a_clean_error_as_root_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.pvspec").write_text(small_spec().replace("u32 f(word x);", "u32   f( word x );"))
+    import pvgen.gen.writer
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pvgen.gen.writer.os, "fsync", disk_full)
+    assert_clean(run_cli("fmt", "a.pvspec", cwd=tmp_path), 2, "No space left on device")
+    assert not list(tmp_path.glob(".pvgen-tmp-*"))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..escape import path_problem
 from ..gen.abi_json import content_hash
 
 Dump = dict[str, Any]
@@ -72,15 +73,18 @@ def _git(*args: str, cwd: Path | None = None) -> bytes:
 
 
 def _load_from_git(ref: str, path: str, compile_spec: Callable[[Path], Dump]) -> Dump:
-    top = Path(_git("rev-parse", "--show-toplevel").decode().strip())
-    prefix = _git("rev-parse", "--show-prefix").decode().strip()
+    top = Path(_git("rev-parse", "--show-toplevel").decode(errors="surrogateescape").strip())
+    prefix = _git("rev-parse", "--show-prefix").decode(errors="surrogateescape").strip()
     import tempfile
 
     wanted = PurePosixPath(prefix) / path if prefix else PurePosixPath(path)
     folder = str(wanted.parent)
     with tempfile.TemporaryDirectory(prefix="pvgen-git-") as tmp:
         listing = _git("ls-tree", "-r", "--name-only", "-z", ref, "--", folder, cwd=top)
-        names = [n for n in listing.decode().split("\0") if n]
+        # A name that is not UTF-8 or holds a control character is no spec pvgen reads (the
+        # loader refuses such names): it is not copied out.
+        decoded = (n.decode("utf-8", errors="surrogateescape") for n in listing.split(b"\0"))
+        names = [n for n in decoded if n and path_problem(n) is None]
         if str(wanted) not in names:
             raise SideError(f"'{path}' does not exist at revision '{ref}'")
         for name in names:

@@ -384,7 +384,10 @@ class _CondParser:
         if token[0].isdigit():
             digits = token.rstrip("uUlL")
             octal = len(digits) > 1 and digits[0] == "0" and digits[1] not in "xX"
-            return cond.Int(int(digits, 8) if octal else int(digits, 0))
+            try:
+                return cond.Int(int(digits, 8) if octal else int(digits, 0))
+            except ValueError:  # not a number after all, or thousands of digits long
+                raise _NotUnderstood from None
         if _is_condition_name(token):
             if self.peek() == "(":
                 raise _NotUnderstood  # a function-like macro pvgen cannot evaluate

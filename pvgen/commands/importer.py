@@ -8,6 +8,7 @@ Hands on: the spec on stdout or written atomically to a new file (an existing on
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from ..gen.writer import WriteError, write_file
 
     try:
-        write_file(output.resolve(), imported.text)
+        write_file(Path(os.path.realpath(output)), imported.text)
     except (OSError, WriteError) as exc:
         error(f"cannot write '{display_name(output)}': {exc}")
         return EXIT_USAGE
