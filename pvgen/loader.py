@@ -52,6 +52,18 @@ def read_source(
     except ReadProblem as exc:
         raise SpecError([error(span, str(exc))], unreadable=unreadable) from None
     try:
+        relative = _real(path).relative_to(_real(spec_root)).as_posix()
+    except ValueError:
+        relative = path.name
+    return decode_source(data, shown, relative, unreadable=unreadable)
+
+
+def decode_source(
+    data: bytes, shown: str, relative: str | None = None, *, unreadable: bool = True
+) -> SourceFile:
+    """The text of a spec from its bytes, as every spec is read (a file, or stdin): UTF-8,
+    a byte-order mark dropped; bytes that are not UTF-8 are an error at their place."""
+    try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
@@ -64,10 +76,6 @@ def read_source(
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    try:
-        relative = _real(path).relative_to(_real(spec_root)).as_posix()
-    except ValueError:
-        relative = path.name
     return SourceFile.from_text(shown, text, relative)
 
 

@@ -33,6 +33,7 @@ from conftest import run_cli
 
 from pvgen import api, cache, escape
 from pvgen.config import Config
+from pvgen.gen.common import GenerationError
 
 # Every character that must never reach an output raw.
 UNSAFE = [chr(c) for c in [*range(0x20), 0x7F, 0x85, 0x9B]] + [
@@ -755,3 +756,47 @@ def test_a_failed_write_in_fmt_is_a_clean_error_as_root_too(
     monkeypatch.setattr(pvgen.gen.writer.os, "fsync", disk_full)
     assert_clean(run_cli("fmt", "a.pvspec", cwd=tmp_path), 2, "No space left on device")
     assert not list(tmp_path.glob(".pvgen-tmp-*"))
+
+
+# ---- 10. --macro-prefix, and fmt on stdin ------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ['X\n#include "/etc/passwd"\n', "1X_", "A-B", "A B", "\u00e9_"])
+def test_a_macro_prefix_that_is_not_an_identifier_start_is_refused(
+    tmp_path: Path, prefix: str
+) -> None:
+    (tmp_path / "a.pvspec").write_text(small_spec())
+    result = run_cli("generate", "a.pvspec", "--out", "out", "--macro-prefix", prefix, cwd=tmp_path)
+    assert_clean(result, 2, "is not the start of a C identifier")
+    assert "\n#include" not in result.err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(GenerationError, match="not the start of a C identifier"):
+        api.GenOptions(macro_prefix=prefix)
+
+
+@pytest.mark.parametrize("prefix", ["", "CONFIG_", "_K", "PV2_"])
+def test_identifier_prefixes_are_accepted(tmp_path: Path, prefix: str) -> None:
+    (tmp_path / "a.pvspec").write_text(small_spec())
+    args = ("generate", "a.pvspec", "--out", "out", "--macro-prefix", prefix)
+    assert run_cli(*args, cwd=tmp_path).status == 0
+
+
+def fmt_stdin(data: bytes) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "pvgen", "fmt", "-"], input=data, capture_output=True, timeout=60
+    )
+
+
+def test_fmt_on_stdin_reads_as_a_file_does(tmp_path: Path) -> None:
+    spec = small_spec().replace("u32 f(word x);", "u32   f( word x );").encode()
+    bad = spec.replace(b"typedef", b"typedef \xff", 1)
+    (tmp_path / "bad.pvspec").write_bytes(bad)
+    from_file = run_cli("fmt", "bad.pvspec", cwd=tmp_path)
+    piped = fmt_stdin(bad)
+    assert from_file.status == piped.returncode == 2
+    assert b"invalid UTF-8 (byte 0xff)" in piped.stderr and piped.stdout == b""
+    (tmp_path / "bom.pvspec").write_bytes(b"\xef\xbb\xbf" + spec)
+    assert run_cli("fmt", "bom.pvspec", cwd=tmp_path).status == 0
+    piped = fmt_stdin(b"\xef\xbb\xbf" + spec)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.decode() == (tmp_path / "bom.pvspec").read_text()

@@ -26,7 +26,6 @@ from .base import (
     EXIT_USAGE,
     UsageError,
     error,
-    print_errors,
     report_spec_error,
 )
 
@@ -79,18 +78,24 @@ def _specs_under(folder: Path) -> list[Path]:
 def run(args: argparse.Namespace, config: Config) -> int:
     import difflib
 
+    from ..diagnostics import error as error_at
+    from ..files import MAX_FILE_BYTES
     from ..fmt import FormatterBug, format_source
     from ..gen.writer import WriteError, write_file
-    from ..loader import read_source
-    from ..source import SourceFile
+    from ..loader import decode_source, read_source
 
     if args.paths == ["-"]:
-        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        # Read and decoded as a file is: at most 16 MiB, UTF-8 (else exit 2), a BOM dropped.
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
         try:
-            sys.stdout.write(format_source(SourceFile.from_text("<stdin>", text)))
+            if len(data) > MAX_FILE_BYTES:
+                raise SpecError(
+                    [error_at(None, f"stdin is over pvgen's limit of {MAX_FILE_BYTES >> 20} MiB")],
+                    unreadable=True,
+                )
+            sys.stdout.write(format_source(decode_source(data, "<stdin>")))
         except SpecError as exc:
-            print_errors(exc)
-            return EXIT_FINDINGS
+            return report_spec_error(exc)
         return EXIT_OK
     status = EXIT_OK
     changed = unchanged = 0

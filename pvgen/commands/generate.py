@@ -14,7 +14,15 @@ from pathlib import Path
 from ..config import Config
 from ..diagnostics import SpecError
 from ..source import display_name
-from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, error, report_spec_error, spec_paths
+from .base import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    error,
+    report_spec_error,
+    spec_paths,
+)
 
 NAME = "generate"
 HELP = "write the C and Python bindings and the ABI dump"
@@ -45,9 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
-    from ..gen.common import GenerationError
+    from ..gen.common import GenerationError, macro_prefix_problem
     from ..gen.writer import WriteError
 
+    problem = macro_prefix_problem(args.macro_prefix)
+    if problem is not None:
+        raise UsageError(f"--macro-prefix: {problem}")
     base = Path(args.out) if args.out else config.out
     options = api.GenOptions(macro_prefix=args.macro_prefix)
     status = EXIT_OK

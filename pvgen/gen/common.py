@@ -10,11 +10,12 @@ escaping is in `pvgen.escape`).
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..escape import c_comment
+from ..escape import c_comment, python_string
 
 if TYPE_CHECKING:
     import jinja2
@@ -42,6 +43,21 @@ class OutputFile:
 class GenOptions:
     # Prefix of the preprocessor macros that `@if` conditions test: X86_PAE -> CONFIG_X86_PAE.
     macro_prefix: str = "CONFIG_"
+
+    def __post_init__(self) -> None:
+        problem = macro_prefix_problem(self.macro_prefix)
+        if problem is not None:
+            raise GenerationError(problem)
+
+
+def macro_prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` cannot start C macro names (it goes into `#if` lines), or None."""
+    if re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)?", prefix):
+        return None
+    return (
+        f"macro prefix {python_string(prefix)} is not the start of a C identifier"
+        " (letters, digits and '_', not starting with a digit)"
+    )
 
 
 def banner_lines(abi: Abi) -> list[str]:
