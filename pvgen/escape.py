@@ -3,7 +3,8 @@
 Takes: any string that came from a spec (docs, annotation strings, names) or from the file
 system (the paths of spec files), on its way into an output.
 Hands on: one function per output language, each total (any string in, safe text out):
-- `python_comment` and `python_string`: a `#` comment's text, a string literal;
+- `python_comment`, `python_string` and `python_docstring`: a `#` comment's text, a string
+  literal, the body of a docstring;
 - `c_comment` and `c_string`: text inside a `/* */` comment, a string literal;
 - `terminal`: text for a person's terminal (text diagnostics, error lines);
 and `path_problem`, the reason a path name is refused (pvgen reads and writes no file
@@ -28,6 +29,8 @@ _OTHER_UNSAFE = f"\\x7f-\\x9f\u2028\u2029{BIDI_CONTROLS}\ud800-\udfff"
 _UNSAFE_CHAR = re.compile(f"[\\x00-\\x1f{_OTHER_UNSAFE}]")
 # The same but for tabs and line breaks, for text that keeps its layout (a terminal message).
 _UNSAFE_BUT_LAYOUT = re.compile(f"[\\x00-\\x08\\x0b-\\x1f{_OTHER_UNSAFE}]")
+# The same but for line breaks (the body of a docstring keeps its lines).
+_UNSAFE_BUT_NEWLINE = re.compile(f"[\\x00-\\x09\\x0b-\\x1f{_OTHER_UNSAFE}]")
 # `??` followed by one of these is a trigraph in older C modes; `??/` is a backslash.
 _TRIGRAPH = re.compile(r"\?\?(?=[=/'()!<>-])")
 
@@ -69,6 +72,14 @@ def python_string(text: str) -> str:
     """A double-quoted Python string literal with the value `text`."""
     body = text.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + _UNSAFE_CHAR.sub(_escaped, body) + '"'
+
+
+def python_docstring(text: str) -> str:
+    """The body of a triple-quoted Python string with the value `text`: its lines kept,
+    backslashes and every other unsafe character escaped, no closing `\"\"\"`. (The
+    caller makes sure that the body does not end in a quote.)"""
+    body = _UNSAFE_BUT_NEWLINE.sub(_escaped, text.replace("\\", "\\\\"))
+    return body.replace('"""', '\\"\\"\\"')
 
 
 # ---- C ----------------------------------------------------------------------------------

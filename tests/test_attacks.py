@@ -144,6 +144,8 @@ def test_file_names_in_the_banners_are_escaped_in_every_language(tmp_path: Path)
 def test_each_escaping_function_keeps_its_language_intact(char: str) -> None:
     text = f"a{char}b\\\"'*/"
     assert ast.literal_eval(escape.python_string(text)) == text
+    doc = f'{text}\nx"""y'
+    assert ast.literal_eval(f'"""{escape.python_docstring(doc)} """') == doc + " "
     comment = f"# {escape.python_comment(text)}\nx = 1\n"
     kinds = [t.type for t in tokenize.generate_tokens(StringIO(comment).readline)]
     assert kinds[:2] == [tokenize.COMMENT, tokenize.NL]

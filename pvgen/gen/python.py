@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .. import model as m
-from ..escape import BIDI_CONTROLS, python_comment
+from ..escape import python_comment, python_docstring
 from ..layout import lay_out_record
 from .common import (
     GenerationError,
@@ -73,23 +73,10 @@ def py_default(abi: m.Abi, ref: m.TypeRef, module: str = "", *, factory: bool = 
     return f"field(default_factory={annotation})" if factory else f"{annotation}()"
 
 
-# Backslashes, control characters but newline, and the bidirectional overrides that
-# could make a docstring read differently from what Python sees.
-_UNSAFE_IN_DOCSTRING = re.compile(f"[\\\\\\x00-\\x09\\x0b-\\x1f\\x7f{BIDI_CONTROLS}]")
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    char = match.group()
-    if char == "\\":
-        return "\\\\"
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def docstring(text: str | None, indent: str, fallback: str) -> list[str]:
     """A docstring as black leaves it: escaped, stripped, one or several lines."""
     body = (text or fallback).strip()
-    escaped = _UNSAFE_IN_DOCSTRING.sub(_escape_char, body).replace('"""', '\\"\\"\\"')
+    escaped = python_docstring(body)
     lines = [line.rstrip() for line in escaped.split("\n")]
     if escaped.endswith('"'):
         lines[-1] += " "  # a quote right before the closing quotes would end the string
@@ -395,7 +382,6 @@ def _definition_order(views: list[dict[str, object]]) -> list[dict[str, object]]
 
 
 def _mentions(text: str, name: str) -> bool:
-    import re
 
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
 
