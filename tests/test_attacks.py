@@ -766,6 +766,10 @@ def test_a_dump_of_the_wrong_shape_is_a_clean_error(tmp_path: Path) -> None:
         (tmp_path / "bad.json").write_text(json.dumps(bad))
         result = run_cli("diff", "good.json", "bad.json", cwd=tmp_path)
         assert_clean(result, 2, "'bad.json' is not a dump of the shape pvgen writes")
+    (tmp_path / "huge.json").write_text('{"abi": 1' + "0" * 5000 + "}")
+    assert_clean(run_cli("diff", "good.json", "huge.json", cwd=tmp_path), 2, "cannot read dump")
+    os.mkfifo(tmp_path / "fifo.json")  # read, it would block for ever
+    assert_clean(run_cli("diff", "good.json", "fifo.json", cwd=tmp_path), 2, "it is a FIFO")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders anyway")

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..escape import path_problem
+from ..files import ReadProblem, read_bounded
 from ..gen.abi_json import content_hash
 
 Dump = dict[str, Any]
@@ -26,8 +27,11 @@ class SideError(Exception):
 def load_dump_file(path: Path) -> Dump:
     """A frozen dump, refused if its content no longer matches its hash."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # The bounded reader: a FIFO or a device named as a dump is refused, not read.
+        data = json.loads(read_bounded(path, None).decode("utf-8"))
+    except ReadProblem as exc:
+        raise SideError(str(exc)) from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, or a 5,000-digit int
         raise SideError(f"cannot read dump '{path}': {exc}") from None
     if not isinstance(data, dict) or "tables" not in data or "abi" not in data:
         raise SideError(f"'{path}' is not an ABI dump")
