@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..digest import sha256
 from ..escape import path_problem
+from ..files import ReadProblem, read_bounded
 from .common import BANNER_MARK, OutputFile
 
 TEMP_PREFIX = ".pvgen-tmp-"
@@ -97,7 +98,8 @@ def _owned(root: Path, relative: str, listed: dict[str, str] | None) -> bool:
     try:
         if path.is_symlink() or not path.is_file():
             return False
-        return _digest(path.read_bytes()) == listed[relative]
+        data = _bytes(path)
+        return data is not None and _digest(data) == listed[relative]
     except OSError:
         return False
 
@@ -131,11 +133,25 @@ def safe_target(root: Path, relative: str) -> Path:
     return path
 
 
+# Generated files are far larger than specs; this only bounds what a planted file costs.
+_MAX_OUTPUT_BYTES = 1 << 30
+
+
+def _bytes(path: Path) -> bytes | None:
+    """The bytes of a regular file at `path`; None when nothing is there. Anything else
+    there (a FIFO, a device, a link to one) raises `OSError`, and is never read."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        return read_bounded(path, None, limit=_MAX_OUTPUT_BYTES)
+    except ReadProblem as exc:
+        raise OSError(str(exc)) from None
+
+
 def _read(path: Path) -> str | None:
     try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        return None
+        data = _bytes(path)
+        return None if data is None else data.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return "\0unreadable"
 
