@@ -193,6 +193,18 @@ def test_accepted_breaking_change_and_stale_acceptance(tmp_path: Path) -> None:
     assert [a["item"] for a in report["unused_acceptances"]] == ["ops.first"]
 
 
+def test_acceptance_of_an_unknown_rule_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "abi" / "demo").mkdir(parents=True)
+    (tmp_path / "abi/demo/accepted.toml").write_text(
+        '[[accept]]\nrule = "PV2050"\nitem = "other"\nversion = 2\nreason = "typo"\n'
+    )
+    (tmp_path / "old.pvspec").write_text(BASE)
+    (tmp_path / "new.pvspec").write_text(edit(("table other { void g(); void h(); }\n", "")))
+    result = run_cli("diff", "old.pvspec", "new.pvspec", cwd=tmp_path)
+    assert result.status == 2
+    assert "entry 1: 'PV2050' is not a change rule; did you mean 'PV205'?" in result.err
+
+
 def test_every_format(tmp_path: Path) -> None:
     (tmp_path / "old.pvspec").write_text(BASE)
     (tmp_path / "new.pvspec").write_text(edit(("unsigned long second", "u64 second")))
