@@ -9,7 +9,9 @@ Hands on: one table of `RuleInfo`s by ID, in ID order, in three categories:
 - spec: the safeguards `pvgen check` runs (`Rule`, with a check function and
   a bad and a good example); `all_rules()` is these alone;
 - change: the kinds of change `pvgen diff` reports (`ChangeRule`, with a
-  class and an old and a new spec that differ by that kind).
+  class and an old and a new spec that differ by that kind). They are
+  registered when the whole registry is first asked for, not at import:
+  `pvgen check` needs only the spec rules.
 
 It also hands on the records a check yields: `Finding`s, which carry a span,
 a message, a hint, and the model elements they concern (where `@allow` is
@@ -19,15 +21,16 @@ looked up). Checks never format anything.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..abi.changes import KINDS, ChangeClass, ChangeKind
 from ..diagnostics import Related, Severity
 from ..source import Span
 
 if TYPE_CHECKING:
+    from ..abi.changes import ChangeClass, ChangeKind
     from .context import Context
 
 
@@ -138,27 +141,34 @@ typedef unsigned long virt_addr;
 table pv_mmu_ops { void flush_tlb_one(virt_addr addr); }""",
 )
 _register(COMPILER)
-for _kind in KINDS.values():
-    _register(
-        ChangeRule(
-            id=_kind.id,
-            name=_kind.name,
-            category=Category.CHANGE,
-            severity=_kind.change_class.severity,
-            purpose=_kind.purpose,
-            kind=_kind,
+
+
+@functools.cache
+def _register_change_rules() -> None:
+    from ..abi.changes import KINDS
+
+    for kind in KINDS.values():
+        _register(
+            ChangeRule(
+                id=kind.id,
+                name=kind.name,
+                category=Category.CHANGE,
+                severity=kind.change_class.severity,
+                purpose=kind.purpose,
+                kind=kind,
+            )
         )
-    )
 
 
 def every_rule() -> dict[str, RuleInfo]:
     """Every registered ID, in ID order: what `pvgen rules` lists and explains."""
+    _register_change_rules()
     return dict(sorted(_REGISTRY.items()))
 
 
 def rules_of(category: Category) -> list[RuleInfo]:
     """The rules of one category, in ID order."""
-    return [r for _, r in sorted(_REGISTRY.items()) if r.category is category]
+    return [r for r in every_rule().values() if r.category is category]
 
 
 def all_rules() -> dict[str, Rule]:
