@@ -57,7 +57,9 @@ class Finding:
 Check = Callable[["Context"], Iterator[Finding]]
 
 
-@dataclass(frozen=True)
+# Entries compare by identity (one per ID), which also spares generating __eq__ and __hash__
+# for each class when `pvgen check` imports the registry.
+@dataclass(frozen=True, eq=False)
 class RuleInfo:
     """What every registered ID has: enough to name and explain it wherever it is printed."""
 
@@ -71,20 +73,20 @@ class RuleInfo:
         return f"{self.id} {self.name} ({self.severity}): {self.purpose}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CompilerRule(RuleInfo):
     bad: str  # a spec the compiler rejects
     good: str  # the same spec, accepted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rule(RuleInfo):
     bad: str  # a spec fragment that breaks the rule
     good: str  # the same fragment, fixed
     check: Check
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ChangeRule(RuleInfo):
     kind: ChangeKind  # its default class, and the old and new example specs
 
