@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..diagnostics import Severity
 
@@ -50,6 +51,9 @@ class ChangeKind:
     note: str = ""  # when the class of a change may differ from the default, how it is judged
 
 
+Side = Literal["old", "new"]
+
+
 @dataclass(frozen=True)
 class Location:
     """Where an item is declared, as the dump of its side records it (`loc`).
@@ -58,13 +62,13 @@ class Location:
     wherever the specs are checked out; it is shown as it is.
     """
 
-    side: str  # "old" or "new": the version whose spec the line is in
+    side: Side  # the version whose spec the line is in
     file: str
     line: int
     column: int
 
     @classmethod
-    def of(cls, side: str, element: object) -> Location | None:
+    def of(cls, side: Side, element: object) -> Location | None:
         """The location a dump element records, or None where it has none (or a malformed one)."""
         loc = element.get("loc") if isinstance(element, dict) else None
         if not isinstance(loc, str):
