@@ -2,14 +2,16 @@
 
 Takes: a `LoadedSpec` (the root file and its includes, parsed).
 Hands on: a frozen `model.Abi`, with names resolved, annotations validated,
-conditions checked against the targets' defines, and every struct and table
-laid out per target. All errors found are reported together in one
-`SpecError`, sorted by location.
+conditions checked against the targets' defines, and per target its
+`TargetFacts`: the declarations present, every struct and table laid out, the
+aggregate of the top-level tables, each hook's slot offset and patch ID, and
+the layouts that hold only under GNU C. All errors found are reported together
+in one `SpecError`, sorted by location.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +104,8 @@ class _Resolver:
         settings = self.abi_settings(abi_decl)
         abi_annotations = ann.read_annotations(abi_decl.annotations, ann.ABI, self.errors)
         self.errors.raise_if_any()
-        layouts = _Layouts(self, types, tables).compute()
+        layouts = _Layouts(self, types, tables)
+        facts = layouts.compute()
         self.errors.raise_if_any()
         return m.Abi(
             name=abi_decl.name,
@@ -115,7 +118,8 @@ class _Resolver:
             types=tuple(types),
             tables=tuple(tables),
             backends=tuple(backends),
-            layouts=layouts,
+            slots=layouts.slots,
+            facts=facts,
             sources=tuple(
                 m.SpecSource(f.source.relative, sha256(f.source.text.encode()).hexdigest())
                 for f in self.loaded.files
@@ -719,57 +723,113 @@ class _Layouts:
         self.types = types
         self.tables = tables
         self.tables_by_name = {t.name: t for t in tables}
-        self.variants: dict[str, list[m.TypeDecl | m.Table]] = {}
-        for t in [*types, *tables]:
-            self.variants.setdefault(t.name, []).append(t)
+        self.top_level = [t for t in tables if t.name not in resolver.embedded]
+        # The aggregate's slots, walked once; each target's facts keep those present there.
+        self.slots = tuple(
+            slot for top in self.top_level for slot in m.slots_under(top, self.tables_by_name)
+        )
         # Reported problems, keyed by (span, message), with the targets they concern.
         self.problems: dict[tuple[Span, str], list[str]] = {}
 
-    def compute(self) -> dict[str, m.TargetLayout]:
-        layouts = {t.name: self.target_layout(t) for t in self.r.targets}
+    def compute(self) -> dict[str, m.TargetFacts]:
+        facts = {t.name: self.target_facts(t) for t in self.r.targets}
         for (span, message), targets in self.problems.items():
             names = ", ".join(f"'{t}'" for t in targets)
             plural = "s" if len(targets) > 1 else ""
             self.r.errors.error(span, message.replace("{targets}", f"target{plural} {names}"))
-        return layouts
+        return facts
 
     def problem(self, span: Span, message: str, target: m.Target) -> None:
         self.problems.setdefault((span, message), []).append(target.name)
 
-    def target_layout(self, target: m.Target) -> m.TargetLayout:
+    def present(self, target: m.Target) -> m.PresentDecls:
+        """The first declaration of each name that holds on `target` (types first)."""
+        found: dict[str, m.TypeDecl | m.Table] = {}
+        for decl in [*self.types, *self.tables]:
+            if decl.name not in found and target.holds(decl.condition):
+                found[decl.name] = decl
+        return m.PresentDecls(found)
+
+    def target_facts(self, target: m.Target) -> m.TargetFacts:
         data_model = DATA_MODELS[target.data_model]
-        state = _TargetState(self, target, data_model)
+        state = _TargetState(self, target, data_model, self.present(target))
         for t in self.types:
             if target.holds(t.condition):
                 state.value_type(t.name, t.span, for_layout=True)
         for table in self.tables:
             if target.holds(table.condition):
                 state.record(table.name)
-        return m.TargetLayout(
+        layout = m.TargetLayout(
             target=target.name,
             pointer_size=data_model.pointer_size,
             types=dict(sorted(state.sizes.items())),
             records=dict(sorted(state.records.items())),
         )
+        return self.aggregate_facts(target, layout, state)
+
+    def aggregate_facts(
+        self, target: m.Target, layout: m.TargetLayout, state: _TargetState
+    ) -> m.TargetFacts:
+        """The aggregate of the top-level tables present, and where each slot lies in it.
+
+        A patch ID is a hook's byte offset in the aggregate divided by the pointer size.
+        """
+        records = layout.records
+        tops = [t for t in self.top_level if target.holds(t.condition) and t.name in records]
+        size, align, offsets = lay_out_record(
+            (t.name, records[t.name].size, records[t.name].align) for t in tops
+        )
+        gnu_only = frozenset(state.gnu_only)
+        slots: list[m.HookSlot | m.DataSlot] = []
+        slot_offsets: dict[str, int] = {}
+        patch_ids: dict[str, int] = {}
+        for slot in self.slots:
+            if slot.top.name in offsets and target.holds(slot.condition):
+                offset = _offset_in(slot, offsets[slot.top.name], records)
+                if offset is None:  # a record that failed to lay out, reported already
+                    continue
+                slots.append(slot)
+                slot_offsets[slot.path] = offset
+                if isinstance(slot, m.HookSlot):
+                    patch_ids[slot.path] = offset // layout.pointer_size
+        return m.TargetFacts(
+            target=target,
+            layout=layout,
+            present=state.present,
+            gnu_only=gnu_only,
+            aggregate=m.RecordLayout(size, align, offsets),
+            aggregate_exact=bool(tops) and not any(t.name in gnu_only for t in tops),
+            slots=tuple(slots),
+            slot_offsets=slot_offsets,
+            patch_ids=patch_ids,
+        )
 
 
 class _TargetState:
-    def __init__(self, owner: _Layouts, target: m.Target, data_model: DataModel) -> None:
+    def __init__(
+        self,
+        owner: _Layouts,
+        target: m.Target,
+        data_model: DataModel,
+        present: m.PresentDecls,
+    ) -> None:
         self.owner = owner
         self.target = target
         self.data_model = data_model
+        self.present = present
         self.sizes: dict[str, tuple[int, int]] = {}
         self.records: dict[str, m.RecordLayout] = {}
+        # Records whose layout is the model's only under GNU C (see `TargetFacts`).
+        self.gnu_only: set[str] = set()
         self.in_progress: set[str] = set()
         # Types already reported as containing themselves: not reported again.
         self.cyclic: set[str] = set()
 
     def variant(self, name: str, span: Span) -> m.TypeDecl | m.Table | None:
-        for v in self.owner.variants.get(name, ()):
-            if self.target.holds(v.condition):
-                return v
-        self.owner.problem(span, f"type '{name}' is not declared for {{targets}}", self.target)
-        return None
+        decl = self.present.get(name)
+        if decl is None:
+            self.owner.problem(span, f"type '{name}' is not declared for {{targets}}", self.target)
+        return decl
 
     def value_type(
         self, name: str, span: Span, *, for_layout: bool = False
@@ -797,12 +857,12 @@ class _TargetState:
         self.in_progress.add(name)
         try:
             if isinstance(decl, m.Typedef):
-                hidden = self.opaque_behind(decl)
-                if hidden is not None:
+                hidden = self.present.behind(decl.target)
+                if isinstance(hidden, m.Opaque):
                     if not for_layout:
                         self.owner.problem(
                             span,
-                            f"'{name}' names opaque struct '{hidden}' and is used by value;"
+                            f"'{name}' names opaque struct '{hidden.name}' and is used by value;"
                             " it may only appear behind a pointer",
                             self.target,
                         )
@@ -823,27 +883,6 @@ class _TargetState:
         if size is not None:
             self.sizes[name] = size
         return size
-
-    def opaque_behind(self, typedef: m.Typedef) -> str | None:
-        """The opaque struct a typedef names by value (through other typedefs), if any."""
-        seen = set()
-        target = typedef.target
-        while not target.builtin and not target.pointers and target.name not in seen:
-            seen.add(target.name)
-            decl = next(
-                (
-                    v
-                    for v in self.owner.variants.get(target.name, ())
-                    if self.target.holds(v.condition)
-                ),
-                None,
-            )
-            if isinstance(decl, m.Opaque):
-                return decl.name
-            if not isinstance(decl, m.Typedef):
-                return None
-            target = decl.target
-        return None
 
     def ref(self, ref: m.TypeRef, span: Span) -> tuple[int, int] | None:
         if ref.pointers:
@@ -867,11 +906,11 @@ class _TargetState:
     def record(self, name: str) -> m.RecordLayout | None:
         if name in self.records:
             return self.records[name]
-        decl = self.owner.variants[name]
-        present = next((d for d in decl if self.target.holds(d.condition)), None)
-        if present is None:
+        present = self.present.get(name)
+        if not isinstance(present, (m.Struct, m.Table)):
             return None
         entries: list[tuple[str, int, int]] = []
+        held: list[str] = []  # the records held by value, laid out before this one
         ok = True
         if isinstance(present, m.Struct):
             for f in present.fields:
@@ -880,9 +919,9 @@ class _TargetState:
                     ok = ok and placed is not None
                     if placed is not None:
                         entries.append((f.name, *placed))
+                    held += self.record_held(f.type)
             packed = present.packed
         else:
-            assert isinstance(present, m.Table)
             packed = False
             self.in_progress.add(name)
             for mb in present.members:
@@ -892,13 +931,27 @@ class _TargetState:
                 ok = ok and placed is not None
                 if placed is not None:
                     entries.append((mb.name, *placed))
+                if isinstance(mb, m.SubTable):
+                    held.append(mb.table)
+                elif isinstance(mb, m.DataMember):
+                    held += self.record_held(mb.type)
             self.in_progress.discard(name)
         if not ok:
             return None
         size, align, offsets = lay_out_record(entries, packed=packed)
         layout = m.RecordLayout(size, align, offsets)
         self.records[name] = layout
+        # The model gives an empty record size 0, as GNU C does; ISO C and C++ give the
+        # generated placeholder member a byte, and so a different layout to every record
+        # that holds the empty one by value.
+        if not entries or any(r in self.gnu_only for r in held):
+            self.gnu_only.add(name)
         return layout
+
+    def record_held(self, ref: m.TypeRef) -> list[str]:
+        """The struct a by-value use of `ref` holds, through typedefs: [] or [its name]."""
+        behind = self.present.behind(ref)
+        return [behind.name] if isinstance(behind, m.Struct) else []
 
     def member_size(self, mb: m.TableMember) -> tuple[int, int] | None:
         pointer = (self.data_model.pointer_size, self.data_model.pointer_size)
@@ -946,26 +999,28 @@ def _span(p: syn.ParamDecl) -> Span:
     )
 
 
-def _path_members(
-    table: m.Table, by_name: dict[str, m.Table], prefix: str
-) -> Iterable[tuple[str, m.TableMember]]:
-    """Every hook and data member under `table`, sub-tables expanded, with its path."""
-    for mb in table.members:
-        if isinstance(mb, m.SubTable) and mb.table in by_name:
-            yield from _path_members(by_name[mb.table], by_name, f"{prefix}{mb.name}.")
-        elif not isinstance(mb, m.SubTable):
-            yield prefix + mb.name, mb
+def _offset_in(slot: m.Slot, base: int, records: Mapping[str, m.RecordLayout]) -> int | None:
+    """The byte offset of a slot in the aggregate, its top-level table being at `base`."""
+    offset = base
+    for owner, name in zip(slot.owners, slot.names, strict=True):
+        record = records.get(owner.name)
+        if record is None or name not in record.offsets:
+            return None
+        offset += record.offsets[name]
+    return offset
 
 
 def _member_paths(table: m.Table, by_name: dict[str, m.Table], prefix: str) -> Iterable[str]:
-    return (path for path, _ in _path_members(table, by_name, prefix))
+    """The path of every hook and data member under `table`, each after `prefix`."""
+    return (prefix + ".".join(s.names) for s in m.slots_under(table, by_name))
 
 
 def _all_members(
     tables: Sequence[m.Table], by_name: dict[str, m.Table]
 ) -> Iterable[tuple[str, m.TableMember]]:
+    """Every hook and data member under each table (embedded ones too), with its path."""
     for t in tables:
-        yield from _path_members(t, by_name, t.name + ".")
+        yield from ((s.path, s.member) for s in m.slots_under(t, by_name))
 
 
 def _all_paths(tables: Sequence[m.Table], by_name: dict[str, m.Table]) -> Iterable[str]:

@@ -25,7 +25,6 @@ from typing import TypeVar
 from ..conditions import Cond, Not, Or, conjoin
 from ..conditions import render as render_condition
 from ..diagnostics import Collector, Related
-from ..layout import lay_out_record
 from ..model import (
     Abi,
     DataMember,
@@ -33,6 +32,7 @@ from ..model import (
     Element,
     Enum,
     Hook,
+    HookSlot,
     Opaque,
     Struct,
     SubTable,
@@ -153,18 +153,6 @@ class Init:
 
 
 # ---- the model seen from C ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """A hook as reached from the aggregate: top-level table, then member names."""
-
-    top: Table
-    path: tuple[str, ...]
-    owners: tuple[str, ...]  # the table holding each element of `path`
-    hook: Hook
-    condition: Cond | None
-    deprecated: Deprecation | None
 
 
 def _any_of(conds: Iterable[Cond | None]) -> Cond | None:
@@ -351,38 +339,17 @@ class _CGen:
 
     # -- slots: every hook as reached from the aggregate
 
-    def slots(self) -> Iterator[_Slot]:
-        for table in self.abi.top_level_tables():
-            yield from self._slots_in(table, table, (), (), table.condition, table.deprecated)
+    def slots(self) -> Iterator[HookSlot]:
+        return iter(self.abi.hook_slots)
 
-    def _slots_in(
-        self,
-        top: Table,
-        table: Table,
-        path: tuple[str, ...],
-        owners: tuple[str, ...],
-        cond: Cond | None,
-        deprecated: Deprecation | None,
-    ) -> Iterator[_Slot]:
-        for m in table.members:
-            here, via, within = (*path, m.name), (*owners, table.name), conjoin(cond, m.condition)
-            if isinstance(m, Hook):
-                yield _Slot(top, here, via, m, within, m.deprecated or deprecated)
-            elif isinstance(m, SubTable):
-                for sub in self.tables_named(m.table):
-                    dep = m.deprecated or sub.deprecated or deprecated
-                    yield from self._slots_in(
-                        top, sub, here, via, conjoin(within, sub.condition), dep
-                    )
+    def wrapper_name(self, slot: HookSlot) -> str:
+        return f"{self.abi.name}_{slot.top.name}_{'_'.join(slot.names)}"
 
-    def wrapper_name(self, slot: _Slot) -> str:
-        return f"{self.abi.name}_{slot.top.name}_{'_'.join(slot.path)}"
+    def patch_macro(self, slot: HookSlot) -> str:
+        return f"{self.upper}_PATCH_{slot.top.name.upper()}_{'_'.join(slot.names).upper()}"
 
-    def patch_macro(self, slot: _Slot) -> str:
-        return f"{self.upper}_PATCH_{slot.top.name.upper()}_{'_'.join(slot.path).upper()}"
-
-    def slot_access(self, slot: _Slot) -> str:
-        return ".".join((slot.top.name, *slot.path))
+    def slot_access(self, slot: HookSlot) -> str:
+        return slot.path
 
     # -- header pieces
 
@@ -497,7 +464,7 @@ class _CGen:
     def wrappers(self) -> list[Wrapper]:
         return [self.wrapper(slot) for slot in self.slots()]
 
-    def wrapper(self, slot: _Slot) -> Wrapper:
+    def wrapper(self, slot: HookSlot) -> Wrapper:
         hook = slot.hook
         name = self.wrapper_name(slot)
         args = ", ".join(p.name for p in hook.params)
@@ -668,71 +635,16 @@ class _CGen:
 
 
 class _TargetView:
-    """One target: which records the model lays out as C does, patch IDs, static asserts."""
+    """One target's block: its selector, patch IDs and static asserts, from the model's facts
+    of that target (which layouts hold only under GNU C, the aggregate, the patch IDs)."""
 
     def __init__(self, gen: _CGen, target: Target) -> None:
         self.gen = gen
         self.abi = gen.abi
         self.target = target
-        self.layout = gen.abi.layouts[target.name]
+        self.facts = gen.abi.facts[target.name]
+        self.layout = self.facts.layout
         self.counter = 0
-        self.inexact = self.inexact_records()
-
-    def present(self, decls: Iterable[E]) -> E | None:
-        return next((d for d in decls if self.target.holds(d.condition)), None)
-
-    def record_decl(self, name: str) -> Struct | Table | None:
-        decls = [*self.abi.types_by_name.get(name, ()), *self.gen.tables_named(name)]
-        decl = self.present(decls)
-        return decl if isinstance(decl, (Struct, Table)) else None
-
-    def record_behind(self, name: str | None) -> str | None:
-        """The struct a by-value use of `name` lays out, through typedefs."""
-        seen: set[str] = set()
-        while name is not None and name not in seen:
-            seen.add(name)
-            decl = self.present(self.abi.types_by_name.get(name, ()))
-            if isinstance(decl, Struct):
-                return decl.name
-            if not isinstance(decl, Typedef):
-                return None
-            name = _by_value(decl.target)
-        return None
-
-    def contents(self, decl: Struct | Table) -> tuple[int, list[str]]:
-        """How many members are present, and the records they hold by value."""
-        if isinstance(decl, Struct):
-            fields = [f for f in decl.fields if self.target.holds(f.condition)]
-            held = [self.record_behind(_by_value(f.type)) for f in fields]
-            return len(fields), [r for r in held if r is not None]
-        members = [m for m in decl.members if self.target.holds(m.condition)]
-        records: list[str] = []
-        for m in members:
-            if isinstance(m, SubTable):
-                records.append(m.table)
-            elif isinstance(m, DataMember):
-                behind = self.record_behind(_by_value(m.type))
-                records += [behind] if behind is not None else []
-        return len(members), records
-
-    def inexact_records(self) -> set[str]:
-        """Records that are empty here, or hold one by value: C's layout is not the model's.
-
-        The model gives an empty record size 0, as GNU C does; ISO C and C++ give the
-        header's placeholder member a byte, so these layouts are not asserted.
-        """
-        memo: dict[str, bool] = {}
-
-        def affected(name: str) -> bool:
-            if name not in memo:
-                memo[name] = False  # a cycle is the resolver's to report
-                decl = self.record_decl(name)
-                if decl is not None:
-                    count, held = self.contents(decl)
-                    memo[name] = count == 0 or any(affected(r) for r in held)
-            return memo[name]
-
-        return {name for name in self.layout.records if affected(name)}
 
     def assertion(self, expr: str, what: str) -> Assert:
         self.counter += 1
@@ -750,14 +662,19 @@ class _TargetView:
                 found.append(self.assertion(f"{what} == {record.offsets[m.name]}", what))
         return found
 
+    def exact(self, name: str) -> bool:
+        """Whether every C compiler lays out the record `name` as the model does."""
+        return name not in self.facts.gnu_only
+
     def type_asserts(self, exact: bool) -> list[Assert]:
         """Layout proofs of the types whose C layout is (or, with `exact` False, is only
         under GNU C) the model's."""
         found: list[Assert] = []
         for decl in self.abi.types:
-            if not self.target.holds(decl.condition) or decl.name not in self.layout.types:
+            if self.facts.present.get(decl.name) is not decl or decl.name not in self.layout.types:
                 continue
-            if (self.record_behind(decl.name) not in self.inexact) != exact:
+            record = self.facts.present.record_behind(decl.name)
+            if (record is None or self.exact(record.name)) != exact:
                 continue
             tag = self.gen.type_name(decl.name)
             if isinstance(decl, Struct):
@@ -771,52 +688,26 @@ class _TargetView:
         found: list[Assert] = []
         for table in self.abi.tables:
             name = table.name
-            if not self.target.holds(table.condition) or name not in self.layout.records:
+            if self.facts.present.get(name) is not table or name not in self.layout.records:
                 continue
-            if (name not in self.inexact) == exact:
+            if self.exact(name) == exact:
                 found += self.record_asserts(f"struct {name}", name, table.members)
         return found
 
-    def top_tables(self) -> list[Table]:
+    def patch_ids(self) -> list[tuple[HookSlot, Define]]:
+        """Each hook present here, with its slot index in the aggregate as a literal."""
+        ids = self.facts.patch_ids
         return [
-            t
-            for t in self.abi.top_level_tables()
-            if self.target.holds(t.condition) and t.name in self.layout.records
+            (slot, Define(self.gen.patch_macro(slot), str(ids[slot.path])))
+            for slot in self.facts.slots
+            if isinstance(slot, HookSlot)
         ]
 
-    def aggregate_layout(self, exact: bool = True) -> tuple[int, dict[str, int]] | None:
-        """Size and table offsets of the aggregate, unless C's layout differs from the model's
-        (with `exact` False: unless it differs even under GNU C)."""
-        tops = self.top_tables()
-        if not tops or (exact and any(t.name in self.inexact for t in tops)):
-            return None
-        records = self.layout.records
-        size, _, offsets = lay_out_record(
-            (t.name, records[t.name].size, records[t.name].align) for t in tops
-        )
-        return size, offsets
-
-    def slot_offset(self, slot: _Slot, tables: dict[str, int]) -> int:
-        records = self.layout.records
-        return tables[slot.top.name] + sum(
-            records[owner].offsets[name] for owner, name in zip(slot.owners, slot.path, strict=True)
-        )
-
-    def patch_ids(self, tables: dict[str, int]) -> list[tuple[_Slot, Define]]:
-        """Each hook present here, with its slot index in the aggregate as a literal."""
-        found = []
-        for slot in self.gen.slots():
-            if self.target.holds(slot.condition):
-                index = self.slot_offset(slot, tables) // self.layout.pointer_size
-                found.append((slot, Define(self.gen.patch_macro(slot), str(index))))
-        return found
-
-    def aggregate_asserts(
-        self, size: int, tables: dict[str, int], ids: list[tuple[_Slot, Define]]
-    ) -> list[Assert]:
+    def aggregate_asserts(self, ids: list[tuple[HookSlot, Define]]) -> list[Assert]:
         tag = f"struct {self.gen.ops}"
-        found = [self.assertion(f"sizeof({tag}) == {size}", f"sizeof({tag})")]
-        for name, offset in tables.items():
+        aggregate = self.facts.aggregate
+        found = [self.assertion(f"sizeof({tag}) == {aggregate.size}", f"sizeof({tag})")]
+        for name, offset in aggregate.offsets.items():
             what = f"offsetof({tag}, {name})"
             found.append(self.assertion(f"{what} == {offset}", what))
         for slot, define in ids:
@@ -829,27 +720,22 @@ class _TargetView:
         asserts = self.type_asserts(exact=True) + self.table_asserts(exact=True)
         gnu_asserts = self.type_asserts(exact=False) + self.table_asserts(exact=False)
         notes = []
-        if self.inexact:
-            names = ", ".join(sorted(self.inexact))
+        if self.facts.gnu_only:
+            names = ", ".join(sorted(self.facts.gnu_only))
             notes.append(f"Empty here, or holding an empty struct (checked under GNU C): {names}.")
-        aggregate = self.aggregate_layout()
-        ids: list[tuple[_Slot, Define]] = []
-        gnu_ids: list[tuple[_Slot, Define]] = []
-        if aggregate is None:
-            gnu_layout = self.aggregate_layout(exact=False)
-            if gnu_layout is None:
-                notes.append(
-                    f"No patch ID literals: the layout of struct {self.gen.ops} is not known."
-                )
-            else:
-                notes.append(
-                    "Patch ID literals for GNU C only: other compilers lay out empty structs differently."
-                )
-                gnu_ids = self.patch_ids(gnu_layout[1])
-                gnu_asserts += self.aggregate_asserts(gnu_layout[0], gnu_layout[1], gnu_ids)
+        ids: list[tuple[HookSlot, Define]] = []
+        gnu_ids: list[tuple[HookSlot, Define]] = []
+        if self.facts.aggregate_exact:
+            ids = self.patch_ids()
+            asserts += self.aggregate_asserts(ids)
+        elif not self.facts.aggregate.offsets:
+            notes.append(f"No patch ID literals: the layout of struct {self.gen.ops} is not known.")
         else:
-            ids = self.patch_ids(aggregate[1])
-            asserts += self.aggregate_asserts(aggregate[0], aggregate[1], ids)
+            notes.append(
+                "Patch ID literals for GNU C only: other compilers lay out empty structs differently."
+            )
+            gnu_ids = self.patch_ids()
+            gnu_asserts += self.aggregate_asserts(gnu_ids)
         return TargetBlock(
             name=self.target.name,
             macro=f"{self.gen.upper}_TARGET_{self.target.name.upper()}",

@@ -18,11 +18,10 @@ is `pv_mmu_ops_lazy_mode_enter`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import model as m
-from ..layout import lay_out_record
 from .common import (
     BIDI_CONTROLS,
     GenerationError,
@@ -143,58 +142,54 @@ class TableView:
 def hook_views(abi: m.Abi) -> list[HookView]:
     views = []
     seen: dict[str, str] = {}
-    for table in abi.top_level_tables():
-        for path, _, member in abi.walk(table, table.name + "."):
-            method = method_name(path)
-            if method in seen and seen[method] != path:
-                raise GenerationError(
-                    f"'{path}' and '{seen[method]}' both become Python method '{method}'"
+    for slot in abi.slots:
+        path = slot.path
+        method = method_name(path)
+        if method in seen and seen[method] != path:
+            raise GenerationError(
+                f"'{path}' and '{seen[method]}' both become Python method '{method}'"
+            )
+        seen[method] = path
+        if isinstance(slot, m.HookSlot):
+            hook = slot.hook
+            views.append(
+                HookView(
+                    path,
+                    slot.top.name,
+                    method,
+                    tuple(f"{p.name}: {py_type(abi, p.type, 't.')}" for p in hook.params),
+                    tuple(p.name for p in hook.params),
+                    py_type(abi, hook.returns, "t."),
+                    [],
+                    hook.since,
+                    False,
+                    "",
                 )
-            seen[method] = path
-            if isinstance(member, m.Hook):
-                params = tuple(f"{p.name}: {py_type(abi, p.type, 't.')}" for p in member.params)
-                views.append(
-                    HookView(
-                        path,
-                        table.name,
-                        method,
-                        params,
-                        tuple(p.name for p in member.params),
-                        py_type(abi, member.returns, "t."),
-                        [],
-                        member.since,
-                        False,
-                        "",
-                    )
+            )
+        else:
+            views.append(
+                HookView(
+                    path,
+                    slot.top.name,
+                    method,
+                    (),
+                    (),
+                    py_type(abi, slot.data.type, "t."),
+                    [],
+                    slot.data.since,
+                    True,
+                    py_default(abi, slot.data.type, "t.", factory=False),
                 )
-            else:
-                assert isinstance(member, m.DataMember)
-                views.append(
-                    HookView(
-                        path,
-                        table.name,
-                        method,
-                        (),
-                        (),
-                        py_type(abi, member.type, "t."),
-                        [],
-                        member.since,
-                        True,
-                        py_default(abi, member.type, "t.", factory=False),
-                    )
-                )
+            )
     return views
 
 
-def _member_doc(abi: m.Abi, path: str) -> str | None:
-    parts = path.split(".")
-    table = abi.tables_by_name[parts[0]]
-    member: m.TableMember | None = None
-    for part in parts[1:]:
-        member = table.members_by_name[part][0]
-        if isinstance(member, m.SubTable):
-            table = abi.tables_by_name[member.table]
-    return member.doc if member is not None else None
+def _member_docs(abi: m.Abi) -> dict[str, str | None]:
+    """The doc of each path: of the first member reached by that path."""
+    docs: dict[str, str | None] = {}
+    for slot in abi.slots:
+        docs.setdefault(slot.path, slot.member.doc)
+    return docs
 
 
 def table_views(abi: m.Abi) -> list[TableView]:
@@ -224,37 +219,8 @@ def table_views(abi: m.Abi) -> list[TableView]:
 
 
 def patch_ids(abi: m.Abi) -> dict[str, dict[str, int]]:
-    """Per target: hook path -> slot offset in the aggregate / pointer size, as in C."""
-    result: dict[str, dict[str, int]] = {}
-    top = list(abi.top_level_tables())
-    for target in abi.targets:
-        layout = abi.layouts[target.name]
-        present = [t for t in top if t.name in layout.records]
-        size_align = [
-            (t.name, layout.records[t.name].size, layout.records[t.name].align) for t in present
-        ]
-        _, _, offsets = lay_out_record(size_align)
-        ids: dict[str, int] = {}
-        for table in present:
-            for path, offset in _slot_offsets(abi, layout, table, offsets[table.name], table.name):
-                ids[path] = offset // layout.pointer_size
-        result[target.name] = ids
-    return result
-
-
-def _slot_offsets(
-    abi: m.Abi, layout: m.TargetLayout, table: m.Table, base: int, prefix: str
-) -> Iterator[tuple[str, int]]:
-    record = layout.records[table.name]
-    for member in table.members:
-        if member.name not in record.offsets:
-            continue  # absent on this target
-        offset = base + record.offsets[member.name]
-        if isinstance(member, m.Hook):
-            yield f"{prefix}.{member.name}", offset
-        elif isinstance(member, m.SubTable):
-            sub = abi.tables_by_name[member.table]
-            yield from _slot_offsets(abi, layout, sub, offset, f"{prefix}.{member.name}")
+    """Per target: hook path -> patch ID, the model's (as the C header's macros)."""
+    return {t.name: dict(abi.facts[t.name].patch_ids) for t in abi.targets}
 
 
 # ---- rendering -------------------------------------------------------------------------
@@ -266,7 +232,7 @@ def _banner(abi: m.Abi) -> list[str]:
 
 def render(abi: m.Abi, options: GenOptions) -> list[OutputFile]:
     hooks = hook_views(abi)
-    docs = {h.path: _member_doc(abi, h.path) for h in hooks}
+    docs = _member_docs(abi)
     base = f"python/{abi.name}"
     files = [
         OutputFile(f"{base}/__init__.py", _render_init(abi)),

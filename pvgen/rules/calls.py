@@ -87,9 +87,10 @@ def callee_save_limits(ctx: Context) -> Iterator[Finding]:
             )
         problems: dict[str, list[str]] = {}
         for target in ctx.abi.targets:
-            if not target.holds(hook.condition):
+            facts = ctx.abi.facts[target.name]
+            if not facts.holds(entry.slot):
                 continue
-            register = ctx.abi.layouts[target.name].pointer_size
+            register = facts.layout.pointer_size
             values = [(f"parameter '{p.name}'", p.type) for p in hook.params]
             values.append(("its return value", hook.returns))
             for what, ref in values:

@@ -3,39 +3,24 @@
 from __future__ import annotations
 
 from .. import model as m
+from ..layout import DATA_MODELS
 
 
 def value_kind(abi: m.Abi, ref: m.TypeRef, target: m.Target) -> tuple[str, int]:
     """('void' | 'pointer' | 'integer' | 'struct', size in bytes) of `ref` on `target`.
 
-    Typedefs are followed to what they name on that target; enums are integers.
+    Typedefs are followed to what they name on that target (the model's view of the
+    declarations present there); enums are integers.
     """
-    layout = abi.layouts[target.name]
-    seen: set[str] = set()
-    while True:
-        if ref.pointers:
-            return "pointer", layout.pointer_size
-        if ref.builtin:
-            if ref.name == "void":
-                return "void", 0
-            from ..layout import DATA_MODELS
-
-            return "integer", DATA_MODELS[target.data_model].integer(ref.name)[0]
-        decl = present_decl(abi, ref.name, target)
-        if decl is None or ref.name in seen:
-            return "struct", 0
-        seen.add(ref.name)
-        if isinstance(decl, m.Typedef):
-            ref = decl.target
-            continue
-        if isinstance(decl, m.Enum):
-            return "integer", layout.types[decl.name][0]
-        size = layout.types.get(decl.name, (0, 0))[0]
-        return "struct", size
-
-
-def present_decl(abi: m.Abi, name: str, target: m.Target) -> m.TypeDecl | None:
-    for decl in abi.types_by_name.get(name, ()):
-        if target.holds(decl.condition):
-            return decl
-    return None
+    facts = abi.facts[target.name]
+    behind = facts.present.behind(ref)
+    if isinstance(behind, m.TypeRef):
+        if behind.pointers:
+            return "pointer", facts.layout.pointer_size
+        if behind.name == "void":
+            return "void", 0
+        return "integer", DATA_MODELS[target.data_model].integer(behind.name)[0]
+    if behind is None:
+        return "struct", 0
+    size = facts.layout.types.get(behind.name, (0, 0))[0]
+    return ("integer" if isinstance(behind, m.Enum) else "struct"), size
