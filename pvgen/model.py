@@ -267,10 +267,6 @@ class Slot:
         """The table that declares the member."""
         return self.owners[-1]
 
-    @property
-    def member(self) -> Hook | DataMember:
-        raise NotImplementedError
-
 
 @dataclass(frozen=True, eq=False)
 class HookSlot(Slot):

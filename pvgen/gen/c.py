@@ -74,6 +74,21 @@ E = TypeVar("E", bound=Element)
 
 
 @dataclass(frozen=True)
+class HeaderNames:
+    """The names the header defines for its own use, and the files it names."""
+
+    guard: str  # the include guard
+    abi_version: str
+    deprecated: str  # the attribute of deprecated call wrappers
+    empty_member: str  # the placeholder member of a struct empty on some configuration
+    packed: str
+    static_assert: str
+    layout_check: str  # the name of the pre-C11 static assert's typedefs, before its id
+    native_file: str  # the file that defines the aggregate
+    callconvs: tuple[tuple[str, int], ...]  # (macro, regparm count on i386) of each @callconv
+
+
+@dataclass(frozen=True)
 class Line:
     """One declaration line (a field, member, enumerator, extern...) with its doc and #if."""
 
@@ -266,6 +281,9 @@ class _CGen:
         self.options = options
         self.upper = abi.name.upper()
         self.ops = f"{abi.name}_ops"
+        self.header_file = f"{abi.name}.h"
+        self.native_file = f"{abi.name}_native.c"
+        self.names = self.header_names()
 
     # -- names, types and conditions
 
@@ -300,7 +318,34 @@ class _CGen:
 
     def callconv(self, hook: Hook) -> str:
         """The macro that gives a hook its calling convention, followed by a space, or ''."""
-        return f"{self.upper}_{hook.callconv.upper()} " if hook.callconv else ""
+        return f"{self.callconv_macro(hook.callconv)} " if hook.callconv else ""
+
+    def callconv_macro(self, callconv: str) -> str:
+        return f"{self.upper}_{callconv.upper()}"
+
+    def header_names(self) -> HeaderNames:
+        callconvs = sorted(
+            {
+                m.callconv
+                for t in self.abi.tables
+                for m in t.members
+                if isinstance(m, Hook) and m.callconv
+            }
+        )
+        return HeaderNames(
+            guard=f"PVGEN_{self.upper}_H",
+            abi_version=f"{self.upper}_ABI_VERSION",
+            deprecated=f"{self.upper}_DEPRECATED",
+            empty_member=f"{self.upper}_EMPTY_MEMBER",
+            packed=f"{self.upper}_PACKED",
+            static_assert=f"{self.upper}_STATIC_ASSERT",
+            layout_check=f"{self.abi.name}_layout_check_",
+            native_file=self.native_file,
+            # fastcall passes three arguments in registers on i386, asmlinkage none.
+            callconvs=tuple(
+                (self.callconv_macro(c), 3 if c == "fastcall" else 0) for c in callconvs
+            ),
+        )
 
     def params(self, hook: Hook) -> str:
         return ", ".join(self.declarator(p.type, p.name) for p in hook.params) or "void"
@@ -471,7 +516,7 @@ class _CGen:
         attribute = None
         if slot.deprecated is not None:
             message = self.deprecation_message(self.slot_access(slot), slot.deprecated)
-            attribute = f"{self.upper}_DEPRECATED({c_string(message)})"
+            attribute = f"{self.names.deprecated}({c_string(message)})"
         return Wrapper(
             head=self.declarator(hook.returns, f"{name}({self.params(hook)})"),
             call=f"{self.ops}.{self.slot_access(slot)}({args})",
@@ -597,8 +642,7 @@ class _CGen:
         return template.render(
             banner=self.banner(),
             abi_doc=doc_lines(self.abi.doc),
-            abi=self.abi.name,
-            upper=self.upper,
+            names=self.names,
             ops=self.ops,
             version=self.abi.version,
             since=self.since_macros(),
@@ -610,14 +654,6 @@ class _CGen:
             fallbacks=self.patch_fallbacks(),
             wrappers=self.wrappers(),
             has_placeholders=any(item.placeholder for item in [*types, *tables, aggregate]),
-            callconvs=sorted(
-                {
-                    m.callconv
-                    for t in self.abi.tables
-                    for m in t.members
-                    if isinstance(m, Hook) and m.callconv
-                }
-            ),
         )
 
     def native(self) -> str:
@@ -625,7 +661,7 @@ class _CGen:
         template = environment("c").get_template("native.c.j2")
         return template.render(
             banner=self.banner(),
-            abi=self.abi.name,
+            header_file=self.header_file,
             ops=self.ops,
             externs=self.externs(),
             no_native=self.no_native_notes(),
@@ -757,6 +793,6 @@ def render(abi: Abi, options: GenOptions) -> list[OutputFile]:
     gen = _CGen(abi, options)
     gen.check_names()
     return [
-        OutputFile(f"c/{abi.name}.h", gen.header()),
-        OutputFile(f"c/{abi.name}_native.c", gen.native()),
+        OutputFile(f"c/{gen.header_file}", gen.header()),
+        OutputFile(f"c/{gen.native_file}", gen.native()),
     ]
