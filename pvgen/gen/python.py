@@ -85,6 +85,16 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+# In a `#` comment: control characters (a carriage return would end the comment for
+# Python's compiler) and the bidirectional overrides.
+_UNSAFE_IN_COMMENT = re.compile(f"[\\x00-\\x1f\\x7f{BIDI_CONTROLS}]")
+
+
+def comment_text(text: str) -> str:
+    """One line of text for a `#` comment: newlines become spaces, the unsafe is escaped."""
+    return _UNSAFE_IN_COMMENT.sub(_escape_char, text.replace("\n", " "))
+
+
 def docstring(text: str | None, indent: str, fallback: str) -> list[str]:
     """A docstring as black leaves it: escaped, stripped, one or several lines."""
     body = (text or fallback).strip()
@@ -255,7 +265,6 @@ def _render_init(abi: m.Abi) -> str:
         .get_template("init.py.j2")
         .render(
             banner=_banner(abi),
-            abi=abi,
             dispatch=class_name(abi.name, "Ops"),
             doc=docstring(abi.doc, "", f"Bindings of ABI '{abi.name}'.")[0:],
         )
@@ -267,20 +276,20 @@ def _render_backends_init(abi: m.Abi) -> str:
     return (
         environment("python")
         .get_template("backends_init.py.j2")
-        .render(banner=_banner(abi), abi=abi, stubs=stubs)
+        .render(banner=_banner(abi), abi_name=abi.name, stubs=stubs)
     )
 
 
 def _render_types(abi: m.Abi) -> str:
     views = _type_views(abi)
     defaults = [d for v in views for _, (_, d) in v.get("fields", [])]  # type: ignore[attr-defined]
+    kinds = {v["kind"] for v in views}
+    imports = ["import enum"] if "enum" in kinds else []
+    if "struct" in kinds:
+        uses_field = any(d.startswith("field(") for d in defaults)
+        imports.append(f"from dataclasses import dataclass{', field' if uses_field else ''}")
     template = environment("python").get_template("types.py.j2")
-    return template.render(
-        banner=_banner(abi),
-        abi=abi,
-        types=views,
-        uses_field=any(d.startswith("field(") for d in defaults),
-    )
+    return template.render(banner=_banner(abi), abi_name=abi.name, types=views, imports=imports)
 
 
 def _type_views(abi: m.Abi) -> list[dict[str, object]]:
@@ -316,7 +325,8 @@ def _type_views(abi: m.Abi) -> list[dict[str, object]]:
         elif all(isinstance(d, m.Typedef) for d in decls):
             targets = sorted({py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)})
             alias = targets[0] if len(targets) == 1 else " | ".join(targets)
-            views.append({"kind": "alias", "name": name, "target": alias, "doc": doc})
+            comment = comment_text(doc) if doc else None
+            views.append({"kind": "alias", "name": name, "target": alias, "comment": comment})
         else:
             fields: dict[str, tuple[str, str]] = {}
             for d in decls:
@@ -405,7 +415,8 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
         .get_template("tables.py.j2")
         .render(
             banner=_banner(abi),
-            abi=abi,
+            abi_name=abi.name,
+            abi_version=abi.version,
             dispatch=class_name(abi.name, "Ops"),
             native_stub=class_name(_default_backend(abi), "Stub"),
             native_module=_default_backend(abi),
@@ -454,8 +465,9 @@ def _render_backend(
         .get_template("backend.py.j2")
         .render(
             banner=_banner(abi),
-            abi=abi,
-            backend=backend,
+            abi_name=abi.name,
+            name=backend.name,
+            default=backend.default,
             stub=class_name(backend.name, "Stub"),
             doc=docstring(
                 backend.doc,
