@@ -182,6 +182,29 @@ def test_imports_without_pvgen(paravirt: Any) -> None:
     assert result.stdout.strip() == "2"
 
 
+def test_a_typedef_doc_with_control_characters_stays_in_its_comment(tmp_path: Path) -> None:
+    # A typedef becomes `name = type` under a `#:` comment; a carriage return would end that
+    # comment for Python's compiler and a NUL would make the file unreadable.
+    spec = tmp_path / "hostile.pvspec"
+    spec.write_text(
+        "abi hostile { version 1; }\ntarget t { data_model lp64; }\n"
+        "/// one\rraise SystemExit(3)\x00\x01 two\n/// three\ntypedef u32 word_t;\n"
+        "table ops { word_t f(); }\nbackend native default;\n",
+        encoding="utf-8",
+    )
+    package_root = generate(load_abi(spec, Config(None)), tmp_path / "gen")
+    types = (package_root / "hostile" / "types.py").read_text(encoding="utf-8")
+    assert "#: one\\x0draise SystemExit(3)\\x00\\x01 two three\nword_t = int\n" in types
+    result = subprocess.run(
+        [sys.executable, "-c", "import hostile.types as t; print(t.word_t.__name__)"],
+        cwd=package_root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "int\n"
+
+
 def test_hostile_doc_comments_stay_inert(tmp_path: Path) -> None:
     spec = tmp_path / "hostile.pvspec"
     spec.write_text(
