@@ -118,7 +118,7 @@ def _run_rules(
 
 def count_hooks(abi: Abi) -> int:
     """How many hooks the aggregate reaches, sub-tables included."""
-    return sum(1 for t in abi.top_level_tables() for _ in abi.hooks(t))
+    return len(abi.hook_slots)
 
 
 @dataclass(frozen=True)
