@@ -3,7 +3,9 @@
 The headers in tests/import/ are written for these tests; each reproduces the
 constructs of one generation of the kernel's header (see the comment at its top).
 The expected spec and notes beside each are reviewed goldens; PVGEN_UPDATE_GOLDEN=1
-rewrites them.
+rewrites them. Each folder tests/import/linux-<release>/ holds a pair, the tables
+(paravirt_types.h) and the call wrappers (paravirt.h), imported together, and an
+extract of the kernel facts of that release that the import is held to.
 """
 
 from __future__ import annotations
@@ -21,24 +23,33 @@ from hypothesis import strategies as st
 
 IMPORT = ROOT / "tests" / "import"
 HEADERS = sorted(p.stem for p in IMPORT.glob("*.h"))
+PAIRS = sorted(p.name for p in IMPORT.glob("linux-*") if p.is_dir())
 UPDATE = os.environ.get("PVGEN_UPDATE_GOLDEN") == "1"
+# Each golden: (folder, the command's headers, the expected spec's path without suffix).
+GOLDENS = [(IMPORT, (f"{name}.h",), IMPORT / name) for name in HEADERS] + [
+    (IMPORT / pair, ("paravirt_types.h", "paravirt.h"), IMPORT / pair / "paravirt_types")
+    for pair in PAIRS
+]
+GOLDEN_IDS = HEADERS + PAIRS
 
 
-@pytest.mark.parametrize("name", HEADERS)
-def test_import_gives_the_expected_spec_and_notes(name: str) -> None:
-    result = run_cli("import", f"{name}.h", cwd=IMPORT)
+@pytest.mark.parametrize(("folder", "headers", "expected"), GOLDENS, ids=GOLDEN_IDS)
+def test_import_gives_the_expected_spec_and_notes(
+    folder: Path, headers: tuple[str, ...], expected: Path
+) -> None:
+    result = run_cli("import", *headers, cwd=folder)
     assert result.status == 0, result.err
     if UPDATE:
-        (IMPORT / f"{name}.pvspec").write_text(result.out)
-        (IMPORT / f"{name}.notes").write_text(result.err)
-    assert result.out == (IMPORT / f"{name}.pvspec").read_text()
-    assert result.err == (IMPORT / f"{name}.notes").read_text()
+        expected.with_suffix(".pvspec").write_text(result.out)
+        expected.with_suffix(".notes").write_text(result.err)
+    assert result.out == expected.with_suffix(".pvspec").read_text()
+    assert result.err == expected.with_suffix(".notes").read_text()
 
 
-@pytest.mark.parametrize("name", HEADERS)
-def test_imported_spec_checks_generates_and_compiles(name: str, tmp_path: Path) -> None:
-    spec = tmp_path / f"{name}.pvspec"
-    shutil.copy(IMPORT / f"{name}.pvspec", spec)
+@pytest.mark.parametrize("expected", [g[2] for g in GOLDENS], ids=GOLDEN_IDS)
+def test_imported_spec_checks_generates_and_compiles(expected: Path, tmp_path: Path) -> None:
+    spec = tmp_path / f"{expected.name}.pvspec"
+    shutil.copy(expected.with_suffix(".pvspec"), spec)
     check = run_cli("check", str(spec))
     assert check.status == 0, check.err
     assert run_cli("generate", str(spec), "--out", str(tmp_path / "out")).status == 0
