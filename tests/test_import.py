@@ -421,3 +421,172 @@ def test_the_imported_patch_ids_are_the_headers_offsets_under_gcc(
             check=False,
         )
         assert compiled.returncode == 0, compiled.stderr
+
+
+CALLEE_TABLES = b"""\
+struct paravirt_callee_save {
+	void *func;
+};
+
+struct pv_mmu_ops {
+	struct paravirt_callee_save pte_val;
+	struct paravirt_callee_save make_pte;
+};
+
+struct pv_lock_ops {
+	struct paravirt_callee_save lock_spinning;
+	struct paravirt_callee_save unlock;
+	struct paravirt_callee_save vcpu_is_preempted;
+	struct paravirt_callee_save odd;
+};
+
+struct paravirt_patch_template {
+	struct pv_mmu_ops mmu;
+	struct pv_lock_ops lock;
+};
+"""
+
+# The wrappers' forms across releases, and the ones pvgen must not guess from.
+CALLEE_WRAPPERS = b"""\
+/* 2.6.30 to 4.19: the table's own variable, two words for a 64-bit value on i386. */
+static inline pteval_t pte_val(pte_t pte)
+{
+	pteval_t ret;
+
+	if (sizeof(pteval_t) > sizeof(long))
+		ret = PVOP_CALLEE2(pteval_t, pv_mmu_ops.pte_val,
+			pte.pte, (u64)pte.pte >> 32);
+	else
+		ret = PVOP_CALLEE1(pteval_t, pv_mmu_ops.pte_val, pte.pte);
+	return ret;
+}
+
+/* Kernels that name the ops array before the op. */
+static inline pte_t __pte(pteval_t val)
+{
+	return (pte_t) { PVOP_ALT_CALLEE1(pteval_t, pv_ops, mmu.make_pte, val,
+			"mov %%rdi, %%rax", ALT_NOT_XEN) };
+}
+
+static __always_inline void ticket_spinning(struct arch_spinlock *lock, u16 ticket)
+{
+	PVOP_VCALLEE2(pv_lock_ops.lock_spinning, lock, ticket);
+}
+
+static inline void unlock_one(struct qspinlock *lock)
+{
+	PVOP_VCALLEE1(lock.unlock, lock);
+}
+
+static inline void unlock_other(int cpu)
+{
+	PVOP_VCALLEE1(lock.unlock, cpu);
+}
+
+static inline bool preempted(void)
+{
+	long cpu = 0;
+
+	return PVOP_CALLEE1(bool, lock.vcpu_is_preempted, cpu);
+}
+
+#ifdef __ASSEMBLY__
+static inline void odd(int x)
+{
+	PVOP_VCALLEE1(lock.odd, x);
+}
+#endif
+"""
+
+
+def test_call_wrappers_of_every_era_give_signatures_and_doubtful_ones_do_not(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "types.h").write_bytes(CALLEE_TABLES)
+    (tmp_path / "wrappers.h").write_bytes(CALLEE_WRAPPERS)
+    result = run_cli("import", "types.h", "wrappers.h", cwd=tmp_path)
+    assert result.status == 0, result.err
+    (tmp_path / "types.pvspec").write_text(result.out)
+    from pvgen import api
+
+    abi = api.load_abi(tmp_path / "types.pvspec")
+    hooks = {
+        f"{table}.{hook.name}": (
+            hook.returns.name,
+            [(p.type.name, len(p.type.pointers), p.name) for p in hook.params],
+        )
+        for table in ("pv_mmu_ops", "pv_lock_ops")
+        for hook in abi.tables_by_name[table].members
+    }
+    assert hooks == {
+        "pv_mmu_ops.pte_val": ("pteval_t", [("pte_t", 0, "pte")]),
+        "pv_mmu_ops.make_pte": ("pteval_t", [("pteval_t", 0, "val")]),
+        "pv_lock_ops.lock_spinning": (
+            "void",
+            [("arch_spinlock", 1, "lock"), ("u16", 0, "ticket")],
+        ),
+        # Placeholders: the wrappers disagree, pass a local, or are assembler.
+        "pv_lock_ops.unlock": ("void", []),
+        "pv_lock_ops.vcpu_is_preempted": ("void", []),
+        "pv_lock_ops.odd": ("void", []),
+    }
+    assert list(abi.facts["lp64"].patch_ids.values()) == list(range(6))
+    notes = result.err
+    assert (
+        "pv_mmu_ops.pte_val: callee-save signature recovered from pte_val() at wrappers.h:2"
+        in notes
+    )
+    assert (
+        "pv_lock_ops.unlock: callee-save thunk, and its call wrappers give different signatures"
+        " (unlock_one() at wrappers.h:26, unlock_other() at wrappers.h:31)" in notes
+    )
+    assert (
+        "pv_lock_ops.vcpu_is_preempted: callee-save thunk, and its call wrapper (preempted() at"
+        " wrappers.h:36) passes values pvgen cannot trace to the wrapper's parameters" in notes
+    )
+    assert (
+        "pv_lock_ops.odd: callee-save thunk, and no PVOP_*CALLEE* call wrapper in types.h,"
+        " wrappers.h calls it" in notes
+    )
+    assert "types.h: note: 6 callee-save slots: 3 signatures recovered" in notes
+    assert "3 kept as placeholders marked TODO\n" in notes
+    assert "wrappers.h:" not in notes.replace(" at wrappers.h:", "")  # nothing else of it
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "status", "message"),
+    [
+        (
+            {"types.h": CALLEE_TABLES, "wrappers.h": CALLEE_WRAPPERS},
+            ("wrappers.h", "types.h"),
+            1,
+            "wrappers.h: error: no hook tables found: no struct has a function-pointer member"
+            " (name structs with --struct to import them anyway); the first HEADER must be the"
+            " one with the tables (the others are read for call wrappers only)",
+        ),
+        (
+            {"types.h": CALLEE_TABLES, "wrappers.h": b"static inline int f(void)\n{\n\x00}\n"},
+            ("types.h", "wrappers.h"),
+            1,
+            "wrappers.h:3:1: error: not a text file (it contains a NUL byte)",
+        ),
+        (
+            {"types.h": CALLEE_TABLES, "wrappers.h": b"static inline int f(void)\n{\n"},
+            ("types.h", "wrappers.h"),
+            1,
+            "wrappers.h:2:1: error: '{' is never closed",
+        ),
+        ({"types.h": CALLEE_TABLES}, ("types.h", "nowhere.h"), 2, "cannot read 'nowhere.h'"),
+        ({"types.h": CALLEE_TABLES}, ("-", "-"), 2, "'-' (stdin) can be given once"),
+    ],
+    ids=["tables-last", "binary-wrappers", "broken-wrappers", "missing-wrappers", "stdin-twice"],
+)
+def test_a_bad_further_header_is_a_clean_error(
+    tmp_path: Path, files: dict[str, bytes], args: tuple[str, ...], status: int, message: str
+) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    result = run_cli("import", *args, cwd=tmp_path)
+    assert result.status == status
+    assert message in result.err, result.err
+    assert result.out == ""
