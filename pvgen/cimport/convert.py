@@ -457,10 +457,13 @@ class _Writer:
         }
         found: list[tuple[CType, tuple[CParam, ...], str]] = []
         untraced: list[str] = []
+        in_asm: list[str] = []
         for shown, inlines in self.wrappers:
             for inline in inlines:
                 if not self.may_exist(inline.first):
                     continue
+                if _asm_names(inline, member.name, holders):
+                    in_asm.append(f"{inline.name}() at {_base(shown)}:{inline.first.line}")
                 for call in _callee_calls(inline):
                     values = _callee_values(call, member.name, holders)
                     if values is None:
@@ -482,6 +485,11 @@ class _Writer:
             return None, (
                 f"its call wrapper ({', '.join(untraced)}) passes values pvgen cannot trace to"
                 " the wrapper's parameters"
+            )
+        if in_asm:
+            return None, (
+                f"the kernel calls it from inline assembly only ({', '.join(in_asm)}),"
+                " which does not give its signature"
             )
         if self.wrapper_names:
             files = ", ".join(_base(n) for n, _ in self.wrappers)
@@ -750,6 +758,18 @@ def _callee_calls(inline: CInline) -> Iterable[tuple[bool, int, list[list[Token]
         if found and body[i + 1].text == "(":
             end = matching(body, i + 1)
             yield found.group(1) == "V", int(found.group(2)), split_at(body[i + 2 : end], ",")
+
+
+def _asm_names(inline: CInline, member: str, holders: set[str]) -> bool:
+    """Whether the inline function calls the hook from inline assembly, as kernels before
+    2.6.32 do the interrupt-flag hooks: `asm(... : paravirt_type(pv_irq_ops.save_fl), ...)`."""
+    body = inline.body
+    for i, token in enumerate(body[:-1]):
+        if token.text == "paravirt_type" and body[i + 1].text == "(":
+            path = _member_path(body[i + 2 : matching(body, i + 1)])
+            if path is not None and path[-1] == member and path[-2] in holders:
+                return True
+    return False
 
 
 def _callee_values(
