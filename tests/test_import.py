@@ -623,3 +623,41 @@ def test_a_bad_further_header_is_a_clean_error(
     assert result.status == status
     assert message in result.err, result.err
     assert result.out == ""
+
+
+WRAPPER_SOURCES = [(IMPORT / pair / "paravirt.h").read_bytes() for pair in PAIRS]
+
+
+@settings(
+    max_examples=int(os.environ.get("PVGEN_FUZZ_EXAMPLES", "60")) // 4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.sampled_from(range(len(PAIRS))),
+    st.lists(
+        st.tuples(st.integers(0, 10_000), st.integers(0, 30), st.sampled_from(TOKENS)),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_mutated_wrapper_headers_never_crash(
+    tmp_path: Path, pair: int, edits: list[tuple[int, int, bytes]]
+) -> None:
+    data = bytearray(WRAPPER_SOURCES[pair])
+    for at, cut, token in edits:
+        at = min(at, len(data))
+        data[at : at + cut] = token
+    shutil.copy(IMPORT / PAIRS[pair] / "paravirt_types.h", tmp_path / "types.h")
+    (tmp_path / "w.h").write_bytes(bytes(data))
+    result = run_cli("import", "types.h", "w.h", cwd=tmp_path)
+    assert result.status in (0, 1), result.err
+    assert "internal error" not in result.err and "Traceback" not in result.err
+    if result.status == 1:
+        assert result.err.startswith("w.h"), result.err  # the broken header is named
+    else:
+        # Whatever the wrappers say, every slot of the tables is there.
+        assert result.out.count("@callee_save") == len(_extract(PAIRS[pair])["callee_save"])
+        (tmp_path / "types.pvspec").write_text(result.out)
+        check = run_cli("check", "--no-rules", "types.pvspec", cwd=tmp_path)
+        assert check.status == 0, check.err
