@@ -104,18 +104,25 @@ def _layout(layout: m.TargetLayout) -> dict[str, Any]:
     }
 
 
+def _abi(abi: m.Abi) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": abi.name,
+        "version": abi.version,
+        "stability": abi.stability.value,
+        "budget": abi.budget,
+        "low_level_budget": abi.low_level_budget,
+        "doc": abi.doc,
+        "allow": [{"code": a.code, "reason": a.reason} for a in abi.allows],
+    }
+    if abi.patch_template is not None:  # only when set, so that older dumps stay valid
+        out["patch_template"] = list(abi.patch_template)
+    return out
+
+
 def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION,
-        "abi": {
-            "name": abi.name,
-            "version": abi.version,
-            "stability": abi.stability.value,
-            "budget": abi.budget,
-            "low_level_budget": abi.low_level_budget,
-            "doc": abi.doc,
-            "allow": [{"code": a.code, "reason": a.reason} for a in abi.allows],
-        },
+        "abi": _abi(abi),
         "sources": [{"path": s.path, "sha256": s.sha256} for s in abi.sources],
         "targets": [
             {

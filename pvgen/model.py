@@ -7,7 +7,9 @@ turned into a typed field, the one walk of the members reached from a table
 works out once: the `TargetLayout` (size, alignment and offset of every struct
 field and table slot), the declarations present there with typedefs followed,
 the layout of the aggregate of every top-level table, each hook's slot offset
-and patch ID in it, and which layouts hold only under GNU C. Generators,
+in it, the layout of the patch template (the tables the ABI's `patch_template`
+lists, else the aggregate) and each hook's patch ID there, and which layouts
+hold only under GNU C. Generators,
 checks, dumps and the simulated guest read only this, never the syntax tree,
 and recompute none of it.
 """
@@ -369,7 +371,15 @@ class TargetFacts:
     aggregate_exact: bool
     slots: tuple[HookSlot | DataSlot, ...]  # those present here, in walk order
     slot_offsets: Mapping[str, int]  # path -> byte offset in the aggregate, hooks and data
-    patch_ids: Mapping[str, int]  # hook path -> slot offset / pointer size
+    # The patch template: the struct whose slots the patch IDs count, as the kernel's
+    # `struct paravirt_patch_template`. Its members are the tables `Abi.patch_template`
+    # lists that are present here, in that order; without the setting, the aggregate.
+    patch_template: RecordLayout
+    # Whether every C compiler lays the patch template out so (as `aggregate_exact`).
+    patch_template_exact: bool
+    # Hook path -> its byte offset in the patch template / pointer size, for the hooks of
+    # the template's tables (`PARAVIRT_PATCH(x)`); hooks of other tables have none.
+    patch_ids: Mapping[str, int]
 
     def holds(self, slot: Slot) -> bool:
         """Whether this slot of `Abi.slots` (not another of its path) is present here."""
@@ -398,6 +408,10 @@ class Abi:
     types: tuple[TypeDecl, ...]
     tables: tuple[Table, ...]
     backends: tuple[Backend, ...]
+    # The top-level tables that form the patch template, in its order, as the abi's
+    # `patch_template` setting lists them; None when the spec does not say (then the
+    # patch IDs count slots in the aggregate of every top-level table).
+    patch_template: tuple[str, ...] | None
     # Every hook and data member as reached from the aggregate, in spec order: the objects
     # that each target's facts list where present.
     slots: tuple[HookSlot | DataSlot, ...]

@@ -4,8 +4,9 @@ Takes: a `LoadedSpec` (the root file and its includes, parsed).
 Hands on: a frozen `model.Abi`, with names resolved, annotations validated,
 conditions checked against the targets' defines, and per target its
 `TargetFacts`: the declarations present, every struct and table laid out, the
-aggregate of the top-level tables, each hook's slot offset and patch ID, and
-the layouts that hold only under GNU C. All errors found are reported together
+aggregate of the top-level tables and each slot's offset in it, the patch
+template (the tables `patch_template` lists) and each hook's patch ID in it,
+and the layouts that hold only under GNU C. All errors found are reported together
 in one `SpecError`, sorted by location.
 """
 
@@ -33,7 +34,7 @@ from .loader import LoadedSpec
 from .names import problem_with
 from .source import Span
 
-ABI_SETTINGS = ("version", "stability", "budget", "low_level_budget")
+ABI_SETTINGS = ("version", "stability", "budget", "low_level_budget", "patch_template")
 TARGET_SETTINGS = ("data_model", "defines")
 CALLING_CONVENTIONS = ("fastcall", "asmlinkage")
 
@@ -103,8 +104,9 @@ class _Resolver:
         assert abi_decl is not None  # find_abi reported its absence
         settings = self.abi_settings(abi_decl)
         abi_annotations = ann.read_annotations(abi_decl.annotations, ann.ABI, self.errors)
+        template = self.patch_template(abi_decl)
         self.errors.raise_if_any()
-        layouts = _Layouts(self, types, tables)
+        layouts = _Layouts(self, types, tables, template)
         facts = layouts.compute()
         self.errors.raise_if_any()
         return m.Abi(
@@ -118,6 +120,7 @@ class _Resolver:
             types=tuple(types),
             tables=tuple(tables),
             backends=tuple(backends),
+            patch_template=template,
             slots=layouts.slots,
             facts=facts,
             sources=tuple(
@@ -224,6 +227,41 @@ class _Resolver:
             elif name is not None:
                 out["stability"] = m.Stability(name)
         return out
+
+    def patch_template(self, decl: syn.AbiDecl) -> tuple[str, ...] | None:
+        """The tables the abi's `patch_template` setting lists, checked: each a top-level
+        table, named once. None when the setting is absent."""
+        setting = next((s for s in decl.settings if s.key == "patch_template"), None)
+        if setting is None:
+            return None
+        if not setting.values:
+            self.errors.error(
+                setting.span, "'patch_template' lists the tables whose slots patch IDs count"
+            )
+        names: dict[str, Span] = {}
+        for v in setting.values:
+            if v.name is None or v.value is not None:
+                self.errors.error(v.span, "'patch_template' takes table names")
+            elif v.name not in self.tables_by_name:
+                self.errors.error(
+                    v.span,
+                    f"unknown table '{v.name}'" + did_you_mean(v.name, self.tables_by_name),
+                )
+            elif v.name in self.embedded:
+                self.errors.error(
+                    v.span,
+                    f"table '{v.name}' is embedded in another table; the patch template holds"
+                    " top-level tables",
+                )
+            elif v.name in names:
+                self.errors.error(
+                    v.span,
+                    f"table '{v.name}' is listed twice in 'patch_template'",
+                    related=[Related(names[v.name], "first listed here")],
+                )
+            else:
+                names[v.name] = v.span
+        return tuple(names)
 
     def target(self, decl: syn.TargetDecl) -> m.Target:
         self.check_name(decl.name, decl.span, "target")
@@ -717,13 +755,21 @@ class _Layouts:
     """Per-target checks of every use of a type, and the layout of every record."""
 
     def __init__(
-        self, resolver: _Resolver, types: Sequence[m.TypeDecl], tables: Sequence[m.Table]
+        self,
+        resolver: _Resolver,
+        types: Sequence[m.TypeDecl],
+        tables: Sequence[m.Table],
+        template: Sequence[str] | None,
     ) -> None:
         self.r = resolver
         self.types = types
         self.tables = tables
         self.tables_by_name = {t.name: t for t in tables}
         self.top_level = [t for t in tables if t.name not in resolver.embedded]
+        # The tables of the patch template, in its order: the aggregate's unless listed.
+        self.template = (
+            self.top_level if template is None else [self.tables_by_name[n] for n in template]
+        )
         # The aggregate's slots, walked once; each target's facts keep those present there.
         self.slots = tuple(
             slot for top in self.top_level for slot in m.slots_under(top, self.tables_by_name)
@@ -770,39 +816,56 @@ class _Layouts:
     def aggregate_facts(
         self, target: m.Target, layout: m.TargetLayout, state: _TargetState
     ) -> m.TargetFacts:
-        """The aggregate of the top-level tables present, and where each slot lies in it.
-
-        A patch ID is a hook's byte offset in the aggregate divided by the pointer size.
-        """
-        records = layout.records
-        tops = [t for t in self.top_level if target.holds(t.condition) and t.name in records]
-        size, align, offsets = lay_out_record(
-            (t.name, records[t.name].size, records[t.name].align) for t in tops
-        )
+        """The aggregate of the top-level tables present and where each slot lies in it; the
+        patch template and each hook's patch ID: its byte offset in the template divided by
+        the pointer size, as the kernel's `PARAVIRT_PATCH(x)` computes it."""
         gnu_only = frozenset(state.gnu_only)
+        aggregate, aggregate_exact = self.lay_out_tables(self.top_level, target, layout, gnu_only)
+        template, template_exact = self.lay_out_tables(self.template, target, layout, gnu_only)
         slots: list[m.HookSlot | m.DataSlot] = []
         slot_offsets: dict[str, int] = {}
         patch_ids: dict[str, int] = {}
         for slot in self.slots:
-            if slot.top.name in offsets and target.holds(slot.condition):
-                offset = _offset_in(slot, offsets[slot.top.name], records)
+            if slot.top.name in aggregate.offsets and target.holds(slot.condition):
+                offset = _offset_in(slot, aggregate.offsets[slot.top.name], layout.records)
                 if offset is None:  # a record that failed to lay out, reported already
                     continue
                 slots.append(slot)
                 slot_offsets[slot.path] = offset
-                if isinstance(slot, m.HookSlot):
-                    patch_ids[slot.path] = offset // layout.pointer_size
+                base = template.offsets.get(slot.top.name)
+                if isinstance(slot, m.HookSlot) and base is not None:
+                    in_template = offset - aggregate.offsets[slot.top.name] + base
+                    patch_ids[slot.path] = in_template // layout.pointer_size
         return m.TargetFacts(
             target=target,
             layout=layout,
             present=state.present,
             gnu_only=gnu_only,
-            aggregate=m.RecordLayout(size, align, offsets),
-            aggregate_exact=bool(tops) and not any(t.name in gnu_only for t in tops),
+            aggregate=aggregate,
+            aggregate_exact=aggregate_exact,
             slots=tuple(slots),
             slot_offsets=slot_offsets,
+            patch_template=template,
+            patch_template_exact=template_exact,
             patch_ids=patch_ids,
         )
+
+    @staticmethod
+    def lay_out_tables(
+        tables: Sequence[m.Table],
+        target: m.Target,
+        layout: m.TargetLayout,
+        gnu_only: frozenset[str],
+    ) -> tuple[m.RecordLayout, bool]:
+        """A struct of those of `tables` present on `target`, each a member named after it;
+        and whether every C compiler lays it out so (some table, none in `gnu_only`)."""
+        records = layout.records
+        present = [t for t in tables if target.holds(t.condition) and t.name in records]
+        size, align, offsets = lay_out_record(
+            (t.name, records[t.name].size, records[t.name].align) for t in present
+        )
+        exact = bool(present) and not any(t.name in gnu_only for t in present)
+        return m.RecordLayout(size, align, offsets), exact
 
 
 class _TargetState:

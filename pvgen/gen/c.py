@@ -6,8 +6,9 @@ Hands on: two `OutputFile`s, relative to the ABI's output folder:
 - `c/<abi>.h`: the ABI and hook versions, one block per target (selected by data model and
   configuration macros) with the patch IDs as integer literals usable from assembly, then,
   outside assembly, every type in dependency order, one struct per table, the aggregate
-  `struct <abi>_ops`, `offsetof` fallbacks of the patch IDs, static inline call wrappers and,
-  per target, static asserts that the compiler lays everything out as the model says.
+  `struct <abi>_ops`, the patch template `struct <abi>_patch_template` when the ABI lists
+  its tables, `offsetof` fallbacks of the patch IDs, static inline call wrappers and, per
+  target, static asserts that the compiler lays everything out as the model says.
 - `c/<abi>_native.c`: the definition of `<abi>_ops`, every hook set to its bare-hardware
   implementation `native_<declaring table>_<hook>`, which it declares extern.
 
@@ -34,6 +35,7 @@ from ..model import (
     Hook,
     HookSlot,
     Opaque,
+    RecordLayout,
     Struct,
     SubTable,
     Table,
@@ -281,6 +283,9 @@ class _CGen:
         self.options = options
         self.upper = abi.name.upper()
         self.ops = f"{abi.name}_ops"
+        # The struct whose slots the patch IDs count: the aggregate, unless the ABI lists
+        # the tables of its patch template.
+        self.template = self.ops if abi.patch_template is None else f"{abi.name}_patch_template"
         self.header_file = f"{abi.name}.h"
         self.native_file = f"{abi.name}_native.c"
         self.names = self.header_names()
@@ -496,14 +501,34 @@ class _CGen:
         holder = self.placeholder([t.condition for t in tops])
         return TypeItem("struct", self.ops, None, doc, lines=lines, placeholder=holder)
 
+    def template_item(self) -> TypeItem | None:
+        """`struct <abi>_patch_template`, when the ABI lists its tables."""
+        if self.abi.patch_template is None:
+            return None
+        tops = [self.abi.tables_by_name[name] for name in self.abi.patch_template]
+        lines = tuple(Line(f"struct {t.name} {t.name}", self.cond_text(t.condition)) for t in tops)
+        doc = (
+            "The tables whose slots the patch IDs count, in the order 'patch_template' lists",
+            "them: a hook's patch ID is its offset in this struct over the size of a pointer.",
+        )
+        holder = self.placeholder([t.condition for t in tops])
+        return TypeItem("struct", self.template, None, doc, lines=lines, placeholder=holder)
+
+    def in_template(self, slot: HookSlot) -> bool:
+        """Whether the hook has a patch ID: its top-level table is in the patch template."""
+        template = self.abi.patch_template
+        return template is None or slot.top.name in template
+
     def patch_fallbacks(self) -> list[Define]:
         found: dict[str, list[Cond | None]] = {}
         exprs: dict[str, str] = {}
         for slot in self.slots():
+            if not self.in_template(slot):
+                continue
             macro = self.patch_macro(slot)
             found.setdefault(macro, []).append(slot.condition)
             access = self.slot_access(slot)
-            exprs[macro] = f"(offsetof(struct {self.ops}, {access}) / sizeof(void *))"
+            exprs[macro] = f"(offsetof(struct {self.template}, {access}) / sizeof(void *))"
         return [Define(m, exprs[m], self.cond_text(_any_of(c))) for m, c in found.items()]
 
     def wrappers(self) -> list[Wrapper]:
@@ -607,6 +632,12 @@ class _CGen:
                     f"'{decl.name}' is also the name of the generated C aggregate of every table",
                     hint=f"rename the {'table' if isinstance(decl, Table) else 'type'}",
                 )
+            elif decl.name == self.template:
+                errors.error(
+                    decl.span,
+                    f"'{decl.name}' is also the name of the generated C patch template",
+                    hint=f"rename the {'table' if isinstance(decl, Table) else 'type'}",
+                )
         first: dict[str, tuple[str, Element]] = {}
         reported: set[tuple[str, str]] = set()
         for name, what, element in self.generated_names():
@@ -625,7 +656,8 @@ class _CGen:
         for slot in self.slots():
             what = self.slot_access(slot)
             yield self.wrapper_name(slot), what, slot.hook
-            yield self.patch_macro(slot), what, slot.hook
+            if self.in_template(slot):
+                yield self.patch_macro(slot), what, slot.hook
         for table in self.abi.tables:
             for m in table.members:
                 if isinstance(m, Hook):
@@ -639,6 +671,8 @@ class _CGen:
     def header(self) -> str:
         template = environment("c").get_template("header.h.j2")
         types, tables, aggregate = self.type_items(), self.table_items(), self.aggregate()
+        patch_template = self.template_item()
+        structs = [*types, *tables, aggregate, *([patch_template] if patch_template else [])]
         return template.render(
             banner=self.banner(),
             abi_doc=doc_lines(self.abi.doc),
@@ -651,9 +685,11 @@ class _CGen:
             types=types,
             tables=tables,
             aggregate=aggregate,
+            patch_template=patch_template,
+            template_tag=self.template,
             fallbacks=self.patch_fallbacks(),
             wrappers=self.wrappers(),
-            has_placeholders=any(item.placeholder for item in [*types, *tables, aggregate]),
+            has_placeholders=any(item.placeholder for item in structs),
         )
 
     def native(self) -> str:
@@ -731,21 +767,26 @@ class _TargetView:
         return found
 
     def patch_ids(self) -> list[tuple[HookSlot, Define]]:
-        """Each hook present here, with its slot index in the aggregate as a literal."""
+        """Each hook with a patch ID here, with its slot index in the template as a literal."""
         ids = self.facts.patch_ids
         return [
             (slot, Define(self.gen.patch_macro(slot), str(ids[slot.path])))
             for slot in self.facts.slots
-            if isinstance(slot, HookSlot)
+            if isinstance(slot, HookSlot) and slot.path in ids
         ]
 
-    def aggregate_asserts(self, ids: list[tuple[HookSlot, Define]]) -> list[Assert]:
-        tag = f"struct {self.gen.ops}"
-        aggregate = self.facts.aggregate
-        found = [self.assertion(f"sizeof({tag}) == {aggregate.size}", f"sizeof({tag})")]
-        for name, offset in aggregate.offsets.items():
+    def struct_asserts(self, struct: str, layout: RecordLayout) -> list[Assert]:
+        """sizeof and the offset of every member of the aggregate or the patch template."""
+        tag = f"struct {struct}"
+        found = [self.assertion(f"sizeof({tag}) == {layout.size}", f"sizeof({tag})")]
+        for name, offset in layout.offsets.items():
             what = f"offsetof({tag}, {name})"
             found.append(self.assertion(f"{what} == {offset}", what))
+        return found
+
+    def id_asserts(self, ids: list[tuple[HookSlot, Define]]) -> list[Assert]:
+        tag = f"struct {self.gen.template}"
+        found = []
         for slot, define in ids:
             access = self.gen.slot_access(slot)
             expr = f"{define.name} == offsetof({tag}, {access}) / sizeof(void *)"
@@ -759,19 +800,30 @@ class _TargetView:
         if self.facts.gnu_only:
             names = ", ".join(sorted(self.facts.gnu_only))
             notes.append(f"Empty here, or holding an empty struct (checked under GNU C): {names}.")
+        facts, separate = self.facts, self.abi.patch_template is not None
+        # The aggregate's proofs; with no patch template of its own, the patch IDs' too.
+        if facts.aggregate_exact:
+            asserts += self.struct_asserts(self.gen.ops, facts.aggregate)
+        elif facts.aggregate.offsets:
+            gnu_asserts += self.struct_asserts(self.gen.ops, facts.aggregate)
         ids: list[tuple[HookSlot, Define]] = []
         gnu_ids: list[tuple[HookSlot, Define]] = []
-        if self.facts.aggregate_exact:
+        template = self.gen.template
+        if facts.patch_template_exact:
             ids = self.patch_ids()
-            asserts += self.aggregate_asserts(ids)
-        elif not self.facts.aggregate.offsets:
-            notes.append(f"No patch ID literals: the layout of struct {self.gen.ops} is not known.")
+            if separate:
+                asserts += self.struct_asserts(template, facts.patch_template)
+            asserts += self.id_asserts(ids)
+        elif not facts.patch_template.offsets:
+            notes.append(f"No patch ID literals: the layout of struct {template} is not known.")
         else:
             notes.append(
                 "Patch ID literals for GNU C only: other compilers lay out empty structs differently."
             )
             gnu_ids = self.patch_ids()
-            gnu_asserts += self.aggregate_asserts(gnu_ids)
+            if separate:
+                gnu_asserts += self.struct_asserts(template, facts.patch_template)
+            gnu_asserts += self.id_asserts(gnu_ids)
         return TargetBlock(
             name=self.target.name,
             macro=f"{self.gen.upper}_TARGET_{self.target.name.upper()}",

@@ -18,6 +18,7 @@ is `pv_mmu_ops_lazy_mode_enter`.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -426,6 +427,7 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             install=install,
             tables_made=tables_made(abi),
             patch_ids=patch_ids(abi),
+            patch_template=textwrap.wrap(", ".join(abi.patch_template or ()), 76),
             overrides={
                 b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default
             },

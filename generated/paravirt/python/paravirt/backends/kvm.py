@@ -2,7 +2,7 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec ee6c6ad561eeca74a7d9e3365b31cf949a51850851b5e187528ee2ee77cd9a02
+#   paravirt.pvspec 17d67573a634c1ee004b0d10c970c7fa57fa35005e614c3e73ad1ce730095ab7
 """Stub of backend 'kvm' of ABI 'paravirt'.
 
 Subclass `KvmStub` and implement its methods; regenerating never touches the
