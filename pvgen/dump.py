@@ -93,9 +93,11 @@ def _member(mb: m.TableMember) -> dict[str, Any]:
     return out
 
 
-def _layout(layout: m.TargetLayout) -> dict[str, Any]:
+def _layout(facts: m.TargetFacts) -> dict[str, Any]:
+    layout = facts.layout
     return {
         "pointer_size": layout.pointer_size,
+        "hooks": len(facts.hooks),  # those a kernel built for the target has
         "types": {n: {"size": s, "align": a} for n, (s, a) in layout.types.items()},
         "records": {
             n: {"size": r.size, "align": r.align, "offsets": dict(r.offsets)}
@@ -155,7 +157,7 @@ def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
             }
             for b in abi.backends
         ],
-        "layouts": {name: _layout(layout) for name, layout in abi.layouts.items()},
+        "layouts": {name: _layout(facts) for name, facts in abi.facts.items()},
     }
 
 

@@ -381,6 +381,11 @@ class TargetFacts:
     # the template's tables (`PARAVIRT_PATCH(x)`); hooks of other tables have none.
     patch_ids: Mapping[str, int]
 
+    @cached_property
+    def hooks(self) -> tuple[HookSlot, ...]:
+        """The hooks present here, in walk order: what a kernel built for this target has."""
+        return tuple(s for s in self.slots if isinstance(s, HookSlot))
+
     def holds(self, slot: Slot) -> bool:
         """Whether this slot of `Abi.slots` (not another of its path) is present here."""
         return slot in self._slot_set

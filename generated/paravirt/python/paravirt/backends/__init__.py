@@ -2,7 +2,7 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec 17d67573a634c1ee004b0d10c970c7fa57fa35005e614c3e73ad1ce730095ab7
+#   paravirt.pvspec 3ce5f7f31af8f30c99408d504b854f96103363ec6d0d9bca18da40c96e6e9a83
 """Stub classes of the backends of ABI 'paravirt'; implementations subclass them."""
 
 from .kvm import KvmStub
