@@ -236,7 +236,7 @@ class _Resolver:
             return None
         if not setting.values:
             self.errors.error(
-                setting.span, "'patch_template' lists the tables whose slots patch IDs count"
+                setting.span, "'patch_template' needs the names of the tables that form it"
             )
         names: dict[str, Span] = {}
         for v in setting.values:

@@ -168,6 +168,11 @@ def check_text(tmp_path: Path, setting: str) -> tuple[int, str]:
             "table 'irq' is listed twice in 'patch_template'",
         ),
         ("patch_template irq = 1;", "irq", "'patch_template' takes table names"),
+        (
+            "patch_template;",
+            "patch_template",
+            "'patch_template' needs the names of the tables that form it",
+        ),
     ],
 )
 def test_a_bad_patch_template_is_an_error_at_its_name(
@@ -238,3 +243,39 @@ def test_a_type_named_like_the_template_struct_is_refused(tmp_path: Path) -> Non
     assert "'demo_patch_template' is also the name of the generated C patch template" in (
         result.err
     )
+
+
+CONDITIONAL = """abi demo {
+    version 1;
+    patch_template mmu, irq;
+}
+target i386 { data_model ilp32; defines X86_32; }
+target x86_64 { data_model lp64; defines X86_64, LEVELS = 4; }
+/// Facts.
+table info { /** On. */ int enabled; }
+/// Interrupts, on x86_64 only.
+@if(X86_64) table irq { /** Off. */ void cli(); /** On. */ void sti(); }
+/// Page tables, on x86_64 only.
+@if(X86_64) table mmu { /** Flush. */ void flush(); }
+/// Halting, everywhere but outside the template.
+table halt { /** Halt. */ void hlt(); }
+/// Bare hardware.
+backend native default;
+"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("g++") is None, reason="gcc")
+@pytest.mark.parametrize("compiler", ["c11", "gnu89", "c++17"])
+def test_a_template_empty_on_a_target_compiles_everywhere(tmp_path: Path, compiler: str) -> None:
+    from test_gen_c import compile_header, write_outputs
+
+    (tmp_path / "a.pvspec").write_text(CONDITIONAL)
+    abi = load(tmp_path / "a.pvspec")
+    assert dict(abi.facts["x86_64"].patch_ids) == {"irq.cli": 1, "irq.sti": 2, "mmu.flush": 0}
+    assert dict(abi.facts["i386"].patch_ids) == {}  # halt is outside; irq and mmu absent
+    header = c.render(abi, GenOptions())[0].content
+    assert "No patch ID literals: the layout of struct demo_patch_template is not known." in (
+        header
+    )
+    assert "DEMO_PATCH_HALT_HLT" not in header
+    compile_header(abi, write_outputs(abi, tmp_path / "out"), compiler)
