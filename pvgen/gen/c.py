@@ -25,7 +25,6 @@ from typing import TypeVar
 
 from ..conditions import Cond, Not, Or, conjoin
 from ..conditions import render as render_condition
-from ..diagnostics import Collector, Related
 from ..model import (
     Abi,
     DataMember,
@@ -620,49 +619,6 @@ class _CGen:
         present = [g for g in groups if g is not None]
         return _any_of(c for c, _ in present), [i for _, i in present]
 
-    # -- names two things would share
-
-    def check_names(self) -> None:
-        """Raise a `SpecError` for every generated C name that two things of the spec share."""
-        errors = Collector()
-        for decl in [*self.abi.types, *self.abi.tables]:
-            if decl.name == self.ops:
-                errors.error(
-                    decl.span,
-                    f"'{decl.name}' is also the name of the generated C aggregate of every table",
-                    hint=f"rename the {'table' if isinstance(decl, Table) else 'type'}",
-                )
-            elif decl.name == self.template:
-                errors.error(
-                    decl.span,
-                    f"'{decl.name}' is also the name of the generated C patch template",
-                    hint=f"rename the {'table' if isinstance(decl, Table) else 'type'}",
-                )
-        first: dict[str, tuple[str, Element]] = {}
-        reported: set[tuple[str, str]] = set()
-        for name, what, element in self.generated_names():
-            other, where = first.setdefault(name, (what, element))
-            if other != what and (what, other) not in reported:
-                reported.add((what, other))
-                errors.error(
-                    element.span,
-                    f"'{what}' and '{other}' would share the name '{name}' in the generated C code",
-                    related=[Related(where.span, f"'{other}' is declared here")],
-                )
-        errors.raise_if_any()
-
-    def generated_names(self) -> Iterator[tuple[str, str, Element]]:
-        """(C name, dotted path of what it stands for, its declaration) of every hook."""
-        for slot in self.slots():
-            what = self.slot_access(slot)
-            yield self.wrapper_name(slot), what, slot.hook
-            if self.in_template(slot):
-                yield self.patch_macro(slot), what, slot.hook
-        for table in self.abi.tables:
-            for m in table.members:
-                if isinstance(m, Hook):
-                    yield f"native_{table.name}_{m.name}", f"{table.name}.{m.name}", m
-
     # -- files
 
     def banner(self) -> list[str]:
@@ -840,10 +796,9 @@ class _TargetView:
 def render(abi: Abi, options: GenOptions) -> list[OutputFile]:
     """The header `c/<abi>.h` and the native table `c/<abi>_native.c`.
 
-    Raises `SpecError` when two things of the spec would get one name in the C code.
+    Every name they define was checked at resolve time (pvgen/gennames.py).
     """
     gen = _CGen(abi, options)
-    gen.check_names()
     return [
         OutputFile(f"c/{gen.header_file}", gen.header()),
         OutputFile(f"c/{gen.native_file}", gen.native()),

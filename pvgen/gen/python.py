@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import model as m
+from ..names import class_name as class_name  # the spelling the name checks use too
+from ..names import method_name as method_name
 from .common import (
     BIDI_CONTROLS,
-    GenerationError,
     GenOptions,
     OutputFile,
     banner_lines,
@@ -37,14 +38,6 @@ INDENT = "    "
 
 
 # ---- names and types -------------------------------------------------------------------
-
-
-def class_name(abi_name: str, suffix: str) -> str:
-    return "".join(part.capitalize() for part in abi_name.split("_")) + suffix
-
-
-def method_name(path: str) -> str:
-    return path.replace(".", "_")
 
 
 def py_type(abi: m.Abi, ref: m.TypeRef, module: str = "") -> str:
@@ -152,15 +145,10 @@ class TableView:
 
 def hook_views(abi: m.Abi) -> list[HookView]:
     views = []
-    seen: dict[str, str] = {}
     for slot in abi.slots:
         path = slot.path
+        # Two paths never share a method: pvgen/gennames.py reports it at resolve time.
         method = method_name(path)
-        if method in seen and seen[method] != path:
-            raise GenerationError(
-                f"'{path}' and '{seen[method]}' both become Python method '{method}'"
-            )
-        seen[method] = path
         if isinstance(slot, m.HookSlot):
             hook = slot.hook
             views.append(
@@ -408,6 +396,7 @@ def tables_made(abi: m.Abi) -> list[str]:
 
 def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     top = list(abi.top_level_tables())
+    native = _default_backend(abi)
     install = [
         line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
     ]
@@ -419,8 +408,8 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             abi_name=abi.name,
             abi_version=abi.version,
             dispatch=class_name(abi.name, "Ops"),
-            native_stub=class_name(_default_backend(abi), "Stub"),
-            native_module=_default_backend(abi),
+            native_stub=class_name(native, "Stub") if native else "object",
+            native_module=native,
             tables=table_views(abi),
             top=[t.name for t in top],
             hooks=hooks,
@@ -435,13 +424,11 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     )
 
 
-def _default_backend(abi: m.Abi) -> str:
+def _default_backend(abi: m.Abi) -> str | None:
+    """The backend the dispatch falls back on. Without one (rule PV102 reports that), the
+    dispatch takes any object with a method per hook as `native`."""
     default = next((b for b in abi.backends if b.default), None)
-    if default is None:
-        raise GenerationError(
-            f"ABI '{abi.name}' has no default backend; Python dispatch needs one to fall back on"
-        )
-    return default.name
+    return default.name if default is not None else None
 
 
 def _render_backend(

@@ -1,0 +1,476 @@
+"""Generated names: every name `generate` gives something, checked when a spec is resolved.
+
+Takes: a resolved `model.Abi` and the resolver's `Collector`.
+Hands on: one error per spec name that the generated C header and native table, or the
+generated Python package, could not use, each at the declaration at fault and, for a
+clash, with the other declaration as a related location: two things that would get one
+C name or one Python name, a spec name that the generated code also defines, includes,
+imports or reads, a name a build may define as a macro, and names Python keeps for
+itself. Also required here: a default backend, which the Python dispatch falls back on.
+So a spec that `check` accepts is one that `generate` turns into a header that compiles
+and a package that imports and installs every backend.
+
+The generators spell names with the helpers in pvgen/names.py; the lists of what the
+generated code uses live there too, and a test proves them against generated output.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from . import model as m
+from .diagnostics import Collector, Related
+from .gen.common import TEMPLATES
+from .gen.python import py_default
+from .names import (
+    C_STANDARD_NAMES,
+    DEFAULT_MACRO_PREFIX,
+    PY_BUILTINS_USED,
+    PY_DISPATCH_ATTRIBUTES,
+    PY_DISPATCH_INIT_LOCALS,
+    PY_ENUM_RESERVED,
+    PY_STDLIB_MODULES,
+    PY_TABLES_RUNTIME_NAMES,
+    PY_TYPES_MODULE_NAMES,
+    class_name,
+    method_name,
+)
+from .source import Span
+
+C_CODE = "the generated C code"
+
+# The C header's own macros after its `<ABI>_` prefix, besides those of targets and hooks.
+C_FIXED_MACROS = ("ABI_VERSION", "DEPRECATED", "PACKED", "STATIC_ASSERT", "EMPTY_MEMBER")
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def check_generated_names(abi: m.Abi, errors: Collector) -> None:
+    """Report every name of `abi` that generated C or Python could not use."""
+    names = _GeneratedNames(abi, errors)
+    names.check_joined_paths()
+    names.check_c()
+    names.check_python()
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """What a generated name stands for. Owners with equal keys are one thing (the variants
+    of one declaration under exclusive conditions); `spec` owners are names the spec wrote."""
+
+    what: str
+    span: Span
+    key: tuple[str, ...]
+    spec: bool
+    path: str | None = None  # the member path a generated name spells
+
+
+class _Pool:
+    """One namespace of generated code: the first owner of each name; clashes reported once
+    per pair, at the spec's own declaration where one of the two is one."""
+
+    def __init__(self, errors: Collector, where: str) -> None:
+        self.errors = errors
+        self.where = where
+        self.owners: dict[str, _Owner] = {}
+        self.reported: set[frozenset[tuple[str, ...]]] = set()
+
+    def add(self, name: str, owner: _Owner) -> None:
+        first = self.owners.setdefault(name, owner)
+        pair = frozenset((first.key, owner.key))
+        if first.key == owner.key or pair in self.reported or _alike(first.path, owner.path):
+            return
+        self.reported.add(pair)
+        at, other = (owner, first) if owner.spec or not first.spec else (first, owner)
+        self.errors.error(
+            at.span,
+            f"{at.what} and {other.what} would both be named '{name}' in {self.where}",
+            related=[Related(other.span, f"{other.what} comes from here")],
+            hint="rename one of them",
+        )
+
+
+def _alike(a: str | None, b: str | None) -> bool:
+    """Two member paths that generated code spells alike (reported on their own)."""
+    if a is None or b is None or a == b:
+        return False
+    return method_name(a).upper() == method_name(b).upper()
+
+
+def _is_sunder(name: str) -> bool:
+    """`_x_`: the names enum keeps for itself (as Python 3.11's enum tells them apart)."""
+    return len(name) > 2 and name[0] == name[-1] == "_" and name[1] != "_" and name[-2] != "_"
+
+
+@functools.cache
+def c_template_words() -> frozenset[str]:
+    """Every identifier the C templates write themselves (outside Jinja tags, comments,
+    strings and #include lines): a macro of the spec must not replace any of them."""
+    words: set[str] = set()
+    for path in sorted((TEMPLATES / "c").glob("*.j2")):
+        text = path.read_text(encoding="utf-8")
+        text = re.sub(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", " ", text, flags=re.S)
+        text = re.sub(r"/\*.*?\*/|\"[^\"\n]*\"|^#include.*$", " ", text, flags=re.S | re.M)
+        words.update(re.findall(r"[A-Za-z_]\w*", text))
+    return frozenset(words)
+
+
+def enum_is_macros(enum: m.Enum) -> bool:
+    """Whether the C header writes the enumerators as macros (as gen/c.py decides): when
+    one has a condition, or a value outside `int`."""
+    return any(v.condition is not None for v in enum.values) or not all(
+        INT_MIN <= v.value <= INT_MAX for v in enum.values
+    )
+
+
+class _GeneratedNames:
+    def __init__(self, abi: m.Abi, errors: Collector) -> None:
+        self.abi = abi
+        self.errors = errors
+        self.upper = abi.name.upper()
+        self.package = f"python/{abi.name}"
+
+    # ---- what the spec names ----------------------------------------------------------
+
+    def file_scope(self) -> Iterator[tuple[str, _Owner]]:
+        """Types, tables and enumerators: C's file-scope names (tags and ordinary names)."""
+        for decl in self.abi.types:
+            kind = type(decl).__name__.lower().replace("opaque", "opaque struct")
+            yield decl.name, _Owner(f"{kind} '{decl.name}'", decl.span, ("spec", decl.name), True)
+            if isinstance(decl, m.Enum):
+                for v in decl.values:
+                    what = f"enumerator '{v.name}'"
+                    yield v.name, _Owner(what, v.span, ("spec", v.name), True)
+        for table in self.abi.tables:
+            what = f"table '{table.name}'"
+            yield table.name, _Owner(what, table.span, ("spec", table.name), True)
+
+    def inner(self) -> Iterator[tuple[str, str, Span]]:
+        """Members, fields and parameters: names inside a struct or a prototype."""
+        for decl in self.abi.types:
+            if isinstance(decl, m.Struct):
+                for f in decl.fields:
+                    yield f.name, f"field '{decl.name}.{f.name}'", f.span
+        for table in self.abi.tables:
+            for member in table.members:
+                yield member.name, f"member '{table.name}.{member.name}'", member.span
+                if isinstance(member, m.Hook):
+                    for p in member.params:
+                        what = f"parameter '{p.name}' of '{table.name}.{member.name}'"
+                        yield p.name, what, p.span
+
+    def slots(self) -> Iterator[tuple[str, m.Hook]]:
+        """Every hook as reached from the aggregate, with its path."""
+        for top in self.abi.top_level_tables():
+            yield from self.abi.hooks(top, top.name + ".")
+
+    # ---- both languages -----------------------------------------------------------------
+
+    def check_joined_paths(self) -> None:
+        """Generated code spells a member's path with underscores (C wrappers and natives,
+        Python methods) and in capitals (C macros): two paths spelled alike clash."""
+        seen: dict[str, tuple[str, Span]] = {}
+        for table in self.abi.tables:
+            for path, _, member in self.abi.walk(table, table.name + "."):
+                joined = method_name(path)
+                for spelling in (joined, joined.upper()):
+                    other, other_span = seen.setdefault(spelling, (path, member.span))
+                    if other != path:
+                        self.errors.error(
+                            member.span,
+                            f"'{path}' and '{other}' would share the name '{spelling}' in"
+                            " generated code",
+                            related=[Related(other_span, f"'{other}' is declared here")],
+                        )
+                        break
+
+    # ---- C --------------------------------------------------------------------------
+
+    def check_c(self) -> None:
+        pool = _Pool(self.errors, C_CODE)
+        for name, owner in self.file_scope():
+            pool.add(name, owner)
+        macros: dict[str, _Owner] = {}
+        for name, owner, is_macro in self.c_generated():
+            pool.add(name, owner)
+            if is_macro:
+                macros.setdefault(name, owner)
+        self.check_c_reserved(pool)
+        self.check_c_macros(macros)
+        self.check_c_parameters()
+        self.check_cpp_members()
+
+    def c_generated(self) -> Iterator[tuple[str, _Owner, bool]]:
+        """(name, owner, is a macro) of every name the header and native table define."""
+        abi, upper = self.abi, self.upper
+
+        def made(what: str, span: Span, *key: str) -> _Owner:
+            path = key[1] if key[0] in ("wrapper", "patch", "since", "native") else None
+            return _Owner(what, span, key, False, path)
+
+        yield f"{abi.name}_ops", made("the C aggregate of every table", abi.span, "ops"), False
+        yield f"PVGEN_{upper}_H", made("the header's include guard", abi.span, "guard"), True
+        callconvs = {mb.callconv for t in abi.tables for mb in t.members if isinstance(mb, m.Hook)}
+        fixed = [*C_FIXED_MACROS, *sorted(c.upper() for c in callconvs if c)]
+        for suffix in fixed:
+            yield f"{upper}_{suffix}", made("a macro of the header", abi.span, suffix), True
+        for target in abi.targets:
+            what = f"the macro of target '{target.name}'"
+            yield f"{upper}_TARGET_{target.name.upper()}", made(
+                what, target.span, "target", target.name
+            ), True
+        for path, hook in self.slots():
+            joined = method_name(path)
+            wrapper = made(f"the call wrapper of '{path}'", hook.span, "wrapper", path)
+            yield f"{abi.name}_{joined}", wrapper, False
+            patch = made(f"the patch ID macro of '{path}'", hook.span, "patch", path)
+            yield f"{upper}_PATCH_{joined.upper()}", patch, True
+        for table in abi.tables:
+            for member in table.members:
+                if not isinstance(member, m.Hook):
+                    continue
+                path = f"{table.name}.{member.name}"
+                since = made(f"the since-version macro of '{path}'", member.span, "since", path)
+                yield f"{table.name}_{member.name}_SINCE_VERSION".upper(), since, True
+                if member.no_native is None:
+                    what = f"the native implementation of '{path}'"
+                    native = made(what, member.span, "native", path)
+                    yield f"native_{table.name}_{member.name}", native, False
+        for decl in abi.types:
+            if isinstance(decl, m.Enum) and enum_is_macros(decl):
+                for v in decl.values:
+                    yield v.name, _Owner(
+                        f"enumerator '{v.name}'", v.span, ("spec", v.name), True
+                    ), True
+
+    def check_c_reserved(self, pool: _Pool) -> None:
+        """Names of the standard headers, GCC's own macros, the configuration macros and the
+        layout proofs' typedefs, which no spec name may take."""
+        checks = "typedef names of the header's layout proofs (before C11)"
+        layout_prefix = f"{self.abi.name}_layout_check_"
+        for name, owner in pool.owners.items():
+            if name.startswith(layout_prefix):
+                self.errors.error(
+                    owner.span,
+                    f"{owner.what} would be named '{name}' in {C_CODE}, which starts with"
+                    f" '{layout_prefix}', the prefix of the {checks}",
+                )
+        spec_names = [(n, o.what, o.span) for n, o in pool.owners.items() if o.spec]
+        for name, what, span in [*spec_names, *self.inner()]:
+            if name in C_STANDARD_NAMES:
+                self.errors.error(
+                    span,
+                    f"{what} is named '{name}', which the C headers that the generated header"
+                    " includes, or GCC itself, define; the generated C code would break",
+                )
+            elif name.startswith(DEFAULT_MACRO_PREFIX):
+                self.errors.error(
+                    span,
+                    f"{what} starts with '{DEFAULT_MACRO_PREFIX}', the prefix of the"
+                    " configuration macros that @if tests in generated C; a build may define"
+                    f" '{name}' as a macro",
+                )
+
+    def check_c_macros(self, macros: dict[str, _Owner]) -> None:
+        """A macro replaces every later use of its name: no member, field or parameter may
+        be named like one, and an enumerator written as a macro no word of the header."""
+        for name, what, span in self.inner():
+            owner = macros.get(name)
+            if owner is not None:
+                self.errors.error(
+                    span,
+                    f"{what} would be replaced by the macro '{name}' ({owner.what}) in {C_CODE}",
+                    related=[Related(owner.span, f"{owner.what} comes from here")],
+                )
+        words = c_template_words()
+        for name, owner in macros.items():
+            if owner.spec and name in words:
+                self.errors.error(
+                    owner.span,
+                    f"{owner.what} is written as a macro in the generated C header (its enum"
+                    f" has conditional or wide values), and '{name}' is a word the header uses",
+                )
+
+    def check_c_parameters(self) -> None:
+        """A parameter hides a file-scope name for the rest of its prototype and in the call
+        wrapper's body, which names the aggregate."""
+        ops = f"{self.abi.name}_ops"
+        for table in self.abi.tables:
+            for hook in table.members:
+                if not isinstance(hook, m.Hook):
+                    continue
+                for index, p in enumerate(hook.params):
+                    what = f"parameter '{p.name}' of '{table.name}.{hook.name}'"
+                    if p.name == ops:
+                        self.errors.error(
+                            p.span,
+                            f"{what} would hide the C aggregate '{ops}' that the hook's call"
+                            " wrapper calls through",
+                        )
+                    later = [q for q in hook.params[index + 1 :] if self.bare_type(q.type, p.name)]
+                    if later:
+                        self.errors.error(
+                            p.span,
+                            f"{what} would hide type '{p.name}', which parameter"
+                            f" '{later[0].name}' uses, in the generated C prototype",
+                        )
+
+    def bare_type(self, ref: m.TypeRef, name: str) -> bool:
+        """Whether C spells `ref` with the bare identifier `name` (not as `struct name`)."""
+        if ref.builtin or ref.name != name:
+            return False
+        variants = self.abi.types_by_name.get(name, ())
+        return not (variants and all(isinstance(v, (m.Struct, m.Opaque)) for v in variants))
+
+    def check_cpp_members(self) -> None:
+        """In C++ a member named like a type that its struct uses changes what the name means
+        there, which g++ rejects."""
+        records: list[tuple[str, list[tuple[str, Span]], list[m.TypeRef]]] = []
+        for decl in self.abi.types:
+            if isinstance(decl, m.Struct):
+                fields = [(f.name, f.span) for f in decl.fields]
+                records.append((f"struct '{decl.name}'", fields, [f.type for f in decl.fields]))
+        for table in self.abi.tables:
+            refs: list[m.TypeRef] = []
+            for mb in table.members:
+                if isinstance(mb, m.Hook):
+                    refs += [mb.returns, *(p.type for p in mb.params)]
+                elif isinstance(mb, m.DataMember):
+                    refs.append(mb.type)
+            members = [(mb.name, mb.span) for mb in table.members]
+            records.append((f"table '{table.name}'", members, refs))
+        for record, members, refs in records:
+            for name, span in members:
+                if any(self.bare_type(ref, name) for ref in refs):
+                    self.errors.error(
+                        span,
+                        f"member '{name}' of {record} has the name of a type that {record}"
+                        " uses; in the generated header's C++ form it would change that"
+                        " name's meaning, which g++ rejects",
+                    )
+
+    # ---- Python -----------------------------------------------------------------------
+
+    def check_python(self) -> None:
+        abi = self.abi
+        if abi.name in PY_STDLIB_MODULES:
+            self.errors.error(
+                abi.span,
+                f"ABI '{abi.name}' would name the generated Python package"
+                f" '{self.package}', which would shadow the standard-library module"
+                f" '{abi.name}' (which the package or Python needs)",
+                hint="rename the ABI",
+            )
+        self.check_python_tables()
+        self.check_python_types()
+        self.check_python_backends()
+        self.check_python_members()
+
+    def reserved_in_tables(self) -> dict[str, tuple[str, Span | None]]:
+        """Names python/<abi>/tables.py uses, with why, that a table class would replace."""
+        tables = f"{self.package}/tables.py"
+        reserved: dict[str, tuple[str, Span | None]] = {}
+        for name in PY_TABLES_RUNTIME_NAMES:
+            reserved[name] = (f"a name that {tables} defines or imports", None)
+        for name in PY_BUILTINS_USED:
+            reserved[name] = (f"a Python builtin that {tables} calls", None)
+        for name in PY_DISPATCH_INIT_LOCALS:
+            why = f"a parameter of the dispatch's __init__ in {tables}, which names every table"
+            reserved[name] = (why, None)
+        reserved[class_name(self.abi.name, "Ops")] = (
+            f"the dispatch class of {tables}",
+            self.abi.span,
+        )
+        for backend in self.abi.backends:
+            if backend.default:
+                why = f"the default backend's stub class, which {tables} imports"
+                reserved[class_name(backend.name, "Stub")] = (why, backend.span)
+        return reserved
+
+    def check_python_tables(self) -> None:
+        reserved = self.reserved_in_tables()
+        top = {t.name for t in self.abi.top_level_tables()}
+        for table in self.abi.tables:
+            name = table.name
+            why, where = reserved.get(name, (None, None))
+            if why is None and name in top and name in PY_DISPATCH_ATTRIBUTES:
+                why = "an attribute of the dispatch object itself"
+            if why is None:
+                continue
+            related = [Related(where, "which comes from here")] if where is not None else []
+            self.errors.error(
+                table.span,
+                f"table '{name}' would be the Python class '{name}' and collide with {why};"
+                " the generated Python would break",
+                related=related,
+                hint="rename the table",
+            )
+
+    def check_python_types(self) -> None:
+        types = f"{self.package}/types.py"
+        for name, decls in self.abi.types_by_name.items():
+            if name in PY_TYPES_MODULE_NAMES:
+                self.errors.error(
+                    decls[0].span,
+                    f"type '{name}' would replace '{name}', which {types} uses, and break it",
+                    hint="rename the type",
+                )
+            fields: dict[str, m.Field] = {}
+            for decl in decls:
+                for f in decl.fields if isinstance(decl, m.Struct) else ():
+                    fields.setdefault(f.name, f)
+            self.check_field_defaults(name, list(fields.values()))
+            for decl in decls:
+                for v in decl.values if isinstance(decl, m.Enum) else ():
+                    if v.name in PY_ENUM_RESERVED or _is_sunder(v.name):
+                        self.errors.error(
+                            v.span,
+                            f"enumerator '{v.name}' cannot name a member of the Python enum"
+                            f" '{name}' in {types}: Python's enum keeps the name for itself",
+                        )
+
+    def check_field_defaults(self, struct: str, fields: list[m.Field]) -> None:
+        """A dataclass field hides a module-level name from the defaults of later fields."""
+        for index, f in enumerate(fields):
+            for later in fields[index + 1 :]:
+                default = py_default(self.abi, later.type)
+                if f.name in re.findall(r"[A-Za-z_]\w*", default):
+                    self.errors.error(
+                        f.span,
+                        f"field '{struct}.{f.name}' would hide '{f.name}' from the default of"
+                        f" the later field '{later.name}' ({default}) in the generated Python",
+                        related=[Related(later.span, f"'{later.name}' is declared here")],
+                    )
+                    break
+
+    def check_python_backends(self) -> None:
+        pool = _Pool(self.errors, f"the generated Python package {self.package}/backends")
+        for backend in self.abi.backends:
+            what = f"backend '{backend.name}'"
+            pool.add(backend.name, _Owner(what, backend.span, ("module", backend.name), True))
+        for backend in self.abi.backends:
+            what = f"the stub class of backend '{backend.name}'"
+            owner = _Owner(what, backend.span, ("stub", backend.name), False)
+            pool.add(class_name(backend.name, "Stub"), owner)
+
+    def check_python_members(self) -> None:
+        for table in self.abi.top_level_tables():
+            for path, _, member in self.abi.walk(table, table.name + "."):
+                method = method_name(path)
+                if method.startswith("__"):
+                    self.errors.error(
+                        member.span,
+                        f"'{path}' would be the Python method '{method}' of every backend"
+                        " stub; Python mangles or reserves names that start with '__'",
+                    )
+        for table in self.abi.tables:
+            for hook in table.members:
+                for p in hook.params if isinstance(hook, m.Hook) else ():
+                    if p.name == "self":
+                        self.errors.error(
+                            p.span,
+                            f"parameter 'self' of '{table.name}.{hook.name}' would repeat the"
+                            " 'self' of the backend stub's Python method",
+                        )
