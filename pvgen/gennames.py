@@ -112,7 +112,7 @@ def c_template_words() -> frozenset[str]:
     for path in sorted((TEMPLATES / "c").glob("*.j2")):
         text = path.read_text(encoding="utf-8")
         text = re.sub(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", " ", text, flags=re.S)
-        text = re.sub(r"/\*.*?\*/|\"[^\"\n]*\"|^#include.*$", " ", text, flags=re.S | re.M)
+        text = re.sub(r"/\*.*?\*/|\"[^\"\n]*\"|^#include[^\n]*", " ", text, flags=re.S | re.M)
         words.update(re.findall(r"[A-Za-z_]\w*", text))
     return frozenset(words)
 
@@ -325,30 +325,36 @@ class _GeneratedNames:
         return not (variants and all(isinstance(v, (m.Struct, m.Opaque)) for v in variants))
 
     def check_cpp_members(self) -> None:
-        """In C++ a member named like a type that its struct uses changes what the name means
-        there, which g++ rejects."""
-        records: list[tuple[str, list[tuple[str, Span]], list[m.TypeRef]]] = []
+        """In C++ a member hides a type of its name from the members after it (g++ says the
+        type is not a type there); the header is also compiled as C++."""
+        records: list[tuple[str, list[tuple[str, Span, list[m.TypeRef]]]]] = []
         for decl in self.abi.types:
             if isinstance(decl, m.Struct):
-                fields = [(f.name, f.span) for f in decl.fields]
-                records.append((f"struct '{decl.name}'", fields, [f.type for f in decl.fields]))
+                fields = [(f.name, f.span, [f.type]) for f in decl.fields]
+                records.append((f"struct '{decl.name}'", fields))
         for table in self.abi.tables:
-            refs: list[m.TypeRef] = []
+            members: list[tuple[str, Span, list[m.TypeRef]]] = []
             for mb in table.members:
+                refs: list[m.TypeRef] = []
                 if isinstance(mb, m.Hook):
-                    refs += [mb.returns, *(p.type for p in mb.params)]
+                    refs = [mb.returns, *(p.type for p in mb.params)]
                 elif isinstance(mb, m.DataMember):
-                    refs.append(mb.type)
-            members = [(mb.name, mb.span) for mb in table.members]
-            records.append((f"table '{table.name}'", members, refs))
-        for record, members, refs in records:
-            for name, span in members:
-                if any(self.bare_type(ref, name) for ref in refs):
+                    refs = [mb.type]
+                members.append((mb.name, mb.span, refs))
+            records.append((f"table '{table.name}'", members))
+        for record, members in records:
+            for index, (name, span, _) in enumerate(members):
+                later = [
+                    other
+                    for other, _, refs in members[index + 1 :]
+                    if any(self.bare_type(ref, name) for ref in refs)
+                ]
+                if later:
                     self.errors.error(
                         span,
-                        f"member '{name}' of {record} has the name of a type that {record}"
-                        " uses; in the generated header's C++ form it would change that"
-                        " name's meaning, which g++ rejects",
+                        f"member '{name}' of {record} would hide type '{name}' from the later"
+                        f" member '{later[0]}' in the generated header's C++ form, which g++"
+                        " rejects",
                     )
 
     # ---- Python -----------------------------------------------------------------------
