@@ -6,8 +6,7 @@ generated Python package, could not use, each at the declaration at fault and, f
 clash, with the other declaration as a related location: two things that would get one
 C name or one Python name, a spec name that the generated code also defines, includes,
 imports or reads, a name a build may define as a macro, and names Python keeps for
-itself. Also required here: a default backend, which the Python dispatch falls back on.
-So a spec that `check` accepts is one that `generate` turns into a header that compiles
+itself. So a spec that `check` accepts is one that `generate` turns into a header that compiles
 and a package that imports and installs every backend.
 
 The generators spell names with the helpers in pvgen/names.py; the lists of what the
@@ -55,6 +54,12 @@ def check_generated_names(abi: m.Abi, errors: Collector) -> None:
     names.check_python()
 
 
+# Where a C name lives: struct tags (tables), ordinary identifiers (functions, variables,
+# typedef names, enumerators), both (a struct, which the header also typedefs, and the
+# aggregate), or the preprocessor, which replaces the name everywhere.
+TAG, ORDINARY, BOTH, MACRO = "tag", "ordinary", "both", "macro"
+
+
 @dataclass(frozen=True)
 class _Owner:
     """What a generated name stands for. Owners with equal keys are one thing (the variants
@@ -65,31 +70,42 @@ class _Owner:
     key: tuple[str, ...]
     spec: bool
     path: str | None = None  # the member path a generated name spells
+    space: str = ORDINARY
+
+
+def _meet(a: str, b: str) -> bool:
+    """Whether two names in these C name spaces can clash."""
+    return a == b or MACRO in (a, b) or BOTH in (a, b)
 
 
 class _Pool:
-    """One namespace of generated code: the first owner of each name; clashes reported once
-    per pair, at the spec's own declaration where one of the two is one."""
+    """One namespace of generated code: the owners of each name; clashes reported once per
+    pair, at the spec's own declaration where one of the two is one."""
 
     def __init__(self, errors: Collector, where: str) -> None:
         self.errors = errors
         self.where = where
-        self.owners: dict[str, _Owner] = {}
+        self.owners: dict[str, list[_Owner]] = {}
         self.reported: set[frozenset[tuple[str, ...]]] = set()
 
     def add(self, name: str, owner: _Owner) -> None:
-        first = self.owners.setdefault(name, owner)
-        pair = frozenset((first.key, owner.key))
-        if first.key == owner.key or pair in self.reported or _alike(first.path, owner.path):
-            return
-        self.reported.add(pair)
-        at, other = (owner, first) if owner.spec or not first.spec else (first, owner)
-        self.errors.error(
-            at.span,
-            f"{at.what} and {other.what} would both be named '{name}' in {self.where}",
-            related=[Related(other.span, f"{other.what} comes from here")],
-            hint="rename one of them",
-        )
+        earlier = self.owners.setdefault(name, [])
+        for first in earlier:
+            pair = frozenset((first.key, owner.key))
+            if first.key == owner.key or not _meet(first.space, owner.space):
+                continue
+            if pair in self.reported or _alike(first.path, owner.path):
+                break
+            self.reported.add(pair)
+            at, other = (owner, first) if owner.spec or not first.spec else (first, owner)
+            self.errors.error(
+                at.span,
+                f"{at.what} and {other.what} would both be named '{name}' in {self.where}",
+                related=[Related(other.span, f"{other.what} comes from here")],
+                hint="rename one of them",
+            )
+            break
+        earlier.append(owner)
 
 
 def _alike(a: str | None, b: str | None) -> bool:
@@ -138,14 +154,17 @@ class _GeneratedNames:
         """Types, tables and enumerators: C's file-scope names (tags and ordinary names)."""
         for decl in self.abi.types:
             kind = type(decl).__name__.lower().replace("opaque", "opaque struct")
-            yield decl.name, _Owner(f"{kind} '{decl.name}'", decl.span, ("spec", decl.name), True)
+            space = BOTH if isinstance(decl, (m.Struct, m.Opaque)) else ORDINARY
+            what = f"{kind} '{decl.name}'"
+            yield decl.name, _Owner(what, decl.span, ("spec", decl.name), True, None, space)
             if isinstance(decl, m.Enum):
+                space = MACRO if enum_is_macros(decl) else ORDINARY
                 for v in decl.values:
                     what = f"enumerator '{v.name}'"
-                    yield v.name, _Owner(what, v.span, ("spec", v.name), True)
+                    yield v.name, _Owner(what, v.span, ("spec", v.name), True, None, space)
         for table in self.abi.tables:
             what = f"table '{table.name}'"
-            yield table.name, _Owner(what, table.span, ("spec", table.name), True)
+            yield table.name, _Owner(what, table.span, ("spec", table.name), True, None, TAG)
 
     def inner(self) -> Iterator[tuple[str, str, Span]]:
         """Members, fields and parameters: names inside a struct or a prototype."""
@@ -192,72 +211,64 @@ class _GeneratedNames:
         pool = _Pool(self.errors, C_CODE)
         for name, owner in self.file_scope():
             pool.add(name, owner)
-        macros: dict[str, _Owner] = {}
-        for name, owner, is_macro in self.c_generated():
+        for name, owner in self.c_generated():
             pool.add(name, owner)
-            if is_macro:
-                macros.setdefault(name, owner)
+        macros = {n: o for n, owners in pool.owners.items() for o in owners if o.space == MACRO}
         self.check_c_reserved(pool)
         self.check_c_macros(macros)
         self.check_c_parameters()
         self.check_cpp_members()
 
-    def c_generated(self) -> Iterator[tuple[str, _Owner, bool]]:
-        """(name, owner, is a macro) of every name the header and native table define."""
+    def c_generated(self) -> Iterator[tuple[str, _Owner]]:
+        """Every name the header and the native table define, with what it stands for."""
         abi, upper = self.abi, self.upper
 
-        def made(what: str, span: Span, *key: str) -> _Owner:
+        def made(what: str, span: Span, space: str, *key: str) -> _Owner:
             path = key[1] if key[0] in ("wrapper", "patch", "since", "native") else None
-            return _Owner(what, span, key, False, path)
+            return _Owner(what, span, key, False, path, space)
 
-        yield f"{abi.name}_ops", made("the C aggregate of every table", abi.span, "ops"), False
-        yield f"PVGEN_{upper}_H", made("the header's include guard", abi.span, "guard"), True
+        yield f"{abi.name}_ops", made("the C aggregate of every table", abi.span, BOTH, "ops")
+        yield f"PVGEN_{upper}_H", made("the header's include guard", abi.span, MACRO, "guard")
         callconvs = {mb.callconv for t in abi.tables for mb in t.members if isinstance(mb, m.Hook)}
-        fixed = [*C_FIXED_MACROS, *sorted(c.upper() for c in callconvs if c)]
-        for suffix in fixed:
-            yield f"{upper}_{suffix}", made("a macro of the header", abi.span, suffix), True
+        for suffix in [*C_FIXED_MACROS, *sorted(c.upper() for c in callconvs if c)]:
+            yield f"{upper}_{suffix}", made("a macro of the header", abi.span, MACRO, suffix)
         for target in abi.targets:
             what = f"the macro of target '{target.name}'"
-            yield f"{upper}_TARGET_{target.name.upper()}", made(
-                what, target.span, "target", target.name
-            ), True
+            owner = made(what, target.span, MACRO, "target", target.name)
+            yield f"{upper}_TARGET_{target.name.upper()}", owner
         for path, hook in self.slots():
             joined = method_name(path)
-            wrapper = made(f"the call wrapper of '{path}'", hook.span, "wrapper", path)
-            yield f"{abi.name}_{joined}", wrapper, False
-            patch = made(f"the patch ID macro of '{path}'", hook.span, "patch", path)
-            yield f"{upper}_PATCH_{joined.upper()}", patch, True
+            wrapper = made(f"the call wrapper of '{path}'", hook.span, ORDINARY, "wrapper", path)
+            yield f"{abi.name}_{joined}", wrapper
+            patch = made(f"the patch ID macro of '{path}'", hook.span, MACRO, "patch", path)
+            yield f"{upper}_PATCH_{joined.upper()}", patch
         for table in abi.tables:
             for member in table.members:
                 if not isinstance(member, m.Hook):
                     continue
                 path = f"{table.name}.{member.name}"
-                since = made(f"the since-version macro of '{path}'", member.span, "since", path)
-                yield f"{table.name}_{member.name}_SINCE_VERSION".upper(), since, True
+                what = f"the since-version macro of '{path}'"
+                since = made(what, member.span, MACRO, "since", path)
+                yield f"{table.name}_{member.name}_SINCE_VERSION".upper(), since
                 if member.no_native is None:
                     what = f"the native implementation of '{path}'"
-                    native = made(what, member.span, "native", path)
-                    yield f"native_{table.name}_{member.name}", native, False
-        for decl in abi.types:
-            if isinstance(decl, m.Enum) and enum_is_macros(decl):
-                for v in decl.values:
-                    yield v.name, _Owner(
-                        f"enumerator '{v.name}'", v.span, ("spec", v.name), True
-                    ), True
+                    native = made(what, member.span, ORDINARY, "native", path)
+                    yield f"native_{table.name}_{member.name}", native
 
     def check_c_reserved(self, pool: _Pool) -> None:
         """Names of the standard headers, GCC's own macros, the configuration macros and the
         layout proofs' typedefs, which no spec name may take."""
         checks = "typedef names of the header's layout proofs (before C11)"
         layout_prefix = f"{self.abi.name}_layout_check_"
-        for name, owner in pool.owners.items():
+        for name, owners in pool.owners.items():
+            owner = owners[0]
             if name.startswith(layout_prefix):
                 self.errors.error(
                     owner.span,
                     f"{owner.what} would be named '{name}' in {C_CODE}, which starts with"
                     f" '{layout_prefix}', the prefix of the {checks}",
                 )
-        spec_names = [(n, o.what, o.span) for n, o in pool.owners.items() if o.spec]
+        spec_names = [(n, o.what, o.span) for n, os in pool.owners.items() for o in os if o.spec]
         for name, what, span in [*spec_names, *self.inner()]:
             if name in C_STANDARD_NAMES:
                 self.errors.error(
@@ -366,7 +377,7 @@ class _GeneratedNames:
                 abi.span,
                 f"ABI '{abi.name}' would name the generated Python package"
                 f" '{self.package}', which would shadow the standard-library module"
-                f" '{abi.name}' (which the package or Python needs)",
+                f" '{abi.name}' wherever python/ is on the import path",
                 hint="rename the ABI",
             )
         self.check_python_tables()
