@@ -18,11 +18,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import model as m
 from .diagnostics import Collector, Related
-from .gen.common import TEMPLATES
+from .gen.c import _CGen
+from .gen.common import TEMPLATES, GenOptions
 from .gen.python import py_default
 from .names import (
     C_STANDARD_NAMES,
@@ -40,10 +41,19 @@ from .names import (
 from .source import Span
 
 C_CODE = "the generated C code"
-
-# The C header's own macros after its `<ABI>_` prefix, besides those of targets and hooks.
-C_FIXED_MACROS = ("ABI_VERSION", "DEPRECATED", "PACKED", "STATIC_ASSERT", "EMPTY_MEMBER")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def generated_c_names(abi: m.Abi) -> dict[str, str]:
+    """Every name the header and the native table define, with its space (MACRO, ORDINARY or
+    BOTH): what the check keeps the spec's names from."""
+    return {name: owner.space for name, owner in _GeneratedNames(abi, Collector()).c_generated()}
+
+
+def c_namer(abi: m.Abi) -> _CGen:
+    """The C generator of `abi`, for its names: the aggregate, the header's own macros, call
+    wrappers and patch ID macros are spelled by the code that writes them."""
+    return _CGen(abi, GenOptions())
 
 
 def check_generated_names(abi: m.Abi, errors: Collector) -> None:
@@ -60,17 +70,25 @@ def check_generated_names(abi: m.Abi, errors: Collector) -> None:
 TAG, ORDINARY, BOTH, MACRO = "tag", "ordinary", "both", "macro"
 
 
-@dataclass(frozen=True)
-class _Owner:
-    """What a generated name stands for. Owners with equal keys are one thing (the variants
-    of one declaration under exclusive conditions); `spec` owners are names the spec wrote."""
+class _Owner(NamedTuple):
+    """What a name stands for, described by `template` filled with `subject` (formatted only
+    for a message). Owners with equal keys are one thing (the variants of one declaration
+    under exclusive conditions); `spec` owners are names the spec wrote itself."""
 
-    what: str
+    template: str  # "the call wrapper of '{}'" (or no field at all)
+    subject: str  # "pv_irq_ops.save_fl"
     span: Span
-    key: tuple[str, ...]
     spec: bool
-    path: str | None = None  # the member path a generated name spells
     space: str = ORDINARY
+    path: str | None = None  # the member path a generated name spells
+
+    @property
+    def what(self) -> str:
+        return self.template.format(self.subject)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return ("spec", self.subject) if self.spec else (self.template, self.subject)
 
 
 def _meet(a: str, b: str) -> bool:
@@ -85,19 +103,25 @@ class _Pool:
     def __init__(self, errors: Collector, where: str) -> None:
         self.errors = errors
         self.where = where
-        self.owners: dict[str, list[_Owner]] = {}
-        self.reported: set[frozenset[tuple[str, ...]]] = set()
+        self.first: dict[str, _Owner] = {}
+        self.more: dict[str, list[_Owner]] = {}  # the later owners of a name, if any
+        self.reported: set[frozenset[tuple[str, str]]] = set()
+
+    def owners(self, name: str) -> list[_Owner]:
+        return [self.first[name], *self.more.get(name, ())]
 
     def add(self, name: str, owner: _Owner) -> None:
-        earlier = self.owners.setdefault(name, [])
-        for first in earlier:
-            pair = frozenset((first.key, owner.key))
-            if first.key == owner.key or not _meet(first.space, owner.space):
+        first = self.first.setdefault(name, owner)
+        if first is owner:
+            return
+        for earlier in self.owners(name):
+            if earlier.key == owner.key or not _meet(earlier.space, owner.space):
                 continue
-            if pair in self.reported or _alike(first.path, owner.path):
+            pair = frozenset((earlier.key, owner.key))
+            if pair in self.reported or _alike(earlier.path, owner.path):
                 break
             self.reported.add(pair)
-            at, other = (owner, first) if owner.spec or not first.spec else (first, owner)
+            at, other = (owner, earlier) if owner.spec or not earlier.spec else (earlier, owner)
             self.errors.error(
                 at.span,
                 f"{at.what} and {other.what} would both be named '{name}' in {self.where}",
@@ -105,7 +129,7 @@ class _Pool:
                 hint="rename one of them",
             )
             break
-        earlier.append(owner)
+        self.more.setdefault(name, []).append(owner)
 
 
 def _alike(a: str | None, b: str | None) -> bool:
@@ -145,8 +169,8 @@ class _GeneratedNames:
     def __init__(self, abi: m.Abi, errors: Collector) -> None:
         self.abi = abi
         self.errors = errors
-        self.upper = abi.name.upper()
         self.package = f"python/{abi.name}"
+        self.namer = c_namer(abi)
 
     # ---- what the spec names ----------------------------------------------------------
 
@@ -155,35 +179,30 @@ class _GeneratedNames:
         for decl in self.abi.types:
             kind = type(decl).__name__.lower().replace("opaque", "opaque struct")
             space = BOTH if isinstance(decl, (m.Struct, m.Opaque)) else ORDINARY
-            what = f"{kind} '{decl.name}'"
-            yield decl.name, _Owner(what, decl.span, ("spec", decl.name), True, None, space)
+            yield decl.name, _Owner(kind + " '{}'", decl.name, decl.span, True, space)
             if isinstance(decl, m.Enum):
                 space = MACRO if enum_is_macros(decl) else ORDINARY
                 for v in decl.values:
-                    what = f"enumerator '{v.name}'"
-                    yield v.name, _Owner(what, v.span, ("spec", v.name), True, None, space)
+                    yield v.name, _Owner("enumerator '{}'", v.name, v.span, True, space)
         for table in self.abi.tables:
-            what = f"table '{table.name}'"
-            yield table.name, _Owner(what, table.span, ("spec", table.name), True, None, TAG)
+            yield table.name, _Owner("table '{}'", table.name, table.span, True, TAG)
 
     def inner(self) -> Iterator[tuple[str, str, Span]]:
-        """Members, fields and parameters: names inside a struct or a prototype."""
+        """Members, fields and parameters (names inside a struct or a prototype): each name,
+        a description of its owner (`template` with the name in its `{}`), and its span."""
         for decl in self.abi.types:
             if isinstance(decl, m.Struct):
+                field = f"field '{decl.name}.{{}}'"
                 for f in decl.fields:
-                    yield f.name, f"field '{decl.name}.{f.name}'", f.span
+                    yield f.name, field, f.span
         for table in self.abi.tables:
+            member_of = f"member '{table.name}.{{}}'"
             for member in table.members:
-                yield member.name, f"member '{table.name}.{member.name}'", member.span
+                yield member.name, member_of, member.span
                 if isinstance(member, m.Hook):
+                    param = f"parameter '{{}}' of '{table.name}.{member.name}'"
                     for p in member.params:
-                        what = f"parameter '{p.name}' of '{table.name}.{member.name}'"
-                        yield p.name, what, p.span
-
-    def slots(self) -> Iterator[tuple[str, m.Hook]]:
-        """Every hook as reached from the aggregate, with its path."""
-        for top in self.abi.top_level_tables():
-            yield from self.abi.hooks(top, top.name + ".")
+                        yield p.name, param, p.span
 
     # ---- both languages -----------------------------------------------------------------
 
@@ -192,7 +211,8 @@ class _GeneratedNames:
         Python methods) and in capitals (C macros): two paths spelled alike clash."""
         seen: dict[str, tuple[str, Span]] = {}
         for table in self.abi.tables:
-            for path, _, member in self.abi.walk(table, table.name + "."):
+            for slot in m.slots_under(table, self.abi.tables_by_name):
+                path, member = ".".join((table.name, *slot.names)), slot.member
                 joined = method_name(path)
                 for spelling in (joined, joined.upper()):
                     other, other_span = seen.setdefault(spelling, (path, member.span))
@@ -213,87 +233,76 @@ class _GeneratedNames:
             pool.add(name, owner)
         for name, owner in self.c_generated():
             pool.add(name, owner)
-        macros = {n: o for n, owners in pool.owners.items() for o in owners if o.space == MACRO}
         self.check_c_reserved(pool)
-        self.check_c_macros(macros)
         self.check_c_parameters()
         self.check_cpp_members()
 
     def c_generated(self) -> Iterator[tuple[str, _Owner]]:
-        """Every name the header and the native table define, with what it stands for."""
-        abi, upper = self.abi, self.upper
-
-        def made(what: str, span: Span, space: str, *key: str) -> _Owner:
-            path = key[1] if key[0] in ("wrapper", "patch", "since", "native") else None
-            return _Owner(what, span, key, False, path, space)
-
-        yield f"{abi.name}_ops", made("the C aggregate of every table", abi.span, BOTH, "ops")
-        yield f"PVGEN_{upper}_H", made("the header's include guard", abi.span, MACRO, "guard")
-        callconvs = {mb.callconv for t in abi.tables for mb in t.members if isinstance(mb, m.Hook)}
-        for suffix in [*C_FIXED_MACROS, *sorted(c.upper() for c in callconvs if c)]:
-            yield f"{upper}_{suffix}", made("a macro of the header", abi.span, MACRO, suffix)
+        """Every name the header and the native table define, with what it stands for, as
+        the C generator spells them."""
+        abi, namer = self.abi, self.namer
+        yield namer.ops, _Owner("the C aggregate of every table", "", abi.span, False, BOTH)
+        own = namer.names
+        fixed = [
+            (own.guard, "the header's include guard"),
+            (own.abi_version, "the header's ABI version macro"),
+            (own.deprecated, "the header's macro for deprecated wrappers"),
+            (own.empty_member, "the header's macro for empty structs"),
+            (own.packed, "the header's macro for packed structs"),
+            (own.static_assert, "the header's macro for layout proofs"),
+            *((macro, "the header's calling-convention macro") for macro, _ in own.callconvs),
+        ]
+        for macro, what in fixed:
+            yield macro, _Owner(what, macro, abi.span, False, MACRO)
         for target in abi.targets:
-            what = f"the macro of target '{target.name}'"
-            owner = made(what, target.span, MACRO, "target", target.name)
-            yield f"{upper}_TARGET_{target.name.upper()}", owner
-        for path, hook in self.slots():
-            joined = method_name(path)
-            wrapper = made(f"the call wrapper of '{path}'", hook.span, ORDINARY, "wrapper", path)
-            yield f"{abi.name}_{joined}", wrapper
-            patch = made(f"the patch ID macro of '{path}'", hook.span, MACRO, "patch", path)
-            yield f"{upper}_PATCH_{joined.upper()}", patch
+            owner = _Owner("the macro of target '{}'", target.name, target.span, False, MACRO)
+            yield f"{namer.upper}_TARGET_{target.name.upper()}", owner
+        for slot in abi.hook_slots:
+            path, span = slot.path, slot.hook.span
+            wrapper = _Owner("the call wrapper of '{}'", path, span, False, ORDINARY, path)
+            yield namer.wrapper_name(slot), wrapper
+            patch = _Owner("the patch ID macro of '{}'", path, span, False, MACRO, path)
+            yield namer.patch_macro(slot), patch
         for table in abi.tables:
             for member in table.members:
                 if not isinstance(member, m.Hook):
                     continue
-                path = f"{table.name}.{member.name}"
-                what = f"the since-version macro of '{path}'"
-                since = made(what, member.span, MACRO, "since", path)
+                path, span = f"{table.name}.{member.name}", member.span
+                since = _Owner("the since-version macro of '{}'", path, span, False, MACRO, path)
                 yield f"{table.name}_{member.name}_SINCE_VERSION".upper(), since
                 if member.no_native is None:
-                    what = f"the native implementation of '{path}'"
-                    native = made(what, member.span, ORDINARY, "native", path)
+                    template = "the native implementation of '{}'"
+                    native = _Owner(template, path, span, False, ORDINARY, path)
                     yield f"native_{table.name}_{member.name}", native
 
     def check_c_reserved(self, pool: _Pool) -> None:
         """Names of the standard headers, GCC's own macros, the configuration macros and the
-        layout proofs' typedefs, which no spec name may take."""
+        layout proofs' typedefs, which no spec name may take; and names a macro replaces."""
         checks = "typedef names of the header's layout proofs (before C11)"
-        layout_prefix = f"{self.abi.name}_layout_check_"
-        for name, owners in pool.owners.items():
-            owner = owners[0]
+        layout_prefix = self.namer.names.layout_check
+        macros: dict[str, _Owner] = {}
+        every = [*pool.first.items(), *((n, o) for n, os in pool.more.items() for o in os)]
+        for name, owner in every:
+            if owner.space == MACRO:
+                macros.setdefault(name, owner)
+            if owner.spec:
+                self.check_c_name(name, owner.template, owner.span)
+        for name, owner in pool.first.items():
             if name.startswith(layout_prefix):
                 self.errors.error(
                     owner.span,
                     f"{owner.what} would be named '{name}' in {C_CODE}, which starts with"
                     f" '{layout_prefix}', the prefix of the {checks}",
                 )
-        spec_names = [(n, o.what, o.span) for n, os in pool.owners.items() for o in os if o.spec]
-        for name, what, span in [*spec_names, *self.inner()]:
-            if name in C_STANDARD_NAMES:
+        for name, template, span in self.inner():
+            self.check_c_name(name, template, span)
+            macro = macros.get(name)
+            if macro is not None:
                 self.errors.error(
                     span,
-                    f"{what} is named '{name}', which the C headers that the generated header"
-                    " includes, or GCC itself, define; the generated C code would break",
-                )
-            elif name.startswith(DEFAULT_MACRO_PREFIX):
-                self.errors.error(
-                    span,
-                    f"{what} starts with '{DEFAULT_MACRO_PREFIX}', the prefix of the"
-                    " configuration macros that @if tests in generated C; a build may define"
-                    f" '{name}' as a macro",
-                )
-
-    def check_c_macros(self, macros: dict[str, _Owner]) -> None:
-        """A macro replaces every later use of its name: no member, field or parameter may
-        be named like one, and an enumerator written as a macro no word of the header."""
-        for name, what, span in self.inner():
-            owner = macros.get(name)
-            if owner is not None:
-                self.errors.error(
-                    span,
-                    f"{what} would be replaced by the macro '{name}' ({owner.what}) in {C_CODE}",
-                    related=[Related(owner.span, f"{owner.what} comes from here")],
+                    f"{template.format(name)} would be replaced by the macro '{name}'"
+                    f" ({macro.what}) in {C_CODE}",
+                    related=[Related(macro.span, f"{macro.what} comes from here")],
                 )
         words = c_template_words()
         for name, owner in macros.items():
@@ -304,15 +313,34 @@ class _GeneratedNames:
                     f" has conditional or wide values), and '{name}' is a word the header uses",
                 )
 
+    def check_c_name(self, name: str, template: str, span: Span) -> None:
+        """A spec name that the included headers or GCC define, or that a build may."""
+        if name in C_STANDARD_NAMES:
+            self.errors.error(
+                span,
+                f"{template.format(name)} is named '{name}', which the C headers that the"
+                " generated header includes, or GCC itself, define; the generated C code"
+                " would break",
+            )
+        elif name.startswith(DEFAULT_MACRO_PREFIX):
+            self.errors.error(
+                span,
+                f"{template.format(name)} starts with '{DEFAULT_MACRO_PREFIX}', the prefix of the"
+                " configuration macros that @if tests in generated C; a build may define"
+                f" '{name}' as a macro",
+            )
+
     def check_c_parameters(self) -> None:
         """A parameter hides a file-scope name for the rest of its prototype and in the call
         wrapper's body, which names the aggregate."""
-        ops = f"{self.abi.name}_ops"
+        ops, bare = self.namer.ops, self.bare_types
         for table in self.abi.tables:
             for hook in table.members:
                 if not isinstance(hook, m.Hook):
                     continue
                 for index, p in enumerate(hook.params):
+                    if p.name != ops and p.name not in bare:
+                        continue  # the common case: nothing to hide
                     what = f"parameter '{p.name}' of '{table.name}.{hook.name}'"
                     if p.name == ops:
                         self.errors.error(
@@ -328,22 +356,31 @@ class _GeneratedNames:
                             f" '{later[0].name}' uses, in the generated C prototype",
                         )
 
+    @functools.cached_property
+    def bare_types(self) -> frozenset[str]:
+        """The declared types that C spells with a bare identifier (not `struct name`)."""
+        return frozenset(
+            name
+            for name, variants in self.abi.types_by_name.items()
+            if not all(isinstance(v, (m.Struct, m.Opaque)) for v in variants)
+        )
+
     def bare_type(self, ref: m.TypeRef, name: str) -> bool:
-        """Whether C spells `ref` with the bare identifier `name` (not as `struct name`)."""
-        if ref.builtin or ref.name != name:
-            return False
-        variants = self.abi.types_by_name.get(name, ())
-        return not (variants and all(isinstance(v, (m.Struct, m.Opaque)) for v in variants))
+        """Whether C spells `ref` with the bare identifier `name`."""
+        return not ref.builtin and ref.name == name and name in self.bare_types
 
     def check_cpp_members(self) -> None:
         """In C++ a member hides a type of its name from the members after it (g++ says the
         type is not a type there); the header is also compiled as C++."""
+        bare = self.bare_types
         records: list[tuple[str, list[tuple[str, Span, list[m.TypeRef]]]]] = []
         for decl in self.abi.types:
-            if isinstance(decl, m.Struct):
+            if isinstance(decl, m.Struct) and any(f.name in bare for f in decl.fields):
                 fields = [(f.name, f.span, [f.type]) for f in decl.fields]
                 records.append((f"struct '{decl.name}'", fields))
         for table in self.abi.tables:
+            if not any(mb.name in bare for mb in table.members):
+                continue  # no member could hide a type
             members: list[tuple[str, Span, list[m.TypeRef]]] = []
             for mb in table.members:
                 refs: list[m.TypeRef] = []
@@ -354,19 +391,18 @@ class _GeneratedNames:
                 members.append((mb.name, mb.span, refs))
             records.append((f"table '{table.name}'", members))
         for record, members in records:
-            for index, (name, span, _) in enumerate(members):
-                later = [
-                    other
-                    for other, _, refs in members[index + 1 :]
-                    if any(self.bare_type(ref, name) for ref in refs)
-                ]
-                if later:
+            used_later: dict[str, str] = {}  # bare type name -> the first later member using it
+            for name, span, refs in reversed(members):
+                if name in used_later:
                     self.errors.error(
                         span,
                         f"member '{name}' of {record} would hide type '{name}' from the later"
-                        f" member '{later[0]}' in the generated header's C++ form, which g++"
-                        " rejects",
+                        f" member '{used_later[name]}' in the generated header's C++ form,"
+                        " which g++ rejects",
                     )
+                for ref in refs:
+                    if self.bare_type(ref, ref.name):
+                        used_later[ref.name] = name
 
     # ---- Python -----------------------------------------------------------------------
 
@@ -465,23 +501,20 @@ class _GeneratedNames:
     def check_python_backends(self) -> None:
         pool = _Pool(self.errors, f"the generated Python package {self.package}/backends")
         for backend in self.abi.backends:
-            what = f"backend '{backend.name}'"
-            pool.add(backend.name, _Owner(what, backend.span, ("module", backend.name), True))
+            pool.add(backend.name, _Owner("backend '{}'", backend.name, backend.span, True))
         for backend in self.abi.backends:
-            what = f"the stub class of backend '{backend.name}'"
-            owner = _Owner(what, backend.span, ("stub", backend.name), False)
+            owner = _Owner("the stub class of backend '{}'", backend.name, backend.span, False)
             pool.add(class_name(backend.name, "Stub"), owner)
 
     def check_python_members(self) -> None:
-        for table in self.abi.top_level_tables():
-            for path, _, member in self.abi.walk(table, table.name + "."):
-                method = method_name(path)
-                if method.startswith("__"):
-                    self.errors.error(
-                        member.span,
-                        f"'{path}' would be the Python method '{method}' of every backend"
-                        " stub; Python mangles or reserves names that start with '__'",
-                    )
+        for slot in self.abi.slots:
+            method = method_name(slot.path)
+            if method.startswith("__"):
+                self.errors.error(
+                    slot.member.span,
+                    f"'{slot.path}' would be the Python method '{method}' of every backend"
+                    " stub; Python mangles or reserves names that start with '__'",
+                )
         for table in self.abi.tables:
             for hook in table.members:
                 for p in hook.params if isinstance(hook, m.Hook) else ():

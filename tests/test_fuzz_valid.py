@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from test_generated_names import install_every_backend
 from test_roundtrip import without_places
 
-from pvgen.cli import load_abi
+from pvgen.api import load_abi
 from pvgen.config import Config
 from pvgen.fmt import format_source
 from pvgen.printer import print_spec
