@@ -410,6 +410,8 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             dispatch=class_name(abi.name, "Ops"),
             native_stub=class_name(native, "Stub") if native else "object",
             native_module=native,
+            # TYPE_CHECKING guards the import of the default backend's stub, if there is one
+            typing_names=f"{'TYPE_CHECKING, ' if native else ''}Any, TypeVar, cast",
             tables=table_views(abi),
             top=[t.name for t in top],
             hooks=hooks,
