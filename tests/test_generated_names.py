@@ -677,3 +677,16 @@ def test_enumerators_written_as_macros_are_the_ones_the_check_expects(tmp_path: 
     enums = [d for d in abi.types if isinstance(d, Enum)]
     assert defined == {v.name for e in enums if enum_is_macros(e) for v in e.values}
     assert defined == {"W_A", "K_A", "K_B"}
+
+
+@pytest.mark.parametrize(("header", "abi"), [("types.h", "types_abi"), ("pv_ops.h", "pv_ops")])
+def test_import_names_the_abi_so_that_check_accepts_it(
+    header: str, abi: str, tmp_path: Path
+) -> None:
+    # The ABI's default name is the header's; `types` would shadow a standard module.
+    (tmp_path / header).write_text("struct pv_cpu_ops {\n\tvoid (*wbinvd)(void);\n};\n")
+    imported = run_cli("import", header, cwd=tmp_path)
+    assert imported.status == 0, imported.err
+    assert f"\nabi {abi} {{\n" in imported.out
+    (tmp_path / "a.pvspec").write_text(imported.out, encoding="utf-8")
+    assert run_cli("check", "--no-rules", "a.pvspec", cwd=tmp_path).status == 0
