@@ -64,10 +64,11 @@ def check_generated_names(abi: m.Abi, errors: Collector) -> None:
     names.check_python()
 
 
-# Where a C name lives: struct tags (tables), ordinary identifiers (functions, variables,
-# typedef names, enumerators), both (a struct, which the header also typedefs, and the
-# aggregate), or the preprocessor, which replaces the name everywhere.
-TAG, ORDINARY, BOTH, MACRO = "tag", "ordinary", "both", "macro"
+# Where a C name lives: struct tags (tables, the patch template), typedef names (typedefs
+# and enums), other ordinary identifiers (functions, variables, enumerators), both a tag and
+# a typedef name or variable (a struct, which the header also typedefs; the aggregate), or
+# the preprocessor, which replaces the name everywhere.
+TAG, TYPEDEF, ORDINARY, BOTH, MACRO = "tag", "typedef", "ordinary", "both", "macro"
 
 
 class _Owner(NamedTuple):
@@ -92,8 +93,9 @@ class _Owner(NamedTuple):
 
 
 def _meet(a: str, b: str) -> bool:
-    """Whether two names in these C name spaces can clash."""
-    return a == b or MACRO in (a, b) or BOTH in (a, b)
+    """Whether two names in these spaces clash: a tag and an ordinary identifier may share a
+    name in C and C++, except a typedef name, which C++ keeps in the scope of class names."""
+    return a == b or MACRO in (a, b) or BOTH in (a, b) or TYPEDEF in (a, b)
 
 
 class _Pool:
@@ -178,7 +180,7 @@ class _GeneratedNames:
         """Types, tables and enumerators: C's file-scope names (tags and ordinary names)."""
         for decl in self.abi.types:
             kind = type(decl).__name__.lower().replace("opaque", "opaque struct")
-            space = BOTH if isinstance(decl, (m.Struct, m.Opaque)) else ORDINARY
+            space = BOTH if isinstance(decl, (m.Struct, m.Opaque)) else TYPEDEF
             yield decl.name, _Owner(kind + " '{}'", decl.name, decl.span, True, space)
             if isinstance(decl, m.Enum):
                 space = MACRO if enum_is_macros(decl) else ORDINARY
@@ -242,6 +244,8 @@ class _GeneratedNames:
         the C generator spells them."""
         abi, namer = self.abi, self.namer
         yield namer.ops, _Owner("the C aggregate of every table", "", abi.span, False, BOTH)
+        if namer.template != namer.ops:  # `struct <abi>_patch_template`: a tag only
+            yield namer.template, _Owner("the C patch template", "", abi.span, False, TAG)
         own = namer.names
         fixed = [
             (own.guard, "the header's include guard"),
@@ -261,8 +265,9 @@ class _GeneratedNames:
             path, span = slot.path, slot.hook.span
             wrapper = _Owner("the call wrapper of '{}'", path, span, False, ORDINARY, path)
             yield namer.wrapper_name(slot), wrapper
-            patch = _Owner("the patch ID macro of '{}'", path, span, False, MACRO, path)
-            yield namer.patch_macro(slot), patch
+            if namer.in_template(slot):
+                patch = _Owner("the patch ID macro of '{}'", path, span, False, MACRO, path)
+                yield namer.patch_macro(slot), patch
         for table in abi.tables:
             for member in table.members:
                 if not isinstance(member, m.Hook):

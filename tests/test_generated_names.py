@@ -690,3 +690,19 @@ def test_import_names_the_abi_so_that_check_accepts_it(
     assert f"\nabi {abi} {{\n" in imported.out
     (tmp_path / "a.pvspec").write_text(imported.out, encoding="utf-8")
     assert run_cli("check", "--no-rules", "a.pvspec", cwd=tmp_path).status == 0
+
+
+def test_a_table_named_like_the_patch_template_is_refused(tmp_path: Path) -> None:
+    spec = PREAMBLE.replace("{ version 1; }", "{ version 1; patch_template t; }") + (
+        "table t { void f(); }\ntable demo_patch_template { void g(); }\n" + NATIVE
+    )
+    (tmp_path / "a.pvspec").write_text(spec, encoding="utf-8")
+    check = run_cli("check", "a.pvspec", cwd=tmp_path)
+    assert check.status == 1
+    assert (
+        "a.pvspec:5:7: error: table 'demo_patch_template' and the C patch template would both"
+        " be named 'demo_patch_template' in the generated C code"
+    ) in check.err
+    # Renamed, the table goes through: the header with its patch template compiles.
+    renamed = spec.replace("table demo_patch_template { void g(); }", "table u { void g(); }")
+    goes_through(tmp_path, renamed)
