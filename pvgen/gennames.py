@@ -22,9 +22,9 @@ from typing import NamedTuple
 
 from . import model as m
 from .diagnostics import Collector, Related
-from .gen.c import _CGen
-from .gen.common import TEMPLATES, GenOptions
-from .gen.python import py_default
+from .gen.cnames import CNames, enum_as_macros
+from .gen.common import TEMPLATES
+from .gen.pytypes import py_default
 from .names import (
     C_STANDARD_NAMES,
     DEFAULT_MACRO_PREFIX,
@@ -41,7 +41,6 @@ from .names import (
 from .source import Span
 
 C_CODE = "the generated C code"
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 def generated_c_names(abi: m.Abi) -> dict[str, str]:
@@ -50,10 +49,9 @@ def generated_c_names(abi: m.Abi) -> dict[str, str]:
     return {name: owner.space for name, owner in _GeneratedNames(abi, Collector()).c_generated()}
 
 
-def c_namer(abi: m.Abi) -> _CGen:
-    """The C generator of `abi`, for its names: the aggregate, the header's own macros, call
-    wrappers and patch ID macros are spelled by the code that writes them."""
-    return _CGen(abi, GenOptions())
+def c_namer(abi: m.Abi) -> CNames:
+    """The C spellings of `abi`'s generated names, which the C generator writes with."""
+    return CNames(abi)
 
 
 def check_generated_names(abi: m.Abi, errors: Collector) -> None:
@@ -159,14 +157,6 @@ def c_template_words() -> frozenset[str]:
     return frozenset(words)
 
 
-def enum_is_macros(enum: m.Enum) -> bool:
-    """Whether the C header writes the enumerators as macros (as gen/c.py decides): when
-    one has a condition, or a value outside `int`."""
-    return any(v.condition is not None for v in enum.values) or not all(
-        INT_MIN <= v.value <= INT_MAX for v in enum.values
-    )
-
-
 class _GeneratedNames:
     def __init__(self, abi: m.Abi, errors: Collector) -> None:
         self.abi = abi
@@ -183,7 +173,7 @@ class _GeneratedNames:
             space = BOTH if isinstance(decl, (m.Struct, m.Opaque)) else TYPEDEF
             yield decl.name, _Owner(kind + " '{}'", decl.name, decl.span, True, space)
             if isinstance(decl, m.Enum):
-                space = MACRO if enum_is_macros(decl) else ORDINARY
+                space = MACRO if enum_as_macros(decl) else ORDINARY
                 for v in decl.values:
                     yield v.name, _Owner("enumerator '{}'", v.name, v.span, True, space)
         for table in self.abi.tables:
@@ -260,7 +250,7 @@ class _GeneratedNames:
             yield macro, _Owner(what, macro, abi.span, False, MACRO)
         for target in abi.targets:
             owner = _Owner("the macro of target '{}'", target.name, target.span, False, MACRO)
-            yield f"{namer.upper}_TARGET_{target.name.upper()}", owner
+            yield namer.target_macro(target), owner
         for slot in abi.hook_slots:
             path, span = slot.path, slot.hook.span
             wrapper = _Owner("the call wrapper of '{}'", path, span, False, ORDINARY, path)
@@ -274,11 +264,11 @@ class _GeneratedNames:
                     continue
                 path, span = f"{table.name}.{member.name}", member.span
                 since = _Owner("the since-version macro of '{}'", path, span, False, MACRO, path)
-                yield f"{table.name}_{member.name}_SINCE_VERSION".upper(), since
+                yield namer.since_macro(table, member), since
                 if member.no_native is None:
                     template = "the native implementation of '{}'"
                     native = _Owner(template, path, span, False, ORDINARY, path)
-                    yield f"native_{table.name}_{member.name}", native
+                    yield namer.native_name(table, member), native
 
     def check_c_reserved(self, pool: _Pool) -> None:
         """Names of the standard headers, GCC's own macros, the configuration macros and the

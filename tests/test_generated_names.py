@@ -20,12 +20,12 @@ from test_gen_c import WARNINGS, WIDTHS, compile_header, defines
 
 from pvgen.api import load_abi
 from pvgen.config import Config
+from pvgen.gen.cnames import enum_as_macros
 from pvgen.gennames import (
     BOTH,
     MACRO,
     ORDINARY,
     c_template_words,
-    enum_is_macros,
     generated_c_names,
 )
 from pvgen.model import Abi, Enum
@@ -644,7 +644,7 @@ def test_c_names_the_check_knows_are_the_names_the_c_files_define(
     native = (c_files / f"{abi.name}_native.c").read_text()
     known = generated_c_names(abi)
     enums = [d for d in abi.types if isinstance(d, Enum)]
-    macro_enumerators = {v.name for e in enums if enum_is_macros(e) for v in e.values}
+    macro_enumerators = {v.name for e in enums if enum_as_macros(e) for v in e.values}
     macros = set(re.findall(r"^#define (\w+)", header, flags=re.M))
     known_macros = {n for n, space in known.items() if space == MACRO}
     assert macros - macro_enumerators <= known_macros
@@ -675,7 +675,7 @@ def test_enumerators_written_as_macros_are_the_ones_the_check_expects(tmp_path: 
     defined = set(re.findall(r"^#define (\w+) \(\(", header, flags=re.M))
     abi = load_abi(tmp_path / "a.pvspec", Config(None))
     enums = [d for d in abi.types if isinstance(d, Enum)]
-    assert defined == {v.name for e in enums if enum_is_macros(e) for v in e.values}
+    assert defined == {v.name for e in enums if enum_as_macros(e) for v in e.values}
     assert defined == {"W_A", "K_A", "K_B"}
 
 

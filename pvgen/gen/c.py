@@ -44,6 +44,7 @@ from ..model import (
     Typedef,
     TypeRef,
 )
+from .cnames import INT_MAX, INT_MIN, CNames, enum_as_macros
 from .common import (
     GenOptions,
     OutputFile,
@@ -65,28 +66,12 @@ BUILTIN_C = {
     "s64": "int64_t",
     "bool": "bool",
 }
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # A trigraph in a comment could still splice lines (`??/`) under -std=c11 -Wall.
 
 E = TypeVar("E", bound=Element)
 
 
 # ---- what the templates read ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HeaderNames:
-    """The names the header defines for its own use, and the files it names."""
-
-    guard: str  # the include guard
-    abi_version: str
-    deprecated: str  # the attribute of deprecated call wrappers
-    empty_member: str  # the placeholder member of a struct empty on some configuration
-    packed: str
-    static_assert: str
-    layout_check: str  # the name of the pre-C11 static assert's typedefs, before its id
-    native_file: str  # the file that defines the aggregate
-    callconvs: tuple[tuple[str, int], ...]  # (macro, regparm count on i386) of each @callconv
 
 
 @dataclass(frozen=True)
@@ -276,18 +261,12 @@ def int_literal(value: int) -> str:
 # ---- the generator ------------------------------------------------------------------------
 
 
-class _CGen:
+class _CGen(CNames):
+    """The header and the native table of one ABI, spelled as `CNames` spells them."""
+
     def __init__(self, abi: Abi, options: GenOptions) -> None:
-        self.abi = abi
+        super().__init__(abi)
         self.options = options
-        self.upper = abi.name.upper()
-        self.ops = f"{abi.name}_ops"
-        # The struct whose slots the patch IDs count: the aggregate, unless the ABI lists
-        # the tables of its patch template.
-        self.template = self.ops if abi.patch_template is None else f"{abi.name}_patch_template"
-        self.header_file = f"{abi.name}.h"
-        self.native_file = f"{abi.name}_native.c"
-        self.names = self.header_names()
 
     # -- names, types and conditions
 
@@ -323,33 +302,6 @@ class _CGen:
     def callconv(self, hook: Hook) -> str:
         """The macro that gives a hook its calling convention, followed by a space, or ''."""
         return f"{self.callconv_macro(hook.callconv)} " if hook.callconv else ""
-
-    def callconv_macro(self, callconv: str) -> str:
-        return f"{self.upper}_{callconv.upper()}"
-
-    def header_names(self) -> HeaderNames:
-        callconvs = sorted(
-            {
-                m.callconv
-                for t in self.abi.tables
-                for m in t.members
-                if isinstance(m, Hook) and m.callconv
-            }
-        )
-        return HeaderNames(
-            guard=f"PVGEN_{self.upper}_H",
-            abi_version=f"{self.upper}_ABI_VERSION",
-            deprecated=f"{self.upper}_DEPRECATED",
-            empty_member=f"{self.upper}_EMPTY_MEMBER",
-            packed=f"{self.upper}_PACKED",
-            static_assert=f"{self.upper}_STATIC_ASSERT",
-            layout_check=f"{self.abi.name}_layout_check_",
-            native_file=self.native_file,
-            # fastcall passes three arguments in registers on i386, asmlinkage none.
-            callconvs=tuple(
-                (self.callconv_macro(c), 3 if c == "fastcall" else 0) for c in callconvs
-            ),
-        )
 
     def params(self, hook: Hook) -> str:
         return ", ".join(self.declarator(p.type, p.name) for p in hook.params) or "void"
@@ -391,12 +343,6 @@ class _CGen:
     def slots(self) -> Iterator[HookSlot]:
         return iter(self.abi.hook_slots)
 
-    def wrapper_name(self, slot: HookSlot) -> str:
-        return f"{self.abi.name}_{slot.top.name}_{'_'.join(slot.names)}"
-
-    def patch_macro(self, slot: HookSlot) -> str:
-        return f"{self.upper}_PATCH_{slot.top.name.upper()}_{'_'.join(slot.names).upper()}"
-
     def slot_access(self, slot: HookSlot) -> str:
         return slot.path
 
@@ -405,7 +351,7 @@ class _CGen:
     def since_macros(self) -> list[Define]:
         """Unconditional, unless one name has several declarations (exclusive variants)."""
         hooks = [(t, m) for t in self.abi.tables for m in t.members if isinstance(m, Hook)]
-        names = [f"{t.name}_{m.name}_SINCE_VERSION".upper() for t, m in hooks]
+        names = [self.since_macro(t, m) for t, m in hooks]
         uses = Counter(names)
         found = []
         for name, (table, hook) in zip(names, hooks, strict=True):
@@ -451,9 +397,7 @@ class _CGen:
 
     def enum_item(self, decl: Enum, cond: str | None, doc: tuple[str, ...]) -> TypeItem:
         ctype = self.c_type(decl.underlying)
-        macros = any(v.condition is not None for v in decl.values) or not all(
-            INT_MIN <= v.value <= INT_MAX for v in decl.values
-        )
+        macros = enum_as_macros(decl)
         values = tuple(
             Line(
                 (
@@ -512,11 +456,6 @@ class _CGen:
         )
         holder = self.placeholder([t.condition for t in tops])
         return TypeItem("struct", self.template, None, doc, lines=lines, placeholder=holder)
-
-    def in_template(self, slot: HookSlot) -> bool:
-        """Whether the hook has a patch ID: its top-level table is in the patch template."""
-        template = self.abi.patch_template
-        return template is None or slot.top.name in template
 
     def patch_fallbacks(self) -> list[Define]:
         found: dict[str, list[Cond | None]] = {}
@@ -578,7 +517,7 @@ class _CGen:
         for table in self.abi.tables:
             for m in table.members:
                 if isinstance(m, Hook) and m.no_native is None:
-                    head = f"{self.callconv(m)}native_{table.name}_{m.name}({self.params(m)})"
+                    head = f"{self.callconv(m)}{self.native_name(table, m)}({self.params(m)})"
                     cond = self.cond_text(conjoin(table.condition, m.condition))
                     found.append(Line(f"extern {self.declarator(m.returns, head)};", cond))
         return found
@@ -595,7 +534,7 @@ class _CGen:
         found: list[tuple[Cond | None, Init]] = []
         for m in table.members:
             if isinstance(m, Hook) and m.no_native is None:
-                value = f"native_{table.name}_{m.name}"
+                value = self.native_name(table, m)
                 found.append((m.condition, Init(m.name, value, self.cond_text(m.condition))))
             elif isinstance(m, SubTable):
                 for sub in self.tables_named(m.table):
@@ -782,7 +721,7 @@ class _TargetView:
             gnu_asserts += self.id_asserts(gnu_ids)
         return TargetBlock(
             name=self.target.name,
-            macro=f"{self.gen.upper}_TARGET_{self.target.name.upper()}",
+            macro=self.gen.target_macro(self.target),
             selector=self.gen.selector(self.target),
             doc=doc_lines(self.target.doc),
             patch_ids=tuple(define for _, define in ids),

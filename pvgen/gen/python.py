@@ -32,38 +32,13 @@ from .common import (
     banner_lines,
     environment,
 )
+from .pytypes import py_default, py_type
 
 LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
 
 
 # ---- names and types -------------------------------------------------------------------
-
-
-def py_type(abi: m.Abi, ref: m.TypeRef, module: str = "") -> str:
-    """The Python annotation of a spec type; `module` prefixes names from types.py."""
-    if ref.pointers:
-        return "str" if ref.builtin and ref.name == "char" and len(ref.pointers) == 1 else "int"
-    if ref.builtin:
-        return {"void": "None", "bool": "bool"}.get(ref.name, "int")
-    return f"{module}{ref.name}"
-
-
-def py_default(abi: m.Abi, ref: m.TypeRef, module: str = "", *, factory: bool = True) -> str:
-    """A default value of `ref`: for a dataclass field (`factory`) or a class attribute."""
-    annotation = py_type(abi, ref, module)
-    if annotation in ("int", "str", "bool"):
-        return {"int": "0", "str": '""', "bool": "False"}[annotation]
-    decls = abi.types_by_name.get(ref.name, ())
-    if decls and all(isinstance(d, m.Enum) for d in decls):
-        first = decls[0]
-        assert isinstance(first, m.Enum)
-        return f"{annotation}({first.values[0].value})"
-    if decls and any(isinstance(d, m.Typedef) for d in decls):
-        targets = {py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)}
-        if targets <= {"int"}:
-            return "0"
-    return f"field(default_factory={annotation})" if factory else f"{annotation}()"
 
 
 # Backslashes, control characters but newline, and the bidirectional overrides that
