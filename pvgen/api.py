@@ -53,6 +53,7 @@ __all__ = [
     "check_outputs",
     "compile_spec",
     "count_hooks",
+    "count_hooks_per_target",
     "diff",
     "dump",
     "dump_json",
@@ -127,8 +128,13 @@ def _run_rules(
 
 
 def count_hooks(abi: Abi) -> int:
-    """How many hooks the aggregate reaches, sub-tables included."""
-    return sum(1 for t in abi.top_level_tables() for _ in abi.hooks(t))
+    """How many hooks the aggregate reaches, sub-tables included: the union over targets."""
+    return len(abi.hook_slots)
+
+
+def count_hooks_per_target(abi: Abi) -> dict[str, int]:
+    """How many hooks each target has (those whose conditions hold there), by target name."""
+    return {name: len(facts.hooks) for name, facts in abi.facts.items()}
 
 
 @dataclass(frozen=True)

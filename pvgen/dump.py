@@ -93,9 +93,11 @@ def _member(mb: m.TableMember) -> dict[str, Any]:
     return out
 
 
-def _layout(layout: m.TargetLayout) -> dict[str, Any]:
+def _layout(facts: m.TargetFacts) -> dict[str, Any]:
+    layout = facts.layout
     return {
         "pointer_size": layout.pointer_size,
+        "hooks": len(facts.hooks),  # those a kernel built for the target has
         "types": {n: {"size": s, "align": a} for n, (s, a) in layout.types.items()},
         "records": {
             n: {"size": r.size, "align": r.align, "offsets": dict(r.offsets)}
@@ -104,18 +106,25 @@ def _layout(layout: m.TargetLayout) -> dict[str, Any]:
     }
 
 
+def _abi(abi: m.Abi) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": abi.name,
+        "version": abi.version,
+        "stability": abi.stability.value,
+        "budget": abi.budget,
+        "low_level_budget": abi.low_level_budget,
+        "doc": abi.doc,
+        "allow": [{"code": a.code, "reason": a.reason} for a in abi.allows],
+    }
+    if abi.patch_template is not None:  # only when set, so that older dumps stay valid
+        out["patch_template"] = list(abi.patch_template)
+    return out
+
+
 def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION,
-        "abi": {
-            "name": abi.name,
-            "version": abi.version,
-            "stability": abi.stability.value,
-            "budget": abi.budget,
-            "low_level_budget": abi.low_level_budget,
-            "doc": abi.doc,
-            "allow": [{"code": a.code, "reason": a.reason} for a in abi.allows],
-        },
+        "abi": _abi(abi),
         "sources": [{"path": s.path, "sha256": s.sha256} for s in abi.sources],
         "targets": [
             {
@@ -148,7 +157,7 @@ def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
             }
             for b in abi.backends
         ],
-        "layouts": {name: _layout(layout) for name, layout in abi.layouts.items()},
+        "layouts": {name: _layout(facts) for name, facts in abi.facts.items()},
     }
 
 

@@ -1,28 +1,39 @@
 """Formats: diagnostics rendered for people, tools and CI, at the very end of a run.
 
 Takes: `Diagnostic` records (compiler errors and rule findings alike) and the
-rule registry, for names and descriptions.
+spec rules' names and descriptions, from the rule registry.
 Hands on: text (file:line:col, source line, caret), JSON, GitHub Actions
 workflow commands, and SARIF 2.1.0 for code-scanning upload. A diagnostic
-from the compiler itself (no rule) is reported under the ID `PV000`.
+from the compiler itself (no rule) is reported under the ID of the registry's
+compiler category, `PV000`, which `pvgen rules PV000` explains.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .diagnostics import Diagnostic, Severity
 from .escape import terminal
 
+if TYPE_CHECKING:
+    from .rules.registry import CompilerRule
+
 FORMATS = ("text", "json", "github", "sarif")
-COMPILER_RULE = ("PV000", "invalid-spec", "The spec is well-formed and every name in it resolves.")
+
+
+def _compiler() -> CompilerRule:
+    """The registry's entry for errors without a rule. Imported here, not at the top: every
+    command imports this module for FORMATS, and only those that print findings need rules."""
+    from .rules.registry import COMPILER
+
+    return COMPILER
 
 
 def _code(d: Diagnostic) -> str:
-    return d.code or COMPILER_RULE[0]
+    return d.code or _compiler().id
 
 
 def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
@@ -75,7 +86,7 @@ def render_json(diagnostics: Sequence[Diagnostic], names: Mapping[str, str]) -> 
     findings = [
         {
             "rule": _code(d),
-            "name": names.get(_code(d), COMPILER_RULE[1]),
+            "name": names.get(_code(d), _compiler().name),
             "severity": str(d.severity),
             **_position(d),
             "message": d.message,
@@ -122,7 +133,7 @@ def render_github(diagnostics: Sequence[Diagnostic], names: Mapping[str, str]) -
                 f"endColumn={s.end_column}",
             ]
         code = _code(d)
-        props.append(f"title={escape_property(code + ' ' + names.get(code, COMPILER_RULE[1]))}")
+        props.append(f"title={escape_property(code + ' ' + names.get(code, _compiler().name))}")
         message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
         lines.append(f"::{GITHUB_LEVELS[d.severity]} {','.join(props)}::{escape_data(message)}")
     return "".join(line + "\n" for line in lines)
@@ -156,8 +167,12 @@ def _sarif_location(d: Diagnostic) -> list[dict[str, Any]]:
 def render_sarif(
     diagnostics: Sequence[Diagnostic], rules: Sequence[tuple[str, str, str, Severity]]
 ) -> str:
-    """`rules` are (id, name, purpose, default severity) of every rule, compiler's included."""
-    catalogue = [(COMPILER_RULE[0], COMPILER_RULE[1], COMPILER_RULE[2], Severity.ERROR), *rules]
+    """`rules` are (id, name, purpose, default severity) of the spec rules; the catalogue puts
+    the registry's compiler entries (PV000) before them."""
+    from .rules.registry import Category, rules_of
+
+    compiler = [(r.id, r.name, r.purpose, r.severity) for r in rules_of(Category.COMPILER)]
+    catalogue = [*compiler, *rules]
     index = {rule_id: i for i, (rule_id, *_rest) in enumerate(catalogue)}
     driver_rules = [
         {

@@ -2,9 +2,16 @@
 
 Takes: nothing itself; `resolve.py` builds it from syntax trees.
 Hands on: frozen dataclasses with every name resolved, every annotation
-turned into a typed field, and a per-target `TargetLayout` (size, alignment
-and offset of every struct field and table slot). Generators, checks, dumps
-and the simulated guest read only this, never the syntax tree.
+turned into a typed field, the one walk of the members reached from a table
+(`slots_under`, `Abi.slots`), and per target the `TargetFacts` that resolve
+works out once: the `TargetLayout` (size, alignment and offset of every struct
+field and table slot), the declarations present there with typedefs followed,
+the layout of the aggregate of every top-level table, each hook's slot offset
+in it, the layout of the patch template (the tables the ABI's `patch_template`
+lists, else the aggregate) and each hook's patch ID there, and which layouts
+hold only under GNU C. Generators,
+checks, dumps and the simulated guest read only this, never the syntax tree,
+and recompute none of it.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .conditions import Cond, evaluate
+from .conditions import Cond, conjoin, evaluate
 from .source import Span
 
 
@@ -226,10 +233,181 @@ class RecordLayout:
 
 @dataclass(frozen=True)
 class TargetLayout:
+    """What a dump records of one target: sizes, alignments and offsets."""
+
     target: str
     pointer_size: int
     types: Mapping[str, tuple[int, int]]  # every declared value type -> (size, align)
     records: Mapping[str, RecordLayout]  # structs and tables
+
+
+# ---- members as reached from a table ------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Slot:
+    """A hook or data member as reached from a table through its sub-tables.
+
+    From the aggregate, `pv_mmu_ops.lazy_mode.enter` is the member `enter` of table
+    `pv_lazy_ops`, reached from top-level table `pv_mmu_ops` through its member
+    `lazy_mode`. A table embedded twice gives each of its members two slots.
+    """
+
+    top: Table  # where the walk started: a top-level table, for the aggregate
+    names: tuple[str, ...]  # member names from `top` down to the member: (lazy_mode, enter)
+    owners: tuple[Table, ...]  # the table that declares each of `names`
+    condition: Cond | None  # where it is present: every @if on the way, `top`'s included
+    deprecated: Deprecation | None  # its own, else the nearest on the way, `top`'s included
+
+    @property
+    def path(self) -> str:
+        """`pv_mmu_ops.lazy_mode.enter`: how backends, Python and the dumps name it."""
+        return ".".join((self.top.name, *self.names))
+
+    @property
+    def owner(self) -> Table:
+        """The table that declares the member."""
+        return self.owners[-1]
+
+
+@dataclass(frozen=True, eq=False)
+class HookSlot(Slot):
+    hook: Hook
+
+    @property
+    def member(self) -> Hook:
+        return self.hook
+
+
+@dataclass(frozen=True, eq=False)
+class DataSlot(Slot):
+    data: DataMember
+
+    @property
+    def member(self) -> DataMember:
+        return self.data
+
+
+def slots_under(table: Table, tables: Mapping[str, Table]) -> Iterator[HookSlot | DataSlot]:
+    """Every hook and data member reached from `table`, sub-tables expanded, in declaration
+    order. A sub-table member naming no table (a spec with errors) is passed over."""
+
+    def walk(
+        current: Table,
+        names: tuple[str, ...],
+        owners: tuple[Table, ...],
+        condition: Cond | None,
+        deprecated: Deprecation | None,
+    ) -> Iterator[HookSlot | DataSlot]:
+        via = (*owners, current)
+        for member in current.members:
+            here = (*names, member.name)
+            within = conjoin(condition, member.condition)
+            if isinstance(member, Hook):
+                yield HookSlot(table, here, via, within, member.deprecated or deprecated, member)
+            elif isinstance(member, DataMember):
+                yield DataSlot(table, here, via, within, member.deprecated or deprecated, member)
+            else:
+                sub = tables.get(member.table)
+                if sub is not None:
+                    inherited = member.deprecated or sub.deprecated or deprecated
+                    yield from walk(sub, here, via, conjoin(within, sub.condition), inherited)
+
+    return walk(table, (), (), table.condition, table.deprecated)
+
+
+# ---- what holds on one target -------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PresentDecls:
+    """The types and tables declared on one target: at most one declaration per name."""
+
+    by_name: Mapping[str, TypeDecl | Table]
+    # What each name leads to, remembered by `behind` for every name on the chains it walks:
+    # a chain of n typedefs costs n steps in all, not n steps for each of its typedefs.
+    _behind: dict[str, TypeRef | TypeDecl | Table | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def get(self, name: str) -> TypeDecl | Table | None:
+        return self.by_name.get(name)
+
+    def behind(self, ref: TypeRef) -> TypeRef | TypeDecl | Table | None:
+        """What a use of `ref` is here, typedefs followed: a pointer or builtin type (as a
+        `TypeRef`), or the struct, opaque struct, enum or table it names; None when a
+        declaration on the way is absent here or a typedef names itself."""
+        walked: dict[str, None] = {}  # the names on the chain, in order
+        found: TypeRef | TypeDecl | Table | None = ref
+        while not ref.builtin and not ref.pointers:
+            if ref.name in self._behind:
+                found = self._behind[ref.name]
+                break
+            decl = self.by_name.get(ref.name)
+            if decl is None or ref.name in walked:
+                found = None
+                break
+            walked[ref.name] = None
+            if not isinstance(decl, Typedef):
+                found = decl
+                break
+            ref = decl.target
+        else:
+            found = ref
+        for name in walked:
+            self._behind[name] = found
+        return found
+
+    def record_behind(self, name: str) -> Struct | None:
+        """The struct that a by-value use of `name` lays out, through typedefs."""
+        decl = self.behind(TypeRef(name, False))
+        return decl if isinstance(decl, Struct) else None
+
+
+@dataclass(frozen=True, eq=False)
+class TargetFacts:
+    """Everything that depends on the target, computed once by resolve.
+
+    The layout model is GNU C's, as in the kernel: a struct or table with no member on a
+    target has size 0. ISO C and C++ have no empty structs (generated code gives them one
+    byte), so `gnu_only` and `aggregate_exact` say where the model's numbers hold only
+    under GNU C; the numbers themselves do not depend on it.
+    """
+
+    target: Target
+    layout: TargetLayout
+    present: PresentDecls
+    # Records empty here, or holding one such by value: their layout is the model's only
+    # under GNU C.
+    gnu_only: frozenset[str]
+    # `struct <abi>_ops`, of every top-level table present here, in spec order.
+    aggregate: RecordLayout
+    # Whether every C compiler lays the aggregate out so: some table, none in `gnu_only`.
+    aggregate_exact: bool
+    slots: tuple[HookSlot | DataSlot, ...]  # those present here, in walk order
+    slot_offsets: Mapping[str, int]  # path -> byte offset in the aggregate, hooks and data
+    # The patch template: the struct whose slots the patch IDs count, as the kernel's
+    # `struct paravirt_patch_template`. Its members are the tables `Abi.patch_template`
+    # lists that are present here, in that order; without the setting, the aggregate.
+    patch_template: RecordLayout
+    # Whether every C compiler lays the patch template out so (as `aggregate_exact`).
+    patch_template_exact: bool
+    # Hook path -> its byte offset in the patch template / pointer size, for the hooks of
+    # the template's tables (`PARAVIRT_PATCH(x)`); hooks of other tables have none.
+    patch_ids: Mapping[str, int]
+
+    @cached_property
+    def hooks(self) -> tuple[HookSlot, ...]:
+        """The hooks present here, in walk order: what a kernel built for this target has."""
+        return tuple(s for s in self.slots if isinstance(s, HookSlot))
+
+    def holds(self, slot: Slot) -> bool:
+        """Whether this slot of `Abi.slots` (not another of its path) is present here."""
+        return slot in self._slot_set
+
+    @cached_property
+    def _slot_set(self) -> frozenset[Slot]:
+        return frozenset(self.slots)
 
 
 @dataclass(frozen=True)
@@ -250,10 +428,22 @@ class Abi:
     types: tuple[TypeDecl, ...]
     tables: tuple[Table, ...]
     backends: tuple[Backend, ...]
-    layouts: Mapping[str, TargetLayout]
+    # The top-level tables that form the patch template, in its order, as the abi's
+    # `patch_template` setting lists them; None when the spec does not say (then the
+    # patch IDs count slots in the aggregate of every top-level table).
+    patch_template: tuple[str, ...] | None
+    # Every hook and data member as reached from the aggregate, in spec order: the objects
+    # that each target's facts list where present.
+    slots: tuple[HookSlot | DataSlot, ...]
+    facts: Mapping[str, TargetFacts]  # by target name
     sources: tuple[SpecSource, ...]
     allows: tuple[Allow, ...] = ()
     span: Span = field(compare=False, repr=False)
+
+    @cached_property
+    def layouts(self) -> Mapping[str, TargetLayout]:
+        """The layout of every target, by name (what a dump records)."""
+        return {name: facts.layout for name, facts in self.facts.items()}
 
     @cached_property
     def tables_by_name(self) -> Mapping[str, Table]:
@@ -266,23 +456,17 @@ class Abi:
             found.setdefault(t.name, []).append(t)
         return {k: tuple(v) for k, v in found.items()}
 
-    def walk(
-        self, table: Table, prefix: str = ""
-    ) -> Iterator[tuple[str, Table, Hook | DataMember]]:
-        """Every hook and data member reachable from `table`, sub-tables expanded, with its
-        path (`prefix` + `lazy_mode.enter`) and the table that declares it."""
-        for member in table.members:
-            path = f"{prefix}{member.name}"
-            if isinstance(member, SubTable):
-                yield from self.walk(self.tables_by_name[member.table], path + ".")
-            else:
-                yield path, table, member
+    @cached_property
+    def hook_slots(self) -> tuple[HookSlot, ...]:
+        """Every hook as reached from the aggregate, in spec order."""
+        return tuple(s for s in self.slots if isinstance(s, HookSlot))
 
     def hooks(self, table: Table, prefix: str = "") -> Iterator[tuple[str, Hook]]:
-        """Every hook reachable from `table`, sub-tables expanded, with its path."""
-        for path, _, member in self.walk(table, prefix):
-            if isinstance(member, Hook):
-                yield path, member
+        """Every hook reachable from `table`, sub-tables expanded, with its path
+        (`prefix` + `lazy_mode.enter`)."""
+        for slot in slots_under(table, self.tables_by_name):
+            if isinstance(slot, HookSlot):
+                yield prefix + ".".join(slot.names), slot.hook
 
     def top_level_tables(self) -> Iterator[Table]:
         """Tables that no other table embeds: the members of the aggregate."""

@@ -1,13 +1,17 @@
-"""Names that generated code cannot use.
+"""Names that generated code cannot use, and the names generated code gives things.
 
 Takes: identifiers from a spec.
-Hands on: why an identifier would break generated C, C++ or Python, or None.
-The resolver reports these as errors before any generator sees the name.
+Hands on: why an identifier would break generated C, C++ or Python, or None; how the
+generators spell Python class and method names (`class_name`, `method_name`, shared with
+gen/python.py so that the checks cannot drift from it); and the names the generated C
+header and Python package use themselves, which pvgen/gennames.py keeps the spec from
+taking. The resolver reports these as errors before any generator sees the name.
 """
 
 from __future__ import annotations
 
 import keyword
+import sys
 
 C_KEYWORDS = frozenset(
     """auto break case char const continue default do double else enum extern float for goto
@@ -47,3 +51,89 @@ def problem_with(name: str) -> str | None:
     if name.startswith("__") or (name.startswith("_") and name[1:2].isupper()):
         return f"'{name}' is reserved in C (leading underscore)"
     return None
+
+
+# ---- how the generators spell names -------------------------------------------------------
+
+
+def class_name(name: str, suffix: str) -> str:
+    """A Python class name: `pv_xen` -> `PvXen` + suffix (`foo__bar` and `Foo_bar` alike)."""
+    return "".join(part.capitalize() for part in name.split("_")) + suffix
+
+
+def method_name(path: str) -> str:
+    """The Python method of a member path: `pv_mmu_ops.lazy_mode.enter` ->
+    `pv_mmu_ops_lazy_mode_enter`."""
+    return path.replace(".", "_")
+
+
+# ---- what the generated C code uses -------------------------------------------------------
+
+# Macros and typedefs of <stdint.h>, <stddef.h> and <stdbool.h>, which the header includes,
+# and the macros GCC predefines in its GNU modes (gnu89, gnu11) on Linux and i386.
+C_STANDARD_NAMES = frozenset(
+    [
+        *(
+            f"{kind}{bits}_{end}"
+            for kind in ("INT", "UINT")
+            for bits in (8, 16, 32, 64)
+            for end in ("MAX", "C")
+        ),
+        *(f"INT{bits}_MIN" for bits in (8, 16, 32, 64)),
+        *(
+            f"{kind}_{speed}{bits}_{end}"
+            for kind in ("INT", "UINT")
+            for speed in ("LEAST", "FAST")
+            for bits in (8, 16, 32, 64)
+            for end in ("MIN", "MAX")
+            if not (kind == "UINT" and end == "MIN")
+        ),
+        *(
+            f"{sign}int_{speed}{bits}_t"
+            for sign in ("", "u")
+            for speed in ("least", "fast")
+            for bits in (8, 16, 32, 64)
+        ),
+        *"""INTMAX_C INTMAX_MAX INTMAX_MIN UINTMAX_C UINTMAX_MAX INTPTR_MAX INTPTR_MIN
+        UINTPTR_MAX PTRDIFF_MAX PTRDIFF_MIN SIG_ATOMIC_MAX SIG_ATOMIC_MIN SIZE_MAX WCHAR_MAX
+        WCHAR_MIN WINT_MAX WINT_MIN intmax_t uintmax_t max_align_t linux unix i386""".split(),
+    ]
+)
+
+# The prefix of the configuration macros that `@if` tests, unless `generate --macro-prefix`
+# says otherwise: `@if(X86_PAE)` is `#if defined(CONFIG_X86_PAE)`. A build may define any
+# macro with the prefix, so a spec name with it could be replaced by the preprocessor.
+DEFAULT_MACRO_PREFIX = "CONFIG_"
+
+# ---- what the generated Python package uses -----------------------------------------------
+
+# The modules of the package python/<abi>/ besides the backends' (backends/<name>.py).
+PY_PACKAGE_MODULES = ("tables", "types", "backends")
+# The standard-library modules the package imports.
+PY_STDLIB_IMPORTS = frozenset({"__future__", "collections", "typing", "enum", "dataclasses"})
+# Top-level module names a package named after the ABI would shadow.
+PY_STDLIB_MODULES = frozenset(sys.stdlib_module_names) | PY_STDLIB_IMPORTS
+# What tables.py binds or reads at run time, besides the table classes and the dispatch
+# class `<Abi>Ops`: every table is a class there, defined after the constants and before the
+# rest, so a table named like one of these would replace it (or what the package exports).
+PY_TABLES_RUNTIME_NAMES = frozenset(
+    """TypeVar cast ABI_NAME ABI_VERSION PATCH_IDS SINCE OVERRIDES _Table _table""".split()
+)
+# What tables.py reads only in annotations, which `from __future__ import annotations` keeps
+# as strings: a table class of one of these names leaves the package working (only a type
+# checker run on the generated code would see the shadowing). The default backend's stub
+# class, imported under TYPE_CHECKING, is one of these too.
+PY_TABLES_ANNOTATION_NAMES = frozenset(
+    "annotations Callable TYPE_CHECKING Any t dict tuple str int bool object".split()
+)
+# Builtins tables.py calls at run time. (The backend stubs raise NotImplementedError, but
+# nothing there is named by the spec but the stub class, which ends in `Stub`.)
+PY_BUILTINS_USED = frozenset({"type", "frozenset", "getattr"})
+# What types.py binds or reads at module level besides the spec's types.
+PY_TYPES_MODULE_NAMES = frozenset({"enum", "dataclass", "field", "int", "str", "bool"})
+# Attributes of the dispatch object besides the top-level tables (its `__slots__`).
+PY_DISPATCH_ATTRIBUTES = frozenset({"backend", "install"})
+# Parameters of the dispatch's `__init__`, where every table class is named bare.
+PY_DISPATCH_INIT_LOCALS = frozenset({"self", "backend", "native"})
+# Enum members Python 3.11 refuses besides _sunder_ names.
+PY_ENUM_RESERVED = frozenset({"mro"})

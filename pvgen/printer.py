@@ -99,6 +99,8 @@ def _abi(dump: dict[str, Any]) -> Iterator[str]:
     for key in ("budget", "low_level_budget"):
         if abi.get(key) is not None:
             yield f"{INDENT}{key} {abi[key]};"
+    if abi.get("patch_template") is not None:
+        yield f"{INDENT}patch_template {', '.join(abi['patch_template'])};"
     yield "}"
 
 

@@ -2,14 +2,17 @@
 
 Takes: a `LoadedSpec` (the root file and its includes, parsed).
 Hands on: a frozen `model.Abi`, with names resolved, annotations validated,
-conditions checked against the targets' defines, and every struct and table
-laid out per target. All errors found are reported together in one
-`SpecError`, sorted by location.
+conditions checked against the targets' defines, and per target its
+`TargetFacts`: the declarations present, every struct and table laid out, the
+aggregate of the top-level tables and each slot's offset in it, the patch
+template (the tables `patch_template` lists) and each hook's patch ID in it,
+and the layouts that hold only under GNU C. All errors found are reported together
+in one `SpecError`, sorted by location.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,7 @@ from . import model as m
 from . import syntax as syn
 from .diagnostics import Collector, Related, did_you_mean, with_article
 from .digest import sha256
+from .gennames import check_generated_names
 from .layout import (
     BUILTIN_TYPES,
     DATA_MODELS,
@@ -31,7 +35,7 @@ from .loader import LoadedSpec
 from .names import problem_with
 from .source import Span
 
-ABI_SETTINGS = ("version", "stability", "budget", "low_level_budget")
+ABI_SETTINGS = ("version", "stability", "budget", "low_level_budget", "patch_template")
 TARGET_SETTINGS = ("data_model", "defines")
 CALLING_CONVENTIONS = ("fastcall", "asmlinkage")
 
@@ -92,7 +96,6 @@ class _Resolver:
         # Paths through sub-tables are only walked once embedding is known to be acyclic.
         self.errors.raise_if_any()
         self.path_order = {p: i for i, p in enumerate(_all_paths(tables, self.tables_by_name))}
-        self.check_joined_names(tables)
         self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
         backends = [self.backend(b) for b in items if isinstance(b, syn.BackendDecl)]
         self.check_unique(((b.name, b.span) for b in backends), "backend")
@@ -101,10 +104,12 @@ class _Resolver:
         assert abi_decl is not None  # find_abi reported its absence
         settings = self.abi_settings(abi_decl)
         abi_annotations = ann.read_annotations(abi_decl.annotations, ann.ABI, self.errors)
+        template = self.patch_template(abi_decl)
         self.errors.raise_if_any()
-        layouts = _Layouts(self, types, tables).compute()
+        layouts = _Layouts(self, types, tables, template)
+        facts = layouts.compute()
         self.errors.raise_if_any()
-        return m.Abi(
+        abi = m.Abi(
             name=abi_decl.name,
             version=settings["version"],
             stability=settings["stability"],
@@ -115,7 +120,9 @@ class _Resolver:
             types=tuple(types),
             tables=tuple(tables),
             backends=tuple(backends),
-            layouts=layouts,
+            patch_template=template,
+            slots=layouts.slots,
+            facts=facts,
             sources=tuple(
                 m.SpecSource(f.source.relative, sha256(f.source.text.encode()).hexdigest())
                 for f in self.loaded.files
@@ -123,24 +130,9 @@ class _Resolver:
             allows=self.allows(abi_annotations),
             span=abi_decl.span,
         )
-
-    def check_joined_names(self, tables: Sequence[m.Table]) -> None:
-        """Generated code spells a member's path with underscores (C wrappers and natives,
-        Python methods) and in capitals (C macros); two paths spelled alike there are an
-        error here, so that `check` finds what `generate` would refuse."""
-        seen: dict[str, tuple[str, Span]] = {}
-        for path, member in _all_members(tables, self.tables_by_name):
-            joined = path.replace(".", "_")
-            for spelling in (joined, joined.upper()):
-                other, other_span = seen.setdefault(spelling, (path, member.span))
-                if other != path:
-                    self.errors.error(
-                        member.span,
-                        f"'{path}' and '{other}' would share the name '{spelling}' in"
-                        " generated code",
-                        related=[Related(other_span, f"'{other}' is declared here")],
-                    )
-                    break
+        check_generated_names(abi, self.errors)
+        self.errors.raise_if_any()
+        return abi
 
     # ---- abi and targets --------------------------------------------------------
 
@@ -220,6 +212,41 @@ class _Resolver:
             elif name is not None:
                 out["stability"] = m.Stability(name)
         return out
+
+    def patch_template(self, decl: syn.AbiDecl) -> tuple[str, ...] | None:
+        """The tables the abi's `patch_template` setting lists, checked: each a top-level
+        table, named once. None when the setting is absent."""
+        setting = next((s for s in decl.settings if s.key == "patch_template"), None)
+        if setting is None:
+            return None
+        if not setting.values:
+            self.errors.error(
+                setting.span, "'patch_template' needs the names of the tables that form it"
+            )
+        names: dict[str, Span] = {}
+        for v in setting.values:
+            if v.name is None or v.value is not None:
+                self.errors.error(v.span, "'patch_template' takes table names")
+            elif v.name not in self.tables_by_name:
+                self.errors.error(
+                    v.span,
+                    f"unknown table '{v.name}'" + did_you_mean(v.name, self.tables_by_name),
+                )
+            elif v.name in self.embedded:
+                self.errors.error(
+                    v.span,
+                    f"table '{v.name}' is embedded in another table; the patch template holds"
+                    " top-level tables",
+                )
+            elif v.name in names:
+                self.errors.error(
+                    v.span,
+                    f"table '{v.name}' is listed twice in 'patch_template'",
+                    related=[Related(names[v.name], "first listed here")],
+                )
+            else:
+                names[v.name] = v.span
+        return tuple(names)
 
     def target(self, decl: syn.TargetDecl) -> m.Target:
         self.check_name(decl.name, decl.span, "target")
@@ -713,65 +740,144 @@ class _Layouts:
     """Per-target checks of every use of a type, and the layout of every record."""
 
     def __init__(
-        self, resolver: _Resolver, types: Sequence[m.TypeDecl], tables: Sequence[m.Table]
+        self,
+        resolver: _Resolver,
+        types: Sequence[m.TypeDecl],
+        tables: Sequence[m.Table],
+        template: Sequence[str] | None,
     ) -> None:
         self.r = resolver
         self.types = types
         self.tables = tables
         self.tables_by_name = {t.name: t for t in tables}
-        self.variants: dict[str, list[m.TypeDecl | m.Table]] = {}
-        for t in [*types, *tables]:
-            self.variants.setdefault(t.name, []).append(t)
+        self.top_level = [t for t in tables if t.name not in resolver.embedded]
+        # The tables of the patch template, in its order: the aggregate's unless listed.
+        self.template = (
+            self.top_level if template is None else [self.tables_by_name[n] for n in template]
+        )
+        # The aggregate's slots, walked once; each target's facts keep those present there.
+        self.slots = tuple(
+            slot for top in self.top_level for slot in m.slots_under(top, self.tables_by_name)
+        )
         # Reported problems, keyed by (span, message), with the targets they concern.
         self.problems: dict[tuple[Span, str], list[str]] = {}
 
-    def compute(self) -> dict[str, m.TargetLayout]:
-        layouts = {t.name: self.target_layout(t) for t in self.r.targets}
+    def compute(self) -> dict[str, m.TargetFacts]:
+        facts = {t.name: self.target_facts(t) for t in self.r.targets}
         for (span, message), targets in self.problems.items():
             names = ", ".join(f"'{t}'" for t in targets)
             plural = "s" if len(targets) > 1 else ""
             self.r.errors.error(span, message.replace("{targets}", f"target{plural} {names}"))
-        return layouts
+        return facts
 
     def problem(self, span: Span, message: str, target: m.Target) -> None:
         self.problems.setdefault((span, message), []).append(target.name)
 
-    def target_layout(self, target: m.Target) -> m.TargetLayout:
+    def present(self, target: m.Target) -> m.PresentDecls:
+        """The first declaration of each name that holds on `target` (types first)."""
+        found: dict[str, m.TypeDecl | m.Table] = {}
+        for decl in [*self.types, *self.tables]:
+            if decl.name not in found and target.holds(decl.condition):
+                found[decl.name] = decl
+        return m.PresentDecls(found)
+
+    def target_facts(self, target: m.Target) -> m.TargetFacts:
         data_model = DATA_MODELS[target.data_model]
-        state = _TargetState(self, target, data_model)
+        state = _TargetState(self, target, data_model, self.present(target))
         for t in self.types:
             if target.holds(t.condition):
                 state.value_type(t.name, t.span, for_layout=True)
         for table in self.tables:
             if target.holds(table.condition):
                 state.record(table.name)
-        return m.TargetLayout(
+        layout = m.TargetLayout(
             target=target.name,
             pointer_size=data_model.pointer_size,
             types=dict(sorted(state.sizes.items())),
             records=dict(sorted(state.records.items())),
         )
+        return self.aggregate_facts(target, layout, state)
+
+    def aggregate_facts(
+        self, target: m.Target, layout: m.TargetLayout, state: _TargetState
+    ) -> m.TargetFacts:
+        """The aggregate of the top-level tables present and where each slot lies in it; the
+        patch template and each hook's patch ID: its byte offset in the template divided by
+        the pointer size, as the kernel's `PARAVIRT_PATCH(x)` computes it."""
+        gnu_only = frozenset(state.gnu_only)
+        aggregate, aggregate_exact = self.lay_out_tables(self.top_level, target, layout, gnu_only)
+        template, template_exact = self.lay_out_tables(self.template, target, layout, gnu_only)
+        slots: list[m.HookSlot | m.DataSlot] = []
+        slot_offsets: dict[str, int] = {}
+        patch_ids: dict[str, int] = {}
+        for slot in self.slots:
+            if slot.top.name in aggregate.offsets and target.holds(slot.condition):
+                offset = _offset_in(slot, aggregate.offsets[slot.top.name], layout.records)
+                if offset is None:  # a record that failed to lay out, reported already
+                    continue
+                slots.append(slot)
+                slot_offsets[slot.path] = offset
+                base = template.offsets.get(slot.top.name)
+                if isinstance(slot, m.HookSlot) and base is not None:
+                    in_template = offset - aggregate.offsets[slot.top.name] + base
+                    patch_ids[slot.path] = in_template // layout.pointer_size
+        return m.TargetFacts(
+            target=target,
+            layout=layout,
+            present=state.present,
+            gnu_only=gnu_only,
+            aggregate=aggregate,
+            aggregate_exact=aggregate_exact,
+            slots=tuple(slots),
+            slot_offsets=slot_offsets,
+            patch_template=template,
+            patch_template_exact=template_exact,
+            patch_ids=patch_ids,
+        )
+
+    @staticmethod
+    def lay_out_tables(
+        tables: Sequence[m.Table],
+        target: m.Target,
+        layout: m.TargetLayout,
+        gnu_only: frozenset[str],
+    ) -> tuple[m.RecordLayout, bool]:
+        """A struct of those of `tables` present on `target`, each a member named after it;
+        and whether every C compiler lays it out so (some table, none in `gnu_only`)."""
+        records = layout.records
+        present = [t for t in tables if target.holds(t.condition) and t.name in records]
+        size, align, offsets = lay_out_record(
+            (t.name, records[t.name].size, records[t.name].align) for t in present
+        )
+        exact = bool(present) and not any(t.name in gnu_only for t in present)
+        return m.RecordLayout(size, align, offsets), exact
 
 
 class _TargetState:
-    def __init__(self, owner: _Layouts, target: m.Target, data_model: DataModel) -> None:
+    def __init__(
+        self,
+        owner: _Layouts,
+        target: m.Target,
+        data_model: DataModel,
+        present: m.PresentDecls,
+    ) -> None:
         self.owner = owner
         self.target = target
         self.data_model = data_model
+        self.present = present
         self.sizes: dict[str, tuple[int, int]] = {}
         self.records: dict[str, m.RecordLayout] = {}
+        # Records whose layout is the model's only under GNU C (see `TargetFacts`).
+        self.gnu_only: set[str] = set()
         self.in_progress: set[str] = set()
         # Types already reported as containing themselves: not reported again.
         self.cyclic: set[str] = set()
-        # The opaque struct each type name leads to by value (None: none), once known.
-        self.opaque_of: dict[str, str | None] = {}
 
     def variant(self, name: str, span: Span) -> m.TypeDecl | m.Table | None:
-        for v in self.owner.variants.get(name, ()):
-            if self.target.holds(v.condition):
-                return v
-        self.owner.problem(span, f"type '{name}' is not declared for {{targets}}", self.target)
-        return None
+        decl = self.present.get(name)
+        if decl is None:
+            self.owner.problem(span, f"type '{name}' is not declared for {{targets}}", self.target)
+        return decl
 
     def value_type(
         self, name: str, span: Span, *, for_layout: bool = False
@@ -799,12 +905,12 @@ class _TargetState:
         self.in_progress.add(name)
         try:
             if isinstance(decl, m.Typedef):
-                hidden = self.opaque_behind(decl)
-                if hidden is not None:
+                hidden = self.present.behind(decl.target)
+                if isinstance(hidden, m.Opaque):
                     if not for_layout:
                         self.owner.problem(
                             span,
-                            f"'{name}' names opaque struct '{hidden}' and is used by value;"
+                            f"'{name}' names opaque struct '{hidden.name}' and is used by value;"
                             " it may only appear behind a pointer",
                             self.target,
                         )
@@ -825,37 +931,6 @@ class _TargetState:
         if size is not None:
             self.sizes[name] = size
         return size
-
-    def opaque_behind(self, typedef: m.Typedef) -> str | None:
-        """The opaque struct a typedef names by value (through other typedefs), if any.
-
-        Each answer is remembered for every name on the chain, so a chain of n typedefs
-        costs n steps, not n * n."""
-        seen: dict[str, None] = {}
-        found = None
-        target = typedef.target
-        while not target.builtin and not target.pointers and target.name not in seen:
-            if target.name in self.opaque_of:
-                found = self.opaque_of[target.name]
-                break
-            seen[target.name] = None
-            decl = next(
-                (
-                    v
-                    for v in self.owner.variants.get(target.name, ())
-                    if self.target.holds(v.condition)
-                ),
-                None,
-            )
-            if isinstance(decl, m.Opaque):
-                found = decl.name
-                break
-            if not isinstance(decl, m.Typedef):
-                break
-            target = decl.target
-        for name in seen:
-            self.opaque_of[name] = found
-        return found
 
     def ref(self, ref: m.TypeRef, span: Span) -> tuple[int, int] | None:
         if ref.pointers:
@@ -879,11 +954,11 @@ class _TargetState:
     def record(self, name: str) -> m.RecordLayout | None:
         if name in self.records:
             return self.records[name]
-        decl = self.owner.variants[name]
-        present = next((d for d in decl if self.target.holds(d.condition)), None)
-        if present is None:
+        present = self.present.get(name)
+        if not isinstance(present, (m.Struct, m.Table)):
             return None
         entries: list[tuple[str, int, int]] = []
+        held: list[str] = []  # the records held by value, laid out before this one
         ok = True
         if isinstance(present, m.Struct):
             for f in present.fields:
@@ -892,9 +967,9 @@ class _TargetState:
                     ok = ok and placed is not None
                     if placed is not None:
                         entries.append((f.name, *placed))
+                    held += self.record_held(f.type)
             packed = present.packed
         else:
-            assert isinstance(present, m.Table)
             packed = False
             self.in_progress.add(name)
             for mb in present.members:
@@ -904,13 +979,27 @@ class _TargetState:
                 ok = ok and placed is not None
                 if placed is not None:
                     entries.append((mb.name, *placed))
+                if isinstance(mb, m.SubTable):
+                    held.append(mb.table)
+                elif isinstance(mb, m.DataMember):
+                    held += self.record_held(mb.type)
             self.in_progress.discard(name)
         if not ok:
             return None
         size, align, offsets = lay_out_record(entries, packed=packed)
         layout = m.RecordLayout(size, align, offsets)
         self.records[name] = layout
+        # The model gives an empty record size 0, as GNU C does; ISO C and C++ give the
+        # generated placeholder member a byte, and so a different layout to every record
+        # that holds the empty one by value.
+        if not entries or any(r in self.gnu_only for r in held):
+            self.gnu_only.add(name)
         return layout
+
+    def record_held(self, ref: m.TypeRef) -> list[str]:
+        """The struct a by-value use of `ref` holds, through typedefs: [] or [its name]."""
+        behind = self.present.behind(ref)
+        return [behind.name] if isinstance(behind, m.Struct) else []
 
     def member_size(self, mb: m.TableMember) -> tuple[int, int] | None:
         pointer = (self.data_model.pointer_size, self.data_model.pointer_size)
@@ -958,26 +1047,28 @@ def _span(p: syn.ParamDecl) -> Span:
     )
 
 
-def _path_members(
-    table: m.Table, by_name: dict[str, m.Table], prefix: str
-) -> Iterable[tuple[str, m.TableMember]]:
-    """Every hook and data member under `table`, sub-tables expanded, with its path."""
-    for mb in table.members:
-        if isinstance(mb, m.SubTable) and mb.table in by_name:
-            yield from _path_members(by_name[mb.table], by_name, f"{prefix}{mb.name}.")
-        elif not isinstance(mb, m.SubTable):
-            yield prefix + mb.name, mb
+def _offset_in(slot: m.Slot, base: int, records: Mapping[str, m.RecordLayout]) -> int | None:
+    """The byte offset of a slot in the aggregate, its top-level table being at `base`."""
+    offset = base
+    for owner, name in zip(slot.owners, slot.names, strict=True):
+        record = records.get(owner.name)
+        if record is None or name not in record.offsets:
+            return None
+        offset += record.offsets[name]
+    return offset
 
 
 def _member_paths(table: m.Table, by_name: dict[str, m.Table], prefix: str) -> Iterable[str]:
-    return (path for path, _ in _path_members(table, by_name, prefix))
+    """The path of every hook and data member under `table`, each after `prefix`."""
+    return (prefix + ".".join(s.names) for s in m.slots_under(table, by_name))
 
 
 def _all_members(
     tables: Sequence[m.Table], by_name: dict[str, m.Table]
 ) -> Iterable[tuple[str, m.TableMember]]:
+    """Every hook and data member under each table (embedded ones too), with its path."""
     for t in tables:
-        yield from _path_members(t, by_name, t.name + ".")
+        yield from ((s.path, s.member) for s in m.slots_under(t, by_name))
 
 
 def _all_paths(tables: Sequence[m.Table], by_name: dict[str, m.Table]) -> Iterable[str]:

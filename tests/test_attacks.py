@@ -33,7 +33,6 @@ from conftest import run_cli
 
 from pvgen import api, cache, escape
 from pvgen.config import Config
-from pvgen.gen.common import GenerationError
 
 # Every character that must never reach an output raw.
 UNSAFE = [chr(c) for c in [*range(0x20), 0x7F, 0x85, 0x9B]] + [
@@ -812,7 +811,7 @@ def test_a_macro_prefix_that_is_not_an_identifier_start_is_refused(
     assert_clean(result, 2, "is not the start of a C identifier")
     assert "\n#include" not in result.err
     assert not (tmp_path / "out").exists()
-    with pytest.raises(GenerationError, match="not the start of a C identifier"):
+    with pytest.raises(ValueError, match="not the start of a C identifier"):
         api.GenOptions(macro_prefix=prefix)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -193,6 +194,18 @@ def test_accepted_breaking_change_and_stale_acceptance(tmp_path: Path) -> None:
     assert [a["item"] for a in report["unused_acceptances"]] == ["ops.first"]
 
 
+def test_acceptance_of_an_unknown_rule_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "abi" / "demo").mkdir(parents=True)
+    (tmp_path / "abi/demo/accepted.toml").write_text(
+        '[[accept]]\nrule = "PV2050"\nitem = "other"\nversion = 2\nreason = "typo"\n'
+    )
+    (tmp_path / "old.pvspec").write_text(BASE)
+    (tmp_path / "new.pvspec").write_text(edit(("table other { void g(); void h(); }\n", "")))
+    result = run_cli("diff", "old.pvspec", "new.pvspec", cwd=tmp_path)
+    assert result.status == 2
+    assert "entry 1: 'PV2050' is not a change rule; did you mean 'PV205'?" in result.err
+
+
 def test_every_format(tmp_path: Path) -> None:
     (tmp_path / "old.pvspec").write_text(BASE)
     (tmp_path / "new.pvspec").write_text(edit(("unsigned long second", "u64 second")))
@@ -201,7 +214,57 @@ def test_every_format(tmp_path: Path) -> None:
     markdown = run_cli("diff", "old.pvspec", "new.pvspec", "--format", "markdown", cwd=tmp_path).out
     assert "| PV208 | `ops.second` |" in markdown
     github = run_cli("diff", "old.pvspec", "new.pvspec", "--format", "github", cwd=tmp_path).out
-    assert re.fullmatch(r"::error title=PV208 [^:,]+::ops\.second[^\n]*\n", github)
+    line, column = position(edit(("unsigned long second", "u64 second")), "second(")
+    assert f"\n      at new.pvspec:{line}:{column}\n" in text
+    assert f"| `ops.second` | new.pvspec:{line}:{column} |" in markdown
+    assert re.fullmatch(
+        rf"::error file=new\.pvspec,line={line},col={column},title=PV208 [^:,]+::ops\.second[^\n]*\n",
+        github,
+    )
+
+
+def position(text: str, needle: str) -> tuple[int, int]:
+    """Line and column (from 1) of the one occurrence of `needle` in `text`."""
+    assert text.count(needle) == 1, needle
+    before = text[: text.index(needle)]
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
+def located(report: dict, rule: str, item: str) -> tuple[str, str, int, int]:  # type: ignore[type-arg]
+    (change,) = [c for c in report["changes"] if (c["rule"], c["item"]) == (rule, item)]
+    where = change["location"]
+    return where["side"], where["file"], where["line"], where["column"]
+
+
+def test_changes_carry_the_place_of_their_item(tmp_path: Path) -> None:
+    """A change points at its item in the new version where it exists there, else in the old."""
+    new = edit(
+        ("void third();\n", "void third();\n    void fourth();\n"),
+        ("    unsigned long second(unsigned int y);\n", ""),
+        ("enum mode : u32 { OFF = 0, ON = 1 }", "enum mode : u32 { OFF = 0 }"),
+        ("struct pair { u32 a; u32 b; }", "struct pair { u32 a; u64 b; }"),
+        ("backend xen { ops: first; }", "backend xen { ops: first, third; }"),
+    )
+    _, report = diff_json(tmp_path, new)
+    # Added, changed or shifted: at the item in the new spec.
+    assert located(report, "PV204", "ops.fourth") == ("new", "new.pvspec", *position(new, "fourth"))
+    assert located(report, "PV214", "pair") == ("new", "new.pvspec", *position(new, "pair"))
+    assert located(report, "PV205", "ops") == ("new", "new.pvspec", *position(new, "ops {"))
+    xen = position(new, "xen")
+    assert located(report, "PV219", "backend xen") == ("new", "new.pvspec", *xen)
+    # Gone: at the item in the old spec, whose lines differ from the new one's.
+    second = position(BASE, "second")
+    assert located(report, "PV203", "ops.second") == ("old", "old.pvspec", *second)
+    assert located(report, "PV215", "mode.ON") == ("old", "old.pvspec", *position(BASE, "ON"))
+    # GitHub places annotations on the checked-out (new) files, so a gone item's place in the
+    # old spec is said in the message instead.
+    github = run_cli("diff", "old.pvspec", "new.pvspec", "--format", "github", cwd=tmp_path).out
+    (removed,) = [line for line in github.splitlines() if "title=PV203" in line]
+    assert removed.startswith("::error title=PV203 ")
+    assert removed.endswith(f"(at old.pvspec:{second[0]}:{second[1]} in the old version)")
+    (added,) = [line for line in github.splitlines() if "title=PV204" in line]
+    line, column = position(new, "fourth")
+    assert added.startswith(f"::notice file=new.pvspec,line={line},col={column},title=PV204 ")
 
 
 def git(folder: Path, *args: str) -> None:
@@ -229,6 +292,9 @@ def test_against_a_git_revision(tmp_path: Path) -> None:
     assert result.status == 12, result.err
     items = {(c["rule"], c["item"]) for c in json.loads(result.out)["changes"]}
     assert items == {("PV216", "word_t")}
+    # The place is in the included file, named relative to the spec root as the dump has it.
+    where = located(json.loads(result.out), "PV216", "word_t")
+    assert where == ("new", "types.pvspec", 1, 1 + len("typedef u64 "))
     explicit = run_cli("diff", "git:HEAD:specs/demo.pvspec", "specs/demo.pvspec", cwd=tmp_path)
     assert explicit.status == 12
     status = subprocess.run(
@@ -272,6 +338,27 @@ def test_reference_history_2_6_25_to_2_6_26() -> None:
     assert "alloc_pud, release_pud" in shifted[0]["message"] and shifted[0]["accepted"]
     assert ("PV219", K, "backend kvm", None, None) in found
     assert len(changes) == 7
+    # Frozen dumps keep each element's place in the spec they were frozen from: version 2 is
+    # specs/paravirt.pvspec as it stood when 2.json was frozen (edited since, as PV003 allows
+    # for changes that keep the release what it was; the file's hash in the dump says which).
+    side, file, line, column = located(json.loads(result.out), "PV207", "pv_mmu_ops.alloc_pte")
+    assert (side, file) == ("new", "paravirt.pvspec")
+    text = frozen_source("specs/abi/paravirt/2.json", "specs/paravirt.pvspec").splitlines()
+    assert text[line - 1][column - 1 :].startswith("alloc_pte(")
+
+
+def frozen_source(dump: str, spec: str) -> str:
+    """The text of `spec` that the frozen `dump` was made from: the file itself while it is
+    unchanged, else the version of it in the commit that froze the dump."""
+    recorded = {s["path"]: s["sha256"] for s in json.loads((ROOT / dump).read_text())["sources"]}
+    text = (ROOT / spec).read_bytes()
+    if hashlib.sha256(text).hexdigest() != recorded[Path(spec).name]:
+        log = ["git", "log", "-1", "--format=%H", "--", dump]
+        commit = subprocess.run(log, cwd=ROOT, capture_output=True, text=True, check=True)
+        show = ["git", "show", f"{commit.stdout.strip()}:{spec}"]
+        text = subprocess.run(show, cwd=ROOT, capture_output=True, check=True).stdout
+    assert hashlib.sha256(text).hexdigest() == recorded[Path(spec).name]
+    return text.decode()
 
 
 def test_frozen_dump_edited_by_hand_is_caught(tmp_path: Path) -> None:

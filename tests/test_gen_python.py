@@ -131,9 +131,11 @@ def test_installed_tables_hold_exactly_the_spec_members(paravirt: Any) -> None:
 def test_patch_ids_count_pointer_slots(paravirt: Any) -> None:
     _, module, _, _ = paravirt
     ids = module.PATCH_IDS
-    # pv_info has 4 data members (3 ints and a pointer): 16 bytes on i386, 24 on x86_64.
-    assert ids["i386"]["pv_init_ops.patch"] == 4
-    assert ids["x86_64"]["pv_init_ops.patch"] == 3
+    # The patch template starts with pv_init_ops (pv_info, which holds data only, is not in
+    # it), so its first hook is slot 0 on every target, as PARAVIRT_PATCH counts.
+    assert ids["i386"]["pv_init_ops.patch"] == 0
+    assert ids["x86_64"]["pv_init_ops.patch"] == 0
+    assert "pv_info.name" not in ids["x86_64"]
     assert list(ids["i386"].values()) == sorted(ids["i386"].values())
 
 
@@ -180,6 +182,29 @@ def test_imports_without_pvgen(paravirt: Any) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "2"
+
+
+def test_a_typedef_doc_with_control_characters_stays_in_its_comment(tmp_path: Path) -> None:
+    # A typedef becomes `name = type` under a `#:` comment; a carriage return would end that
+    # comment for Python's compiler and a NUL would make the file unreadable.
+    spec = tmp_path / "hostile.pvspec"
+    spec.write_text(
+        "abi hostile { version 1; }\ntarget t { data_model lp64; }\n"
+        "/// one\rraise SystemExit(3)\x00\x01 two\n/// three\ntypedef u32 word_t;\n"
+        "table ops { word_t f(); }\nbackend native default;\n",
+        encoding="utf-8",
+    )
+    package_root = generate(load_abi(spec, Config(None)), tmp_path / "gen")
+    types = (package_root / "hostile" / "types.py").read_text(encoding="utf-8")
+    assert "#: one\\x0draise SystemExit(3)\\x00\\x01 two three\nword_t = int\n" in types
+    result = subprocess.run(
+        [sys.executable, "-c", "import hostile.types as t; print(t.word_t.__name__)"],
+        cwd=package_root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "int\n"
 
 
 def test_hostile_doc_comments_stay_inert(tmp_path: Path) -> None:

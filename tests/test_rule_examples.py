@@ -1,19 +1,24 @@
-"""Every rule's own bad example breaks it and its good example does not.
+"""Every rule's own examples do what they say.
 
-These are the examples `pvgen rules PVnnn` and docs/rules.md show, so they
-must stay true.
+A spec rule's bad example breaks it and its good example does not; the
+compiler rejects its bad example and accepts its good one; the old and new
+versions of a change rule's example differ by that change. These are the
+examples `pvgen rules PVnnn` and docs/rules.md show, so they must stay true.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from pvgen.abi.freeze import freeze
 from pvgen.api import load_abi
 from pvgen.config import Config
 from pvgen.rules import all_rules, run_rules
+from pvgen.rules.registry import COMPILER, Category, ChangeRule, every_rule, rules_of
 
 
 def codes(tmp_path: Path, text: str) -> list[str]:
@@ -42,3 +47,33 @@ def test_bad_example_breaks_the_rule(rule_id: str, tmp_path: Path) -> None:
 def test_good_example_keeps_the_rule(rule_id: str, tmp_path: Path) -> None:
     release_good_example(tmp_path, rule_id)
     assert rule_id not in codes(tmp_path, all_rules()[rule_id].good)
+
+
+def test_compiler_example(tmp_path: Path) -> None:
+    (tmp_path / "bad.pvspec").write_text(COMPILER.bad + "\n", encoding="utf-8")
+    (tmp_path / "good.pvspec").write_text(COMPILER.good + "\n", encoding="utf-8")
+    bad = run_cli("check", "--no-rules", "--format", "json", "bad.pvspec", cwd=tmp_path)
+    assert bad.status == 1
+    findings = json.loads(bad.out)["findings"]
+    assert findings and {f["rule"] for f in findings} == {COMPILER.id}
+    good = run_cli("check", "--no-rules", "good.pvspec", cwd=tmp_path)
+    assert good.status == 0, good.err
+
+
+# A version that was not raised is about some breaking change, which is reported too.
+COMPANIONS = {"PV223": {"PV203"}}
+
+
+@pytest.mark.parametrize("rule_id", [r.id for r in rules_of(Category.CHANGE)])
+def test_change_example_reports_its_rule(rule_id: str, tmp_path: Path) -> None:
+    entry = every_rule()[rule_id]
+    assert isinstance(entry, ChangeRule)
+    (tmp_path / "old.pvspec").write_text(entry.kind.old + "\n", encoding="utf-8")
+    (tmp_path / "new.pvspec").write_text(entry.kind.new + "\n", encoding="utf-8")
+    result = run_cli("diff", "old.pvspec", "new.pvspec", "--format", "json", cwd=tmp_path)
+    assert result.status in (4, 12), result.err  # both versions compile, and they differ
+    changes = json.loads(result.out)["changes"]
+    # The example shows its rule, at its default class, and nothing else beside it.
+    assert {c["rule"] for c in changes} == {rule_id} | COMPANIONS.get(rule_id, set())
+    classes = {c["class"] for c in changes if c["rule"] == rule_id}
+    assert classes == {str(entry.change_class)}

@@ -10,7 +10,8 @@ Takes: the changes of a diff and the file `<abi dir>/accepted.toml`:
 
 Hands on: the changes with `accepted` set where an entry matches, and the
 entries that matched nothing (reported, since a stale acceptance hides the
-next real break).
+next real break). An entry must name a change rule (PV2nn), so a report
+never repeats an ID that `pvgen rules` cannot explain.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .changes import Change
+from ..diagnostics import did_you_mean
+from .changes import KINDS, Change
 
 KEYS = ("rule", "item", "version", "reason")
 
@@ -54,6 +56,11 @@ def load_acceptances(path: Path) -> list[Acceptance]:
             isinstance(entry[k], str) and entry[k].strip() for k in ("rule", "item", "reason")
         ):
             raise AcceptError(f"{path}: entry {number}: version is a number, the others text")
+        if entry["rule"] not in KINDS:
+            raise AcceptError(
+                f"{path}: entry {number}: '{entry['rule']}' is not a change rule"
+                + did_you_mean(entry["rule"], KINDS)
+            )
         found.append(Acceptance(entry["rule"], entry["item"], entry["version"], entry["reason"]))
     return found
 

@@ -5,15 +5,18 @@ Hands on: `Change`s (see changes.py): tables and types matched by name,
 members by name with `@renamed_from` honoured and moves between tables
 detected; type changes judged per target by layout; slot shifts found by
 comparing every member's offset on every target the two versions share.
+Each change carries the `loc` of its item from the new dump where the item
+exists there, else from the old one.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 from ..layout import DATA_MODELS, INTEGER_TYPES
-from .changes import KINDS, Change, ChangeClass
+from .changes import KINDS, Change, ChangeClass, Location
 from .sides import Dump
 
 # The C type each fixed-width name stands for, so that `u32` and `unsigned int` compare equal.
@@ -46,14 +49,39 @@ class _Differ:
         self.targets = [n for n in models_new if models_old.get(n) == models_new[n]]
         self.models = models_new
 
-    def add(self, kind: str, item: str, message: str, **extra: Any) -> None:
+    def add(
+        self,
+        kind: str,
+        item: str,
+        message: str,
+        *,
+        before: Any = None,
+        after: Any = None,
+        **extra: Any,
+    ) -> None:
+        """Report a change; `before` and `after` are the item's dump elements, where it exists."""
         change_class = extra.pop("change_class", KINDS[kind].change_class)
-        self.changes.append(Change(KINDS[kind], change_class, item, message, **extra))
+        location = Location.of("new", after) or Location.of("old", before)
+        self.changes.append(
+            Change(KINDS[kind], change_class, item, message, location=location, **extra)
+        )
 
-    def type_change(self, kind: str, item: str, message: str, old: str, new: str) -> None:
+    def type_change(
+        self, kind: str, item: str, message: str, old: str, new: str, before: Any, after: Any
+    ) -> None:
         """Report a change of type, classed by what it does to layout on each target."""
         cls, detail = self.judge(self.old, old, self.new, new)
-        self.add(kind, item, message, old=old, new=new, targets=detail, change_class=cls)
+        self.add(
+            kind,
+            item,
+            message,
+            before=before,
+            after=after,
+            old=old,
+            new=new,
+            targets=detail,
+            change_class=cls,
+        )
 
     def run(self) -> list[Change]:
         self.diff_types()
@@ -115,10 +143,10 @@ class _Differ:
         new = _first_by_name(self.new["types"])
         for name, t in old.items():
             if name not in new:
-                self.add("PV221", name, f"{t['kind']} '{name}' was removed")
+                self.add("PV221", name, f"{t['kind']} '{name}' was removed", before=t)
         for name, t in new.items():
             if name not in old:
-                self.add("PV222", name, f"{t['kind']} '{name}' was added")
+                self.add("PV222", name, f"{t['kind']} '{name}' was added", after=t)
                 continue
             before = old[name]
             if before["kind"] != t["kind"]:
@@ -126,6 +154,8 @@ class _Differ:
                     "PV216",
                     name,
                     f"'{name}' changed from {before['kind']} to {t['kind']}",
+                    before=before,
+                    after=t,
                     old=before["kind"],
                     new=t["kind"],
                 )
@@ -136,6 +166,8 @@ class _Differ:
                     f"typedef '{name}' now names '{t['target']}'",
                     before["target"],
                     t["target"],
+                    before,
+                    t,
                 )
             elif t["kind"] == "struct":
                 self.diff_struct(name, before, t)
@@ -173,6 +205,8 @@ class _Differ:
             "PV214",
             name,
             f"fields of struct '{name}' changed",
+            before=before,
+            after=after,
             old=_fields(fields_old),
             new=_fields(fields_new),
             targets=detail,
@@ -182,12 +216,15 @@ class _Differ:
     def diff_enum(self, name: str, before: Any, after: Any) -> None:
         old = {v["name"]: v["value"] for v in before["values"]}
         new = {v["name"]: v["value"] for v in after["values"]}
+        old_elements = {v["name"]: v for v in before["values"]}
+        new_elements = {v["name"]: v for v in after["values"]}
         for value_name, value in old.items():
             if value_name not in new:
                 self.add(
                     "PV215",
                     f"{name}.{value_name}",
                     f"enum value '{value_name}' was removed",
+                    before=old_elements[value_name],
                     old=str(value),
                 )
             elif new[value_name] != value:
@@ -195,6 +232,8 @@ class _Differ:
                     "PV215",
                     f"{name}.{value_name}",
                     f"enum value '{value_name}' changed",
+                    before=old_elements[value_name],
+                    after=new_elements[value_name],
                     old=str(value),
                     new=str(new[value_name]),
                 )
@@ -204,6 +243,7 @@ class _Differ:
                     "PV215",
                     f"{name}.{value_name}",
                     f"enum value '{value_name}' was added",
+                    after=new_elements[value_name],
                     new=str(value),
                     change_class=ChangeClass.COMPATIBLE,
                 )
@@ -214,6 +254,8 @@ class _Differ:
                 f"enum '{name}' changed its underlying type",
                 before["underlying"],
                 after["underlying"],
+                before,
+                after,
             )
 
     # ---- tables ---------------------------------------------------------------------------
@@ -233,6 +275,8 @@ class _Differ:
                     "PV207",
                     new_name,
                     f"table '{name}' renamed to '{new_name}'",
+                    before=table,
+                    after=new[new_name],
                     old=name,
                     new=new_name,
                 )
@@ -240,10 +284,10 @@ class _Differ:
         moves = self.find_moves(pairs)
         for name in old:
             if name not in {a["name"] for a, _ in pairs}:
-                self.add("PV201", name, f"table '{name}' was removed")
+                self.add("PV201", name, f"table '{name}' was removed", before=old[name])
         for name in new:
             if name not in paired_new:
-                self.add("PV202", name, f"table '{name}' was added")
+                self.add("PV202", name, f"table '{name}' was added", after=new[name])
         for a, b in pairs:
             self.diff_members(a, b, moves)
 
@@ -285,6 +329,8 @@ class _Differ:
                     "PV207",
                     f"{table}.{m['name']}",
                     f"'{table}.{before['name']}' renamed to '{m['name']}' in place",
+                    before=before,
+                    after=m,
                     old=before["name"],
                     new=m["name"],
                 )
@@ -302,6 +348,8 @@ class _Differ:
                     "PV206",
                     f"{a['name']}.{m['name']}",
                     f"'{m['name']}' moved from table '{a['name']}' to '{destination}'",
+                    before=m,
+                    after=_member(self.new, destination, m["name"]),
                     old=a["name"],
                     new=destination,
                 )
@@ -310,6 +358,7 @@ class _Differ:
                     "PV203",
                     f"{a['name']}.{m['name']}",
                     f"{_what(m)} '{a['name']}.{m['name']}' was removed",
+                    before=m,
                 )
         last_paired = max(
             (i for i, m in enumerate(b["members"]) if m["name"] in paired_new), default=-1
@@ -325,6 +374,7 @@ class _Differ:
                     "PV204",
                     f"{table}.{m['name']}",
                     f"{_what(m)} '{table}.{m['name']}' was added at the end",
+                    after=m,
                 )
             else:
                 inserted.append(m["name"])
@@ -334,10 +384,13 @@ class _Differ:
 
     def diff_member(self, table: str, a: Any, b: Any) -> None:
         item = f"{table}.{b['name']}"
+        # The member exists on both sides: every change is placed at it in the new version.
+        add = functools.partial(self.add, before=a, after=b)
+        type_change = functools.partial(self.type_change, before=a, after=b)
         if (a["kind"] == "subtable") != (b["kind"] == "subtable") or (
             a["kind"] == "subtable" and a["table"] != b["table"]
         ):
-            self.add(
+            add(
                 "PV220",
                 item,
                 f"'{item}' changed from {_what(a)} to {_what(b)}",
@@ -346,7 +399,7 @@ class _Differ:
             )
             return
         if a["kind"] != b["kind"]:
-            self.add(
+            add(
                 "PV203",
                 item,
                 f"'{item}' changed from {_what(a)} to {_what(b)}",
@@ -355,13 +408,13 @@ class _Differ:
             )
             return
         if a["kind"] == "data" and a["type"] != b["type"]:
-            self.type_change(
+            type_change(
                 "PV208", item, f"type of data member '{item}' changed", a["type"], b["type"]
             )
         if a["kind"] == "hook":
             self.diff_hook(item, a, b)
         if a.get("if") != b.get("if"):
-            self.add(
+            add(
                 "PV217",
                 item,
                 f"condition of '{item}' changed",
@@ -370,16 +423,18 @@ class _Differ:
             )
         if b.get("deprecated") and not a.get("deprecated"):
             use = b["deprecated"].get("use")
-            self.add("PV218", item, f"'{item}' is deprecated" + (f"; use '{use}'" if use else ""))
+            add("PV218", item, f"'{item}' is deprecated" + (f"; use '{use}'" if use else ""))
 
     def diff_hook(self, item: str, a: Any, b: Any) -> None:
+        add = functools.partial(self.add, before=a, after=b)
+        type_change = functools.partial(self.type_change, before=a, after=b)
         if a["returns"] != b["returns"]:
-            self.type_change(
+            type_change(
                 "PV208", item, f"return type of '{item}' changed", a["returns"], b["returns"]
             )
         params_a, params_b = a["params"], b["params"]
         if len(params_a) != len(params_b):
-            self.add(
+            add(
                 "PV210",
                 item,
                 f"'{item}' takes {len(params_b)} parameters instead of {len(params_a)}",
@@ -389,7 +444,7 @@ class _Differ:
         else:
             for pa, pb in zip(params_a, params_b, strict=True):
                 if pa["type"] != pb["type"]:
-                    self.type_change(
+                    type_change(
                         "PV209",
                         item,
                         f"parameter '{pb['name']}' of '{item}' changed type",
@@ -397,7 +452,7 @@ class _Differ:
                         pb["type"],
                     )
                 if pa["name"] != pb["name"]:
-                    self.add(
+                    add(
                         "PV211",
                         item,
                         f"parameter '{pa['name']}' of '{item}' renamed",
@@ -405,7 +460,7 @@ class _Differ:
                         new=pb["name"],
                     )
         if a["callee_save"] != b["callee_save"]:
-            self.add(
+            add(
                 "PV212",
                 item,
                 f"'{item}' {'became' if b['callee_save'] else 'is no longer'} @callee_save",
@@ -413,7 +468,7 @@ class _Differ:
                 new=str(b["callee_save"]).lower(),
             )
         if a.get("callconv") != b.get("callconv"):
-            self.add(
+            add(
                 "PV212",
                 item,
                 f"calling convention of '{item}' changed",
@@ -421,7 +476,7 @@ class _Differ:
                 new=b.get("callconv") or "default",
             )
         if a["patch"] != b["patch"]:
-            self.add(
+            add(
                 "PV213",
                 item,
                 f"patch site of '{item}' changed",
@@ -453,13 +508,20 @@ class _Differ:
         if detail:
             cause = f"; inserted: {', '.join(inserted)}" if inserted else ""
             self.add(
-                "PV205", b["name"], f"slots of table '{b['name']}' moved{cause}", targets=detail
+                "PV205",
+                b["name"],
+                f"slots of table '{b['name']}' moved{cause}",
+                before=a,
+                after=b,
+                targets=detail,
             )
         elif inserted:
             self.add(
                 "PV205",
                 b["name"],
                 f"members inserted into '{b['name']}' before existing ones: {', '.join(inserted)}",
+                before=a,
+                after=b,
             )
 
     # ---- backends and versions ---------------------------------------------------------
@@ -467,6 +529,8 @@ class _Differ:
     def diff_backends(self) -> None:
         old = {x["name"]: set(x["overrides"]) for x in self.old["backends"]}
         new = {x["name"]: set(x["overrides"]) for x in self.new["backends"]}
+        elements = {x["name"]: x for x in self.old["backends"]}
+        elements.update({x["name"]: x for x in self.new["backends"]})
         renames = _member_renames(self.new)
         for name in sorted(old.keys() | new.keys()):
             before = {renames.get(p, p) for p in old.get(name, set())}
@@ -476,9 +540,15 @@ class _Differ:
                     "PV219",
                     f"backend {name}",
                     f"backend '{name}' was added ({len(after)} overrides)",
+                    after=elements[name],
                 )
             elif name not in new:
-                self.add("PV219", f"backend {name}", f"backend '{name}' was removed")
+                self.add(
+                    "PV219",
+                    f"backend {name}",
+                    f"backend '{name}' was removed",
+                    before=elements[name],
+                )
             elif before != after:
                 gained, lost = sorted(after - before), sorted(before - after)
                 parts = []
@@ -486,7 +556,12 @@ class _Differ:
                     parts.append("now overrides " + ", ".join(gained))
                 if lost:
                     parts.append("no longer overrides " + ", ".join(lost))
-                self.add("PV219", f"backend {name}", f"backend '{name}' " + "; ".join(parts))
+                self.add(
+                    "PV219",
+                    f"backend {name}",
+                    f"backend '{name}' " + "; ".join(parts),
+                    after=elements[name],
+                )
 
     def version_policy(self) -> None:
         before, after = self.old["abi"]["version"], self.new["abi"]["version"]
@@ -519,6 +594,14 @@ def _member_renames(dump: Dump) -> dict[str, str]:
             if m.get("renamed_from"):
                 renames[f"{table['name']}.{m['renamed_from']}"] = f"{table['name']}.{m['name']}"
     return renames
+
+
+def _member(dump: Dump, table: str, name: str) -> Any:
+    """The member `name` of `table` in `dump`, or None."""
+    for t in dump["tables"]:
+        if t["name"] == table:
+            return next((m for m in t["members"] if m["name"] == name), None)
+    return None
 
 
 def _signature(member: Any) -> tuple[Any, ...]:

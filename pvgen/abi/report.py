@@ -3,7 +3,10 @@
 Takes: the changes of a diff, the unmatched acceptances, and both versions.
 Hands on: the text of the report, and the exit status bitmask (as abidiff's):
 4 when the ABI changed, 8 when a change is breaking and not accepted (never
-for a `stability internal` ABI, which reports but does not gate).
+for a `stability internal` ABI, which reports but does not gate). Every
+rendering shows where a change's item is declared: in the new version, or
+in the old one for an item that is gone (said so, since its line numbers are
+those of the old spec). Paths are relative to the spec root, as in dumps.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from ..formats import escape_data, escape_property
+from ..formats import GITHUB_LEVELS, escape_data, escape_property
 from .accept import Acceptance
-from .changes import Change, ChangeClass
+from .changes import Change, ChangeClass, Location
 from .diff import iter_classes
 
 EXIT_CHANGED = 4
@@ -34,6 +37,11 @@ def _values(c: Change) -> str:
     return f" [{c.old if c.old is not None else '-'} -> {c.new if c.new is not None else '-'}]"
 
 
+def _where(location: Location) -> str:
+    """A location as text; one in the old version says so."""
+    return str(location) + (" in the old version" if location.side == "old" else "")
+
+
 def summary(changes: Sequence[Change]) -> str:
     if not changes:
         return "no changes"
@@ -48,6 +56,8 @@ def render_text(title: str, changes: Sequence[Change], unused: Sequence[Acceptan
         for c in group:
             accepted = f"  (accepted: {c.accepted})" if c.accepted else ""
             lines.append(f"  {c.id} {c.kind.name}: {c.item}: {c.message}{_values(c)}{accepted}")
+            if c.location is not None:
+                lines.append(f"      at {_where(c.location)}")
             for target, what in c.targets.items():
                 lines.append(f"      {target}: {what}")
     for a in unused:
@@ -70,6 +80,7 @@ def render_json(title: str, changes: Sequence[Change], unused: Sequence[Acceptan
                 "new": c.new,
                 "targets": c.targets,
                 "accepted": c.accepted,
+                "location": None if c.location is None else vars(c.location),
             }
             for c in changes
         ],
@@ -89,12 +100,16 @@ def render_markdown(title: str, changes: Sequence[Change], unused: Sequence[Acce
     lines = [f"### {title}", "", summary(changes)]
     for cls, group in iter_classes(list(changes)):
         lines += ["", f"#### {str(cls).capitalize()} ({len(group)})", ""]
-        lines += ["| rule | item | change | old | new | targets |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| rule | item | where | change | old | new | targets |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for c in group:
             targets = "; ".join(f"{t}: {w}" for t, w in c.targets.items())
             message = c.message + (f" (accepted: {c.accepted})" if c.accepted else "")
+            where = "" if c.location is None else _cell(_where(c.location))
             lines.append(
-                f"| {c.id} | `{_cell(c.item)}` | {_cell(message)} | {_cell(c.old or '')}"
+                f"| {c.id} | `{_cell(c.item)}` | {where} | {_cell(message)} | {_cell(c.old or '')}"
                 f" | {_cell(c.new or '')} | {_cell(targets)} |"
             )
     for a in unused:
@@ -103,19 +118,19 @@ def render_markdown(title: str, changes: Sequence[Change], unused: Sequence[Acce
 
 
 def render_github(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
-    levels = {
-        ChangeClass.BREAKING: "error",
-        ChangeClass.SOURCE_BREAKING: "warning",
-        ChangeClass.COMPATIBLE: "notice",
-        ChangeClass.COSMETIC: "notice",
-    }
     lines = []
     for c in changes:
-        level = "notice" if c.accepted else levels[c.change_class]
-        title_text = escape_property(f"{c.id} {c.kind.name} ({c.change_class})")
-        lines.append(
-            f"::{level} title={title_text}::{escape_data(c.item + ': ' + c.message + _values(c))}"
-        )
+        level = "notice" if c.accepted else GITHUB_LEVELS[c.change_class.severity]
+        props = []
+        text = c.item + ": " + c.message + _values(c)
+        if c.location is not None and c.location.side == "new":
+            # An annotation lands on a line of the checked-out files: the new version's.
+            loc = c.location
+            props += [f"file={escape_property(loc.file)}", f"line={loc.line}", f"col={loc.column}"]
+        elif c.location is not None:
+            text += f" (at {_where(c.location)})"
+        props.append(f"title={escape_property(f'{c.id} {c.kind.name} ({c.change_class})')}")
+        lines.append(f"::{level} {','.join(props)}::{escape_data(text)}")
     for a in unused:
         lines.append(
             f"::warning title=accepted.toml::{escape_data(a.rule + ' ' + a.item + ' matches no change')}"

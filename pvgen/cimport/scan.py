@@ -19,7 +19,7 @@ from .. import conditions as cond
 
 # Macros whose value the kernel fixes: a C header's declarations are never read
 # by the assembler, and always by the kernel.
-KNOWN_UNDEFINED = {"__ASSEMBLY__"}
+KNOWN_UNDEFINED = {"__ASSEMBLY__", "__ASSEMBLER__"}  # the kernel uses both spellings
 # Limits that keep the cost of conditions linear in the size of the header; real headers
 # stay far below both (a spec condition may nest 100 levels too).
 MAX_IF_DEPTH = 100

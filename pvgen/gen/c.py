@@ -6,8 +6,9 @@ Hands on: two `OutputFile`s, relative to the ABI's output folder:
 - `c/<abi>.h`: the ABI and hook versions, one block per target (selected by data model and
   configuration macros) with the patch IDs as integer literals usable from assembly, then,
   outside assembly, every type in dependency order, one struct per table, the aggregate
-  `struct <abi>_ops`, `offsetof` fallbacks of the patch IDs, static inline call wrappers and,
-  per target, static asserts that the compiler lays everything out as the model says.
+  `struct <abi>_ops`, the patch template `struct <abi>_patch_template` when the ABI lists
+  its tables, `offsetof` fallbacks of the patch IDs, static inline call wrappers and, per
+  target, static asserts that the compiler lays everything out as the model says.
 - `c/<abi>_native.c`: the definition of `<abi>_ops`, every hook set to its bare-hardware
   implementation `native_<declaring table>_<hook>`, which it declares extern.
 
@@ -24,10 +25,8 @@ from typing import TypeVar
 
 from ..conditions import Cond, Not, Or, conjoin
 from ..conditions import render as render_condition
-from ..diagnostics import Collector, Related
 from ..escape import c_comment as safe_comment_text
 from ..escape import c_string
-from ..layout import lay_out_record
 from ..model import (
     Abi,
     DataMember,
@@ -35,7 +34,9 @@ from ..model import (
     Element,
     Enum,
     Hook,
+    HookSlot,
     Opaque,
+    RecordLayout,
     Struct,
     SubTable,
     Table,
@@ -45,6 +46,7 @@ from ..model import (
     Typedef,
     TypeRef,
 )
+from .cnames import INT_MAX, INT_MIN, CNames, enum_as_macros
 from .common import (
     GenOptions,
     OutputFile,
@@ -65,7 +67,6 @@ BUILTIN_C = {
     "s64": "int64_t",
     "bool": "bool",
 }
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # A trigraph in a comment could still splice lines (`??/`) under -std=c11 -Wall.
 
 E = TypeVar("E", bound=Element)
@@ -154,18 +155,6 @@ class Init:
 
 
 # ---- the model seen from C ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """A hook as reached from the aggregate: top-level table, then member names."""
-
-    top: Table
-    path: tuple[str, ...]
-    owners: tuple[str, ...]  # the table holding each element of `path`
-    hook: Hook
-    condition: Cond | None
-    deprecated: Deprecation | None
 
 
 def _any_of(conds: Iterable[Cond | None]) -> Cond | None:
@@ -257,12 +246,12 @@ def int_literal(value: int) -> str:
 # ---- the generator ------------------------------------------------------------------------
 
 
-class _CGen:
+class _CGen(CNames):
+    """The header and the native table of one ABI, spelled as `CNames` spells them."""
+
     def __init__(self, abi: Abi, options: GenOptions) -> None:
-        self.abi = abi
+        super().__init__(abi)
         self.options = options
-        self.upper = abi.name.upper()
-        self.ops = f"{abi.name}_ops"
 
     # -- names, types and conditions
 
@@ -297,7 +286,7 @@ class _CGen:
 
     def callconv(self, hook: Hook) -> str:
         """The macro that gives a hook its calling convention, followed by a space, or ''."""
-        return f"{self.upper}_{hook.callconv.upper()} " if hook.callconv else ""
+        return f"{self.callconv_macro(hook.callconv)} " if hook.callconv else ""
 
     def params(self, hook: Hook) -> str:
         return ", ".join(self.declarator(p.type, p.name) for p in hook.params) or "void"
@@ -336,45 +325,18 @@ class _CGen:
 
     # -- slots: every hook as reached from the aggregate
 
-    def slots(self) -> Iterator[_Slot]:
-        for table in self.abi.top_level_tables():
-            yield from self._slots_in(table, table, (), (), table.condition, table.deprecated)
+    def slots(self) -> Iterator[HookSlot]:
+        return iter(self.abi.hook_slots)
 
-    def _slots_in(
-        self,
-        top: Table,
-        table: Table,
-        path: tuple[str, ...],
-        owners: tuple[str, ...],
-        cond: Cond | None,
-        deprecated: Deprecation | None,
-    ) -> Iterator[_Slot]:
-        for m in table.members:
-            here, via, within = (*path, m.name), (*owners, table.name), conjoin(cond, m.condition)
-            if isinstance(m, Hook):
-                yield _Slot(top, here, via, m, within, m.deprecated or deprecated)
-            elif isinstance(m, SubTable):
-                for sub in self.tables_named(m.table):
-                    dep = m.deprecated or sub.deprecated or deprecated
-                    yield from self._slots_in(
-                        top, sub, here, via, conjoin(within, sub.condition), dep
-                    )
-
-    def wrapper_name(self, slot: _Slot) -> str:
-        return f"{self.abi.name}_{slot.top.name}_{'_'.join(slot.path)}"
-
-    def patch_macro(self, slot: _Slot) -> str:
-        return f"{self.upper}_PATCH_{slot.top.name.upper()}_{'_'.join(slot.path).upper()}"
-
-    def slot_access(self, slot: _Slot) -> str:
-        return ".".join((slot.top.name, *slot.path))
+    def slot_access(self, slot: HookSlot) -> str:
+        return slot.path
 
     # -- header pieces
 
     def since_macros(self) -> list[Define]:
         """Unconditional, unless one name has several declarations (exclusive variants)."""
         hooks = [(t, m) for t in self.abi.tables for m in t.members if isinstance(m, Hook)]
-        names = [f"{t.name}_{m.name}_SINCE_VERSION".upper() for t, m in hooks]
+        names = [self.since_macro(t, m) for t, m in hooks]
         uses = Counter(names)
         found = []
         for name, (table, hook) in zip(names, hooks, strict=True):
@@ -420,9 +382,7 @@ class _CGen:
 
     def enum_item(self, decl: Enum, cond: str | None, doc: tuple[str, ...]) -> TypeItem:
         ctype = self.c_type(decl.underlying)
-        macros = any(v.condition is not None for v in decl.values) or not all(
-            INT_MIN <= v.value <= INT_MAX for v in decl.values
-        )
+        macros = enum_as_macros(decl)
         values = tuple(
             Line(
                 (
@@ -469,27 +429,42 @@ class _CGen:
         holder = self.placeholder([t.condition for t in tops])
         return TypeItem("struct", self.ops, None, doc, lines=lines, placeholder=holder)
 
+    def template_item(self) -> TypeItem | None:
+        """`struct <abi>_patch_template`, when the ABI lists its tables."""
+        if self.abi.patch_template is None:
+            return None
+        tops = [self.abi.tables_by_name[name] for name in self.abi.patch_template]
+        lines = tuple(Line(f"struct {t.name} {t.name}", self.cond_text(t.condition)) for t in tops)
+        doc = (
+            "The tables whose slots the patch IDs count, in the order 'patch_template' lists",
+            "them: a hook's patch ID is its offset in this struct over the size of a pointer.",
+        )
+        holder = self.placeholder([t.condition for t in tops])
+        return TypeItem("struct", self.template, None, doc, lines=lines, placeholder=holder)
+
     def patch_fallbacks(self) -> list[Define]:
         found: dict[str, list[Cond | None]] = {}
         exprs: dict[str, str] = {}
         for slot in self.slots():
+            if not self.in_template(slot):
+                continue
             macro = self.patch_macro(slot)
             found.setdefault(macro, []).append(slot.condition)
             access = self.slot_access(slot)
-            exprs[macro] = f"(offsetof(struct {self.ops}, {access}) / sizeof(void *))"
+            exprs[macro] = f"(offsetof(struct {self.template}, {access}) / sizeof(void *))"
         return [Define(m, exprs[m], self.cond_text(_any_of(c))) for m, c in found.items()]
 
     def wrappers(self) -> list[Wrapper]:
         return [self.wrapper(slot) for slot in self.slots()]
 
-    def wrapper(self, slot: _Slot) -> Wrapper:
+    def wrapper(self, slot: HookSlot) -> Wrapper:
         hook = slot.hook
         name = self.wrapper_name(slot)
         args = ", ".join(p.name for p in hook.params)
         attribute = None
         if slot.deprecated is not None:
             message = self.deprecation_message(self.slot_access(slot), slot.deprecated)
-            attribute = f"{self.upper}_DEPRECATED({c_string(message)})"
+            attribute = f"{self.names.deprecated}({c_string(message)})"
         return Wrapper(
             head=self.declarator(hook.returns, f"{name}({self.params(hook)})"),
             call=f"{self.ops}.{self.slot_access(slot)}({args})",
@@ -527,7 +502,7 @@ class _CGen:
         for table in self.abi.tables:
             for m in table.members:
                 if isinstance(m, Hook) and m.no_native is None:
-                    head = f"{self.callconv(m)}native_{table.name}_{m.name}({self.params(m)})"
+                    head = f"{self.callconv(m)}{self.native_name(table, m)}({self.params(m)})"
                     cond = self.cond_text(conjoin(table.condition, m.condition))
                     found.append(Line(f"extern {self.declarator(m.returns, head)};", cond))
         return found
@@ -544,7 +519,7 @@ class _CGen:
         found: list[tuple[Cond | None, Init]] = []
         for m in table.members:
             if isinstance(m, Hook) and m.no_native is None:
-                value = f"native_{table.name}_{m.name}"
+                value = self.native_name(table, m)
                 found.append((m.condition, Init(m.name, value, self.cond_text(m.condition))))
             elif isinstance(m, SubTable):
                 for sub in self.tables_named(m.table):
@@ -568,42 +543,6 @@ class _CGen:
         present = [g for g in groups if g is not None]
         return _any_of(c for c, _ in present), [i for _, i in present]
 
-    # -- names two things would share
-
-    def check_names(self) -> None:
-        """Raise a `SpecError` for every generated C name that two things of the spec share."""
-        errors = Collector()
-        for decl in [*self.abi.types, *self.abi.tables]:
-            if decl.name == self.ops:
-                errors.error(
-                    decl.span,
-                    f"'{decl.name}' is also the name of the generated C aggregate of every table",
-                    hint=f"rename the {'table' if isinstance(decl, Table) else 'type'}",
-                )
-        first: dict[str, tuple[str, Element]] = {}
-        reported: set[tuple[str, str]] = set()
-        for name, what, element in self.generated_names():
-            other, where = first.setdefault(name, (what, element))
-            if other != what and (what, other) not in reported:
-                reported.add((what, other))
-                errors.error(
-                    element.span,
-                    f"'{what}' and '{other}' would share the name '{name}' in the generated C code",
-                    related=[Related(where.span, f"'{other}' is declared here")],
-                )
-        errors.raise_if_any()
-
-    def generated_names(self) -> Iterator[tuple[str, str, Element]]:
-        """(C name, dotted path of what it stands for, its declaration) of every hook."""
-        for slot in self.slots():
-            what = self.slot_access(slot)
-            yield self.wrapper_name(slot), what, slot.hook
-            yield self.patch_macro(slot), what, slot.hook
-        for table in self.abi.tables:
-            for m in table.members:
-                if isinstance(m, Hook):
-                    yield f"native_{table.name}_{m.name}", f"{table.name}.{m.name}", m
-
     # -- files
 
     def banner(self) -> list[str]:
@@ -612,11 +551,12 @@ class _CGen:
     def header(self) -> str:
         template = environment("c").get_template("header.h.j2")
         types, tables, aggregate = self.type_items(), self.table_items(), self.aggregate()
+        patch_template = self.template_item()
+        structs = [*types, *tables, aggregate, *([patch_template] if patch_template else [])]
         return template.render(
             banner=self.banner(),
             abi_doc=doc_lines(self.abi.doc),
-            abi=self.abi.name,
-            upper=self.upper,
+            names=self.names,
             ops=self.ops,
             version=self.abi.version,
             since=self.since_macros(),
@@ -625,17 +565,11 @@ class _CGen:
             types=types,
             tables=tables,
             aggregate=aggregate,
+            patch_template=patch_template,
+            template_tag=self.template,
             fallbacks=self.patch_fallbacks(),
             wrappers=self.wrappers(),
-            has_placeholders=any(item.placeholder for item in [*types, *tables, aggregate]),
-            callconvs=sorted(
-                {
-                    m.callconv
-                    for t in self.abi.tables
-                    for m in t.members
-                    if isinstance(m, Hook) and m.callconv
-                }
-            ),
+            has_placeholders=any(item.placeholder for item in structs),
         )
 
     def native(self) -> str:
@@ -643,7 +577,7 @@ class _CGen:
         template = environment("c").get_template("native.c.j2")
         return template.render(
             banner=self.banner(),
-            abi=self.abi.name,
+            header_file=self.header_file,
             ops=self.ops,
             externs=self.externs(),
             no_native=self.no_native_notes(),
@@ -653,71 +587,16 @@ class _CGen:
 
 
 class _TargetView:
-    """One target: which records the model lays out as C does, patch IDs, static asserts."""
+    """One target's block: its selector, patch IDs and static asserts, from the model's facts
+    of that target (which layouts hold only under GNU C, the aggregate, the patch IDs)."""
 
     def __init__(self, gen: _CGen, target: Target) -> None:
         self.gen = gen
         self.abi = gen.abi
         self.target = target
-        self.layout = gen.abi.layouts[target.name]
+        self.facts = gen.abi.facts[target.name]
+        self.layout = self.facts.layout
         self.counter = 0
-        self.inexact = self.inexact_records()
-
-    def present(self, decls: Iterable[E]) -> E | None:
-        return next((d for d in decls if self.target.holds(d.condition)), None)
-
-    def record_decl(self, name: str) -> Struct | Table | None:
-        decls = [*self.abi.types_by_name.get(name, ()), *self.gen.tables_named(name)]
-        decl = self.present(decls)
-        return decl if isinstance(decl, (Struct, Table)) else None
-
-    def record_behind(self, name: str | None) -> str | None:
-        """The struct a by-value use of `name` lays out, through typedefs."""
-        seen: set[str] = set()
-        while name is not None and name not in seen:
-            seen.add(name)
-            decl = self.present(self.abi.types_by_name.get(name, ()))
-            if isinstance(decl, Struct):
-                return decl.name
-            if not isinstance(decl, Typedef):
-                return None
-            name = _by_value(decl.target)
-        return None
-
-    def contents(self, decl: Struct | Table) -> tuple[int, list[str]]:
-        """How many members are present, and the records they hold by value."""
-        if isinstance(decl, Struct):
-            fields = [f for f in decl.fields if self.target.holds(f.condition)]
-            held = [self.record_behind(_by_value(f.type)) for f in fields]
-            return len(fields), [r for r in held if r is not None]
-        members = [m for m in decl.members if self.target.holds(m.condition)]
-        records: list[str] = []
-        for m in members:
-            if isinstance(m, SubTable):
-                records.append(m.table)
-            elif isinstance(m, DataMember):
-                behind = self.record_behind(_by_value(m.type))
-                records += [behind] if behind is not None else []
-        return len(members), records
-
-    def inexact_records(self) -> set[str]:
-        """Records that are empty here, or hold one by value: C's layout is not the model's.
-
-        The model gives an empty record size 0, as GNU C does; ISO C and C++ give the
-        header's placeholder member a byte, so these layouts are not asserted.
-        """
-        memo: dict[str, bool] = {}
-
-        def affected(name: str) -> bool:
-            if name not in memo:
-                memo[name] = False  # a cycle is the resolver's to report
-                decl = self.record_decl(name)
-                if decl is not None:
-                    count, held = self.contents(decl)
-                    memo[name] = count == 0 or any(affected(r) for r in held)
-            return memo[name]
-
-        return {name for name in self.layout.records if affected(name)}
 
     def assertion(self, expr: str, what: str) -> Assert:
         self.counter += 1
@@ -735,14 +614,19 @@ class _TargetView:
                 found.append(self.assertion(f"{what} == {record.offsets[m.name]}", what))
         return found
 
+    def exact(self, name: str) -> bool:
+        """Whether every C compiler lays out the record `name` as the model does."""
+        return name not in self.facts.gnu_only
+
     def type_asserts(self, exact: bool) -> list[Assert]:
         """Layout proofs of the types whose C layout is (or, with `exact` False, is only
         under GNU C) the model's."""
         found: list[Assert] = []
         for decl in self.abi.types:
-            if not self.target.holds(decl.condition) or decl.name not in self.layout.types:
+            if self.facts.present.get(decl.name) is not decl or decl.name not in self.layout.types:
                 continue
-            if (self.record_behind(decl.name) not in self.inexact) != exact:
+            record = self.facts.present.record_behind(decl.name)
+            if (record is None or self.exact(record.name)) != exact:
                 continue
             tag = self.gen.type_name(decl.name)
             if isinstance(decl, Struct):
@@ -756,54 +640,33 @@ class _TargetView:
         found: list[Assert] = []
         for table in self.abi.tables:
             name = table.name
-            if not self.target.holds(table.condition) or name not in self.layout.records:
+            if self.facts.present.get(name) is not table or name not in self.layout.records:
                 continue
-            if (name not in self.inexact) == exact:
+            if self.exact(name) == exact:
                 found += self.record_asserts(f"struct {name}", name, table.members)
         return found
 
-    def top_tables(self) -> list[Table]:
+    def patch_ids(self) -> list[tuple[HookSlot, Define]]:
+        """Each hook with a patch ID here, with its slot index in the template as a literal."""
+        ids = self.facts.patch_ids
         return [
-            t
-            for t in self.abi.top_level_tables()
-            if self.target.holds(t.condition) and t.name in self.layout.records
+            (slot, Define(self.gen.patch_macro(slot), str(ids[slot.path])))
+            for slot in self.facts.slots
+            if isinstance(slot, HookSlot) and slot.path in ids
         ]
 
-    def aggregate_layout(self, exact: bool = True) -> tuple[int, dict[str, int]] | None:
-        """Size and table offsets of the aggregate, unless C's layout differs from the model's
-        (with `exact` False: unless it differs even under GNU C)."""
-        tops = self.top_tables()
-        if not tops or (exact and any(t.name in self.inexact for t in tops)):
-            return None
-        records = self.layout.records
-        size, _, offsets = lay_out_record(
-            (t.name, records[t.name].size, records[t.name].align) for t in tops
-        )
-        return size, offsets
-
-    def slot_offset(self, slot: _Slot, tables: dict[str, int]) -> int:
-        records = self.layout.records
-        return tables[slot.top.name] + sum(
-            records[owner].offsets[name] for owner, name in zip(slot.owners, slot.path, strict=True)
-        )
-
-    def patch_ids(self, tables: dict[str, int]) -> list[tuple[_Slot, Define]]:
-        """Each hook present here, with its slot index in the aggregate as a literal."""
-        found = []
-        for slot in self.gen.slots():
-            if self.target.holds(slot.condition):
-                index = self.slot_offset(slot, tables) // self.layout.pointer_size
-                found.append((slot, Define(self.gen.patch_macro(slot), str(index))))
-        return found
-
-    def aggregate_asserts(
-        self, size: int, tables: dict[str, int], ids: list[tuple[_Slot, Define]]
-    ) -> list[Assert]:
-        tag = f"struct {self.gen.ops}"
-        found = [self.assertion(f"sizeof({tag}) == {size}", f"sizeof({tag})")]
-        for name, offset in tables.items():
+    def struct_asserts(self, struct: str, layout: RecordLayout) -> list[Assert]:
+        """sizeof and the offset of every member of the aggregate or the patch template."""
+        tag = f"struct {struct}"
+        found = [self.assertion(f"sizeof({tag}) == {layout.size}", f"sizeof({tag})")]
+        for name, offset in layout.offsets.items():
             what = f"offsetof({tag}, {name})"
             found.append(self.assertion(f"{what} == {offset}", what))
+        return found
+
+    def id_asserts(self, ids: list[tuple[HookSlot, Define]]) -> list[Assert]:
+        tag = f"struct {self.gen.template}"
+        found = []
         for slot, define in ids:
             access = self.gen.slot_access(slot)
             expr = f"{define.name} == offsetof({tag}, {access}) / sizeof(void *)"
@@ -814,30 +677,36 @@ class _TargetView:
         asserts = self.type_asserts(exact=True) + self.table_asserts(exact=True)
         gnu_asserts = self.type_asserts(exact=False) + self.table_asserts(exact=False)
         notes = []
-        if self.inexact:
-            names = ", ".join(sorted(self.inexact))
+        if self.facts.gnu_only:
+            names = ", ".join(sorted(self.facts.gnu_only))
             notes.append(f"Empty here, or holding an empty struct (checked under GNU C): {names}.")
-        aggregate = self.aggregate_layout()
-        ids: list[tuple[_Slot, Define]] = []
-        gnu_ids: list[tuple[_Slot, Define]] = []
-        if aggregate is None:
-            gnu_layout = self.aggregate_layout(exact=False)
-            if gnu_layout is None:
-                notes.append(
-                    f"No patch ID literals: the layout of struct {self.gen.ops} is not known."
-                )
-            else:
-                notes.append(
-                    "Patch ID literals for GNU C only: other compilers lay out empty structs differently."
-                )
-                gnu_ids = self.patch_ids(gnu_layout[1])
-                gnu_asserts += self.aggregate_asserts(gnu_layout[0], gnu_layout[1], gnu_ids)
+        facts, separate = self.facts, self.abi.patch_template is not None
+        # The aggregate's proofs; with no patch template of its own, the patch IDs' too.
+        if facts.aggregate_exact:
+            asserts += self.struct_asserts(self.gen.ops, facts.aggregate)
+        elif facts.aggregate.offsets:
+            gnu_asserts += self.struct_asserts(self.gen.ops, facts.aggregate)
+        ids: list[tuple[HookSlot, Define]] = []
+        gnu_ids: list[tuple[HookSlot, Define]] = []
+        template = self.gen.template
+        if facts.patch_template_exact:
+            ids = self.patch_ids()
+            if separate:
+                asserts += self.struct_asserts(template, facts.patch_template)
+            asserts += self.id_asserts(ids)
+        elif not facts.patch_template.offsets:
+            notes.append(f"No patch ID literals: the layout of struct {template} is not known.")
         else:
-            ids = self.patch_ids(aggregate[1])
-            asserts += self.aggregate_asserts(aggregate[0], aggregate[1], ids)
+            notes.append(
+                "Patch ID literals for GNU C only: other compilers lay out empty structs differently."
+            )
+            gnu_ids = self.patch_ids()
+            if separate:
+                gnu_asserts += self.struct_asserts(template, facts.patch_template)
+            gnu_asserts += self.id_asserts(gnu_ids)
         return TargetBlock(
             name=self.target.name,
-            macro=f"{self.gen.upper}_TARGET_{self.target.name.upper()}",
+            macro=self.gen.target_macro(self.target),
             selector=self.gen.selector(self.target),
             doc=doc_lines(self.target.doc),
             patch_ids=tuple(define for _, define in ids),
@@ -851,11 +720,10 @@ class _TargetView:
 def render(abi: Abi, options: GenOptions) -> list[OutputFile]:
     """The header `c/<abi>.h` and the native table `c/<abi>_native.c`.
 
-    Raises `SpecError` when two things of the spec would get one name in the C code.
+    Every name they define was checked at resolve time (pvgen/gennames.py).
     """
     gen = _CGen(abi, options)
-    gen.check_names()
     return [
-        OutputFile(f"c/{abi.name}.h", gen.header()),
-        OutputFile(f"c/{abi.name}_native.c", gen.native()),
+        OutputFile(f"c/{gen.header_file}", gen.header()),
+        OutputFile(f"c/{gen.native_file}", gen.native()),
     ]

@@ -18,59 +18,24 @@ is `pv_mmu_ops_lazy_mode_enter`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import model as m
 from ..escape import python_comment, python_docstring
-from ..layout import lay_out_record
+from ..names import class_name as class_name  # the spelling the name checks use too
+from ..names import method_name as method_name
 from .common import (
-    GenerationError,
     GenOptions,
     OutputFile,
     banner_lines,
     environment,
 )
+from .pytypes import py_default, py_type
 
 LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
-
-
-# ---- names and types -------------------------------------------------------------------
-
-
-def class_name(abi_name: str, suffix: str) -> str:
-    return "".join(part.capitalize() for part in abi_name.split("_")) + suffix
-
-
-def method_name(path: str) -> str:
-    return path.replace(".", "_")
-
-
-def py_type(abi: m.Abi, ref: m.TypeRef, module: str = "") -> str:
-    """The Python annotation of a spec type; `module` prefixes names from types.py."""
-    if ref.pointers:
-        return "str" if ref.builtin and ref.name == "char" and len(ref.pointers) == 1 else "int"
-    if ref.builtin:
-        return {"void": "None", "bool": "bool"}.get(ref.name, "int")
-    return f"{module}{ref.name}"
-
-
-def py_default(abi: m.Abi, ref: m.TypeRef, module: str = "", *, factory: bool = True) -> str:
-    """A default value of `ref`: for a dataclass field (`factory`) or a class attribute."""
-    annotation = py_type(abi, ref, module)
-    if annotation in ("int", "str", "bool"):
-        return {"int": "0", "str": '""', "bool": "False"}[annotation]
-    decls = abi.types_by_name.get(ref.name, ())
-    if decls and all(isinstance(d, m.Enum) for d in decls):
-        first = decls[0]
-        assert isinstance(first, m.Enum)
-        return f"{annotation}({first.values[0].value})"
-    if decls and any(isinstance(d, m.Typedef) for d in decls):
-        targets = {py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)}
-        if targets <= {"int"}:
-            return "0"
-    return f"field(default_factory={annotation})" if factory else f"{annotation}()"
 
 
 def docstring(text: str | None, indent: str, fallback: str) -> list[str]:
@@ -129,59 +94,50 @@ class TableView:
 
 def hook_views(abi: m.Abi) -> list[HookView]:
     views = []
-    seen: dict[str, str] = {}
-    for table in abi.top_level_tables():
-        for path, _, member in abi.walk(table, table.name + "."):
-            method = method_name(path)
-            if method in seen and seen[method] != path:
-                raise GenerationError(
-                    f"'{path}' and '{seen[method]}' both become Python method '{method}'"
+    for slot in abi.slots:
+        path = slot.path
+        # Two paths never share a method: pvgen/gennames.py reports it at resolve time.
+        method = method_name(path)
+        if isinstance(slot, m.HookSlot):
+            hook = slot.hook
+            views.append(
+                HookView(
+                    path,
+                    slot.top.name,
+                    method,
+                    tuple(f"{p.name}: {py_type(abi, p.type, 't.')}" for p in hook.params),
+                    tuple(p.name for p in hook.params),
+                    py_type(abi, hook.returns, "t."),
+                    [],
+                    hook.since,
+                    False,
+                    "",
                 )
-            seen[method] = path
-            if isinstance(member, m.Hook):
-                params = tuple(f"{p.name}: {py_type(abi, p.type, 't.')}" for p in member.params)
-                views.append(
-                    HookView(
-                        path,
-                        table.name,
-                        method,
-                        params,
-                        tuple(p.name for p in member.params),
-                        py_type(abi, member.returns, "t."),
-                        [],
-                        member.since,
-                        False,
-                        "",
-                    )
+            )
+        else:
+            views.append(
+                HookView(
+                    path,
+                    slot.top.name,
+                    method,
+                    (),
+                    (),
+                    py_type(abi, slot.data.type, "t."),
+                    [],
+                    slot.data.since,
+                    True,
+                    py_default(abi, slot.data.type, "t.", factory=False),
                 )
-            else:
-                assert isinstance(member, m.DataMember)
-                views.append(
-                    HookView(
-                        path,
-                        table.name,
-                        method,
-                        (),
-                        (),
-                        py_type(abi, member.type, "t."),
-                        [],
-                        member.since,
-                        True,
-                        py_default(abi, member.type, "t.", factory=False),
-                    )
-                )
+            )
     return views
 
 
-def _member_doc(abi: m.Abi, path: str) -> str | None:
-    parts = path.split(".")
-    table = abi.tables_by_name[parts[0]]
-    member: m.TableMember | None = None
-    for part in parts[1:]:
-        member = table.members_by_name[part][0]
-        if isinstance(member, m.SubTable):
-            table = abi.tables_by_name[member.table]
-    return member.doc if member is not None else None
+def _member_docs(abi: m.Abi) -> dict[str, str | None]:
+    """The doc of each path: of the first member reached by that path."""
+    docs: dict[str, str | None] = {}
+    for slot in abi.slots:
+        docs.setdefault(slot.path, slot.member.doc)
+    return docs
 
 
 def table_views(abi: m.Abi) -> list[TableView]:
@@ -211,37 +167,8 @@ def table_views(abi: m.Abi) -> list[TableView]:
 
 
 def patch_ids(abi: m.Abi) -> dict[str, dict[str, int]]:
-    """Per target: hook path -> slot offset in the aggregate / pointer size, as in C."""
-    result: dict[str, dict[str, int]] = {}
-    top = list(abi.top_level_tables())
-    for target in abi.targets:
-        layout = abi.layouts[target.name]
-        present = [t for t in top if t.name in layout.records]
-        size_align = [
-            (t.name, layout.records[t.name].size, layout.records[t.name].align) for t in present
-        ]
-        _, _, offsets = lay_out_record(size_align)
-        ids: dict[str, int] = {}
-        for table in present:
-            for path, offset in _slot_offsets(abi, layout, table, offsets[table.name], table.name):
-                ids[path] = offset // layout.pointer_size
-        result[target.name] = ids
-    return result
-
-
-def _slot_offsets(
-    abi: m.Abi, layout: m.TargetLayout, table: m.Table, base: int, prefix: str
-) -> Iterator[tuple[str, int]]:
-    record = layout.records[table.name]
-    for member in table.members:
-        if member.name not in record.offsets:
-            continue  # absent on this target
-        offset = base + record.offsets[member.name]
-        if isinstance(member, m.Hook):
-            yield f"{prefix}.{member.name}", offset
-        elif isinstance(member, m.SubTable):
-            sub = abi.tables_by_name[member.table]
-            yield from _slot_offsets(abi, layout, sub, offset, f"{prefix}.{member.name}")
+    """Per target: hook path -> patch ID, the model's (as the C header's macros)."""
+    return {t.name: dict(abi.facts[t.name].patch_ids) for t in abi.targets}
 
 
 # ---- rendering -------------------------------------------------------------------------
@@ -253,7 +180,7 @@ def _banner(abi: m.Abi) -> list[str]:
 
 def render(abi: m.Abi, options: GenOptions) -> list[OutputFile]:
     hooks = hook_views(abi)
-    docs = {h.path: _member_doc(abi, h.path) for h in hooks}
+    docs = _member_docs(abi)
     base = f"python/{abi.name}"
     files = [
         OutputFile(f"{base}/__init__.py", _render_init(abi)),
@@ -276,7 +203,6 @@ def _render_init(abi: m.Abi) -> str:
         .get_template("init.py.j2")
         .render(
             banner=_banner(abi),
-            abi=abi,
             dispatch=class_name(abi.name, "Ops"),
             doc=docstring(abi.doc, "", f"Bindings of ABI '{abi.name}'.")[0:],
         )
@@ -288,20 +214,20 @@ def _render_backends_init(abi: m.Abi) -> str:
     return (
         environment("python")
         .get_template("backends_init.py.j2")
-        .render(banner=_banner(abi), abi=abi, stubs=stubs)
+        .render(banner=_banner(abi), abi_name=abi.name, stubs=stubs)
     )
 
 
 def _render_types(abi: m.Abi) -> str:
     views = _type_views(abi)
     defaults = [d for v in views for _, (_, d) in v.get("fields", [])]  # type: ignore[attr-defined]
+    kinds = {v["kind"] for v in views}
+    imports = ["import enum"] if "enum" in kinds else []
+    if "struct" in kinds:
+        uses_field = any(d.startswith("field(") for d in defaults)
+        imports.append(f"from dataclasses import dataclass{', field' if uses_field else ''}")
     template = environment("python").get_template("types.py.j2")
-    return template.render(
-        banner=_banner(abi),
-        abi=abi,
-        types=views,
-        uses_field=any(d.startswith("field(") for d in defaults),
-    )
+    return template.render(banner=_banner(abi), abi_name=abi.name, types=views, imports=imports)
 
 
 def _type_views(abi: m.Abi) -> list[dict[str, object]]:
@@ -338,7 +264,7 @@ def _type_views(abi: m.Abi) -> list[dict[str, object]]:
             targets = sorted({py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)})
             alias = targets[0] if len(targets) == 1 else " | ".join(targets)
             comment = python_comment(doc.replace("\n", " ")) if doc else None
-            views.append({"kind": "alias", "name": name, "target": alias, "doc": comment})
+            views.append({"kind": "alias", "name": name, "target": alias, "comment": comment})
         else:
             fields: dict[str, tuple[str, str]] = {}
             for d in decls:
@@ -418,6 +344,7 @@ def tables_made(abi: m.Abi) -> list[str]:
 
 def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     top = list(abi.top_level_tables())
+    native = _default_backend(abi)
     install = [
         line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
     ]
@@ -426,16 +353,20 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
         .get_template("tables.py.j2")
         .render(
             banner=_banner(abi),
-            abi=abi,
+            abi_name=abi.name,
+            abi_version=abi.version,
             dispatch=class_name(abi.name, "Ops"),
-            native_stub=class_name(_default_backend(abi), "Stub"),
-            native_module=_default_backend(abi),
+            native_stub=class_name(native, "Stub") if native else "object",
+            native_module=native,
+            # TYPE_CHECKING guards the import of the default backend's stub, if there is one
+            typing_names=f"{'TYPE_CHECKING, ' if native else ''}Any, TypeVar, cast",
             tables=table_views(abi),
             top=[t.name for t in top],
             hooks=hooks,
             install=install,
             tables_made=tables_made(abi),
             patch_ids=patch_ids(abi),
+            patch_template=textwrap.wrap(", ".join(abi.patch_template or ()), 76),
             overrides={
                 b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default
             },
@@ -443,13 +374,11 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     )
 
 
-def _default_backend(abi: m.Abi) -> str:
+def _default_backend(abi: m.Abi) -> str | None:
+    """The backend the dispatch falls back on. Without one (rule PV102 reports that), the
+    dispatch takes any object with a method per hook as `native`."""
     default = next((b for b in abi.backends if b.default), None)
-    if default is None:
-        raise GenerationError(
-            f"ABI '{abi.name}' has no default backend; Python dispatch needs one to fall back on"
-        )
-    return default.name
+    return default.name if default is not None else None
 
 
 def _render_backend(
@@ -475,8 +404,9 @@ def _render_backend(
         .get_template("backend.py.j2")
         .render(
             banner=_banner(abi),
-            abi=abi,
-            backend=backend,
+            abi_name=abi.name,
+            name=backend.name,
+            default=backend.default,
             stub=class_name(backend.name, "Stub"),
             doc=docstring(
                 backend.doc,

@@ -24,6 +24,7 @@ class HookEntry:
     table: m.Table  # the top-level table it is reached from
     owner: m.Table  # the table that declares it
     hook: m.Hook
+    slot: m.HookSlot  # where the model has it: its condition, its presence per target
 
 
 @dataclass
@@ -38,10 +39,8 @@ class Context:
     @cached_property
     def hook_entries(self) -> list[HookEntry]:
         return [
-            HookEntry(path, top, owner, member)
-            for top in self.abi.top_level_tables()
-            for path, owner, member in self.abi.walk(top, top.name + ".")
-            if isinstance(member, m.Hook)
+            HookEntry(slot.path, slot.top, slot.owner, slot.hook, slot)
+            for slot in self.abi.hook_slots
         ]
 
     @cached_property

@@ -8,7 +8,7 @@ from .. import model as m
 from ..diagnostics import Severity
 from .context import Context
 from .registry import Finding, rule
-from .types import present_decl, value_kind
+from .types import value_kind
 
 
 def _shared_structs(abi: m.Abi) -> Iterator[m.Struct]:
@@ -52,7 +52,8 @@ def _describe(record: m.RecordLayout) -> str:
 
 def _padding(abi: m.Abi, struct: m.Struct, target: m.Target) -> int:
     """Bytes of padding inside `struct` on `target`, nested by-value structs included."""
-    record = abi.layouts[target.name].records.get(struct.name)
+    facts = abi.facts[target.name]
+    record = facts.layout.records.get(struct.name)
     if record is None:
         return 0
     used = 0
@@ -61,22 +62,10 @@ def _padding(abi: m.Abi, struct: m.Struct, target: m.Target) -> int:
             continue
         kind, size = value_kind(abi, f.type, target)
         used += size
-        if kind == "struct":
-            inner = present_decl(abi, _struct_name(abi, f.type, target), target)
-            if isinstance(inner, m.Struct):
-                used -= _padding(abi, inner, target)
+        inner = facts.present.behind(f.type)
+        if kind == "struct" and isinstance(inner, m.Struct):
+            used -= _padding(abi, inner, target)
     return record.size - used
-
-
-def _struct_name(abi: m.Abi, ref: m.TypeRef, target: m.Target) -> str:
-    """The struct a by-value type names on `target`, typedefs followed."""
-    name = ref.name
-    for _ in range(64):
-        decl = present_decl(abi, name, target)
-        if not isinstance(decl, m.Typedef) or decl.target.pointers:
-            break
-        name = decl.target.name
-    return name
 
 
 @rule(
@@ -101,7 +90,7 @@ target x86_64 { data_model lp64; }
 def shared_layout_mismatch(ctx: Context) -> Iterator[Finding]:
     abi = ctx.abi
     for struct in (t for t in abi.types if isinstance(t, m.Struct)):
-        present = [t for t in abi.targets if t.holds(struct.condition)]
+        present = [t for t in abi.targets if abi.facts[t.name].present.get(struct.name) is struct]
         if struct.shared:
             layouts: dict[str, list[str]] = {}
             for target in present:

@@ -1,13 +1,27 @@
-"""The rule registry: every safeguard is an ID, a name, a purpose, a severity and a check.
+"""The rule registry: every ID any output of pvgen can print, each with a category.
 
-Takes: the check functions that the rule modules register with `@rule`.
-Hands on: `RULES` (by ID, in ID order) and the records a check yields:
-`Finding`s, which carry a span, a message, a hint, and the model elements
-they concern (where `@allow` is looked up). Checks never format anything.
+Takes: the check functions that the rule modules register with `@rule`, and
+the diff's change kinds (abi/changes.py).
+Hands on: one table of `RuleInfo`s by ID, in ID order, in three categories:
+
+- compiler: PV000, the errors of the language itself (parse and resolve),
+  which carry no rule ID of their own; machine formats report them as PV000;
+- spec: the safeguards `pvgen check` runs (`Rule`, with a check function and
+  a bad and a good example); `all_rules()` is these alone;
+- change: the kinds of change `pvgen diff` reports (`ChangeRule`, with a
+  class and an old and a new spec that differ by that kind). They are
+  registered when the whole registry is first asked for, not at import:
+  `pvgen check` needs only the spec rules.
+
+It also hands on the records a check yields: `Finding`s, which carry a span,
+a message, a hint, and the model elements they concern (where `@allow` is
+looked up). Checks never format anything.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,7 +30,17 @@ from ..diagnostics import Related, Severity
 from ..source import Span
 
 if TYPE_CHECKING:
+    from ..abi.changes import ChangeClass, ChangeKind
     from .context import Context
+
+
+class Category(enum.Enum):
+    COMPILER = "compiler"
+    SPEC = "spec"
+    CHANGE = "change"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -33,37 +57,122 @@ class Finding:
 Check = Callable[["Context"], Iterator[Finding]]
 
 
-@dataclass(frozen=True)
-class Rule:
+# Entries compare by identity (one per ID), which also spares generating __eq__ and __hash__
+# for each class when `pvgen check` imports the registry.
+@dataclass(frozen=True, eq=False)
+class RuleInfo:
+    """What every registered ID has: enough to name and explain it wherever it is printed."""
+
     id: str
     name: str
-    severity: Severity
+    category: Category
+    severity: Severity  # of a finding, by default; of a change, the level of its class
     purpose: str
-    bad: str  # a spec fragment that breaks the rule
-    good: str  # the same fragment, fixed
-    check: Check
 
     def describe(self) -> str:
         return f"{self.id} {self.name} ({self.severity}): {self.purpose}"
 
 
-_RULES: dict[str, Rule] = {}
+@dataclass(frozen=True, eq=False)
+class CompilerRule(RuleInfo):
+    bad: str  # a spec the compiler rejects
+    good: str  # the same spec, accepted
+
+
+@dataclass(frozen=True, eq=False)
+class Rule(RuleInfo):
+    bad: str  # a spec fragment that breaks the rule
+    good: str  # the same fragment, fixed
+    check: Check
+
+
+@dataclass(frozen=True, eq=False)
+class ChangeRule(RuleInfo):
+    kind: ChangeKind  # its default class, and the old and new example specs
+
+    @property
+    def change_class(self) -> ChangeClass:
+        return self.kind.change_class
+
+
+_REGISTRY: dict[str, RuleInfo] = {}
+
+
+def _register(entry: RuleInfo) -> None:
+    assert entry.id not in _REGISTRY, f"rule {entry.id} registered twice"
+    _REGISTRY[entry.id] = entry
 
 
 def rule(
     rule_id: str, name: str, severity: Severity, *, purpose: str, bad: str, good: str
 ) -> Callable[[Check], Check]:
-    """Register a check function as rule `rule_id`."""
+    """Register a check function as spec rule `rule_id`."""
 
     def register(check: Check) -> Check:
-        assert rule_id not in _RULES, f"rule {rule_id} registered twice"
-        _RULES[rule_id] = Rule(
-            rule_id, name, severity, purpose, bad.strip("\n"), good.strip("\n"), check
+        _register(
+            Rule(
+                id=rule_id,
+                name=name,
+                category=Category.SPEC,
+                severity=severity,
+                purpose=purpose,
+                bad=bad.strip("\n"),
+                good=good.strip("\n"),
+                check=check,
+            )
         )
         return check
 
     return register
 
 
+COMPILER = CompilerRule(
+    id="PV000",
+    name="invalid-spec",
+    category=Category.COMPILER,
+    severity=Severity.ERROR,
+    purpose="The spec is well-formed and every name in it resolves: the compiler rejects"
+    " what cannot be given a meaning (syntax errors, unknown or duplicate names, names"
+    " that are C, C++ or Python keywords, opaque structs used by value, and the like).",
+    bad="""abi demo { version 1; }
+target x86_64 { data_model lp64; }
+table pv_mmu_ops { void flush_tlb_one(virt_addr addr); }""",
+    good="""abi demo { version 1; }
+target x86_64 { data_model lp64; }
+typedef unsigned long virt_addr;
+table pv_mmu_ops { void flush_tlb_one(virt_addr addr); }""",
+)
+_register(COMPILER)
+
+
+@functools.cache
+def _register_change_rules() -> None:
+    from ..abi.changes import KINDS
+
+    for kind in KINDS.values():
+        _register(
+            ChangeRule(
+                id=kind.id,
+                name=kind.name,
+                category=Category.CHANGE,
+                severity=kind.change_class.severity,
+                purpose=kind.purpose,
+                kind=kind,
+            )
+        )
+
+
+def every_rule() -> dict[str, RuleInfo]:
+    """Every registered ID, in ID order: what `pvgen rules` lists and explains."""
+    _register_change_rules()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def rules_of(category: Category) -> list[RuleInfo]:
+    """The rules of one category, in ID order."""
+    return [r for r in every_rule().values() if r.category is category]
+
+
 def all_rules() -> dict[str, Rule]:
-    return dict(sorted(_RULES.items()))
+    """The spec rules, in ID order: what `run_rules` runs and an `@allow` may name."""
+    return {r.id: r for _, r in sorted(_REGISTRY.items()) if isinstance(r, Rule)}

@@ -2,7 +2,7 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec ee6c6ad561eeca74a7d9e3365b31cf949a51850851b5e187528ee2ee77cd9a02
+#   paravirt.pvspec 3ce5f7f31af8f30c99408d504b854f96103363ec6d0d9bca18da40c96e6e9a83
 """Stub of backend 'xen' of ABI 'paravirt'.
 
 Subclass `XenStub` and implement its methods; regenerating never touches the
