@@ -239,8 +239,10 @@ def write_outputs(
     abi: Abi, files: Sequence[OutputFile], out: Path, *, force: bool = False
 ) -> WriteReport:
     """Write `files` into `out/<abi>/`: only what changed, each file atomically, and only
-    over files pvgen generated unless `force`. Returns a `WriteReport`; raises `WriteError`
-    (before anything is written) for a refusal."""
+    over files that the folder's manifest lists with their current content (what pvgen
+    wrote there) unless `force`; the manifest is brought up to date too. Runs on the same
+    folder take turns. Returns a `WriteReport`; raises `WriteError` (before anything is
+    written) for a refusal."""
     from .gen.writer import write
 
     return write(out / abi.name, files, force=force)

@@ -28,8 +28,8 @@ NAME = "generate"
 HELP = "write the C and Python bindings and the ABI dump"
 DESCRIPTION = (
     "Generate C headers, Python dispatch tables and stubs, and abi.json for each spec into"
-    " OUT/<abi>/. Only changed files are written, each atomically; only files pvgen generated"
-    " are replaced or removed."
+    " OUT/<abi>/. Only changed files are written, each atomically; only files that"
+    " OUT/<abi>/pvgen.manifest lists as pvgen wrote them are replaced or removed."
 )
 
 
