@@ -13,11 +13,15 @@ extra in check mode). The rules it keeps:
   stops the run (unless forced). A banner in a file proves nothing;
 - no path escapes the output folder, whatever the names say, and symbolic
   links are never followed: not inside it, not the folder itself, not its parent.
+  The folder is locked (`flock`) while a run writes it, and every write and
+  removal goes through descriptors opened from it component by component without
+  following links, so a link planted while pvgen runs is refused too.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
@@ -171,12 +175,39 @@ def write_file(path: Path, content: str, *, unchanged: Callable[[], bool] | None
     _atomic_write(path, content, unchanged)
 
 
-def _atomic_write(path: Path, content: str, unchanged: Callable[[], bool] | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    import tempfile  # here: its import costs a no-op run, which writes nothing
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
-    mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
+
+def _atomic_write(path: Path, content: str, unchanged: Callable[[], bool] | None = None) -> None:
+    """`path` (its folder made if missing) written through a temporary file and a rename,
+    both relative to the folder's descriptor, so that the folder cannot be swapped between
+    the two."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _write_at(folder, path.name, content, unchanged, shown=path)
+    finally:
+        os.close(folder)
+
+
+def _write_at(
+    folder: int,
+    name: str,
+    content: str,
+    unchanged: Callable[[], bool] | None = None,
+    *,
+    shown: Path,
+) -> None:
+    """Write `name` in the open `folder` atomically; a file written again keeps its mode."""
+    try:
+        mode = stat.S_IMODE(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    tmp = f"{TEMP_PREFIX}{os.urandom(6).hex()}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, 0o600, dir_fd=folder)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
@@ -184,23 +215,59 @@ def _atomic_write(path: Path, content: str, unchanged: Callable[[], bool] | None
             f.flush()
             os.fsync(f.fileno())
         if unchanged is not None and not unchanged():
-            raise WriteError(f"'{path}' changed while pvgen worked on it; it was left as it is")
-        os.replace(tmp, path)
+            raise WriteError(f"'{shown}' changed while pvgen worked on it; it was left as it is")
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         try:
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=folder)
         except OSError:
             pass
         raise
 
 
-def _mode_for(path: Path) -> int:
+def _write_below(root: int, relative: str, content: str, shown: Path) -> None:
+    *folders, name = relative.split("/")
+    folder = _open_below(root, folders, shown)
     try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        _write_at(folder, name, content, shown=shown)
+    finally:
+        os.close(folder)
+
+
+def _remove_below(root: int, relative: str, shown: Path) -> None:
+    *folders, name = relative.split("/")
+    folder = _open_below(root, folders, shown)
+    try:
+        os.unlink(name, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def _open_below(root: int, parts: Sequence[str], shown: Path) -> int:
+    """The folder `root/parts...`, made where missing, opened component by component
+    without following a link: a link planted on the way, even while pvgen runs, is refused
+    rather than followed."""
+    folder = os.dup(root)
+    try:
+        for part in parts:
+            try:
+                below = os.open(part, _DIR_FLAGS, dir_fd=folder)
+            except FileNotFoundError:
+                os.mkdir(part, 0o777, dir_fd=folder)
+                below = os.open(part, _DIR_FLAGS, dir_fd=folder)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise WriteError(
+                        f"refusing to write through '{shown}': a part of it is a symbolic link"
+                        " or not a folder"
+                    ) from None
+                raise
+            os.close(folder)
+            folder = below
+        return folder
+    except BaseException:
+        os.close(folder)
+        raise
 
 
 def _existing_files(root: Path) -> list[str]:
@@ -248,7 +315,7 @@ def _unified(name: str, old: str, new: str) -> str:
 
 
 @contextmanager
-def _locked(root: Path) -> Iterator[None]:
+def _locked(root: Path) -> Iterator[int]:
     """Hold an exclusive lock on the output folder (`flock` on the folder itself), so that
     runs writing the same folder take turns; a run that dies drops its lock."""
     import fcntl
@@ -263,7 +330,7 @@ def _locked(root: Path) -> Iterator[None]:
         raise WriteError(f"cannot write '{exc.filename}': {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        yield fd
     finally:
         os.close(fd)  # releases the lock
 
@@ -271,11 +338,13 @@ def _locked(root: Path) -> Iterator[None]:
 def write(root: Path, files: Sequence[OutputFile], *, force: bool = False) -> WriteReport:
     """Bring `root` to exactly `files` (plus whatever pvgen does not own). Runs on the same
     folder take turns, so the temporary files found here are those of dead runs."""
-    with _locked(root):
-        return _write_locked(root, files, force=force)
+    with _locked(root) as root_fd:
+        return _write_locked(root, root_fd, files, force=force)
 
 
-def _write_locked(root: Path, files: Sequence[OutputFile], *, force: bool) -> WriteReport:
+def _write_locked(
+    root: Path, root_fd: int, files: Sequence[OutputFile], *, force: bool
+) -> WriteReport:
     report = WriteReport()
     if any(f.path == MANIFEST for f in files):
         raise WriteError(f"refusing output path '{MANIFEST}': pvgen keeps its manifest there")
@@ -309,26 +378,35 @@ def _write_locked(root: Path, files: Sequence[OutputFile], *, force: bool) -> Wr
     ]
     for relative in stale_owned:
         safe_target(root, relative)
-    leftovers = []
+    leftovers: list[str] = []
     if root.is_dir():
         for relative in _existing_files(root):
             if relative.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
-                leftovers.append(root / relative)  # of a run that died: no live run has one
+                leftovers.append(relative)  # of a run that died: no live run has one
     # The manifest goes last: until it is replaced, it still covers the old files.
     last = [item for item in plan if item[1] is manifest]
+    # Every write and removal below is relative to the locked root's descriptor.
+    where: Path = root
     try:
         for path, f in plan:
             if f is not manifest:
-                _atomic_write(path, f.content)
+                where = path
+                _write_below(root_fd, f.path, f.content, path)
                 report.written.append(f.path)
         for relative in stale_owned:
-            (root / relative).unlink()
+            where = root / relative
+            _remove_below(root_fd, relative, where)
             report.removed.append(relative)
         for path, f in last:
-            _atomic_write(path, f.content)  # bookkeeping: not counted as an output
-        for path in leftovers:
-            path.unlink(missing_ok=True)
+            where = path
+            _write_below(root_fd, f.path, f.content, path)  # bookkeeping: not counted
+        for relative in leftovers:
+            where = root / relative
+            try:
+                _remove_below(root_fd, relative, where)
+            except FileNotFoundError:
+                pass
     except OSError as exc:
         done = f"; {len(report.written)} files were already replaced" if report.written else ""
-        raise WriteError(f"cannot write '{exc.filename}': {exc.strerror}{done}") from None
+        raise WriteError(f"cannot write '{where}': {exc.strerror}{done}") from None
     return report
