@@ -220,6 +220,36 @@ def test_every_table_is_laid_out_as_the_kernels(version: str) -> None:
             assert dict(record.offsets) == offsets, (target, table)
 
 
+def member_paths(version: str, table: str) -> set[str]:
+    """Every member path of a kernel table on any configuration, sub-tables expanded."""
+    found: set[str] = set()
+    for member in kernel_facts.release(version)["tables"][table]:
+        if member["kind"] == "nested":
+            found |= {f"{member['name']}.{p}" for p in member_paths(version, member["type"])}
+        else:
+            found.add(member["name"])
+    return found
+
+
+@pytest.mark.parametrize("version", RELEASES)
+def test_each_backend_provides_what_the_kernels_sets(version: str) -> None:
+    """Every member a backend's kernel code assigns, and no other, is listed (whole-struct
+    copies and static calls aside: they name no member); native is the default."""
+    facts = kernel_facts.release(version)
+    tables = kernel_tables(version)
+    expected: dict[str, set[str]] = {}
+    for backend, entries in facts["backends_set"].items():
+        expected[backend.lower()] = {
+            f"{e['table']}.{e['hook']}"
+            for e in entries
+            if e["table"] in tables and e["hook"] in member_paths(version, e["table"])
+        }
+    abi = load(version)
+    assert [b.name for b in abi.backends if b.default] == ["native"]
+    listed = {b.name: {o.path for o in b.overrides} for b in abi.backends if not b.default}
+    assert listed == {name: paths for name, paths in expected.items() if name != "native"}
+
+
 def test_the_named_releases_match_the_kernel_by_hand() -> None:
     """A few numbers known from the kernel sources, so that the code above is checked too."""
     assert patch_ids("v2.6.26", "i386")["pv_irq_ops.save_fl"] == 45
@@ -329,7 +359,8 @@ def test_every_header_compiles_with_the_kernels_numbers(tmp_path: Path) -> None:
 
 def test_the_reference_spec_is_still_the_guests() -> None:
     """specs/paravirt.pvspec stays the 2.6.26 spec the simulated guest runs; the release
-    spec of 2.6.26 has the same tables, slots and patch IDs on every target."""
+    spec of 2.6.26 has the same tables, slots and patch IDs on every target, and the same
+    backends with the same members."""
     reference = api.load_abi(SPECS / "paravirt.pvspec", Config(None))
     release = load("v2.6.26")
     for target in configs("v2.6.26"):
@@ -337,3 +368,6 @@ def test_the_reference_spec_is_still_the_guests() -> None:
         ref_records: Any = reference.facts[target].layout.records
         for table in kernel_tables("v2.6.26"):
             assert ref_records[table].offsets == release.facts[target].layout.records[table].offsets
+    assert {b.name: {o.path for o in b.overrides} for b in reference.backends} == {
+        b.name: {o.path for o in b.overrides} for b in release.backends
+    }
