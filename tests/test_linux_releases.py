@@ -250,6 +250,21 @@ def test_each_backend_provides_what_the_kernels_sets(version: str) -> None:
     assert listed == {name: paths for name, paths in expected.items() if name != "native"}
 
 
+def test_xen_leaves_the_kernels_null_members_in_2_6_26() -> None:
+    """Xen copies pv_cpu_ops and pv_mmu_ops whole in 2.6.26, so what it does not set is NULL
+    on the target it runs on (32-bit PAE): read_tscp, swapgs, alloc_pud and release_pud."""
+    m = converter()
+    rel = m.Release("v2.6.26", 7, kernel_facts.release("v2.6.26"), m.Reference())
+    xen = m.backend_facts(rel, "Xen")
+    assert xen.runs_on == ["i386_pae"]
+    assert xen.null == {
+        "pv_cpu_ops": ["read_tscp", "swapgs"],
+        "pv_mmu_ops": ["alloc_pud", "release_pud"],
+    }
+    assert m.backend_facts(rel, "lguest").runs_on == ["i386"]
+    assert m.backend_facts(rel, "KVM").runs_on == ["i386", "i386_pae", "x86_64"]
+
+
 def test_the_named_releases_match_the_kernel_by_hand() -> None:
     """A few numbers known from the kernel sources, so that the code above is checked too."""
     assert patch_ids("v2.6.26", "i386")["pv_irq_ops.save_fl"] == 45

@@ -23,6 +23,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -590,32 +591,131 @@ def member_paths(rel: Release, table: str, prefix: str = "") -> list[str]:
     return paths
 
 
-def backend_text(rel: Release, name: str, sets: list[dict[str, Any]]) -> str:
-    """The one place that writes a backend. Today's language has one fallback: every
-    member a backend does not list comes from the default (native) backend. So a backend
-    lists the members the kernel's backend assigns (by initializer, assignment, the VMI
-    ROM or a setter), and nothing else is said: whole-struct copies (Xen), members left
-    NULL, must-patch sentinels (VMI) and the targets a backend runs on wait for the
-    language to express them (see docs/linux-history.md)."""
-    doc = BACKEND_DOCS.get(name, f"The {name} backend.")
-    if name == "native":
-        return f"/// {doc}\nbackend native default;\n"
-    listed: dict[str, set[str]] = {}
+def backend_targets(release: str, name: str) -> list[str]:
+    """The targets a backend of `release` runs on: the language cannot restrict a backend
+    to targets yet, so the spec says it in a comment (and the NULL members are counted
+    there only)."""
+    key = _key(release)
+    every = [t.name for t in targets(release)]
+    if name == "VMI":
+        return ["i386", "i386_pae"]
+    if name == "lguest":
+        return ["i386"]
+    if name == "Xen":
+        if key < (2, 6, 26):
+            return ["i386", "i386_pae"]
+        if key < (2, 6, 27):
+            return ["i386_pae"]
+        if key < (5, 9):
+            return ["i386_pae", "x86_64"]
+        return ["x86_64"]
+    return every
+
+
+def holds(cond: str | None, target: TargetSpec) -> bool:
+    """Whether a condition of the facts holds on one of our targets."""
+    if not cond:
+        return True
+    defines = {n: (1 if v is None else v) for n, v in target.defines}
+    text = condition(cond).replace("&&", " and ").replace("||", " or ")
+    text = re.sub(r"!(?!=)", " not ", text)
+    text = re.sub(
+        r"[A-Za-z_]\w*",
+        lambda m: (
+            m.group(0) if m.group(0) in ("and", "or", "not") else str(defines.get(m.group(0), 0))
+        ),
+        text,
+    )
+    return bool(eval(text, {"__builtins__": {}}))  # noqa: S307 - our own facts
+
+
+def present_paths(rel: Release, table: str, where: list[TargetSpec], prefix: str = "") -> list[str]:
+    """Member paths of `table` present on at least one of the targets `where`."""
+    paths: list[str] = []
+    for m in rel.tables[table]:
+        if not any(holds(m.get("cond"), t) for t in where):
+            continue
+        if m["kind"] == "nested":
+            paths += present_paths(rel, m["type"], where, f"{prefix}{m['name']}.")
+        else:
+            paths.append(prefix + m["name"])
+    return list(dict.fromkeys(paths))
+
+
+def whole_copies(rel: Release, sets: list[dict[str, Any]]) -> list[str]:
+    """The tables a backend copies whole (`pv_cpu_ops = xen_cpu_ops`): in them, a member
+    it does not set is NULL, not native."""
+    template = {
+        e["name"]: e["type"] for e in rel.facts["tables"].get("paravirt_patch_template", [])
+    }
+    copied: list[str] = []
+    for entry in sets:
+        if entry["how"] != "table-copy":
+            continue
+        table = entry["table"]
+        table = template.get(table.removeprefix("pv_ops."), table)
+        if table in rel.tables and table not in copied:
+            copied.append(table)
+    return copied
+
+
+@dataclass(frozen=True)
+class BackendFacts:
+    """What the facts say about one backend of one release, in the terms a backend block
+    needs: today's block uses `listed` only; the rest waits for the language (see
+    backend_text)."""
+
+    listed: dict[str, list[str]]  # table -> member paths it assigns, in declaration order
+    runs_on: list[str]  # target names
+    null: dict[str, list[str]]  # table copied whole -> present members it leaves NULL
+
+
+def backend_facts(rel: Release, name: str) -> BackendFacts:
+    sets = rel.facts["backends_set"][name]
+    assigned: dict[str, set[str]] = {}
     for entry in sets:
         table = entry["table"]
         if table not in rel.tables or entry["hook"] == "*":
             continue  # a static call, or a whole-struct copy (no member of its own)
         if entry["hook"] in member_paths(rel, table):
-            listed.setdefault(table, set()).add(entry["hook"])
-    if not listed:
+            assigned.setdefault(table, set()).add(entry["hook"])
+    listed = {
+        # a member declared twice under exclusive conditions is listed once
+        table: [p for p in dict.fromkeys(member_paths(rel, table)) if p in assigned[table]]
+        for table in rel.tables
+        if table in assigned
+    }
+    runs_on = backend_targets(rel.name, name)
+    where = [t for t in targets(rel.name) if t.name in runs_on]
+    null = {}
+    for table in whole_copies(rel, sets):
+        unset = [p for p in present_paths(rel, table, where) if p not in assigned.get(table, set())]
+        if unset:
+            null[table] = unset
+    return BackendFacts(listed, [t.name for t in where], null)
+
+
+def backend_text(rel: Release, name: str) -> str:
+    """The one place that writes a backend. Today's language has one fallback: every
+    member a backend does not list comes from the default (native) backend. So a backend
+    lists the members the kernel's backend assigns (by initializer, assignment, the VMI
+    ROM or a setter); where it runs and which members a whole-struct copy leaves NULL are
+    said in comments, until the language can say them (see docs/linux-history.md)."""
+    doc = BACKEND_DOCS.get(name, f"The {name} backend.")
+    if name == "native":
+        return f"/// {doc}\nbackend native default;\n"
+    facts = backend_facts(rel, name)
+    if not facts.listed:
         return ""
-    lines = []
-    for table in rel.tables:
-        if table in listed:
-            # a member declared twice under exclusive conditions is listed once
-            order = [p for p in dict.fromkeys(member_paths(rel, table)) if p in listed[table]]
-            lines.append(f"    {table}: {', '.join(order)};")
-    return f"/// {doc}\nbackend {name.lower()} {{\n" + "\n".join(lines) + "\n}\n"
+    lines = [f"    {table}: {', '.join(paths)};" for table, paths in facts.listed.items()]
+    every = len(facts.runs_on) == len(targets(rel.name))
+    notes = ["Runs on every target." if every else f"Runs on {', '.join(facts.runs_on)} only."]
+    notes += [
+        f"Copies {table} whole, so these are NULL, not native: {', '.join(paths)}."
+        for table, paths in facts.null.items()
+    ]
+    comment = "".join(f"// {line}\n" for note in notes for line in textwrap.wrap(note, 96))
+    return f"{comment}/// {doc}\nbackend {name.lower()} {{\n" + "\n".join(lines) + "\n}\n"
 
 
 # ---- the whole spec -----------------------------------------------------------------------
@@ -639,7 +739,7 @@ USERS = {
 
 def spec_text(rel: Release) -> str:
     tables = [table_text(rel, n, ms) for n, ms in rel.tables.items()]
-    backends = [backend_text(rel, b, s) for b, s in rel.facts["backends_set"].items()]
+    backends = [backend_text(rel, b) for b in rel.facts["backends_set"]]
     release = rel.name.removeprefix("v")
     template = [e["type"] for e in rel.facts["tables"].get("paravirt_patch_template", [])]
     settings = [f"version {rel.version};", "stability stable;"]
