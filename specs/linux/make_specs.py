@@ -4,7 +4,7 @@ Takes: tests/facts/linux-paravirt-history.json (the tables, members, C types, `#
 conditions, backend assignments and callee-save signatures of 26 Linux releases, 2.6.20 to
 6.19) and, for doc comments and the names of parameters the kernel left unnamed, the 2.6.26
 reference spec specs/paravirt.pvspec.
-Hands on: one spec per release, specs/linux/linux-<release>.pvspec, ABI `paravirt`, version N
+Hands on: one spec per release, specs/linux/linux-<release>.pvspec, ABI `linux_paravirt`, version N
 in release order (2.6.20 is 1, 6.19 is 26), in the canonical layout of `pvgen fmt`. With
 `--check` nothing is written: the exit status says whether the committed specs are current.
 With `--freeze` every release is also frozen into specs/linux/abi/linux_paravirt/N.json, so that
@@ -152,10 +152,6 @@ def condition(cond: str) -> str:
 
 C_WORDS = {"unsigned", "signed", "short", "long", "int", "char", "void", "const"}
 
-# The kernel's `__ticket_t` (3.12 to 4.x) is in the C implementation's namespace, which
-# pvgen refuses today; until it accepts such names the specs call it `ticket_t`.
-PLACEHOLDERS = {"__ticket_t": "ticket_t"}
-
 
 @dataclass(frozen=True)
 class Param:
@@ -166,8 +162,6 @@ class Param:
 def split_param(text: str) -> Param:
     """'const struct desc_ptr *dtr' -> (type, name); the name is None when left out."""
     text = " ".join(text.split())
-    for old, new in PLACEHOLDERS.items():
-        text = re.sub(rf"\b{old}\b", new, text)
     tokens = re.findall(r"\w+|\*", text)
     last = tokens[-1]
     unnamed = (
@@ -190,10 +184,7 @@ def params_of(text: str) -> list[Param]:
 
 
 def c_type(text: str) -> str:
-    text = " ".join(text.split())
-    for old, new in PLACEHOLDERS.items():
-        text = re.sub(rf"\b{old}\b", new, text)
-    return text
+    return " ".join(text.split())
 
 
 def declarator(type_text: str, name: str) -> str:
@@ -398,10 +389,10 @@ def types_text(release: str, used: set[str]) -> str:
             "/// An IDT gate: a 16-byte gate on x86_64.\n@if(X86_64)\n"
             f"typedef struct {gate} gate_desc;"
         )
-    if "ticket_t" in used:
+    if "__ticket_t" in used:
         out.append(
-            "/// The spinlock ticket, the kernel's __ticket_t: u16 when NR_CPUS is 128 or\n"
-            "/// more, as distributions build.\ntypedef u16 ticket_t;"
+            "/// The spinlock ticket: u16 when NR_CPUS is 128 or more, as distributions build.\n"
+            "typedef u16 __ticket_t;"
         )
     if "km_type" in used:
         names = [
