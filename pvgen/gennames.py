@@ -24,7 +24,7 @@ from . import model as m
 from .diagnostics import Collector, Related
 from .gen.cnames import CNames, enum_as_macros
 from .gen.common import TEMPLATES
-from .gen.pytypes import py_default
+from .gen.pytypes import mangled, py_default
 from .names import (
     C_STANDARD_NAMES,
     DEFAULT_MACRO_PREFIX,
@@ -501,7 +501,34 @@ class _GeneratedNames:
             owner = _Owner("the stub class of backend '{}'", backend.name, backend.span, False)
             pool.add(class_name(backend.name, "Stub"), owner)
 
+    def check_mangled(self) -> None:
+        """Names that Python would rename where the generated package writes them inside a
+        class (`__x` becomes `_Class__x`): fields, enumerators, members and the top-level
+        tables the dispatch object holds. Types and tables may have such names: they are
+        module-level names."""
+        why = "Python renames names that start with '__' inside a class (name mangling)"
+        places: list[tuple[str, str, Span]] = []
+        for decl in self.abi.types:
+            for f in decl.fields if isinstance(decl, m.Struct) else ():
+                places.append((f.name, f"field '{decl.name}.{f.name}'", f.span))
+            for v in decl.values if isinstance(decl, m.Enum) else ():
+                places.append((v.name, f"enumerator '{v.name}'", v.span))
+        for table in self.abi.tables:
+            for member in table.members:
+                places.append((member.name, f"member '{table.name}.{member.name}'", member.span))
+        for table in self.abi.top_level_tables():
+            places.append((table.name, f"top-level table '{table.name}'", table.span))
+        for name, what, span in places:
+            if mangled(name):
+                self.errors.error(
+                    span,
+                    f"{what} would be an attribute of a class in the generated Python, where"
+                    f" {why}",
+                    hint="C may use the name; drop one leading underscore for Python's sake",
+                )
+
     def check_python_members(self) -> None:
+        self.check_mangled()
         for slot in self.abi.slots:
             method = method_name(slot.path)
             if method.startswith("__"):

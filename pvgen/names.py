@@ -38,6 +38,51 @@ C_RESERVED_NAMES = frozenset(
 )
 
 
+# Lower-case names that GCC (keywords and predefined macros without trailing underscores) or
+# the C library headers the generated header includes (<stdint.h>, <stddef.h>, <stdbool.h>,
+# glibc's internal typedefs and macros among them) define. Other names with leading
+# underscores are the spec's to use: the kernel is the C implementation and names its own
+# types that way (`__u32`, `__ticket_t`). tests/test_names.py asks gcc for the current list.
+C_IMPLEMENTATION_NAMES = frozenset("""
+    ___int_ptrdiff_t_h ___int_size_t_h ___int_wchar_t_h __alignof __always_inline
+    __amd64 __asm __athlon __attr_access __attr_access_none __attr_dealloc
+    __attr_dealloc_free __attribute __auto_type __bf16 __blkcnt64_t __blkcnt_t
+    __blksize_t __bool_true_false_are_defined __bos __bos0 __caddr_t __clock_t
+    __clockid_t __complex __const __core2 __corei7 __daddr_t __dev_t __errordecl
+    __extern_always_inline __extern_inline __flexarr __float128 __fortified_attr_access
+    __fortify_function __fp16 __fsblkcnt64_t __fsblkcnt_t __fsfilcnt64_t __fsfilcnt_t
+    __fsid_t __fsword_t __gid_t __glibc_c99_flexarr_available __glibc_clang_prereq
+    __glibc_has_attribute __glibc_has_builtin __glibc_has_extension __glibc_likely
+    __glibc_macro_warning __glibc_macro_warning1 __glibc_objsize __glibc_objsize0
+    __glibc_unlikely __gnu_linux __i386 __i486 __i586 __i686 __id_t __imag __inline
+    __ino64_t __ino_t __int128 __int128_t __int16_t __int32_t __int64_t __int8_t
+    __int_least16_t __int_least32_t __int_least64_t __int_least8_t __intmax_t __intptr_t
+    __intptr_t_defined __k6 __k8 __key_t __linux __loff_t __max_align_ld __max_align_ll
+    __mode_t __nlink_t __nocona __nonnull __off64_t __off_t __pentium __pentiumpro
+    __pid_t __ptr_t __quad_t __real __restrict __restrict_arr __returns_nonnull
+    __rlim64_t __rlim_t __seg_fs __seg_gs __sig_atomic_t __signed __size_t __socklen_t
+    __ssize_t __stub___compat_bdflush __stub_chflags __stub_fchflags __stub_gtty
+    __stub_revoke __stub_setlogin __stub_sigreturn __stub_stty __suseconds64_t
+    __suseconds_t __syscall_slong_t __syscall_ulong_t __thread __time_t __timer_t
+    __typeof __u_char __u_int __u_long __u_quad_t __u_short __uid_t __uint128_t
+    __uint16_t __uint32_t __uint64_t __uint8_t __uint_least16_t __uint_least32_t
+    __uint_least64_t __uint_least8_t __uintmax_t __unix __useconds_t __va_arg_pack
+    __va_arg_pack_len __val __volatile __warnattr __wur __x86_64
+    """.split())
+C_IMPLEMENTATION_PREFIXES = ("__builtin_", "__sync_", "__atomic_", "__has_", "__glibc_", "__stub_")
+
+
+def implementation_name(name: str) -> bool:
+    """Whether the C compiler or its headers may use `name` itself: `__x__` (GCC's keywords
+    and predefined macros), `_X` and `__X` (the library's macros and feature tests), and the
+    lower-case names of `C_IMPLEMENTATION_NAMES` and its prefixes."""
+    if name.startswith("__") and name.endswith("__") and len(name) > 4:
+        return True
+    if name.startswith("_") and name.lstrip("_")[:1].isupper():
+        return True
+    return name in C_IMPLEMENTATION_NAMES or name.startswith(C_IMPLEMENTATION_PREFIXES)
+
+
 def problem_with(name: str) -> str | None:
     """Why `name` cannot be used in generated code, or None if it can."""
     if name in C_KEYWORDS:
@@ -48,8 +93,8 @@ def problem_with(name: str) -> str | None:
         return f"'{name}' is a Python keyword"
     if name in C_RESERVED_NAMES:
         return f"'{name}' is a name the C standard library defines"
-    if name.startswith("__") or (name.startswith("_") and name[1:2].isupper()):
-        return f"'{name}' is reserved in C (leading underscore)"
+    if implementation_name(name):
+        return f"'{name}' is a name the C compiler or its standard headers use themselves"
     return None
 
 

@@ -32,7 +32,7 @@ from .common import (
     banner_lines,
     environment,
 )
-from .pytypes import py_default, py_type
+from .pytypes import py_default, py_type, py_value
 
 LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
@@ -326,13 +326,12 @@ def tables_made(abi: m.Abi) -> list[str]:
     lines: list[str] = []
 
     def make(target: str, table: m.Table) -> None:
-        line = f"{indent}{target} = _table({table.name})"
+        base = py_value(table.name)  # inside a method: `__x` would be mangled
+        line = f"{indent}{target} = _table({base})"
         if len(line) <= LINE_LENGTH:
             lines.append(line)
         else:
-            lines.extend(
-                [f"{indent}{target} = _table(", f"{indent}{INDENT}{table.name}", f"{indent})"]
-            )
+            lines.extend([f"{indent}{target} = _table(", f"{indent}{INDENT}{base}", f"{indent})"])
         for member in table.members:
             if isinstance(member, m.SubTable):
                 make(f"{target}.{member.name}", abi.tables_by_name[member.table])
