@@ -1,18 +1,28 @@
 """Freeze: the canonical dump of a released version, kept beside the specs and never edited.
 
 Takes: a model and the ABI folder (`<spec folder>/abi/<abi>/` unless configured).
-Hands on: `<version>.json` written (refused if a different dump of that
-version is already frozen), and the checks `pvgen check` runs on the frozen
+Hands on: `<version>.json` written (refused if that version is already
+frozen with another ABI), and the checks `pvgen check` runs on the frozen
 dumps: each still matches its hash, and the spec is either a frozen version
 it does not change (beyond cosmetics) or the next version after the latest.
+
+Freeze, PV003 and `pvgen diff` agree because they ask one question, the one
+`release_changes` answers: what the diff of the frozen dump and the spec
+reports beyond cosmetics. Only the ABI decides; where the spec's lines are
+(`loc`), the hashes of its files and its comments and docs never do, so an
+edit of a comment or of the layout of a released spec needs no new version.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..model import Abi
 from .sides import SideError, load_dump_file
+
+if TYPE_CHECKING:
+    from .changes import Change
 
 
 class FreezeError(Exception):
@@ -32,8 +42,22 @@ def frozen_versions(folder: Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
+def release_changes(frozen: dict[str, Any], abi: Abi) -> list[Change]:
+    """What the spec changes in the frozen release: the diff's changes beyond cosmetics."""
+    from ..dump import abi_to_dict
+    from .changes import ChangeClass
+    from .diff import diff
+
+    return [c for c in diff(frozen, abi_to_dict(abi)) if c.change_class > ChangeClass.COSMETIC]
+
+
 def freeze(abi: Abi, folder: Path) -> tuple[Path, bool]:
-    """Write the dump of `abi.version`; returns its path and whether it was written."""
+    """Write the dump of `abi.version`; returns its path and whether it was written.
+
+    A version already frozen is kept as it is when the spec has the same ABI (it may
+    differ in comments, docs and lines); otherwise freezing is refused with the first
+    change, which needs a new version.
+    """
     from ..gen.abi_json import render as render_dump
     from ..gen.writer import write_file
 
@@ -42,9 +66,18 @@ def freeze(abi: Abi, folder: Path) -> tuple[Path, bool]:
     if path.exists():
         if path.read_text(encoding="utf-8") == dump.content:
             return path, False
+        try:
+            frozen = load_dump_file(path)
+        except SideError as exc:
+            raise FreezeError(str(exc)) from None
+        changed = release_changes(frozen, abi)
+        if not changed:
+            return path, False
+        latest = max(frozen_versions(folder))
         raise FreezeError(
-            f"version {abi.version} is already frozen in '{path}' with different content;"
-            " raise the abi 'version' to release a new one"
+            f"version {abi.version} is already frozen in '{path}' with another ABI, e.g."
+            f" {changed[0].id} {changed[0].item}: {changed[0].message}; raise the abi"
+            f" 'version' to {latest + 1} to release a new one"
         )
     # One file, atomically; not a tree sync, which would remove the other releases.
     write_file(path, dump.content)
@@ -74,15 +107,7 @@ def check_frozen(abi: Abi, folder: Path) -> list[str]:
         if _same_sources(abi, loaded[abi.version]):
             return problems  # the very files the release was frozen from
         # The spec of a released version, edited since: it must still be that release.
-        from ..dump import abi_to_dict
-        from .changes import ChangeClass
-        from .diff import diff
-
-        changed = [
-            c
-            for c in diff(loaded[abi.version], abi_to_dict(abi))
-            if c.change_class > ChangeClass.COSMETIC
-        ]
+        changed = release_changes(loaded[abi.version], abi)
         if changed:
             problems.append(
                 f"the spec changes frozen version {abi.version} ('{versions[abi.version]}'), e.g."
