@@ -4,6 +4,7 @@ the ABI decides whether a spec is still the release it was frozen as."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -70,3 +71,41 @@ def test_freeze_of_the_shipped_specs_changes_nothing(tmp_path: Path, folder: str
     assert result.status == 0, result.err
     assert result.out.count("already frozen") == len(specs)
     assert {p: p.read_bytes() for p in (tmp_path / "specs").rglob("*.json")} == before
+
+
+def test_a_new_member_must_say_it_is_new(tmp_path: Path) -> None:
+    spec = tmp_path / "demo.pvspec"
+    spec.write_text(SPEC)
+    assert run_cli("freeze", "demo.pvspec", cwd=tmp_path).status == 0
+    added = "    void safe_halt();\n    void wbinvd();\n"
+    spec.write_text(
+        SPEC.replace("version 1;", "version 2;").replace("    void safe_halt();\n", added)
+    )
+    check = run_cli("check", "--format", "json", "demo.pvspec", cwd=tmp_path)
+    found = [f for f in json.loads(check.out)["findings"] if f["rule"] == "PV120"]
+    assert check.status == 1 and len(found) == 1
+    assert "'pv_irq_ops.wbinvd' is new since frozen version 1" in found[0]["message"]
+    assert found[0]["hint"] == "add @since(2) to 'wbinvd'"
+    assert found[0]["line"] == SPEC.count("\n", 0, SPEC.index("safe_halt")) + 2
+    # diff says the same of the history, before the fix ...
+    diff = run_cli("diff", "--format", "json", "abi/demo/1.json", "demo.pvspec", cwd=tmp_path)
+    since = [c for c in json.loads(diff.out)["changes"] if c["rule"] == "PV224"]
+    assert [(c["item"], c["old"], c["new"]) for c in since] == [("pv_irq_ops.wbinvd", "2", "1")]
+    # ... and neither says anything after it.
+    spec.write_text(spec.read_text().replace("void wbinvd", "@since(2) void wbinvd"))
+    assert run_cli("check", "demo.pvspec", cwd=tmp_path).status == 0
+    diff = run_cli("diff", "--format", "json", "abi/demo/1.json", "demo.pvspec", cwd=tmp_path)
+    assert "PV224" not in {c["rule"] for c in json.loads(diff.out)["changes"]}
+
+
+def test_the_release_specs_say_when_each_member_arrived() -> None:
+    """The converter writes @since from the history: the first release's members say nothing,
+    and 2.6.26's alloc_pte keeps the version of alloc_pt, which it renames."""
+    first = (ROOT / "specs/linux/linux-2.6.20.pvspec").read_text()
+    assert "@since" not in first
+    before = (ROOT / "specs/linux/linux-2.6.25.pvspec").read_text()
+    assert re.search(r"@since\(2\)\s+void alloc_pt\(", before)  # arrived in 2.6.21
+    renamed = (ROOT / "specs/linux/linux-2.6.26.pvspec").read_text()
+    assert "@renamed_from(alloc_pt) @since(2)\n" in renamed
+    lock = (ROOT / "specs/linux/linux-2.6.27.pvspec").read_text()
+    assert re.search(r"@since\(8\)\s+void spin_lock\(", lock)  # 2.6.27 is version 8

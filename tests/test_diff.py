@@ -43,7 +43,7 @@ B, S, K, C = "breaking", "source-breaking", "compatible", "cosmetic"
 CASES: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
     "table removed": (edit(("table other { void g(); void h(); }\n", "")), {("PV201", B, "other")}),
     "table added": (
-        edit(("backend native", "table extra { void x(); }\nbackend native")),
+        edit(("backend native", "table extra { @since(2) void x(); }\nbackend native")),
         {("PV202", K, "extra")},
     ),
     "hook removed": (
@@ -51,12 +51,25 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
         {("PV203", B, "ops.second"), ("PV205", B, "ops")},
     ),
     "hook added at the end": (
-        edit(("void third();\n", "void third();\n    void fourth();\n")),
+        edit(("void third();\n", "void third();\n    @since(2) void fourth();\n")),
         {("PV204", K, "ops.fourth")},
     ),
     "hook inserted first": (
-        edit(("    void first(u32 x);\n", "    void zeroth();\n    void first(u32 x);\n")),
+        edit(
+            ("    void first(u32 x);\n", "    @since(2) void zeroth();\n    void first(u32 x);\n")
+        ),
         {("PV205", B, "ops")},
+    ),
+    "new hook without @since": (
+        edit(("void third();\n", "void third();\n    void fourth();\n")),
+        {("PV204", K, "ops.fourth"), ("PV224", K, "ops.fourth")},
+    ),
+    "moved hook claims to be new": (
+        edit(
+            ("table other { void g(); void h(); }", "table other { void g(); }"),
+            ("void third();\n", "void third();\n    @since(2) void h();\n"),
+        ),
+        {("PV206", B, "other.h"), ("PV224", K, "ops.h")},
     ),
     "hooks reordered": (
         edit(("table other { void g(); void h(); }", "table other { void h(); void g(); }")),

@@ -143,7 +143,9 @@ KINDS: dict[str, ChangeKind] = {
             "A new table.",
             old=_spec(1, "table pv_irq_ops { void halt(); }"),
             new=_spec(
-                2, "table pv_irq_ops { void halt(); }\ntable pv_time_ops { u64 sched_clock(); }"
+                2,
+                "table pv_irq_ops { void halt(); }\n"
+                "table pv_time_ops { @since(2) u64 sched_clock(); }",
             ),
         ),
         ChangeKind(
@@ -160,7 +162,9 @@ KINDS: dict[str, ChangeKind] = {
             K,
             "A member added after every existing one.",
             old=_spec(1, "table pv_irq_ops {\n    void halt();\n}"),
-            new=_spec(2, "table pv_irq_ops {\n    void halt();\n    void safe_halt();\n}"),
+            new=_spec(
+                2, "table pv_irq_ops {\n    void halt();\n    @since(2) void safe_halt();\n}"
+            ),
         ),
         ChangeKind(
             "PV205",
@@ -367,6 +371,16 @@ KINDS: dict[str, ChangeKind] = {
             "A breaking change needs a higher ABI version than the old one.",
             old=_spec(1, "table pv_irq_ops {\n    void halt();\n    void safe_halt();\n}"),
             new=_spec(1, "table pv_irq_ops {\n    void halt();\n}"),
+        ),
+        ChangeKind(
+            "PV224",
+            "since-disagrees",
+            K,
+            "A member's @since disagrees with the history: a member new in this version is not"
+            " @since(<this version>), or one the old version has no longer says the version it"
+            " arrived in. The generated *_SINCE_VERSION of the member is wrong.",
+            old=_spec(1, "table pv_irq_ops {\n    void halt();\n}"),
+            new=_spec(2, "table pv_irq_ops {\n    void halt();\n    void safe_halt();\n}"),
         ),
     )
 }

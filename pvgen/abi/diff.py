@@ -87,6 +87,7 @@ class _Differ:
         self.diff_types()
         self.diff_tables()
         self.diff_backends()
+        self.since_history()
         self.version_policy()
         return self.changes
 
@@ -562,6 +563,32 @@ class _Differ:
                     f"backend '{name}' " + "; ".join(parts),
                     after=elements[name],
                 )
+
+    def since_history(self) -> None:
+        """Members whose @since is not what the history says: the old version's for a member
+        it has (by name or @renamed_from, in any table: a move keeps it), else the new one."""
+        version = self.new["abi"]["version"]
+        if version <= self.old["abi"]["version"]:
+            return  # the same release, or going back: no member is new in it
+        arrived: dict[str, int] = {}
+        for table in self.old["tables"]:
+            for m in table["members"]:
+                arrived.setdefault(m["name"], m.get("since", 1))
+        for table in self.new["tables"]:
+            for m in table["members"]:
+                expected = arrived.get(m["name"], arrived.get(m.get("renamed_from") or "", version))
+                since = m.get("since", 1)
+                if since != expected:
+                    item = f"{table['name']}.{m['name']}"
+                    new_here = "new in" if expected == version else "in the history since"
+                    self.add(
+                        "PV224",
+                        item,
+                        f"'{item}' is {new_here} version {expected} but says @since({since})",
+                        after=m,
+                        old=str(expected),
+                        new=str(since),
+                    )
 
     def version_policy(self) -> None:
         before, after = self.old["abi"]["version"], self.new["abi"]["version"]

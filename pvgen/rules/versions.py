@@ -183,3 +183,58 @@ def overdue_deprecation(ctx: Context) -> Iterator[Finding]:
                 hint="remove it in the next version that may break the ABI",
                 subjects=chain,
             )
+
+
+@rule(
+    "PV120",
+    "since-not-the-new-version",
+    Severity.ERROR,
+    purpose="A member that no table of the last frozen release has (by name or @renamed_from)"
+    " is new in this version and says so with @since(<this version>); without it the member"
+    " claims version 1 and the generated *_SINCE_VERSION lies to consumers. The examples"
+    " assume version 1 (pv_irq_ops with halt alone) is frozen.",
+    bad="""
+abi demo { version 2; }
+target x86_64 { data_model lp64; }
+table pv_irq_ops {
+    void halt();
+    void safe_halt();
+}
+""",
+    good="""
+abi demo { version 2; }
+target x86_64 { data_model lp64; }
+table pv_irq_ops {
+    void halt();
+    @since(2) void safe_halt();
+}
+""",
+)
+def since_not_new_version(ctx: Context) -> Iterator[Finding]:
+    if ctx.frozen is None:
+        return
+    from ..abi.freeze import frozen_versions
+    from ..abi.sides import SideError, load_dump_file
+
+    version = ctx.abi.version
+    earlier = [v for v in frozen_versions(ctx.frozen) if v < version]
+    if not earlier:
+        return
+    path = frozen_versions(ctx.frozen)[max(earlier)]
+    try:
+        released = load_dump_file(path)
+        names = {m["name"] for t in released["tables"] for m in t["members"] if isinstance(m, dict)}
+    except (SideError, KeyError, TypeError):
+        return  # an unreadable release is PV003's to report
+    for table in ctx.abi.tables:
+        for member in table.members:
+            if member.name in names or member.renamed_from in names:
+                continue
+            if member.since != version:
+                yield Finding(
+                    member.span,
+                    f"'{table.name}.{member.name}' is new since frozen version {max(earlier)}"
+                    f" ('{path.name}') but says @since({member.since})",
+                    hint=f"add @since({version}) to '{member.name}'",
+                    subjects=(table, member),
+                )

@@ -464,6 +464,8 @@ class Release:
     missing_docs: int = 0
     used_types: set[str] = field(default_factory=set)
     callee_save: int = 0
+    # Member name -> the version it arrived in (renames and moves keep it), for @since.
+    since: dict[str, int] = field(default_factory=dict)
 
     @property
     def tables(self) -> Mapping[str, list[dict[str, Any]]]:
@@ -515,6 +517,9 @@ def member_text(rel: Release, table: str, member: dict[str, Any]) -> str:
     renamed = RENAMES.get(rel.name, {}).get((table, member["name"]))
     if renamed:
         notes.append(f"@renamed_from({renamed})")
+    since = rel.since.get(member["name"], 1)
+    if since > 1:
+        notes.append(f"@since({since})")
     if kind == "nested":
         body = f"{member['type']} {member['name']};"
     elif kind == "data":
@@ -765,6 +770,25 @@ def spec_text(rel: Release) -> str:
     return "\n".join(parts)
 
 
+def arrivals(rel: Release, previous: Mapping[str, int]) -> dict[str, int]:
+    """Member name -> the version it arrived in: the one before's for a member the release
+    before had (by name, or by the name it was renamed from; in any table, since a member
+    that moves stays what it was), else this release's. What PV120 asks of @since."""
+    since: dict[str, int] = {}
+    renames = RENAMES.get(rel.name, {})
+    for table, members in rel.tables.items():
+        for member in members:
+            name = member["name"]
+            old = renames.get((table, name))
+            if name in previous:
+                since[name] = previous[name]
+            elif old is not None and old in previous:
+                since[name] = previous[old]
+            else:
+                since[name] = rel.version
+    return since
+
+
 def render_all() -> dict[str, str]:
     """File name -> formatted spec text, for every release of the facts file."""
     sys.path.insert(0, str(ROOT))
@@ -772,8 +796,12 @@ def render_all() -> dict[str, str]:
 
     ref = load_reference()
     out: dict[str, str] = {}
+    previous: dict[str, int] = {}
     for number, (name, facts) in enumerate(load_facts().items(), start=1):
-        text = spec_text(Release(name, number, facts, ref))
+        rel = Release(name, number, facts, ref)
+        rel.since = arrivals(rel, previous)
+        previous = rel.since
+        text = spec_text(rel)
         out[spec_name(name)] = format_text(text, spec_name(name))
     return out
 
