@@ -71,6 +71,21 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
         ),
         {("PV206", B, "other.h"), ("PV224", K, "ops.h")},
     ),
+    "table renamed, a backend overriding it": (
+        # The backend's overrides are the same hooks under the table's new name: no change.
+        edit(
+            ("table ops {", "@renamed_from(ops)\ntable calls {"),
+            ("backend xen { ops: first; }", "backend xen { calls: first; }"),
+        ),
+        {("PV207", S, "calls")},
+    ),
+    "table renamed, a backend overriding another hook of it": (
+        edit(
+            ("table ops {", "@renamed_from(ops)\ntable calls {"),
+            ("backend xen { ops: first; }", "backend xen { calls: third; }"),
+        ),
+        {("PV207", S, "calls"), ("PV219", K, "backend xen")},
+    ),
     "hooks reordered": (
         edit(("table other { void g(); void h(); }", "table other { void h(); void g(); }")),
         {("PV205", B, "other")},

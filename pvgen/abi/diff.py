@@ -48,6 +48,10 @@ class _Differ:
         # Layouts are only comparable where a target means the same machine in both.
         self.targets = [n for n in models_new if models_old.get(n) == models_new[n]]
         self.models = models_new
+        # Old path -> new path of the members that keep their hook under another name: the
+        # tables renamed with @renamed_from, members renamed, members moved (diff_tables).
+        self.table_renames: dict[str, str] = {}
+        self.moved_paths: dict[str, str] = {}
 
     def add(
         self,
@@ -272,6 +276,7 @@ class _Differ:
                 continue
             pairs.append((table, new[new_name]))
             if new_name != name:
+                self.table_renames[name] = new_name
                 self.add(
                     "PV207",
                     new_name,
@@ -533,8 +538,17 @@ class _Differ:
         elements = {x["name"]: x for x in self.old["backends"]}
         elements.update({x["name"]: x for x in self.new["backends"]})
         renames = _member_renames(self.new)
+
+        def now(path: str) -> str:
+            """Where the hook at the old `path` is in the new version."""
+            if path in self.moved_paths:
+                return self.moved_paths[path]
+            table, dot, rest = path.partition(".")
+            path = self.table_renames.get(table, table) + dot + rest
+            return renames.get(path, path)
+
         for name in sorted(old.keys() | new.keys()):
-            before = {renames.get(p, p) for p in old.get(name, set())}
+            before = {now(p) for p in old.get(name, set())}
             after = new.get(name, set())
             if name not in old:
                 self.add(
