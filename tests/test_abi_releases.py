@@ -109,3 +109,77 @@ def test_the_release_specs_say_when_each_member_arrived() -> None:
     assert "@renamed_from(alloc_pt) @since(2)\n" in renamed
     lock = (ROOT / "specs/linux/linux-2.6.27.pvspec").read_text()
     assert re.search(r"@since\(8\)\s+void spin_lock\(", lock)  # 2.6.27 is version 8
+
+
+# ---- CI: --fail-on and accepted.toml ---------------------------------------------------------
+
+
+def _two_versions(tmp_path: Path, new: str) -> None:
+    (tmp_path / "old.pvspec").write_text(SPEC)
+    (tmp_path / "new.pvspec").write_text(new.replace("version 1;", "version 2;"))
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "compatible", "breaking"),
+    [("changed", 4, 12), ("breaking", 0, 12), ("never", 0, 0)],
+)
+def test_fail_on(tmp_path: Path, fail_on: str, compatible: int, breaking: int) -> None:
+    statuses = []
+    for new in (
+        SPEC.replace("    void safe_halt();\n", "    void safe_halt();\n    @since(2) void x();\n"),
+        SPEC.replace("    void safe_halt();\n", ""),
+    ):
+        _two_versions(tmp_path, new)
+        run = run_cli("diff", "old.pvspec", "new.pvspec", "--fail-on", fail_on, cwd=tmp_path)
+        assert "pv_irq_ops" in run.out  # the report is the same whatever fails
+        statuses.append(run.status)
+    assert statuses == [compatible, breaking]
+    _two_versions(tmp_path, SPEC)
+    same = run_cli("diff", "old.pvspec", "new.pvspec", "--fail-on", fail_on, cwd=tmp_path)
+    assert same.status == 0
+    broken = run_cli("diff", "old.pvspec", "nothing.pvspec", "--fail-on", fail_on, cwd=tmp_path)
+    assert broken.status in (1, 2)  # errors fail whatever --fail-on says
+
+
+def _documented_acceptance() -> str:
+    text = (ROOT / "docs" / "releases.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"^```toml\n(.*?)^```$", text, flags=re.S | re.M)
+    return block
+
+
+def test_one_acceptance_covers_one_cause(tmp_path: Path) -> None:
+    """The accepted.toml of docs/releases.md, as written there: removing safe_halt also shifts
+    the slots after it, and the one entry accepts both."""
+    # Version 1 has a member after safe_halt, so that its removal moves a slot.
+    removed = SPEC.replace(
+        "    void halt();\n    void safe_halt();\n",
+        "    void halt();\n    void safe_halt();\n    void wbinvd();\n",
+    )
+    (tmp_path / "old.pvspec").write_text(removed)
+    (tmp_path / "new.pvspec").write_text(
+        removed.replace("version 1;", "version 2;").replace("    void safe_halt();\n", "")
+    )
+    before = run_cli("diff", "--format", "json", "old.pvspec", "new.pvspec", cwd=tmp_path)
+    assert before.status == 12
+    report = json.loads(before.out)["changes"]
+    assert {(c["rule"], c["item"]) for c in report} == {
+        ("PV203", "pv_irq_ops.safe_halt"),
+        ("PV205", "pv_irq_ops"),
+    }
+    (tmp_path / "abi/demo").mkdir(parents=True)
+    (tmp_path / "abi/demo/accepted.toml").write_text(_documented_acceptance())
+    after = run_cli("diff", "--format", "json", "old.pvspec", "new.pvspec", cwd=tmp_path)
+    assert after.status == 4, after.out
+    accepted = {c["rule"]: c["accepted"] for c in json.loads(after.out)["changes"]}
+    assert accepted["PV203"].startswith("safe_halt is halt")
+    assert accepted["PV205"].startswith("with PV203 pv_irq_ops.safe_halt: safe_halt is halt")
+    assert not json.loads(after.out)["unused_acceptances"]
+    # A shift with a cause of its own (a member inserted) is not covered by the removal's.
+    inserted = removed.replace("version 1;", "version 2;").replace(
+        "    void safe_halt();\n", "    @since(2) void wbinvd2();\n"
+    )
+    (tmp_path / "new.pvspec").write_text(inserted)
+    mixed = run_cli("diff", "--format", "json", "old.pvspec", "new.pvspec", cwd=tmp_path)
+    assert mixed.status == 12
+    shift = [c for c in json.loads(mixed.out)["changes"] if c["rule"] == "PV205"]
+    assert shift and shift[0]["accepted"] is None

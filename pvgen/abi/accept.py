@@ -8,8 +8,10 @@ Takes: the changes of a diff and the file `<abi dir>/accepted.toml`:
     version = 2               # the new version that makes the change
     reason = "..."
 
-Hands on: the changes with `accepted` set where an entry matches, and the
-entries that matched nothing (reported, since a stale acceptance hides the
+Hands on: the changes with `accepted` set where an entry matches, or where
+entries match every change it follows from (`Change.causes`: the slots a
+removal shifts are accepted with the removal, one acceptance per cause), and
+the entries that matched nothing (reported, since a stale acceptance hides the
 next real break). An entry must name a change rule (PV2nn), so a report
 never repeats an ID that `pvgen rules` cannot explain.
 """
@@ -70,20 +72,23 @@ def apply_acceptances(
 ) -> tuple[list[Change], list[Acceptance]]:
     used: set[int] = set()
     result = []
+    index = {
+        (a.rule, a.item): i
+        for i, a in reversed(list(enumerate(acceptances)))
+        if a.version == new_version
+    }
     for change in changes:
-        match = next(
-            (
-                i
-                for i, a in enumerate(acceptances)
-                if a.rule == change.id and a.item == change.item and a.version == new_version
-            ),
-            None,
-        )
-        if match is None:
-            result.append(change)
-        else:
+        match = index.get((change.id, change.item))
+        if match is not None:
             used.add(match)
             result.append(replace(change, accepted=acceptances[match].reason))
+        elif change.causes and all(cause in index for cause in change.causes):
+            # One acceptance per cause: the effects of accepted changes are accepted with them.
+            rule, item = change.causes[0]
+            reason = acceptances[index[change.causes[0]]].reason
+            result.append(replace(change, accepted=f"with {rule} {item}: {reason}"))
+        else:
+            result.append(change)
     # Entries for other versions are history, not stale.
     unused = [a for i, a in enumerate(acceptances) if i not in used and a.version == new_version]
     return result, unused

@@ -95,6 +95,9 @@ class Change:
     accepted: str | None = None  # the reason, when accepted.toml accepts it
     # The item in the new version where it exists there, else in the old one.
     location: Location | None = None
+    # The changes (rule, item) that this one follows from, when it is only their effect (the
+    # slots that a removal shifts): accepting them all accepts it, one acceptance per cause.
+    causes: tuple[tuple[str, str], ...] = ()
 
     @property
     def id(self) -> str:

@@ -322,9 +322,23 @@ class _Differ:
         table = b["name"]
         old = {m["name"]: m for m in a["members"]}
         new_by_name = {m["name"]: m for m in b["members"]}
+        # A name declared twice under exclusive conditions (one per target) is two members:
+        # each is paired with the one of the same name and condition, then any left by name.
+        by_key = {(m["name"], m.get("if")): m for m in a["members"]}
+        taken = {
+            id(by_key[key])
+            for key in ((m["name"], m.get("if")) for m in b["members"])
+            if key in by_key
+        }
+        spare: dict[str, list[Any]] = {}
+        for m in a["members"]:
+            if id(m) not in taken:
+                spare.setdefault(m["name"], []).append(m)
         paired: list[tuple[Any, Any]] = []
         for m in b["members"]:
-            before = old.get(m["name"])
+            before = by_key.get((m["name"], m.get("if")))
+            if before is None and spare.get(m["name"]):
+                before = spare[m["name"]].pop(0)
             if (
                 before is None
                 and m.get("renamed_from") in old
@@ -345,10 +359,12 @@ class _Differ:
         paired_old = {x["name"] for x, _ in paired}
         paired_new = {y["name"] for _, y in paired}
         moved_in = set(moves.values())
+        gone: list[tuple[str, str]] = []  # the changes that took members out: rule, item
         for m in a["members"]:
             if m["name"] in paired_old:
                 continue
             destination = moves.get((a["name"], m["name"]))
+            gone.append(("PV206" if destination else "PV203", f"{a['name']}.{m['name']}"))
             if destination is not None:
                 self.add(
                     "PV206",
@@ -386,7 +402,7 @@ class _Differ:
                 inserted.append(m["name"])
         for before, after in paired:
             self.diff_member(table, before, after)
-        self.diff_slots(a, b, paired, inserted)
+        self.diff_slots(a, b, paired, inserted, gone)
 
     def diff_member(self, table: str, a: Any, b: Any) -> None:
         item = f"{table}.{b['name']}"
@@ -491,9 +507,21 @@ class _Differ:
             )
 
     def diff_slots(
-        self, a: Any, b: Any, paired: list[tuple[Any, Any]], inserted: list[str]
+        self,
+        a: Any,
+        b: Any,
+        paired: list[tuple[Any, Any]],
+        inserted: list[str],
+        gone: list[tuple[str, str]],
     ) -> None:
-        """Members that keep their name but not their offset: consumers index the wrong slot."""
+        """Members that keep their name but not their offset: consumers index the wrong slot.
+
+        When the slots moved only because members left (removed or moved away; none inserted,
+        none reordered), those changes are the cause: accepting them accepts the shift."""
+        position = {id(m): i for i, m in enumerate(a["members"])}
+        order = [position[id(x)] for x, _ in paired]
+        in_order = all(p < q for p, q in zip(order, order[1:], strict=False))
+        causes = tuple(gone) if gone and in_order and not inserted else ()
         detail = {}
         for target in self.targets:
             ra = self.old["layouts"][target]["records"].get(a["name"])
@@ -520,6 +548,7 @@ class _Differ:
                 before=a,
                 after=b,
                 targets=detail,
+                causes=causes,
             )
         elif inserted:
             self.add(

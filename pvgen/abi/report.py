@@ -3,7 +3,8 @@
 Takes: the changes of a diff, the unmatched acceptances, and both versions.
 Hands on: the text of the report, and the exit status bitmask (as abidiff's):
 4 when the ABI changed, 8 when a change is breaking and not accepted (never
-for a `stability internal` ABI, which reports but does not gate). Every
+for a `stability internal` ABI, which reports but does not gate); `--fail-on
+breaking` keeps it 0 unless 8 is set, `--fail-on never` keeps it 0. Every
 rendering shows where a change's item is declared: in the new version, or
 in the old one for an item that is gone (said so, since its line numbers are
 those of the old spec). Paths are relative to the spec root, as in dumps.
@@ -24,10 +25,17 @@ EXIT_BREAKING = 8
 FORMATS = ("text", "json", "markdown", "github")
 
 
-def exit_bits(changes: Sequence[Change], stable: bool) -> int:
+FAIL_ON = ("changed", "breaking", "never")
+
+
+def exit_bits(changes: Sequence[Change], stable: bool, fail_on: str = "changed") -> int:
+    """The bitmask, as far as `fail_on` lets it fail: on any change (the default, 4 and 8
+    as found), on a breaking change not accepted only (then 4 | 8, else 0), or never (0)."""
     bits = EXIT_CHANGED if changes else 0
     if stable and any(c.change_class is ChangeClass.BREAKING and not c.accepted for c in changes):
         bits |= EXIT_BREAKING
+    if fail_on == "never" or (fail_on == "breaking" and not bits & EXIT_BREAKING):
+        return 0
     return bits
 
 

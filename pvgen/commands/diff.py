@@ -1,9 +1,11 @@
 """`pvgen diff`: classify every change between two versions of an ABI.
 
 Takes: OLD and NEW (a spec, a frozen `.json` dump, or `git:REF[:PATH]`), or `--against REF`
-for the configured spec; `--format`.
+for the configured spec; `--format`; `--fail-on`.
 Hands on: the report on stdout, and an exit status that is a bitmask: 0 no change, 1 an
-error in a spec, 2 bad usage, 4 the ABI changed, 8 a breaking change.
+error in a spec, 2 bad usage, 4 the ABI changed, 8 a breaking change (not accepted). With
+`--fail-on breaking` a change that breaks nothing exits 0; with `--fail-on never`, every
+change does.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ HELP = "compare two versions of an ABI"
 DESCRIPTION = (
     "Compare two versions of an ABI and classify every change. Each side is a spec file, a"
     " frozen dump (.json), or git:REF[:PATH]. Exit status is a bitmask: 0 no change, 1 error"
-    " in a spec, 2 usage error, 4 the ABI changed, 8 a breaking change."
+    " in a spec, 2 usage error, 4 the ABI changed, 8 a breaking change (see --fail-on)."
 )
 
 
@@ -35,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["text", "json", "markdown", "github"],
         default="text",
         help="report format",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=["changed", "breaking", "never"],
+        default="changed",
+        help="what makes the exit status non-zero: any change (default), a breaking change"
+        " not accepted in accepted.toml, or nothing (errors still do)",
     )
 
 
@@ -69,4 +78,4 @@ def run(args: argparse.Namespace, config: Config) -> int:
     )
     changes = list(result.changes)
     sys.stdout.write(RENDERERS[args.format](title, changes, list(result.unused_acceptances)))
-    return exit_bits(changes, stable=result.stable)
+    return exit_bits(changes, stable=result.stable, fail_on=args.fail_on)
