@@ -183,3 +183,61 @@ def test_one_acceptance_covers_one_cause(tmp_path: Path) -> None:
     assert mixed.status == 12
     shift = [c for c in json.loads(mixed.out)["changes"] if c["rule"] == "PV205"]
     assert shift and shift[0]["accepted"] is None
+
+
+# ---- splits and merges -----------------------------------------------------------------------
+
+FROZEN = ROOT / "specs/linux/abi/linux_paravirt"
+
+
+def _changes(old: int, new: int) -> list[dict[str, object]]:
+    run = run_cli(
+        "diff", "--format", "json", str(FROZEN / f"{old}.json"), str(FROZEN / f"{new}.json")
+    )
+    assert run.status in (4, 12), run.err
+    changes: list[dict[str, object]] = json.loads(run.out)["changes"]
+    return changes
+
+
+def test_the_2_6_24_split_names_every_member_that_moved() -> None:
+    changes = _changes(4, 5)  # 2.6.23 -> 2.6.24
+    old = json.loads((FROZEN / "4.json").read_text())
+    (ops,) = [t for t in old["tables"] if t["name"] == "paravirt_ops"]
+    moved = {c["item"]: c["new"] for c in changes if c["rule"] == "PV206"}
+    # Every member of paravirt_ops but set_lazy_mode (which became the lazy_mode sub-tables)
+    # moved, each once, to a table that has it.
+    expected = {f"paravirt_ops.{m['name']}" for m in ops["members"]} - {
+        "paravirt_ops.set_lazy_mode"
+    }
+    assert set(moved) == expected
+    new = json.loads((FROZEN / "5.json").read_text())
+    holders = {t["name"]: {m["name"] for m in t["members"]} for t in new["tables"]}
+    assert all(item.split(".")[1] in holders[str(table)] for item, table in moved.items())
+    assert moved["paravirt_ops.write_cr0"] == "pv_cpu_ops"
+    assert moved["paravirt_ops.alloc_pt"] == "pv_mmu_ops"
+    (split,) = [c for c in changes if c["rule"] == "PV225"]
+    assert split["item"] == "paravirt_ops" and split["class"] == "breaking"
+    assert set(str(split["new"]).split(", ")) == {
+        "pv_info",
+        "pv_init_ops",
+        "pv_time_ops",
+        "pv_cpu_ops",
+        "pv_irq_ops",
+        "pv_apic_ops",
+        "pv_mmu_ops",
+    }
+    assert "96 members moved" in str(split["message"])
+    (removed,) = [c for c in changes if c["rule"] == "PV201"]
+    assert "set_lazy_mode" in str(removed["old"]).split(", ")
+    added = {c["item"]: str(c["new"]).split(", ") for c in changes if c["rule"] == "PV202"}
+    assert added["pv_lazy_ops"] == ["enter", "leave"]
+    assert "read_cr0" in added["pv_cpu_ops"]
+    # Nothing that moved is also reported removed or added on its own.
+    assert not [c for c in changes if c["rule"] in ("PV203", "PV204")]
+
+
+def test_tables_gone_in_5_15_list_their_members() -> None:
+    changes = _changes(21, 22)  # 5.10 -> 5.15
+    removed = {c["item"]: c["old"] for c in changes if c["rule"] == "PV201"}
+    assert removed == {"pv_init_ops": "patch", "pv_time_ops": "sched_clock, steal_clock"}
+    assert not [c for c in changes if c["rule"] in ("PV225", "PV226")]

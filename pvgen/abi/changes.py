@@ -376,6 +376,32 @@ KINDS: dict[str, ChangeKind] = {
             new=_spec(1, "table pv_irq_ops {\n    void halt();\n}"),
         ),
         ChangeKind(
+            "PV225",
+            "table-split",
+            B,
+            "A table that is gone left its members to several tables: one line per split,"
+            " beside a move (PV206) per member.",
+            old=_spec(1, "table paravirt_ops {\n    void halt();\n    u64 sched_clock();\n}"),
+            new=_spec(
+                2,
+                "table pv_irq_ops {\n    void halt();\n}\n"
+                "table pv_time_ops {\n    u64 sched_clock();\n}",
+            ),
+        ),
+        ChangeKind(
+            "PV226",
+            "tables-merged",
+            B,
+            "A table took the members of several tables that are gone: one line per merge,"
+            " beside a move (PV206) per member.",
+            old=_spec(
+                1,
+                "table pv_init_ops {\n    void patch();\n}\n"
+                "table pv_time_ops {\n    u64 sched_clock();\n}",
+            ),
+            new=_spec(2, "table pv_ops {\n    void patch();\n    u64 sched_clock();\n}"),
+        ),
+        ChangeKind(
             "PV224",
             "since-disagrees",
             K,

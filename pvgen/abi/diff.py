@@ -32,6 +32,8 @@ FIXED_WIDTH = {
 }
 
 Shape = tuple[str, int, str]  # (kind, size in bytes, canonical spelling)
+# id(old member) -> (old table, old member, new table, new member) of a member that moved.
+Moves = dict[int, tuple[str, Any, str, Any]]
 
 
 def diff(old: Dump, new: Dump) -> list[Change]:
@@ -52,6 +54,7 @@ class _Differ:
         # tables renamed with @renamed_from, members renamed, members moved (diff_tables).
         self.table_renames: dict[str, str] = {}
         self.moved_paths: dict[str, str] = {}
+        self.arrivals: set[int] = set()  # the new members that moved from another table
 
     def add(
         self,
@@ -287,20 +290,106 @@ class _Differ:
                     new=new_name,
                 )
         paired_new = {b["name"] for _, b in pairs}
-        moves = self.find_moves(pairs)
-        for name in old:
-            if name not in {a["name"] for a, _ in pairs}:
-                self.add("PV201", name, f"table '{name}' was removed", before=old[name])
-        for name in new:
-            if name not in paired_new:
-                self.add("PV202", name, f"table '{name}' was added", after=new[name])
+        paired_old = {a["name"] for a, _ in pairs}
+        removed = [t for n, t in old.items() if n not in paired_old]
+        added = [t for n, t in new.items() if n not in paired_new]
+        moves = self.find_moves(pairs, removed, added)
+        self.arrivals = {id(after) for _, _, _, after in moves.values()}
+        for old_table, before, new_table, _ in moves.values():
+            self.moved_paths[f"{old_table}.{before['name']}"] = f"{new_table}.{before['name']}"
+        for table in removed:
+            members = table["members"]
+            kept = [m["name"] for m in members if id(m) not in moves]
+            self.add(
+                "PV201",
+                table["name"],
+                f"table '{table['name']}' was removed ({_count(members, 'member')}"
+                + (f", {len(members) - len(kept)} moved" if len(kept) < len(members) else "")
+                + ")",
+                before=table,
+                old=", ".join(m["name"] for m in members) or None,
+            )
+            self.moves_out_of(table, moves)
+        for table in added:
+            members = table["members"]
+            came = [m["name"] for m in members if id(m) in self.arrivals]
+            self.add(
+                "PV202",
+                table["name"],
+                f"table '{table['name']}' was added ({_count(members, 'member')}"
+                + (f", {len(came)} moved in" if came else "")
+                + ")",
+                after=table,
+                new=", ".join(m["name"] for m in members) or None,
+            )
+        self.splits_and_merges(moves)
         for a, b in pairs:
             self.diff_members(a, b, moves)
 
-    def find_moves(self, pairs: list[tuple[Any, Any]]) -> dict[tuple[str, str], str]:
-        """(old table, member) -> new table, for members that left one table for another."""
-        gone: dict[str, tuple[str, Any]] = {}
-        arrived: dict[str, tuple[str, Any]] = {}
+    def moves_out_of(self, table: Any, moves: Moves) -> None:
+        """The members of a removed table that another table took, one move each."""
+        for m in table["members"]:
+            found = moves.get(id(m))
+            if found is not None:
+                self.report_move(*found)
+
+    def report_move(self, old_table: str, before: Any, new_table: str, after: Any) -> None:
+        self.add(
+            "PV206",
+            f"{old_table}.{before['name']}",
+            f"'{before['name']}' moved from table '{old_table}' to '{new_table}'",
+            before=before,
+            after=after,
+            old=old_table,
+            new=new_table,
+        )
+        self.diff_member(new_table, before, after)
+
+    def splits_and_merges(self, moves: Moves) -> None:
+        """One line per table whose members went to several tables (a split) and per table
+        that took members of several tables that are gone (a merge)."""
+        went: dict[str, dict[str, int]] = {}
+        came: dict[str, dict[str, int]] = {}
+        for old_table, _, new_table, _ in moves.values():
+            counts = went.setdefault(old_table, {})
+            counts[new_table] = counts.get(new_table, 0) + 1
+            sources = came.setdefault(new_table, {})
+            sources[old_table] = sources.get(old_table, 0) + 1
+        gone = {t["name"] for t in self.old["tables"]} - {t["name"] for t in self.new["tables"]}
+        gone -= set(self.table_renames)
+        for old_table, counts in went.items():
+            if old_table in gone and len(counts) > 1:
+                parts = ", ".join(f"{t} ({n})" for t, n in counts.items())
+                self.add(
+                    "PV225",
+                    old_table,
+                    f"table '{old_table}' was split: {sum(counts.values())} members moved to"
+                    f" {parts}",
+                    before=_table(self.old, old_table),
+                    old=old_table,
+                    new=", ".join(counts),
+                )
+        for new_table, sources in came.items():
+            if len([t for t in sources if t in gone]) > 1:
+                parts = ", ".join(f"{t} ({n})" for t, n in sources.items())
+                self.add(
+                    "PV226",
+                    new_table,
+                    f"tables merged into '{new_table}': {sum(sources.values())} members from"
+                    f" {parts}",
+                    after=_table(self.new, new_table),
+                    old=", ".join(sources),
+                    new=new_table,
+                )
+
+    def find_moves(
+        self, pairs: list[tuple[Any, Any]], removed: list[Any], added: list[Any]
+    ) -> Moves:
+        """The members that left a table (one that stays, or one that is gone) for another
+        (one that was there, or a new one), by the identity of the old member. They are paired
+        by name; of several candidates, the one with the same condition, then signature."""
+        gone: dict[str, list[tuple[str, Any]]] = {}
+        arrived: dict[str, list[tuple[str, Any]]] = {}
         for a, b in pairs:
             old_names = {m["name"] for m in a["members"]}
             new_names = {m["name"] for m in b["members"]} | {
@@ -308,17 +397,34 @@ class _Differ:
             }
             for m in a["members"]:
                 if m["name"] not in new_names:
-                    gone[m["name"]] = (a["name"], m)
+                    gone.setdefault(m["name"], []).append((a["name"], m))
             for m in b["members"]:
                 if m["name"] not in old_names and m.get("renamed_from") not in old_names:
-                    arrived[m["name"]] = (b["name"], m)
-        moves = {}
-        for name, (old_table, member) in gone.items():
-            if name in arrived and _signature(arrived[name][1]) == _signature(member):
-                moves[(old_table, name)] = arrived[name][0]
+                    arrived.setdefault(m["name"], []).append((b["name"], m))
+        for t in removed:
+            for m in t["members"]:
+                gone.setdefault(m["name"], []).append((t["name"], m))
+        for t in added:
+            for m in t["members"]:
+                arrived.setdefault(m["name"], []).append((t["name"], m))
+        moves: Moves = {}
+        for name, leaving in gone.items():
+            candidates = list(arrived.get(name, ()))
+            for old_table, member in leaving:
+                if not candidates:
+                    break
+                chosen = min(
+                    candidates,
+                    key=lambda c: (
+                        c[1].get("if") != member.get("if"),
+                        _signature(c[1]) != _signature(member),
+                    ),
+                )
+                candidates.remove(chosen)
+                moves[id(member)] = (old_table, member, chosen[0], chosen[1])
         return moves
 
-    def diff_members(self, a: Any, b: Any, moves: dict[tuple[str, str], str]) -> None:
+    def diff_members(self, a: Any, b: Any, moves: Moves) -> None:
         table = b["name"]
         old = {m["name"]: m for m in a["members"]}
         new_by_name = {m["name"]: m for m in b["members"]}
@@ -358,23 +464,14 @@ class _Differ:
                 paired.append((before, m))
         paired_old = {x["name"] for x, _ in paired}
         paired_new = {y["name"] for _, y in paired}
-        moved_in = set(moves.values())
         gone: list[tuple[str, str]] = []  # the changes that took members out: rule, item
         for m in a["members"]:
             if m["name"] in paired_old:
                 continue
-            destination = moves.get((a["name"], m["name"]))
+            destination = moves.get(id(m))
             gone.append(("PV206" if destination else "PV203", f"{a['name']}.{m['name']}"))
             if destination is not None:
-                self.add(
-                    "PV206",
-                    f"{a['name']}.{m['name']}",
-                    f"'{m['name']}' moved from table '{a['name']}' to '{destination}'",
-                    before=m,
-                    after=_member(self.new, destination, m["name"]),
-                    old=a["name"],
-                    new=destination,
-                )
+                self.report_move(*destination)
             else:
                 self.add(
                     "PV203",
@@ -389,7 +486,7 @@ class _Differ:
         for index, m in enumerate(b["members"]):
             if m["name"] in paired_new:
                 continue
-            if table in moved_in and any(moves.get((t, m["name"])) == table for t, _ in moves):
+            if id(m) in self.arrivals:
                 continue
             if index > last_paired:
                 self.add(
@@ -666,12 +763,13 @@ def _member_renames(dump: Dump) -> dict[str, str]:
     return renames
 
 
-def _member(dump: Dump, table: str, name: str) -> Any:
-    """The member `name` of `table` in `dump`, or None."""
-    for t in dump["tables"]:
-        if t["name"] == table:
-            return next((m for m in t["members"] if m["name"] == name), None)
-    return None
+def _table(dump: Dump, name: str) -> Any:
+    """The table `name` of `dump`, or None."""
+    return next((t for t in dump["tables"] if t["name"] == name), None)
+
+
+def _count(items: list[Any], noun: str) -> str:
+    return f"{len(items)} {noun}" + ("" if len(items) == 1 else "s")
 
 
 def _signature(member: Any) -> tuple[Any, ...]:
