@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
+from pvgen import api
+
 SPEC = """abi demo { version 1; }
 target x86_64 { data_model lp64; }
 /// The interrupt hooks.
@@ -241,3 +243,90 @@ def test_tables_gone_in_5_15_list_their_members() -> None:
     removed = {c["item"]: c["old"] for c in changes if c["rule"] == "PV201"}
     assert removed == {"pv_init_ops": "patch", "pv_time_ops": "sched_clock, steal_clock"}
     assert not [c for c in changes if c["rule"] in ("PV225", "PV226")]
+
+
+# ---- patch-template shifts -------------------------------------------------------------------
+
+
+def test_patch_id_shifts_are_reported_with_the_kernels_numbers() -> None:
+    """2.6.27 grew pv_cpu_ops (not the last table of paravirt_patch_template): every ID from
+    pv_irq_ops on moved. The first shifted ID is the one the compiled model gives."""
+    (shift,) = [c for c in _changes(7, 8) if c["rule"] == "PV227"]
+    assert shift["class"] == "breaking"
+    targets = shift["targets"]
+    assert isinstance(targets, dict) and set(targets) == {"i386", "i386_pae", "x86_64"}
+    old = api.load_abi(ROOT / "specs/linux/linux-2.6.26.pvspec")
+    new = api.load_abi(ROOT / "specs/linux/linux-2.6.27.pvspec")
+    for target, text in targets.items():
+        before = old.facts[target].patch_ids["pv_irq_ops.init_IRQ"]
+        after = new.facts[target].patch_ids["pv_irq_ops.init_IRQ"]
+        assert before != after
+        assert f"'pv_irq_ops.init_IRQ' {before} -> {after}" in text
+
+
+TEMPLATE = """abi demo { version 1; patch_template pv_cpu_ops, pv_irq_ops; }
+target i386 { data_model ilp32; defines X86_32; }
+target x86_64 { data_model lp64; defines X86_64; }
+table pv_info { u32 kernel_rpl; }
+table pv_cpu_ops {
+    void clts();
+    void wbinvd();
+}
+table pv_irq_ops {
+    void halt();
+}
+backend native default;
+"""
+
+
+def _template_diff(tmp_path: Path, new: str, accepted: str = "") -> dict[str, object]:
+    (tmp_path / "old.pvspec").write_text(TEMPLATE)
+    (tmp_path / "new.pvspec").write_text(new.replace("version 1;", "version 2;"))
+    (tmp_path / "abi/demo").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "abi/demo/accepted.toml").write_text(accepted)
+    run = run_cli("diff", "--format", "json", "old.pvspec", "new.pvspec", cwd=tmp_path)
+    report: dict[str, object] = json.loads(run.out)
+    report["status"] = run.status
+    return report
+
+
+def test_one_inserted_hook_is_one_acceptance(tmp_path: Path) -> None:
+    inserted = TEMPLATE.replace(
+        "    void wbinvd();\n", "    @since(2) void cpuid();\n    void wbinvd();\n"
+    )
+    report = _template_diff(tmp_path, inserted)
+    changes = report["changes"]
+    assert isinstance(changes, list)
+    found = {(c["rule"], c["item"]) for c in changes}
+    assert found == {("PV205", "pv_cpu_ops"), ("PV227", "demo patch template")}
+    (shift,) = [c for c in changes if c["rule"] == "PV227"]
+    assert shift["targets"] == {
+        "i386": "first shifted ID 'pv_irq_ops.halt' 2 -> 3",
+        "x86_64": "first shifted ID 'pv_irq_ops.halt' 2 -> 3",
+    }
+    assert report["status"] == 12
+    one = '[[accept]]\nrule = "PV205"\nitem = "pv_cpu_ops"\nversion = 2\nreason = "cpuid"\n'
+    report = _template_diff(tmp_path, inserted, one)
+    assert report["status"] == 4
+    changes = report["changes"]
+    assert isinstance(changes, list) and all(c["accepted"] for c in changes)
+
+
+def test_tables_outside_the_template_move_no_patch_id(tmp_path: Path) -> None:
+    # pv_info is not in the template: growing it moves the aggregate, not a patch ID.
+    grown = TEMPLATE.replace("u32 kernel_rpl;", "u32 kernel_rpl; @since(2) u32 paravirt_enabled;")
+    report = _template_diff(tmp_path, grown)
+    changes = report["changes"]
+    assert isinstance(changes, list) and {c["rule"] for c in changes} == {"PV204"}
+    # A table inserted first into the template moves every ID after it.
+    first = TEMPLATE.replace("patch_template pv_cpu_ops", "patch_template pv_time_ops, pv_cpu_ops")
+    first = first.replace(
+        "table pv_cpu_ops", "table pv_time_ops { @since(2) u64 sched_clock(); }\ntable pv_cpu_ops"
+    )
+    report = _template_diff(tmp_path, first)
+    changes = report["changes"]
+    assert isinstance(changes, list)
+    (shift,) = [c for c in changes if c["rule"] == "PV227"]
+    assert shift["targets"]["x86_64"] == (
+        "first shifted ID 'pv_cpu_ops.clts' 0 -> 1, and every ID in pv_irq_ops"
+    )

@@ -41,35 +41,42 @@ def edit(*pairs: tuple[str, str], version: int = 2) -> str:
 B, S, K, C = "breaking", "source-breaking", "compatible", "cosmetic"
 
 CASES: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
-    "table removed": (edit(("table other { void g(); void h(); }\n", "")), {("PV201", B, "other")}),
+    "table removed": (
+        edit(("table other { void g(); void h(); }\n", "")),
+        {("PV201", B, "other"), ("PV227", B, "demo patch template")},
+    ),
     "table added": (
         edit(("backend native", "table extra { @since(2) void x(); }\nbackend native")),
         {("PV202", K, "extra")},
     ),
     "hook removed": (
         edit(("    unsigned long second(unsigned int y);\n", "")),
-        {("PV203", B, "ops.second"), ("PV205", B, "ops")},
+        {("PV203", B, "ops.second"), ("PV205", B, "ops"), ("PV227", B, "demo patch template")},
     ),
     "hook added at the end": (
         edit(("void third();\n", "void third();\n    @since(2) void fourth();\n")),
-        {("PV204", K, "ops.fourth")},
+        {("PV204", K, "ops.fourth"), ("PV227", B, "demo patch template")},
     ),
     "hook inserted first": (
         edit(
             ("    void first(u32 x);\n", "    @since(2) void zeroth();\n    void first(u32 x);\n")
         ),
-        {("PV205", B, "ops")},
+        {("PV205", B, "ops"), ("PV227", B, "demo patch template")},
     ),
     "new hook without @since": (
         edit(("void third();\n", "void third();\n    void fourth();\n")),
-        {("PV204", K, "ops.fourth"), ("PV224", K, "ops.fourth")},
+        {
+            ("PV204", K, "ops.fourth"),
+            ("PV224", K, "ops.fourth"),
+            ("PV227", B, "demo patch template"),
+        },
     ),
     "moved hook claims to be new": (
         edit(
             ("table other { void g(); void h(); }", "table other { void g(); }"),
             ("void third();\n", "void third();\n    @since(2) void h();\n"),
         ),
-        {("PV206", B, "other.h"), ("PV224", K, "ops.h")},
+        {("PV206", B, "other.h"), ("PV224", K, "ops.h"), ("PV227", B, "demo patch template")},
     ),
     "table renamed, a backend overriding it": (
         # The backend's overrides are the same hooks under the table's new name: no change.
@@ -95,7 +102,7 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
             ("table other { void g(); void h(); }", "table other { void g(); }"),
             ("void third();\n", "void third();\n    void h();\n"),
         ),
-        {("PV206", B, "other.h")},
+        {("PV206", B, "other.h"), ("PV227", B, "demo patch template")},
     ),
     "hook renamed in place": (
         edit(
@@ -140,7 +147,7 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
     ),
     "condition changed": (
         edit(("    unsigned long second", "    @if(X86_64) unsigned long second")),
-        {("PV217", B, "ops.second"), ("PV205", B, "ops")},
+        {("PV217", B, "ops.second"), ("PV205", B, "ops"), ("PV227", B, "demo patch template")},
     ),
     "hook deprecated": (
         edit(
@@ -157,7 +164,7 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
     ),
     "member became a sub-table": (
         edit(("table holder { u64 lazy_mode; }", "table holder { lz lazy_mode; }")),
-        {("PV220", B, "holder.lazy_mode")},
+        {("PV220", B, "holder.lazy_mode"), ("PV227", B, "demo patch template")},
     ),
     "type removed": (edit(("typedef u32 word_t;\n", "")), {("PV221", B, "word_t")}),
     "type added": (
@@ -166,7 +173,7 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
     ),
     "breaking change without a new version": (
         edit(("table other { void g(); void h(); }\n", ""), version=1),
-        {("PV201", B, "other"), ("PV223", B, "demo")},
+        {("PV201", B, "other"), ("PV223", B, "demo"), ("PV227", B, "demo patch template")},
     ),
 }
 
@@ -207,7 +214,7 @@ def test_internal_abi_reports_but_does_not_gate(tmp_path: Path) -> None:
     (tmp_path / "new.pvspec").write_text(old.replace("table other { void g(); void h(); }\n", ""))
     result = run_cli("diff", "old.pvspec", "new.pvspec", cwd=tmp_path)
     assert result.status == 4
-    assert "breaking (2)" in result.out
+    assert "breaking (3)" in result.out  # the table, the patch IDs after it, the version
 
 
 def test_accepted_breaking_change_and_stale_acceptance(tmp_path: Path) -> None:

@@ -77,15 +77,25 @@ def apply_acceptances(
         for i, a in reversed(list(enumerate(acceptances)))
         if a.version == new_version
     }
+    # One acceptance per cause: the effects of accepted changes are accepted with them, and
+    # the effects of those (a removal shifts its table's slots, which shift patch IDs).
+    covered = {key: i for key, i in index.items()}
+    grew = True
+    while grew:
+        grew = False
+        for change in changes:
+            key = (change.id, change.item)
+            if key not in covered and change.causes and all(c in covered for c in change.causes):
+                covered[key] = covered[change.causes[0]]
+                grew = True
     for change in changes:
         match = index.get((change.id, change.item))
         if match is not None:
             used.add(match)
             result.append(replace(change, accepted=acceptances[match].reason))
-        elif change.causes and all(cause in index for cause in change.causes):
-            # One acceptance per cause: the effects of accepted changes are accepted with them.
+        elif (change.id, change.item) in covered:
             rule, item = change.causes[0]
-            reason = acceptances[index[change.causes[0]]].reason
+            reason = acceptances[covered[(change.id, change.item)]].reason
             result.append(replace(change, accepted=f"with {rule} {item}: {reason}"))
         else:
             result.append(change)

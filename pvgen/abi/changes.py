@@ -402,6 +402,24 @@ KINDS: dict[str, ChangeKind] = {
             new=_spec(2, "table pv_ops {\n    void patch();\n    u64 sched_clock();\n}"),
         ),
         ChangeKind(
+            "PV227",
+            "patch-ids-shifted",
+            B,
+            "A table of the patch template starts at another slot (a table inserted before it,"
+            " or one before it grew or shrank): every patch ID in it and after it moves, on"
+            " the targets listed with the first shifted ID.",
+            old=_spec(
+                1,
+                "table pv_cpu_ops {\n    void wbinvd();\n}\n"
+                "table pv_irq_ops {\n    void halt();\n}",
+            ),
+            new=_spec(
+                2,
+                "table pv_cpu_ops {\n    void wbinvd();\n    @since(2) void clts();\n}\n"
+                "table pv_irq_ops {\n    void halt();\n}",
+            ),
+        ),
+        ChangeKind(
             "PV224",
             "since-disagrees",
             K,

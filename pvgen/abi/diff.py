@@ -15,7 +15,7 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from ..layout import DATA_MODELS, INTEGER_TYPES
+from ..layout import DATA_MODELS, INTEGER_TYPES, lay_out_record
 from .changes import KINDS, Change, ChangeClass, Location
 from .sides import Dump
 
@@ -93,6 +93,7 @@ class _Differ:
     def run(self) -> list[Change]:
         self.diff_types()
         self.diff_tables()
+        self.diff_template()
         self.diff_backends()
         self.since_history()
         self.version_policy()
@@ -656,6 +657,70 @@ class _Differ:
                 after=b,
             )
 
+    # ---- the patch template ---------------------------------------------------------------
+
+    def diff_template(self) -> None:
+        """Tables of the patch template whose place in it moved, on each target: every patch ID
+        in them moves (the numbers out-of-tree patchers and hypervisor ROMs use), though each
+        table's own slots stay. A table inserted before others, or one before them that grew
+        or shrank, does it; those changes are the cause (accepting them accepts this)."""
+        old_tables, new_tables = _template(self.old), _template(self.new)
+        renamed = {new: old for old, new in self.table_renames.items()}
+        detail: dict[str, str] = {}
+        first_moved: set[str] = set()
+        for target in self.targets:
+            old_layout, new_layout = self.old["layouts"][target], self.new["layouts"][target]
+            old_bases = _bases(old_tables, old_layout)
+            new_bases = _bases(new_tables, new_layout)
+            moved = [
+                t
+                for t in new_bases
+                if renamed.get(t, t) in old_bases and old_bases[renamed.get(t, t)] != new_bases[t]
+            ]
+            if not moved:
+                continue
+            table = moved[0]
+            first_moved.add(table)
+            old_record = old_layout["records"][renamed.get(table, table)]
+            new_record = new_layout["records"][table]
+            size = new_layout["pointer_size"]
+            shared = [
+                (offset, name)
+                for name, offset in old_record["offsets"].items()
+                if name in new_record["offsets"]
+            ]
+            where = ""
+            if shared:
+                offset, name = min(shared)
+                before = (old_bases[renamed.get(table, table)] + offset) // size
+                after = (new_bases[table] + new_record["offsets"][name]) // size
+                where = f"'{table}.{name}' {before} -> {after}"
+            else:
+                where = f"table '{table}' at slot {old_bases[renamed.get(table, table)] // size}"
+            more = f", and every ID in {', '.join(moved[1:])}" if len(moved) > 1 else ""
+            detail[target] = f"first shifted ID {where}{more}"
+        if not detail:
+            return
+        # Tables placed before the first that moved (on some target), or gone from it.
+        order = list(new_tables)
+        earliest = min(order.index(t) for t in first_moved)
+        before_it = set(order[:earliest]) | {renamed.get(t, t) for t in order[:earliest]}
+        before_it |= set(old_tables) - {renamed.get(t, t) for t in new_tables}
+        causes = tuple(
+            (c.id, c.item)
+            for c in self.changes
+            if c.change_class is ChangeClass.BREAKING and c.item.split(".")[0] in before_it
+        )
+        name = self.new["abi"]["name"]
+        self.add(
+            "PV227",
+            f"{name} patch template",
+            f"patch IDs of the patch template moved: {', '.join(sorted(first_moved))} and"
+            " the tables after it start at other slots",
+            targets=detail,
+            causes=causes,
+        )
+
     # ---- backends and versions ---------------------------------------------------------
 
     def diff_backends(self) -> None:
@@ -761,6 +826,23 @@ def _member_renames(dump: Dump) -> dict[str, str]:
             if m.get("renamed_from"):
                 renames[f"{table['name']}.{m['renamed_from']}"] = f"{table['name']}.{m['name']}"
     return renames
+
+
+def _template(dump: Dump) -> list[str]:
+    """The tables of the patch template in order: the abi's `patch_template`, else every
+    table not embedded in another (the aggregate, as the model lays it out)."""
+    listed = dump["abi"].get("patch_template")
+    if listed is not None:
+        return list(listed)
+    embedded = {m["table"] for t in dump["tables"] for m in t["members"] if m["kind"] == "subtable"}
+    return [t["name"] for t in dump["tables"] if t["name"] not in embedded]
+
+
+def _bases(tables: list[str], layout: Any) -> dict[str, int]:
+    """Each table's byte offset in the patch template on one target (those present there)."""
+    records = layout["records"]
+    present = [(t, records[t]["size"], records[t]["align"]) for t in tables if t in records]
+    return lay_out_record(present)[2]
 
 
 def _table(dump: Dump, name: str) -> Any:
