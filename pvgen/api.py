@@ -312,20 +312,22 @@ def diff(old: str, new: str, config: Config | None = None) -> DiffResult:
     from .abi.sides import SideError, load_side
 
     config = config or Config(None)
-    default = (
-        str(config.specs[0].relative_to(config.path.parent))
-        if config.specs and config.path
-        else None
-    )
+    default = str(config.specs[0].absolute()) if config.specs else None
 
     def compiled(path: Path) -> dict[str, Any]:
         return dump(load_abi(path, config))
 
-    def compiled_once(path: Path) -> dict[str, Any]:
-        return dump(compile_spec(path)[0])
+    def compiled_once(path: Path, spec_root: Path | None) -> dict[str, Any]:
+        return dump(compile_spec(path, spec_root)[0])
 
     before, after = (
-        load_side(side, compiled, default_path=default, compile_once=compiled_once)
+        load_side(
+            side,
+            compiled,
+            default_path=default,
+            compile_once=compiled_once,
+            spec_root=config.spec_root,
+        )
         for side in (old, new)
     )
     try:

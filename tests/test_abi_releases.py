@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -330,3 +331,77 @@ def test_tables_outside_the_template_move_no_patch_id(tmp_path: Path) -> None:
     assert shift["targets"]["x86_64"] == (
         "first shifted ID 'pv_cpu_ops.clts' 0 -> 1, and every ID in pv_irq_ops"
     )
+
+
+# ---- git sides -------------------------------------------------------------------------------
+
+
+def _git(folder: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _repository(tmp_path: Path) -> Path:
+    """A repository whose spec includes a file outside its folder (the spec root is the top)
+    through a symbolic link, beside a large file that is no spec."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pvgen]\nspecs = ["specs/demo.pvspec"]\nspec_root = "."\n'
+    )
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common/types.pvspec").write_text("typedef u32 word_t;\n")
+    (tmp_path / "specs/deep").mkdir(parents=True)
+    (tmp_path / "specs/types.pvspec").symlink_to("../common/types.pvspec")
+    (tmp_path / "specs/demo.pvspec").write_text(
+        SPEC.replace("/// The interrupt", 'include "types.pvspec";\n/// The interrupt').replace(
+            "void halt();", "void halt(word_t why);"
+        )
+    )
+    (tmp_path / "specs/unrelated.bin").write_bytes(b"\0" * 3_000_000)
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "v1")
+    return tmp_path
+
+
+def test_git_side_from_a_subdirectory_reads_the_includes_outside_the_spec_folder(
+    tmp_path: Path,
+) -> None:
+    top = _repository(tmp_path)
+    (top / "common/types.pvspec").write_text("typedef u64 word_t;\n")
+    for cwd in (top, top / "specs", top / "specs/deep"):
+        result = run_cli("diff", "--against", "git:HEAD", "--format", "json", cwd=cwd)
+        assert result.status == 12, (cwd, result.err)
+        items = {(c["rule"], c["item"]) for c in json.loads(result.out)["changes"]}
+        assert ("PV216", "word_t") in items
+    # A path on the command line is relative to the current folder, as every path is.
+    named = run_cli("diff", "git:HEAD:../demo.pvspec", "../demo.pvspec", cwd=top / "specs/deep")
+    assert named.status == 12, named.err
+    missing = run_cli("diff", "git:HEAD:nothing.pvspec", "../demo.pvspec", cwd=top / "specs/deep")
+    assert missing.status == 2 and "'specs/deep/nothing.pvspec' does not exist" in missing.err
+
+
+def test_git_side_reads_only_the_files_the_spec_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pvgen.abi import sides
+    from pvgen.config import load_config
+
+    top = _repository(tmp_path)
+    read: list[str] = []
+    real_git = sides._git
+
+    def spy(*args: str, cwd: Path | None = None) -> bytes:
+        if args[0] == "ls-tree":
+            read.append(args[-1])
+        return real_git(*args, cwd=cwd)
+
+    monkeypatch.chdir(top / "specs")
+    monkeypatch.setattr(sides, "_git", spy)
+    result = api.diff("git:HEAD", str(top / "specs/demo.pvspec"), load_config(top))
+    assert not result.changes
+    # The spec, the link it includes and the file the link leads to; never the large file.
+    assert read == ["specs/demo.pvspec", "specs/types.pvspec", "common/types.pvspec"]
