@@ -405,3 +405,49 @@ def test_git_side_reads_only_the_files_the_spec_reads(
     assert not result.changes
     # The spec, the link it includes and the file the link leads to; never the large file.
     assert read == ["specs/demo.pvspec", "specs/types.pvspec", "common/types.pvspec"]
+
+
+# ---- SARIF -----------------------------------------------------------------------------------
+
+
+def test_diff_as_sarif(tmp_path: Path) -> None:
+    import jsonschema
+
+    old = SPEC.replace("    void safe_halt();\n", "    void safe_halt();\n    void wbinvd();\n")
+    new = old.replace("version 1;", "version 2;").replace("    void wbinvd();\n", "")
+    new = new.replace("    void halt();\n", "    // Stops the CPU.\n    void halt(u32 why);\n")
+    (tmp_path / "old.pvspec").write_text(old)
+    (tmp_path / "new.pvspec").write_text(new)
+    (tmp_path / "abi/demo").mkdir(parents=True)
+    (tmp_path / "abi/demo/accepted.toml").write_text(
+        '[[accept]]\nrule = "PV203"\nitem = "pv_irq_ops.wbinvd"\nversion = 2\nreason = "gone"\n'
+    )
+    run = run_cli("diff", "--format", "sarif", "old.pvspec", "new.pvspec", cwd=tmp_path)
+    assert run.status == 12  # halt's new parameter is not accepted
+    document = json.loads(run.out)
+    schema = ROOT / "tests" / ".schemas" / "sarif-2.1.0.json"
+    if schema.exists():
+        jsonschema.Draft4Validator(json.loads(schema.read_text())).validate(document)
+    (sarif_run,) = document["runs"]
+    rule_ids = [r["id"] for r in sarif_run["tool"]["driver"]["rules"]]
+    results = {r["ruleId"]: r for r in sarif_run["results"]}
+    assert set(results) == {"PV203", "PV210"}
+    for result in results.values():
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+    # A change on the new version's line, where the item is.
+    changed = results["PV210"]
+    assert changed["level"] == "error"
+    (place,) = changed["locations"]
+    region = place["physicalLocation"]["region"]
+    line = new.count("\n", 0, new.index("void halt(")) + 1
+    assert place["physicalLocation"]["artifactLocation"]["uri"] == "new.pvspec"
+    assert (region["startLine"], region["startColumn"]) == (line, 10)
+    # A removal points into the old version, beside the scanned files, and is accepted.
+    removed = results["PV203"]
+    assert removed["locations"] == []
+    (old_place,) = removed["relatedLocations"]
+    assert old_place["physicalLocation"]["artifactLocation"]["uri"] == "old.pvspec"
+    assert old_place["physicalLocation"]["region"]["startLine"] == (
+        old.count("\n", 0, old.index("void wbinvd")) + 1
+    )
+    assert removed["suppressions"] == [{"kind": "external", "justification": "gone"}]

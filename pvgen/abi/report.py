@@ -1,4 +1,4 @@
-"""Diff reports: changes rendered as text, JSON, Markdown or GitHub workflow commands.
+"""Diff reports: changes rendered as text, JSON, Markdown, GitHub workflow commands or SARIF.
 
 Takes: the changes of a diff, the unmatched acceptances, and both versions.
 Hands on: the text of the report, and the exit status bitmask (as abidiff's):
@@ -22,7 +22,7 @@ from .diff import iter_classes
 
 EXIT_CHANGED = 4
 EXIT_BREAKING = 8
-FORMATS = ("text", "json", "markdown", "github")
+FORMATS = ("text", "json", "markdown", "github", "sarif")
 
 
 FAIL_ON = ("changed", "breaking", "never")
@@ -146,9 +146,82 @@ def render_github(title: str, changes: Sequence[Change], unused: Sequence[Accept
     return "".join(line + "\n" for line in lines)
 
 
+def render_sarif(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
+    """SARIF 2.1.0 for code scanning: a result per change, at its item in the new version
+    (paths relative to the spec root, `uriBaseId` SPECROOT). An item that is gone has its
+    place in the old version as a related location only, since the files scanned are the
+    new version's; an accepted change carries its reason as an external suppression."""
+    from .. import __version__
+    from ..formats import SARIF_LEVELS, SARIF_SCHEMA
+    from .changes import KINDS
+
+    ids = sorted(KINDS)
+    index = {rule_id: i for i, rule_id in enumerate(ids)}
+    rules = [
+        {
+            "id": rule_id,
+            "name": KINDS[rule_id].name,
+            "shortDescription": {"text": KINDS[rule_id].purpose},
+            "defaultConfiguration": {"level": SARIF_LEVELS[KINDS[rule_id].change_class.severity]},
+            "help": {"text": f"pvgen rules {rule_id}"},
+        }
+        for rule_id in ids
+    ]
+    results = []
+    for c in changes:
+        text = f"{c.item}: {c.message}{_values(c)}"
+        result: dict[str, object] = {
+            "ruleId": c.id,
+            "ruleIndex": index[c.id],
+            "level": SARIF_LEVELS[c.change_class.severity],
+            "message": {"text": text},
+            "locations": [],
+            "properties": {"class": str(c.change_class), "targets": c.targets},
+        }
+        if c.location is not None:
+            place = {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": c.location.file, "uriBaseId": "SPECROOT"},
+                    "region": {"startLine": c.location.line, "startColumn": c.location.column},
+                }
+            }
+            if c.location.side == "new":
+                result["locations"] = [place]
+            else:
+                old_place = {"id": 0, "message": {"text": "in the old version"}, **place}
+                result["relatedLocations"] = [old_place]
+        if c.accepted:
+            result["suppressions"] = [{"kind": "external", "justification": c.accepted}]
+        results.append(result)
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pvgen",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {
+                    "SPECROOT": {"description": {"text": "the spec root of the new version"}}
+                },
+                "automationDetails": {"description": {"text": title}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 RENDERERS = {
     "text": render_text,
     "json": render_json,
     "markdown": render_markdown,
     "github": render_github,
+    "sarif": render_sarif,
 }

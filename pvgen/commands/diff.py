@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=["text", "json", "markdown", "github"],
+        choices=["text", "json", "markdown", "github", "sarif"],
         default="text",
         help="report format",
     )
