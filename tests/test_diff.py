@@ -166,7 +166,7 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
         edit(("table holder { u64 lazy_mode; }", "table holder { lz lazy_mode; }")),
         {("PV220", B, "holder.lazy_mode"), ("PV227", B, "demo patch template")},
     ),
-    "type removed": (edit(("typedef u32 word_t;\n", "")), {("PV221", B, "word_t")}),
+    "type removed": (edit(("typedef u32 word_t;\n", "")), {("PV221", S, "word_t")}),
     "type added": (
         edit(("typedef u32 word_t;", "typedef u32 word_t;\ntypedef u64 dword_t;")),
         {("PV222", K, "dword_t")},

@@ -354,8 +354,10 @@ KINDS: dict[str, ChangeKind] = {
         ChangeKind(
             "PV221",
             "type-removed",
-            B,
-            "A type of the old version is gone.",
+            S,
+            "A type of the old version is gone: code that names it stops compiling. A type has"
+            " no place in a binary of its own; what its removal does to layout is reported"
+            " where it was used (PV208, PV209, PV214).",
             old=_spec(1, "typedef u64 pteval_t;\ntypedef u64 pmdval_t;"),
             new=_spec(2, "typedef u64 pteval_t;"),
         ),

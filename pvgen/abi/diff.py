@@ -647,6 +647,7 @@ class _Differ:
                 after=b,
                 targets=detail,
                 causes=causes,
+                new=", ".join(inserted) or None,
             )
         elif inserted:
             self.add(
@@ -655,6 +656,7 @@ class _Differ:
                 f"members inserted into '{b['name']}' before existing ones: {', '.join(inserted)}",
                 before=a,
                 after=b,
+                new=", ".join(inserted),
             )
 
     # ---- the patch template ---------------------------------------------------------------

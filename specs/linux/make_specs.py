@@ -824,6 +824,33 @@ def counts_table() -> str:
     return "\n".join(rows)
 
 
+def history_table() -> str:
+    """Each step between consecutive releases as `pvgen diff` of their frozen dumps sees it:
+    the changes per class and the exit status, as a Markdown table (docs/linux-history.md)."""
+    sys.path.insert(0, str(ROOT))
+    from pvgen.abi.changes import ChangeClass
+    from pvgen.abi.report import exit_bits
+    from pvgen.api import diff
+
+    classes = sorted(ChangeClass, reverse=True)
+    rows = [
+        "| step | versions | " + " | ".join(str(c) for c in classes) + " | exit |",
+        "|---|---|" + "---:|" * len(classes) + "---:|",
+    ]
+    names = [n.removeprefix("v") for n in load_facts()]
+    folder = HERE / "abi" / ABI_NAME
+    for number in range(1, len(names)):
+        result = diff(str(folder / f"{number}.json"), str(folder / f"{number + 1}.json"))
+        counts = [sum(1 for c in result.changes if c.change_class is k) for k in classes]
+        status = exit_bits(result.changes, stable=result.stable)
+        rows.append(
+            f"| {names[number - 1]} -> {names[number]} | {number} -> {number + 1} | "
+            + " | ".join(str(n) for n in counts)
+            + f" | {status} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -838,7 +865,15 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument(
         "--counts", action="store_true", help="print the hook counts per target as a table"
     )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="print what pvgen diff reports for each step between releases, as a table",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.history:
+        print(history_table())
+        return 0
     if args.counts:
         print(counts_table())
         return 0
