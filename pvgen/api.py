@@ -51,6 +51,7 @@ __all__ = [
     "WriteError",
     "check",
     "check_outputs",
+    "check_rule_levels",
     "compile_spec",
     "count_hooks",
     "diff",
@@ -112,8 +113,24 @@ def _run_rules(
     from .abi.freeze import abi_folder
     from .rules import run_rules
 
+    check_rule_levels(config)
     frozen = abi_folder(abi, spec, config.abi_dir)
     return run_rules(abi, config.rules, config.allow, used_file_allows, frozen)
+
+
+def check_rule_levels(config: Config) -> None:
+    """Raise `ConfigError` if the config's `[rules]` sets the severity of an ID that is not a
+    rule of `check` (a typo, a compiler error, a change kind of `diff`)."""
+    from .diagnostics import did_you_mean
+    from .rules import all_rules
+
+    known = all_rules()
+    for rule_id in config.rules.levels:
+        if rule_id not in known:
+            raise ConfigError(
+                f"{config.path}: {config.table} 'rules' sets '{rule_id}', which is not a rule"
+                " of 'pvgen check'" + did_you_mean(rule_id, known)
+            )
 
 
 def count_hooks(abi: Abi) -> int:
@@ -168,12 +185,15 @@ def check(
         checked.append(CheckedSpec(path, abi))
         if rules:
             diagnostics.extend(_run_rules(abi, path, config, used_file_allows))
+    unused_level = config.rules.level("PV001", Severity.WARNING)
     for allow in config.allow if rules else ():
+        if unused_level is None:  # PV001 is off
+            break
         if id(allow) not in used_file_allows and allow.rule in all_rules():
             diagnostics.append(
                 Diagnostic(
-                    Severity.WARNING,
-                    f"{config.path}: [[tool.pvgen.allow]] of {allow.rule} for '{allow.path}'"
+                    unused_level,
+                    f"{config.path}: an allow of {allow.rule} for '{allow.path}'"
                     " accepts no finding; remove it",
                     None,
                     code="PV001",
