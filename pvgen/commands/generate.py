@@ -1,8 +1,9 @@
 """`pvgen generate`: write (or, with --check, compare) the outputs of each spec.
 
 Takes: root spec paths, `--out`, `--check`, `--diff`, `--force`, `--macro-prefix`.
-Hands on: `OUT/<abi>/` brought up to date, one summary line per ABI; with --check, nothing
-written and exit 1 when an output is stale, missing or extra.
+Hands on: `OUT/<abi>/` brought up to date, one summary line per ABI; with --check or --diff,
+nothing written (--diff prints what would change, as black and `pvgen fmt` do), and with
+--check exit 1 when an output is stale, missing or extra.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if any output is out of date"
     )
-    parser.add_argument("--diff", action="store_true", help="with --check, print unified diffs")
+    parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="write nothing; print unified diffs of what would change (exit 1 only with --check)",
+    )
     parser.add_argument(
         "--force", action="store_true", help="overwrite files in the way that pvgen did not write"
     )
@@ -64,7 +69,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             continue
         shown = display_name(base / abi.name)
         try:
-            if args.check:
+            if args.check or args.diff:
                 report = api.check_outputs(abi, files, base, diff=args.diff)
             else:
                 report = api.write_outputs(abi, files, base, force=args.force)
@@ -72,7 +77,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             error(str(exc))
             status = max(status, EXIT_USAGE)
             continue
-        if not args.check:
+        if not (args.check or args.diff):
             print(
                 f"{shown}: {len(report.written)} written, {len(report.unchanged)} unchanged,"
                 f" {len(report.removed)} removed"
@@ -87,5 +92,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
             print(f"{shown}: up to date ({len(report.unchanged)} files)")
         else:
             print(f"{shown}: out of date; run 'pvgen generate'", file=sys.stderr)
-            status = max(status, EXIT_FINDINGS)
+            if args.check:
+                status = max(status, EXIT_FINDINGS)
     return status
