@@ -26,6 +26,16 @@ run: $(STAMP)
 	$(BIN)/pvgen check
 	$(BIN)/pvgen generate
 
+# Wheels of pvgen's dependencies and of its build backend, for the tests that install pvgen
+# into a fresh virtual environment (from its wheel, or through pre-commit) without the network.
+WHEELS := tests/.wheels/.complete
+
+$(WHEELS): pyproject.toml $(STAMP)
+	rm -rf $(dir $@)
+	$(BIN)/pip wheel --quiet --no-build-isolation --wheel-dir $(dir $@) . 'setuptools>=77'
+	rm -f $(dir $@)pvgen-*.whl
+	touch $@
+
 $(SARIF_SCHEMA):
 	mkdir -p $(dir $@)
 	cd $(dir $@) && npm pack --silent $(SARIF_PKG) > pack.name \
@@ -33,7 +43,7 @@ $(SARIF_SCHEMA):
 		&& mv package/lib/schemas/sarif-2.1.0-rtm.5.json $(notdir $@) \
 		&& rm -rf package "$$(cat pack.name)" pack.name
 
-test: $(STAMP) $(SARIF_SCHEMA)
+test: $(STAMP) $(SARIF_SCHEMA) $(WHEELS)
 	$(BIN)/ruff check pvgen tests bench
 	$(BIN)/black --check --quiet pvgen tests bench
 	$(BIN)/mypy

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from . import kstructs as k
-from .backends import BACKENDS, IMPLEMENTATIONS, install
+from .backends import BACKENDS, IMPLEMENTATIONS, BackendMismatch, install
 from .bindings import Bindings, load_bindings
 from .kernel import Kernel
 from .machine import Device, Machine
@@ -71,6 +71,11 @@ def simulate(
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload '{workload}'; choose from {', '.join(WORKLOADS)}")
     bindings = bindings or load_bindings()
+    if TARGET not in bindings.patch_ids:
+        raise BackendMismatch(
+            f"the guest runs target '{TARGET}', which the spec does not declare"
+            f" (it has {', '.join(sorted(bindings.patch_ids))})"
+        )
     machine = Machine(IMPLEMENTATIONS[backend].PLATFORM)
     machine.attach_device(Device(k.DEVICE_VECTOR, random.Random(f"device/{seed}"), NETWORK_GAPS))
     implementation, native = install(bindings, backend, machine, TARGET)

@@ -118,3 +118,22 @@ def test_progress_goes_to_stderr_only_on_a_terminal() -> None:
     assert status == 0
     assert "\rxen fork: 3/3" in err.getvalue().replace("\x1b[K", "")
     assert "\r" not in out.getvalue()
+
+
+def test_a_spec_without_the_guests_types_says_what_is_missing(tmp_path: Path) -> None:
+    spec = tmp_path / "mine.pvspec"
+    spec.write_text(
+        "abi mine { version 1; }\n"
+        "target i386_pae { data_model ilp32; defines X86_32, X86_PAE; }\n"
+        "typedef unsigned long long pteval_t;\n"
+        "struct pte_t { pteval_t pte; }\n"
+        "table pv_mmu_ops { void flush_tlb_user(); }\n"
+        "backend native default;\n",
+        encoding="utf-8",
+    )
+    result = run_cli("sim", "--size", "1", "--spec", str(spec))
+    assert result.status == 2, result.err
+    assert "mine.pvspec: the spec lacks what the simulated guest needs:" in result.err
+    for missing in ("type 'pmd_t'", "type 'pgd_t'", "type 'pud_t'", "type 'km_type'"):
+        assert missing in result.err
+    assert "type 'pte_t'" not in result.err and "internal error" not in result.err
