@@ -67,7 +67,10 @@ def render_text(title: str, changes: Sequence[Change], unused: Sequence[Acceptan
 
 
 def render_json(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
+    from ..schemas import DIFF_FORMAT
+
     document = {
+        "format": DIFF_FORMAT,
         "title": title,
         "changes": [
             {

@@ -1,7 +1,8 @@
 """Schemas: the JSON schemas of pvgen's configuration and of every JSON output.
 
 Takes: nothing; the schemas are package data, read with importlib.resources.
-Hands on: `NAMES` (what `pvgen schema NAME` accepts), `text(name)` and `load(name)`, and
+Hands on: `NAMES` (what `pvgen schema NAME` accepts), the format version of each JSON output,
+`text(name)` and `load(name)`, and
 `tool_schema`, the entry point through which validate-pyproject checks `[tool.pvgen]`.
 """
 
@@ -11,7 +12,14 @@ import json
 from importlib import resources
 from typing import Any
 
-NAMES = ("config",)
+NAMES = ("config", "check", "dump", "diff", "sim", "rules")
+
+# The format version of each JSON output, in its "format" field; a change that a reader of
+# the previous version could not follow raises it (the dump's lives in pvgen.dump).
+CHECK_FORMAT = 1
+DIFF_FORMAT = 1
+SIM_FORMAT = 1
+RULES_FORMAT = 1
 
 
 def text(name: str) -> str:
