@@ -29,6 +29,7 @@ run: $(STAMP)
 # Wheels of pvgen's dependencies and of its build backend, for the tests that install pvgen
 # into a fresh virtual environment (from its wheel, or through pre-commit) without the network.
 WHEELS := tests/.wheels/.complete
+EXAMPLES := examples/asm-offsets/pvgen_asm_offsets.py examples/rule-ops-suffix/pvgen_rule_ops_suffix.py
 
 $(WHEELS): pyproject.toml $(STAMP)
 	rm -rf $(dir $@)
@@ -44,17 +45,19 @@ $(SARIF_SCHEMA):
 		&& rm -rf package "$$(cat pack.name)" pack.name
 
 test: $(STAMP) $(SARIF_SCHEMA) $(WHEELS)
-	$(BIN)/ruff check pvgen tests bench
-	$(BIN)/black --check --quiet pvgen tests bench
+	$(BIN)/ruff check pvgen tests bench examples
+	$(BIN)/black --check --quiet pvgen tests bench examples
 	$(BIN)/mypy
+	$(BIN)/mypy --strict $(EXAMPLES)
 	$(BIN)/pvgen fmt --check
 	$(BIN)/pvgen generate --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check pvgen tests bench
-	$(BIN)/black --check pvgen tests bench
+	$(BIN)/ruff check pvgen tests bench examples
+	$(BIN)/black --check pvgen tests bench examples
 	$(BIN)/mypy
+	$(BIN)/mypy --strict $(EXAMPLES)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

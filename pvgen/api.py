@@ -7,7 +7,7 @@ the rules' `Diagnostic`s, the generated `OutputFile`s and what writing them did,
 canonical dump, a frozen version, the `Change`s between two versions, formatted spec text.
 Nothing here prints or exits; errors are exceptions: `SpecError` (with diagnostics that
 carry file:line:col) for a spec, and one exception type per other stage (`SideError`,
-`AcceptError`, `FreezeError`, `WriteError`, `ConfigError`).
+`AcceptError`, `FreezeError`, `WriteError`, `PluginError`, `ConfigError`).
 
 The command line (`pvgen.commands`), the simulated guest and the tests all go through
 this module; see docs/api.md for examples.
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
     from .abi.changes import Change
     from .abi.freeze import FreezeError
     from .abi.sides import SideError
+    from .gen.plugins import PluginError
     from .gen.writer import WriteError, WriteReport
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "FreezeError",
     "GenOptions",
     "OutputFile",
+    "PluginError",
     "SideError",
     "SpecError",
     "WriteError",
@@ -62,6 +64,7 @@ __all__ = [
     "lint",
     "load_abi",
     "load_config",
+    "plugin_outputs",
     "render",
     "write_outputs",
 ]
@@ -239,6 +242,17 @@ def render(
     return cached_outputs(spec, spec_root, abi, variant, make)
 
 
+def plugin_outputs(abi: Abi, plugins: Sequence[str]) -> list[OutputFile]:
+    """The files of generator plugins (`pvgen-gen-NAME` run on the canonical dump), each
+    under `NAME/`, sorted by path. Raises `PluginError` when a plugin cannot be run, fails
+    or answers something unusable."""
+    from .gen.plugins import run_plugin
+
+    text = dump_json(abi) if plugins else ""
+    files = [f for name in dict.fromkeys(plugins) for f in run_plugin(name, text)]
+    return sorted(files, key=lambda f: f.path)
+
+
 def write_outputs(
     abi: Abi, files: Sequence[OutputFile], out: Path, *, force: bool = False
 ) -> WriteReport:
@@ -364,6 +378,7 @@ def format_text(text: str, name: str = "<string>") -> str:
 _LATER_ERRORS = {
     "AcceptError": "pvgen.abi.accept",
     "FreezeError": "pvgen.abi.freeze",
+    "PluginError": "pvgen.gen.plugins",
     "SideError": "pvgen.abi.sides",
     "WriteError": "pvgen.gen.writer",
 }

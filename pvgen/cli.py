@@ -83,7 +83,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         config = load_config(path=Path(args.config) if args.config else None)
         return int(args.run(args, config))
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError) as exc:  # ConfigError: also a rule plugin that fails
         print(f"pvgen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except RecursionError:

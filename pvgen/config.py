@@ -1,7 +1,6 @@
 """Config: one schema, read from `pvgen.toml` or from `[tool.pvgen]` of a pyproject.toml.
 
-Takes: the working directory (or an explicit configuration file, `--config PATH`), and
-the rule selection of the command line (`--select`, `--ignore`).
+Takes: the working directory, or an explicit configuration file (`--config PATH`).
 Hands on: `Config`, with spec paths and folders made absolute against the folder of the
 file that declared them, and `RuleSettings`: the thresholds of the checks and the
 severity each rule's findings get (or that the rule is off). Unknown keys are errors, so
@@ -17,8 +16,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -34,6 +33,7 @@ KEYS = {
     "abi_dir": "folder of frozen ABI dumps (default: 'abi' beside each root spec)",
     "rules": "thresholds of the checks, and a severity (or off) per rule ID (a table)",
     "allow": "findings accepted for whole files (an array of tables)",
+    "plugins": "generator plugins 'pvgen generate' runs: NAME runs pvgen-gen-NAME (list)",
 }
 RULE_KEYS = {
     "hot_callsites": "call sites above which a hook counts as hot (default 100)",
@@ -45,6 +45,7 @@ LEVELS: Mapping[str, Severity | None] = MappingProxyType(
     {"error": Severity.ERROR, "warning": Severity.WARNING, "note": Severity.NOTE, "off": None}
 )
 RULE_ID = re.compile(r"PV\d{3}")
+PLUGIN_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Config:
     abi_dir: Path | None = None
     rules: RuleSettings = field(default_factory=RuleSettings)
     allow: tuple[FileAllow, ...] = ()
+    plugins: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -90,24 +92,6 @@ class Config:
         if self.path is not None and self.path.name == PYPROJECT:
             return "[tool.pvgen]"
         return self.path.name if self.path is not None else CONFIG_FILE
-
-    def select(self, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> Config:
-        """This configuration with the command line's rule selection applied on top: with
-        `select`, only the rules whose ID starts with one of its prefixes stay on; every rule
-        matching a prefix of `ignore` is off. A rule selected by name that `[rules]` turned
-        off is on again, at its default severity."""
-        if not select and not ignore:
-            return self
-        from .rules.registry import all_rules
-
-        levels = dict(self.rules.levels)
-        for rule_id, entry in all_rules().items():
-            chosen = not select or any(rule_id.startswith(p) for p in select)
-            if not chosen or any(rule_id.startswith(p) for p in ignore):
-                levels[rule_id] = None
-            elif select and levels.get(rule_id, entry.severity) is None:
-                levels[rule_id] = entry.severity  # selected by name: on again
-        return replace(self, rules=replace(self.rules, levels=levels))
 
 
 def find_config(start: Path) -> tuple[Path, dict[str, object]] | None:
@@ -176,6 +160,14 @@ def parse_config(path: Path, table: Mapping[str, object]) -> Config:
     for key in ("spec_root", "out", "abi_dir"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: {where} '{key}' must be a path")
+    plugins = table.get("plugins", [])
+    if not isinstance(plugins, list) or not all(
+        isinstance(p, str) and PLUGIN_NAME.fullmatch(p) for p in plugins
+    ):
+        raise ConfigError(
+            f"{path}: {where} 'plugins' must be a list of names (lower-case letters, digits,"
+            " '-' and '_')"
+        )
     base = path.parent
     return Config(
         path,
@@ -185,6 +177,7 @@ def parse_config(path: Path, table: Mapping[str, object]) -> Config:
         abi_dir=base / str(table["abi_dir"]) if "abi_dir" in table else None,
         rules=_rule_settings(path, f"[{prefix}rules]", table.get("rules", {})),
         allow=_file_allows(path, f"[[{prefix}allow]]", table.get("allow", [])),
+        plugins=tuple(str(p) for p in plugins),
     )
 
 

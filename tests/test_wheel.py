@@ -1,5 +1,6 @@
 """The package as a user gets it: pvgen's wheel installed into a fresh virtual environment,
-every command run from a folder outside the repository.
+every command run from a folder outside the repository; with it, the two example plugins of
+examples/ (a generator and a rule), installed from their own wheels and put to work.
 
 The wheel is built from this tree without build isolation (the dev environment has the
 build backend); its dependencies come from tests/.wheels, which `make test` fills, so
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,8 +20,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import ROOT, TEST_SPECS
+
+from pvgen import schemas
 
 WHEELHOUSE = ROOT / "tests" / ".wheels"
 DEV_PIP = [sys.executable, "-m", "pip"]
@@ -44,13 +49,14 @@ class Installed:
 
 
 def build_wheel(source: Path, out: Path) -> Path:
+    before = set(out.glob("*.whl"))
     subprocess.run(
         [*DEV_PIP, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), "."],
         cwd=source,
         check=True,
         capture_output=True,
     )
-    return next(out.glob("*.whl"))
+    return next(iter(set(out.glob("*.whl")) - before))
 
 
 def install(python: Path, *requirements: str, links: Path) -> None:
@@ -80,7 +86,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     base = tmp_path_factory.mktemp("wheel")
     wheel = build_wheel(ROOT, base / "dist")
     venv.EnvBuilder(with_pip=False).create(base / "venv")
-    install(base / "venv" / "bin" / "python", "pvgen", links=wheel.parent)
+    for example in ("asm-offsets", "rule-ops-suffix"):
+        build_wheel(ROOT / "examples" / example, wheel.parent)
+    install(
+        base / "venv" / "bin" / "python",
+        "pvgen",
+        "pvgen-gen-asm-offsets",
+        "pvgen-rule-ops-suffix",
+        links=wheel.parent,
+    )
     env = {
         key: value
         for key, value in os.environ.items()
@@ -98,6 +112,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 
 def test_the_wheel_holds_the_data_and_metadata(installed: Installed) -> None:
+    assert installed.wheel.name.startswith("pvgen-0")
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = set(wheel.namelist())
         metadata = next(wheel.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
@@ -159,3 +174,102 @@ def test_sim_runs_the_packaged_reference_spec(installed: Installed) -> None:
     result = installed.run("sim", "--size", "1", "--spec", "contract/paravirt.pvspec")
     assert result.returncode == 2
     assert "the spec lacks what the simulated guest needs" in result.stderr
+
+
+# ---- the example plugins ----------------------------------------------------------------------
+
+RULE_SPEC = """abi demo { version 1; stability internal; }
+target x86_64 { data_model lp64; }
+/// Interrupt-flag operations.
+table pv_irq {
+    /// Halts the CPU until the next interrupt.
+    void halt();
+}
+backend native default;
+"""
+
+
+def test_the_rule_plugin_is_listed_explained_and_run(installed: Installed, tmp_path: Path) -> None:
+    run = installed.run
+    listing = run("rules").stdout
+    assert re.search(r"^PV901  table-ops-suffix +warning", listing, re.M)
+    assert "pv_irq_ops" in run("rules", "PV901").stdout  # the good example
+    catalogue = json.loads(run("rules", "--format", "json").stdout)
+    jsonschema.validate(catalogue, schemas.load("rules"))
+    assert ("PV901", "spec") in [(r["id"], r["category"]) for r in catalogue["rules"]]
+    (tmp_path / "a.pvspec").write_text(RULE_SPEC, encoding="utf-8")
+    found = json.loads(run("check", "a.pvspec", "--format", "json", cwd=tmp_path).stdout)
+    assert [(f["rule"], f["line"]) for f in found["findings"]] == [("PV901", 4)]
+    assert "does not end in _ops" in found["findings"][0]["message"]
+    # Like any rule: accepted with @allow, turned off in [rules] or with --ignore.
+    allowed = RULE_SPEC.replace(
+        "table pv_irq", '@allow(PV901, reason = "named by the hypervisor")\ntable pv_irq'
+    )
+    (tmp_path / "b.pvspec").write_text(allowed, encoding="utf-8")
+    result = run("check", "b.pvspec", "--format", "json", cwd=tmp_path)
+    assert json.loads(result.stdout)["findings"] == []
+    assert (
+        json.loads(
+            run("check", "a.pvspec", "--ignore", "PV901", "--format", "json", cwd=tmp_path).stdout
+        )["findings"]
+        == []
+    )
+    (tmp_path / "pvgen.toml").write_text('[rules]\nPV901 = "error"\n', encoding="utf-8")
+    assert run("check", "a.pvspec", cwd=tmp_path).returncode == 1
+    (tmp_path / "pvgen.toml").write_text('[rules]\nPV901 = "off"\n', encoding="utf-8")
+    result = run("check", "a.pvspec", cwd=tmp_path)
+    assert result.returncode == 0 and "PV901" not in result.stderr
+
+
+def test_the_generator_plugin_writes_offsets_gcc_agrees_with(installed: Installed) -> None:
+    run = installed.run
+    result = run("generate", "--plugin", "asm-offsets")
+    assert result.returncode == 0, result.stderr
+    out = installed.work / "generated" / "paravirt"
+    headers = sorted(p.name for p in (out / "asm-offsets").iterdir())
+    assert headers == ["i386.h", "i386_pae.h", "x86_64.h"]
+    assert run("generate", "--check", "--plugin", "asm-offsets").returncode == 0
+    result = run("generate", "--check")
+    assert result.returncode == 1 and "asm-offsets/x86_64.h: extra" in result.stderr
+    (installed.work / "pvgen.toml").write_text(
+        'specs = ["specs/paravirt.pvspec"]\nplugins = ["asm-offsets"]\n', encoding="utf-8"
+    )
+    assert run("generate", "--check").returncode == 0
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc")
+    # Every offset and size of every table on x86_64, as gcc lays out pvgen's own header.
+    dump = json.loads(run("dump").stdout)
+    target = next(t for t in dump["targets"] if t["name"] == "x86_64")
+    records = dump["layouts"]["x86_64"]["records"]
+    tables = [t["name"] for t in dump["tables"]]
+    checks = [
+        f'_Static_assert(offsetof(struct {table}, {member}) == OFFSET_{table}__{member}, "{table}.{member}");'
+        for table in tables
+        for member in records[table]["offsets"]
+    ]
+    checks += [f'_Static_assert(sizeof(struct {t}) == SIZEOF_{t}, "{t}");' for t in tables]
+    assert len(checks) > 100
+    source = out / "check_offsets.c"
+    source.write_text(
+        '#include <stddef.h>\n#include "c/paravirt.h"\n#include "asm-offsets/x86_64.h"\n'
+        + "\n".join(checks)
+        + "\n",
+        encoding="utf-8",
+    )
+    defines = [
+        f"-DCONFIG_{name}" if value is True else f"-DCONFIG_{name}={value}"
+        for name, value in sorted(target["defines"].items())
+    ]
+    compiled = subprocess.run(
+        ["gcc", "-std=c11", "-m64", "-fsyntax-only", *defines, "check_offsets.c"],
+        cwd=out,
+        capture_output=True,
+        text=True,
+    )
+    source.unlink()
+    assert compiled.returncode == 0, compiled.stderr
+    # The plugin's files are pvgen's to replace: an edit is stale, then repaired.
+    header = out / "asm-offsets" / "x86_64.h"
+    header.write_text(header.read_text().replace("#define SIZEOF_pv_irq_ops", "#define SIZEOF_x"))
+    assert "asm-offsets/x86_64.h: stale" in run("generate", "--check").stderr
+    assert run("generate").returncode == 0 and run("generate", "--check").returncode == 0

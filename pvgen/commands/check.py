@@ -63,7 +63,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     if args.summary and args.format != "text":
         raise UsageError("--summary is a text report; the json format counts findings per rule")
-    config = config.select(_prefixes(args.select, "--select"), _prefixes(args.ignore, "--ignore"))
+    config = select_rules(
+        config, _prefixes(args.select, "--select"), _prefixes(args.ignore, "--ignore")
+    )
     report = api.check(spec_paths(args.paths, config), config, rules=not args.no_rules)
     summaries = [
         f"{display_name(s.path)}: abi '{s.abi.name}' version {s.abi.version}: "
@@ -140,3 +142,22 @@ def rule_counts(diagnostics: Sequence[Diagnostic]) -> str:
     if lines:
         lines.append(f"total: {formats.summary_line(diagnostics)}")
     return "".join(line + "\n" for line in lines)
+
+
+def select_rules(config: Config, select: Sequence[str], ignore: Sequence[str]) -> Config:
+    """`config` with the command line's rule selection applied on top of its [rules]: with
+    `select`, only the rules whose ID starts with one of its prefixes stay on; every rule
+    matching a prefix of `ignore` is off. A rule selected by name that [rules] turned off is
+    on again, at its default severity."""
+    from ..rules import all_rules
+
+    if not select and not ignore:
+        return config
+    levels = dict(config.rules.levels)
+    for rule_id, entry in all_rules().items():
+        chosen = not select or any(rule_id.startswith(p) for p in select)
+        if not chosen or any(rule_id.startswith(p) for p in ignore):
+            levels[rule_id] = None
+        elif select and levels.get(rule_id, entry.severity) is None:
+            levels[rule_id] = entry.severity
+    return replace(config, rules=replace(config.rules, levels=levels))

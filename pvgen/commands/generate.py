@@ -1,6 +1,7 @@
 """`pvgen generate`: write (or, with --check, compare) the outputs of each spec.
 
-Takes: root spec paths, `--out`, `--check`, `--diff`, `--force`, `--macro-prefix`.
+Takes: root spec paths, `--out`, `--check`, `--diff`, `--force`, `--macro-prefix`, and the
+generator plugins to run (`--plugin NAME` and the configured `plugins`).
 Hands on: `OUT/<abi>/` brought up to date, one summary line per ABI; with --check or --diff,
 nothing written (--diff prints what would change, as black and `pvgen fmt` do), and with
 --check exit 1 when an output is stale, missing or extra.
@@ -41,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="overwrite files in the way that pvgen did not write"
     )
     parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also run the generator plugin pvgen-gen-NAME (repeatable; added to the"
+        " configured 'plugins'); its files go to OUT/<abi>/NAME/",
+    )
+    parser.add_argument(
         "--macro-prefix",
         default="CONFIG_",
         metavar="PREFIX",
@@ -51,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
     from ..gen.common import GenerationError
+    from ..gen.plugins import PluginError
     from ..gen.writer import WriteError
 
     base = Path(args.out) if args.out else config.out
@@ -60,12 +70,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
         try:
             abi = api.load_abi(path, config)
             files = api.render(abi, options, spec=path, config=config)
+            files += api.plugin_outputs(abi, [*config.plugins, *args.plugin])
         except SpecError as exc:
             status = max(status, report_spec_error(exc))
             continue
-        except GenerationError as exc:
+        except (GenerationError, PluginError) as exc:
             print(f"{display_name(path)}: error: {exc}", file=sys.stderr)
-            status = max(status, EXIT_FINDINGS)
+            missing = isinstance(exc, PluginError) and exc.missing
+            status = max(status, EXIT_USAGE if missing else EXIT_FINDINGS)
             continue
         shown = display_name(base / abi.name)
         try:

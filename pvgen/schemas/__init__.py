@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
-NAMES = ("config", "check", "dump", "diff", "sim", "rules")
+NAMES = ("config", "check", "dump", "diff", "sim", "rules", "plugin-response")
 
 # The format version of each JSON output, in its "format" field; a change that a reader of
 # the previous version could not follow raises it (the dump's lives in pvgen.dump).
