@@ -8,12 +8,6 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test lint bench fuzz golden docs clean
 
-# The SARIF 2.1.0 schema, to validate `pvgen check --format sarif` against. It is
-# third-party text, so it is fetched (from the npm registry, inside a package that
-# ships it) rather than committed.
-SARIF_SCHEMA := tests/.schemas/sarif-2.1.0.json
-SARIF_PKG    := @microsoft/jest-sarif@1.0.0-beta.0
-
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -37,14 +31,7 @@ $(WHEELS): pyproject.toml $(STAMP)
 	rm -f $(dir $@)pvgen-*.whl
 	touch $@
 
-$(SARIF_SCHEMA):
-	mkdir -p $(dir $@)
-	cd $(dir $@) && npm pack --silent $(SARIF_PKG) > pack.name \
-		&& tar xzf "$$(cat pack.name)" package/lib/schemas/sarif-2.1.0-rtm.5.json \
-		&& mv package/lib/schemas/sarif-2.1.0-rtm.5.json $(notdir $@) \
-		&& rm -rf package "$$(cat pack.name)" pack.name
-
-test: $(STAMP) $(SARIF_SCHEMA) $(WHEELS)
+test: $(STAMP) $(WHEELS)
 	$(BIN)/ruff check pvgen tests bench examples
 	$(BIN)/black --check --quiet pvgen tests bench examples
 	$(BIN)/mypy
