@@ -137,3 +137,15 @@ def test_a_spec_without_the_guests_types_says_what_is_missing(tmp_path: Path) ->
     for missing in ("type 'pmd_t'", "type 'pgd_t'", "type 'pud_t'", "type 'km_type'"):
         assert missing in result.err
     assert "type 'pte_t'" not in result.err and "internal error" not in result.err
+
+
+def test_a_spec_without_the_guests_target_says_so(tmp_path: Path) -> None:
+    from pvgen.guest.bindings import default_spec
+
+    for spec in default_spec().parent.glob("*.pvspec"):
+        text = spec.read_text(encoding="utf-8")
+        (tmp_path / spec.name).write_text(text.replace("target i386_pae ", "target i686_pae "))
+    result = run_cli("sim", "--size", "1", "--spec", str(tmp_path / "paravirt.pvspec"))
+    assert result.status == 2, result.err
+    assert "the guest runs target 'i386_pae', which the spec does not declare" in result.err
+    assert "i686_pae" in result.err
