@@ -97,6 +97,9 @@ class _Resolver:
         self.path_order = {p: i for i, p in enumerate(_all_paths(tables, self.tables_by_name))}
         self.check_joined_names(tables)
         self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
+        self.default_backend = next(
+            (b.name for b in items if isinstance(b, syn.BackendDecl) and b.default), None
+        )
         backends = [self.backend(b) for b in items if isinstance(b, syn.BackendDecl)]
         self.check_unique(((b.name, b.span) for b in backends), "backend")
         self.check_defaults(backends)
@@ -624,6 +627,7 @@ class _Resolver:
             patch=m.Patch(patch["native"], patch.get("clobbers")) if patch else None,
             batched=bool(values.get("batched")),
             low_level=bool(values.get("low_level")),
+            nullable=bool(values.get("nullable")),
             no_native=(values.get("no_native") or {}).get("reason"),
             backend_specific=(values.get("backend_specific") or {}).get("reason"),
         )
@@ -659,6 +663,15 @@ class _Resolver:
     def backend(self, decl: syn.BackendDecl) -> m.Backend:
         values = ann.read_annotations(decl.annotations, ann.BACKEND, self.errors)
         self.check_name(decl.name, decl.span, "backend")
+        condition = values.get("if")
+        self.check_condition(condition)
+        if condition is not None and not any(t.holds(condition) for t in self.targets):
+            self.errors.error(
+                decl.span,
+                f"backend '{decl.name}' runs on no declared target: no target's defines"
+                f" satisfy '{cond.render(condition)}'",
+            )
+        overall = self.fallback(decl, values, decl.span)
         if not decl.default and not decl.entries:
             self.errors.error(
                 decl.span,
@@ -668,7 +681,11 @@ class _Resolver:
         by_name = self.tables_by_name
         overrides: dict[str, m.Override] = {}
         seen_tables: dict[str, Span] = {}
+        fallbacks: dict[str, bool] = {}  # top-level table -> whether unlisted members are NULL
         for entry in decl.entries:
+            entry_values = ann.read_annotations(entry.annotations, ann.BACKEND_ENTRY, self.errors)
+            if "fallback" in entry_values:
+                fallbacks[entry.table] = self.fallback(decl, entry_values, entry.table_span)
             table = by_name.get(entry.table)
             if table is None:
                 self.errors.error(
@@ -705,14 +722,66 @@ class _Resolver:
                     overrides[path] = m.Override(path, mp.span)
         order = self.path_order
         ordered = sorted(overrides.values(), key=lambda o: order.get(o.path, len(order)))
+        null_fallback = frozenset(
+            t.name
+            for t in self.tables_by_name.values()
+            if t.name not in self.embedded and fallbacks.get(t.name, overall)
+        )
         return m.Backend(
             name=decl.name,
             default=decl.default,
             overrides=tuple(ordered),
             doc=decl.doc,
+            condition=condition,
+            null_fallback=null_fallback,
+            must_patch=self.must_patch(decl, values, overrides),
             allows=self.allows(values),
             span=decl.span,
         )
+
+    def fallback(self, decl: syn.BackendDecl, values: dict[str, Any], span: Span) -> bool:
+        """Whether `@fallback(...)` among `values` leaves unlisted members NULL."""
+        source = values.get("fallback")
+        if source is None:
+            return False
+        if decl.default:
+            self.errors.error(
+                span, f"'{decl.name}' is the default backend: it has no fallback to choose"
+            )
+            return False
+        choices = ["none", *([self.default_backend] if self.default_backend else [])]
+        if source not in choices:
+            self.errors.error(
+                span,
+                f"unknown fallback '{source}'" + did_you_mean(source, choices),
+                hint="'@fallback(none)' leaves unlisted members NULL; "
+                + (
+                    f"'@fallback({self.default_backend})' takes them from the default backend"
+                    if self.default_backend
+                    else "no default backend is declared"
+                ),
+            )
+            return False
+        return bool(source == "none")
+
+    def must_patch(
+        self, decl: syn.BackendDecl, values: dict[str, Any], overrides: dict[str, m.Override]
+    ) -> tuple[m.Override, ...]:
+        found: list[m.Override] = []
+        for path, span in values.get("must_patch", ()):
+            if path not in overrides:
+                self.errors.error(
+                    span,
+                    f"backend '{decl.name}' does not list '{path}', so it has no slot of its"
+                    " own to patch" + did_you_mean(path, overrides),
+                    hint="list the hook in the backend's block, by table",
+                )
+                continue
+            if path in {o.path for o in found}:
+                self.errors.error(span, f"'{path}' is marked @must_patch twice")
+                continue
+            found.append(m.Override(path, span))
+        return tuple(found)
 
     def member_path(
         self, table: m.Table, mp: syn.MemberPath, by_name: dict[str, m.Table]

@@ -203,19 +203,35 @@ def _member_docs(abi: m.Abi) -> dict[str, str | None]:
     return docs
 
 
+def null_paths(abi: m.Abi, backend: m.Backend) -> list[str]:
+    """The paths whose slot is NULL under `backend`, in spec order."""
+    return [s.path for s in abi.slots if abi.source(backend, s) is m.Source.NULL]
+
+
+def may_be_null(abi: m.Abi) -> set[int]:
+    """The ids of the hooks and data members whose slot is NULL under some backend."""
+    found = {
+        id(s.member) for b in abi.backends for s in abi.slots if abi.source(b, s) is m.Source.NULL
+    }
+    found |= {id(s.member) for s in abi.hook_slots if s.hook.nullable}
+    return found
+
+
 def table_views(abi: m.Abi) -> list[TableView]:
     views = []
+    nullable = may_be_null(abi)
     for table in abi.tables:
         slots = []
         subtables = []
         for member in table.members:
             if isinstance(member, m.Hook):
                 params = ", ".join(py_type(abi, p.type, "t.") for p in member.params)
-                slots.append(
-                    (member.name, f"Callable[[{params}], {py_type(abi, member.returns, 't.')}]")
-                )
+                callable_ = f"Callable[[{params}], {py_type(abi, member.returns, 't.')}]"
+                none = " | None" if id(member) in nullable else ""
+                slots.append((member.name, callable_ + none))
             elif isinstance(member, m.DataMember):
-                slots.append((member.name, py_type(abi, member.type, "t.")))
+                none = " | None" if id(member) in nullable else ""
+                slots.append((member.name, py_type(abi, member.type, "t.") + none))
             else:
                 subtables.append((member.name, member.table))
         views.append(
@@ -431,6 +447,9 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             overrides={
                 b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default
             },
+            nulls={b.name: null_paths(abi, b) for b in abi.backends},
+            runs_on={b.name: [t.name for t in abi.targets if b.runs_on(t)] for b in abi.backends},
+            must_patch={b.name: [o.path for o in b.must_patch] for b in abi.backends},
         )
     )
 
@@ -448,7 +467,8 @@ def _render_backend(
     abi: m.Abi, backend: m.Backend, hooks: list[HookView], docs: dict[str, str | None]
 ) -> str:
     overridden = {o.path for o in backend.overrides}
-    chosen = [h for h in hooks if backend.default or h.path in overridden]
+    nulls = set(null_paths(abi, backend))
+    chosen = [h for h in hooks if (backend.default and h.path not in nulls) or h.path in overridden]
     methods = []
     for h in chosen:
         if h.is_data:

@@ -83,6 +83,26 @@ OVERRIDES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: What is NULL under each backend, by path: a member it does not provide and does not
+#: take from the default backend (`@fallback(none)`), or one the default leaves NULL
+#: (`@no_native`). The dispatch binds None there; the callers of a `@nullable` hook check.
+NULL: dict[str, tuple[str, ...]] = {}
+
+#: The targets each backend runs on (its `@if`): installing it on another is an error.
+RUNS_ON: dict[str, tuple[str, ...]] = {
+    "native": (
+        "i386",
+        "x86_64",
+    ),
+    "xen": (
+        "i386",
+        "x86_64",
+    ),
+}
+
+#: Per backend, the hooks whose slot must never be called: every call site is patched.
+MUST_PATCH: dict[str, tuple[str, ...]] = {}
+
 
 class pv_info:
     """The hooks of table 'pv_info'."""
@@ -160,11 +180,16 @@ class ParavirtOps:
         self.install(backend, native)
 
     def install(self, backend: object, native: NativeStub) -> None:
-        """Bind every slot once: to `backend` where it overrides the hook, else to `native`."""
+        """Bind every slot once: to `backend` where it overrides the hook, to None where the
+        slot is NULL under it (`NULL`), else to `native`."""
         self.backend = backend
-        overridden = frozenset(OVERRIDES.get(getattr(backend, "NAME", ""), ()))
+        name = getattr(backend, "NAME", "")
+        overridden = frozenset(OVERRIDES.get(name, ()))
+        nulls = frozenset(NULL.get(name, ()))
 
         def pick(path: str) -> Any:
+            if path in nulls:
+                return None
             source = backend if path in overridden else native
             return getattr(source, path.replace(".", "_"))
 
