@@ -211,6 +211,7 @@ class Override:
 
     path: str
     span: Span = field(compare=False, repr=False)
+    whole: bool = False  # listed through `table: *`, not by name
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

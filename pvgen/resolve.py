@@ -711,7 +711,7 @@ class _Resolver:
             if entry.members is None:
                 paths = list(_member_paths(table, by_name, entry.table + "."))
                 for path in paths:
-                    overrides[path] = m.Override(path, entry.span)
+                    overrides[path] = m.Override(path, entry.span, whole=True)
                 continue
             for mp in entry.members:
                 for path in self.member_path(table, mp, by_name):

@@ -147,6 +147,7 @@ class TargetBlock:
     # What holds only where GNU C gives an empty struct size 0, as the model does.
     gnu_patch_ids: tuple[Define, ...] = ()
     gnu_asserts: tuple[Assert, ...] = ()
+    backends: tuple[str, ...] = ()  # a macro for each backend that runs on the target
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,11 @@ class Wrapper:
     cond: str | None
     doc: tuple[str, ...]
     attribute: str | None
+    # For a `@nullable` hook: the slot to test, and the name of the function that tests it.
+    # The wrapper of a void hook calls only when the slot is set; callers of the others
+    # test first.
+    slot: str | None = None
+    is_set: str | None = None
 
 
 @dataclass(frozen=True)
@@ -395,6 +401,10 @@ class _CGen:
     def wrapper_name(self, slot: HookSlot) -> str:
         return f"{self.abi.name}_{slot.top.name}_{'_'.join(slot.names)}"
 
+    def is_set_name(self, slot: HookSlot) -> str:
+        """The function that tells whether a `@nullable` hook's slot is set."""
+        return f"{self.wrapper_name(slot)}_is_set"
+
     def patch_macro(self, slot: HookSlot) -> str:
         return f"{self.upper}_PATCH_{slot.top.name.upper()}_{'_'.join(slot.names).upper()}"
 
@@ -542,13 +552,16 @@ class _CGen:
         if slot.deprecated is not None:
             message = self.deprecation_message(self.slot_access(slot), slot.deprecated)
             attribute = f"{self.names.deprecated}({c_string(message)})"
+        access = f"{self.ops}.{self.slot_access(slot)}"
         return Wrapper(
             head=self.declarator(hook.returns, f"{name}({self.params(hook)})"),
-            call=f"{self.ops}.{self.slot_access(slot)}({args})",
+            call=f"{access}({args})",
             returns=not hook.returns.is_void,
             cond=self.cond_text(slot.condition),
             doc=doc_lines(hook.doc),
             attribute=attribute,
+            slot=access if hook.nullable else None,
+            is_set=self.is_set_name(slot) if hook.nullable else None,
         )
 
     # -- targets: selection, patch IDs and layout proofs
@@ -656,6 +669,8 @@ class _CGen:
         for slot in self.slots():
             what = self.slot_access(slot)
             yield self.wrapper_name(slot), what, slot.hook
+            if slot.hook.nullable:
+                yield self.is_set_name(slot), what, slot.hook
             if self.in_template(slot):
                 yield self.patch_macro(slot), what, slot.hook
         for table in self.abi.tables:
@@ -834,6 +849,11 @@ class _TargetView:
             notes=tuple(notes),
             gnu_patch_ids=tuple(define for _, define in gnu_ids),
             gnu_asserts=tuple(gnu_asserts),
+            backends=tuple(
+                f"{self.gen.upper}_BACKEND_{b.name.upper()}"
+                for b in self.abi.backends
+                if b.runs_on(self.target)
+            ),
         )
 
 

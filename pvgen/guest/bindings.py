@@ -82,6 +82,8 @@ class Bindings:
     default_backend: str
     overrides: Mapping[str, tuple[str, ...]]  # backend name -> hook paths it implements
     patch_ids: Mapping[str, Mapping[str, int]]  # target -> hook path -> patch ID
+    nulls: Mapping[str, tuple[str, ...]]  # backend name -> paths whose slot is NULL under it
+    runs_on: Mapping[str, tuple[str, ...]]  # backend name -> the targets it runs on
     hooks: tuple[str, ...]  # callable hook paths, in table order
     data_members: tuple[str, ...]
     types: GuestTypes
@@ -170,7 +172,9 @@ def _describe(abi_name: str, package_name: str, digest: str, folder: Path) -> Bi
     default = next(name for name in stubs if name not in tables.OVERRIDES)
     native = stubs[default]
     paths = tuple(tables.SINCE)
-    hooks = tuple(p for p in paths if callable(getattr(native, p.replace(".", "_"))))
+    # A data member always has a value in the default stub; a hook is a method there, or
+    # absent when the default backend leaves it NULL.
+    hooks = tuple(p for p in paths if callable(getattr(native, p.replace(".", "_"), len)))
     return Bindings(
         abi_name=abi_name,
         package_name=package_name,
@@ -182,6 +186,8 @@ def _describe(abi_name: str, package_name: str, digest: str, folder: Path) -> Bi
         default_backend=default,
         overrides={name: tuple(paths) for name, paths in tables.OVERRIDES.items()},
         patch_ids=tables.PATCH_IDS,
+        nulls={name: tuple(paths) for name, paths in tables.NULL.items()},
+        runs_on={name: tuple(targets) for name, targets in tables.RUNS_ON.items()},
         hooks=hooks,
         data_members=tuple(p for p in paths if p not in hooks),
         types=_guest_types(types_module),

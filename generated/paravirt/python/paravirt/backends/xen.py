@@ -2,7 +2,7 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec 3ce5f7f31af8f30c99408d504b854f96103363ec6d0d9bca18da40c96e6e9a83
+#   paravirt.pvspec fa0d4deb7e8abe9b13ddeab88457fb7cf8a1f9cf80ed6bf57f94ee7f09fbe9be
 """Stub of backend 'xen' of ABI 'paravirt'.
 
 Subclass `XenStub` and implement its methods; regenerating never touches the
@@ -16,7 +16,10 @@ from .. import types as t
 
 
 class XenStub:
-    """Xen paravirtualized guest: runs deprivileged and makes hypercalls to the Xen hypervisor."""
+    """Xen paravirtualized guest: runs deprivileged and makes hypercalls to the Xen hypervisor.
+    32-bit PAE kernels only. It copies whole tables over native's (pv_cpu_ops = xen_cpu_ops),
+    so a member it does not set is NULL, except in pv_info, which it fills member by member.
+    """
 
     NAME = "xen"
 
@@ -41,7 +44,9 @@ class XenStub:
         raise NotImplementedError
 
     def pv_init_ops_post_allocator_init(self) -> None:
-        """Runs once the page allocator is available."""
+        """Runs once the page allocator is available; bare hardware leaves it NULL and the
+        caller checks.
+        """
         raise NotImplementedError
 
     def pv_init_ops_banner(self) -> None:
