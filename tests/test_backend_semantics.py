@@ -13,7 +13,7 @@ from pathlib import Path
 
 import kernel_facts as kf
 import pytest
-from test_gen_c import WIDTHS, defines, load, needs_compilers
+from test_gen_c import WIDTHS, defines, load, load_text, needs_compilers
 from test_gen_c import write_outputs as write_c
 from test_gen_python import generate as write_python
 
@@ -240,3 +240,30 @@ def test_c_wrappers_of_nullable_hooks_check_the_slot(abi: Abi, tmp_path: Path) -
     assert built.returncode == 0, built.stderr
     out = subprocess.run([folder / "probe"], capture_output=True, text=True, check=True).stdout
     assert out == "0 0\ncalled\n1\n"
+
+
+def test_a_backend_counts_as_a_user_only_where_it_runs(tmp_path: Path) -> None:
+    # VMI lists read_cr8, but runs on no target that has it: KVM is its only real user.
+    abi = load_text(
+        tmp_path,
+        """
+abi demo { version 1; }
+target i386 { data_model ilp32; defines X86_32; }
+target x86_64 { data_model lp64; defines X86_64; }
+/// CPU state.
+table pv_cpu_ops {
+    /// Reads CR8.
+    @if(X86_64)
+    unsigned long read_cr8();
+}
+backend native default;
+/// 32-bit only.
+@if(X86_32)
+backend vmi { pv_cpu_ops: read_cr8; }
+/// Everywhere.
+backend kvm { pv_cpu_ops: read_cr8; }
+""",
+    )
+    found = {d.code: d.message for d in run_rules(abi)}
+    assert found["PV103"] == "hook 'pv_cpu_ops.read_cr8' is overridden only by backend 'kvm'"
+    assert "backend 'vmi' lists 'pv_cpu_ops.read_cr8'" in found["PV119"]
