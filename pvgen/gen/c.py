@@ -4,13 +4,16 @@ Takes: a resolved `model.Abi` and `GenOptions` (the prefix of the macros that `@
 Hands on: two `OutputFile`s, relative to the ABI's output folder:
 
 - `c/<abi>.h`: the ABI and hook versions, one block per target (selected by data model and
-  configuration macros) with the patch IDs as integer literals usable from assembly, then,
-  outside assembly, every type in dependency order, one struct per table, the aggregate
-  `struct <abi>_ops`, the patch template `struct <abi>_patch_template` when the ABI lists
-  its tables, `offsetof` fallbacks of the patch IDs, static inline call wrappers and, per
-  target, static asserts that the compiler lays everything out as the model says.
+  configuration macros) naming the backends that run there (`<ABI>_BACKEND_<NAME>`) and
+  giving the patch IDs as integer literals usable from assembly, then, outside assembly,
+  every type in dependency order, one struct per table, the aggregate `struct <abi>_ops`,
+  the patch template `struct <abi>_patch_template` when the ABI lists its tables, `offsetof`
+  fallbacks of the patch IDs, static inline call wrappers (a `@nullable` hook's also has an
+  `_is_set()` test, and a void one calls only when set) and, per target, static asserts
+  that the compiler lays everything out as the model says.
 - `c/<abi>_native.c`: the definition of `<abi>_ops`, every hook set to its bare-hardware
-  implementation `native_<declaring table>_<hook>`, which it declares extern.
+  implementation `native_<declaring table>_<hook>`, which it declares extern; a
+  `@no_native` hook stays NULL.
 
 Python decides order, names, conditions and layout numbers; the templates in templates/c/
 hold the layout of the text. Doc comments and annotation strings are escaped for C comments.

@@ -2,10 +2,13 @@
 
 Takes: a `model.Abi`.
 Hands on: the files of the package `python/<abi>/`: `tables.py` (patch IDs,
-since-versions, a class with `__slots__` per table, and the dispatch object
-that binds each slot once, at install time), `types.py` (integers, structs,
-enums), `backends/<name>.py` (one stub class per backend with the hooks it
-overrides; the default backend's stub has every hook) and `__init__.py`.
+since-versions, per backend what it overrides, what is NULL under it, the
+targets it runs on and the hooks it must patch, a class with `__slots__` per
+table, and the dispatch object that binds each slot once, at install time, to
+None where the slot is NULL), `types.py` (integers, structs, enums),
+`backends/<name>.py` (one stub class per backend with the hooks it overrides;
+the default backend's stub has every hook it does not leave NULL) and
+`__init__.py`.
 The code is emitted black-clean and mypy --strict clean, so nothing is
 reformatted at generation time.
 
