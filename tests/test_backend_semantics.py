@@ -196,6 +196,13 @@ def test_python_dispatch_binds_none_where_the_kernel_has_null(abi: Abi, tmp_path
     native = tables.ParavirtOps(Native(), Native())
     assert native.pv_init_ops.post_allocator_init is None
 
+    class Lguest(Xen):
+        NAME = "lguest"
+
+    assert tables.ParavirtOps(Lguest(), Native(), "i386").backend.NAME == "lguest"
+    with pytest.raises(ValueError, match="backend 'lguest' does not run on target 'i386_pae'"):
+        tables.ParavirtOps(Lguest(), Native(), "i386_pae")
+
 
 @needs_compilers
 def test_c_names_the_backends_of_each_target(abi: Abi, tmp_path: Path) -> None:

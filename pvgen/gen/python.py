@@ -427,6 +427,8 @@ def tables_made(abi: m.Abi) -> list[str]:
 
 def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     top = list(abi.top_level_tables())
+    native = class_name(_default_backend(abi), "Stub")
+    dispatch_params = ["self", "backend: object", f"native: {native}", "target: str | None = None"]
     install = [
         line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
     ]
@@ -453,6 +455,8 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             nulls={b.name: null_paths(abi, b) for b in abi.backends},
             runs_on={b.name: [t.name for t in abi.targets if b.runs_on(t)] for b in abi.backends},
             must_patch={b.name: [o.path for o in b.must_patch] for b in abi.backends},
+            init_signature=signature(INDENT, "__init__", dispatch_params, "None"),
+            install_signature=signature(INDENT, "install", dispatch_params, "None"),
         )
     )
 

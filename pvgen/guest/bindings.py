@@ -88,9 +88,10 @@ class Bindings:
     data_members: tuple[str, ...]
     types: GuestTypes
 
-    def dispatch(self, backend: object, native: object) -> Any:
-        """A `ParavirtOps` with `backend` installed and `native` as the fallback."""
-        return self.tables.ParavirtOps(backend, native)
+    def dispatch(self, backend: object, native: object, target: str | None = None) -> Any:
+        """A `ParavirtOps` with `backend` installed and `native` as the fallback; given a
+        target, one the backend runs on."""
+        return self.tables.ParavirtOps(backend, native, target)
 
     def stub_methods(self, backend: str) -> frozenset[str]:
         """Names of the hook methods and data members the stub of `backend` declares."""

@@ -84,7 +84,7 @@ def simulate(
     machine = Machine(IMPLEMENTATIONS[backend].PLATFORM)
     machine.attach_device(Device(k.DEVICE_VECTOR, random.Random(f"device/{seed}"), NETWORK_GAPS))
     implementation, native = install(bindings, backend, machine, TARGET)
-    ops = bindings.dispatch(implementation, native)
+    ops = bindings.dispatch(implementation, native, TARGET)
     patch_ids = bindings.patch_ids[TARGET]
     handled_by = instrument(ops, bindings.hooks, patch_ids, TARGET, machine.meter)
     rng = random.Random(f"{workload}/{seed}")

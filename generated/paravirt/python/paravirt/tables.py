@@ -924,7 +924,7 @@ class ParavirtOps:
         "pv_mmu_ops",
     )
 
-    def __init__(self, backend: object, native: NativeStub) -> None:
+    def __init__(self, backend: object, native: NativeStub, target: str | None = None) -> None:
         self.backend = backend
         self.pv_info = _table(pv_info)
         self.pv_init_ops = _table(pv_init_ops)
@@ -935,13 +935,19 @@ class ParavirtOps:
         self.pv_apic_ops = _table(pv_apic_ops)
         self.pv_mmu_ops = _table(pv_mmu_ops)
         self.pv_mmu_ops.lazy_mode = _table(pv_lazy_ops)
-        self.install(backend, native)
+        self.install(backend, native, target)
 
-    def install(self, backend: object, native: NativeStub) -> None:
+    def install(self, backend: object, native: NativeStub, target: str | None = None) -> None:
         """Bind every slot once: to `backend` where it overrides the hook, to None where the
-        slot is NULL under it (`NULL`), else to `native`."""
-        self.backend = backend
+        slot is NULL under it (`NULL`), else to `native`. Given a `target`, a backend that
+        does not run there (`RUNS_ON`) is refused with a ValueError."""
         name = getattr(backend, "NAME", "")
+        if target is not None and name in RUNS_ON and target not in RUNS_ON[name]:
+            raise ValueError(
+                f"backend '{name}' does not run on target '{target}';"
+                f" it runs on: {', '.join(RUNS_ON[name]) or 'no target'}"
+            )
+        self.backend = backend
         overridden = frozenset(OVERRIDES.get(name, ()))
         nulls = frozenset(NULL.get(name, ()))
 
