@@ -665,13 +665,14 @@ class _Resolver:
         self.check_name(decl.name, decl.span, "backend")
         condition = values.get("if")
         self.check_condition(condition)
-        if condition is not None and not any(t.holds(condition) for t in self.targets):
+        known = all(n.name in self.known_defines for n in cond.names(condition))
+        if condition is not None and known and not any(t.holds(condition) for t in self.targets):
             self.errors.error(
                 decl.span,
                 f"backend '{decl.name}' runs on no declared target: no target's defines"
                 f" satisfy '{cond.render(condition)}'",
             )
-        overall = self.fallback(decl, values, decl.span)
+        overall = self.fallback(decl, values, _annotation_span(decl.annotations, decl.span))
         if not decl.default and not decl.entries:
             self.errors.error(
                 decl.span,
@@ -685,7 +686,8 @@ class _Resolver:
         for entry in decl.entries:
             entry_values = ann.read_annotations(entry.annotations, ann.BACKEND_ENTRY, self.errors)
             if "fallback" in entry_values:
-                fallbacks[entry.table] = self.fallback(decl, entry_values, entry.table_span)
+                span = _annotation_span(entry.annotations, entry.table_span)
+                fallbacks[entry.table] = self.fallback(decl, entry_values, span)
             table = by_name.get(entry.table)
             if table is None:
                 self.errors.error(
@@ -770,10 +772,12 @@ class _Resolver:
         found: list[m.Override] = []
         for path, span in values.get("must_patch", ()):
             if path not in overrides:
+                # A typo gets a suggestion; a member the backend does not list gets none.
+                known = path in self.path_order
                 self.errors.error(
                     span,
                     f"backend '{decl.name}' does not list '{path}', so it has no slot of its"
-                    " own to patch" + did_you_mean(path, overrides),
+                    " own to patch" + ("" if known else did_you_mean(path, overrides)),
                     hint="list the hook in the backend's block, by table",
                 )
                 continue
@@ -1129,6 +1133,11 @@ def _span(p: syn.ParamDecl) -> Span:
         p.span.end_line,
         p.span.end_column,
     )
+
+
+def _annotation_span(annotations: Sequence[syn.Annotation], fallback: Span) -> Span:
+    """Where `@fallback` is written among `annotations` (else `fallback`)."""
+    return next((a.span for a in annotations if a.name == "fallback"), fallback)
 
 
 def _offset_in(slot: m.Slot, base: int, records: Mapping[str, m.RecordLayout]) -> int | None:
