@@ -34,17 +34,20 @@ $(SARIF_SCHEMA):
 		&& rm -rf package "$$(cat pack.name)" pack.name
 
 test: $(STAMP) $(SARIF_SCHEMA)
-	$(BIN)/ruff check pvgen tests bench
-	$(BIN)/black --check --quiet pvgen tests bench
+	$(BIN)/ruff check pvgen tests bench specs/linux
+	$(BIN)/black --check --quiet pvgen tests bench specs/linux
 	$(BIN)/mypy
+	$(BIN)/mypy specs/linux/make_specs.py
 	$(BIN)/pvgen fmt --check
+	$(BIN)/pvgen fmt --check specs/linux/*.pvspec
 	$(BIN)/pvgen generate --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check pvgen tests bench
-	$(BIN)/black --check pvgen tests bench
+	$(BIN)/ruff check pvgen tests bench specs/linux
+	$(BIN)/black --check pvgen tests bench specs/linux
 	$(BIN)/mypy
+	$(BIN)/mypy specs/linux/make_specs.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

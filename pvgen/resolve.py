@@ -22,6 +22,7 @@ from . import model as m
 from . import syntax as syn
 from .diagnostics import Collector, Related, did_you_mean, with_article
 from .digest import sha256
+from .gennames import check_generated_names
 from .layout import (
     BUILTIN_TYPES,
     DATA_MODELS,
@@ -95,7 +96,6 @@ class _Resolver:
         # Paths through sub-tables are only walked once embedding is known to be acyclic.
         self.errors.raise_if_any()
         self.path_order = {p: i for i, p in enumerate(_all_paths(tables, self.tables_by_name))}
-        self.check_joined_names(tables)
         self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
         self.default_backend = next(
             (b.name for b in items if isinstance(b, syn.BackendDecl) and b.default), None
@@ -112,7 +112,7 @@ class _Resolver:
         layouts = _Layouts(self, types, tables, template)
         facts = layouts.compute()
         self.errors.raise_if_any()
-        return m.Abi(
+        abi = m.Abi(
             name=abi_decl.name,
             version=settings["version"],
             stability=settings["stability"],
@@ -133,24 +133,9 @@ class _Resolver:
             allows=self.allows(abi_annotations),
             span=abi_decl.span,
         )
-
-    def check_joined_names(self, tables: Sequence[m.Table]) -> None:
-        """Generated code spells a member's path with underscores (C wrappers and natives,
-        Python methods) and in capitals (C macros); two paths spelled alike there are an
-        error here, so that `check` finds what `generate` would refuse."""
-        seen: dict[str, tuple[str, Span]] = {}
-        for path, member in _all_members(tables, self.tables_by_name):
-            joined = path.replace(".", "_")
-            for spelling in (joined, joined.upper()):
-                other, other_span = seen.setdefault(spelling, (path, member.span))
-                if other != path:
-                    self.errors.error(
-                        member.span,
-                        f"'{path}' and '{other}' would share the name '{spelling}' in"
-                        " generated code",
-                        related=[Related(other_span, f"'{other}' is declared here")],
-                    )
-                    break
+        check_generated_names(abi, self.errors)
+        self.errors.raise_if_any()
+        return abi
 
     # ---- abi and targets --------------------------------------------------------
 

@@ -21,7 +21,6 @@ from conftest import SPECS, TEST_SPECS
 
 from pvgen.api import count_hooks, load_abi
 from pvgen.config import Config
-from pvgen.diagnostics import SpecError
 from pvgen.gen import GenOptions, c
 from pvgen.gen.python import patch_ids
 from pvgen.model import Abi, Target
@@ -483,23 +482,6 @@ backend native default;
         ]
         (folder / "ids.c").write_text('#include "e.h"\n' + "\n".join(checks) + "\n")
         compile_ok([*COMPILERS["c11"][0], *defines(target), "ids.c"], folder)
-
-
-def test_names_the_c_code_would_share_are_errors(tmp_path: Path) -> None:
-    # Member paths that join alike are found by the resolver already (test_errors.py);
-    # the aggregate's name is the C generator's own to check.
-    spec = """\
-abi demo { version 1; }
-target x86_64 { data_model lp64; }
-table demo_ops { void a(); }
-backend native default;
-"""
-    with pytest.raises(SpecError) as caught:
-        c.render(load_text(tmp_path, spec), GenOptions())
-    messages = [(d.span.line if d.span else 0, d.message) for d in caught.value.diagnostics]
-    assert messages == [
-        (3, "'demo_ops' is also the name of the generated C aggregate of every table"),
-    ]
 
 
 # ---- options, determinism, text form, golden files -----------------------------------------

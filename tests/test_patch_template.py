@@ -238,11 +238,14 @@ def test_a_type_named_like_the_template_struct_is_refused(tmp_path: Path) -> Non
         "typedef u32 demo_patch_template;\ntable t { void f(); }\nbackend native default;\n"
     )
     (tmp_path / "a.pvspec").write_text(spec)
-    result = run_cli("generate", "a.pvspec", "--out", "out", cwd=tmp_path)
-    assert result.status == 1
-    assert "'demo_patch_template' is also the name of the generated C patch template" in (
-        result.err
+    message = (
+        "typedef 'demo_patch_template' and the C patch template would both be named"
+        " 'demo_patch_template' in the generated C code"
     )
+    for args in (["check"], ["generate", "--out", "out"]):  # refused when it is resolved
+        result = run_cli(*args, "a.pvspec", cwd=tmp_path)
+        assert result.status == 1
+        assert message in result.err
 
 
 CONDITIONAL = """abi demo {

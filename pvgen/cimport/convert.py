@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from .. import conditions as cond
 from ..layout import BUILTIN_TYPES, canonical_c_type
-from ..names import problem_with
+from ..names import PY_STDLIB_MODULES, problem_with
 from .cparse import (
     CEnum,
     CInline,
@@ -101,7 +101,7 @@ class _Writer:
         self.scanned = scanned
         self.name = name.replace("\\", "/").rsplit("/", 1)[-1]  # the spec names the file only
         self.patterns = patterns
-        self.abi = abi or _identifier(re.sub(r"\.[^.]*$", "", self.name))
+        self.abi = abi or _abi_name(re.sub(r"\.[^.]*$", "", self.name))
         self.notes: list[tuple[int, str]] = list(scanned.notes) + list(header.notes)
         self.comments = sorted(scanned.comments, key=lambda c: c.line)
         self.comment_lines = [c.line for c in self.comments]
@@ -690,6 +690,14 @@ class _Writer:
 def _identifier(text: str) -> str:
     name = re.sub(r"[^A-Za-z0-9_]", "_", text) or "imported"
     return "abi_" + name if name[0].isdigit() else name
+
+
+def _abi_name(stem: str) -> str:
+    """The ABI's name from the header's file name: `types.h` gives `types_abi`, since an ABI
+    named like a keyword or a standard-library module (the generated Python package's name)
+    is refused."""
+    name = _identifier(stem)
+    return f"{name}_abi" if problem_with(name) or name in PY_STDLIB_MODULES else name
 
 
 def _wrap_comment(line: str, width: int = 100) -> list[str]:

@@ -45,7 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
-    from ..gen.common import GenerationError
     from ..gen.writer import WriteError
 
     base = Path(args.out) if args.out else config.out
@@ -57,10 +56,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
             files = api.render(abi, options, spec=path, config=config)
         except SpecError as exc:
             status = max(status, report_spec_error(exc))
-            continue
-        except GenerationError as exc:
-            print(f"{display_name(path)}: error: {exc}", file=sys.stderr)
-            status = max(status, EXIT_FINDINGS)
             continue
         shown = display_name(base / abi.name)
         try:

@@ -28,7 +28,6 @@ from typing import TypeVar
 
 from ..conditions import Cond, Not, Or, conjoin
 from ..conditions import render as render_condition
-from ..diagnostics import Collector, Related
 from ..model import (
     Abi,
     DataMember,
@@ -48,6 +47,7 @@ from ..model import (
     Typedef,
     TypeRef,
 )
+from .cnames import INT_MAX, INT_MIN, CNames, enum_as_macros
 from .common import (
     GenOptions,
     OutputFile,
@@ -69,28 +69,12 @@ BUILTIN_C = {
     "s64": "int64_t",
     "bool": "bool",
 }
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # A trigraph in a comment could still splice lines (`??/`) under -std=c11 -Wall.
 
 E = TypeVar("E", bound=Element)
 
 
 # ---- what the templates read ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HeaderNames:
-    """The names the header defines for its own use, and the files it names."""
-
-    guard: str  # the include guard
-    abi_version: str
-    deprecated: str  # the attribute of deprecated call wrappers
-    empty_member: str  # the placeholder member of a struct empty on some configuration
-    packed: str
-    static_assert: str
-    layout_check: str  # the name of the pre-C11 static assert's typedefs, before its id
-    native_file: str  # the file that defines the aggregate
-    callconvs: tuple[tuple[str, int], ...]  # (macro, regparm count on i386) of each @callconv
 
 
 @dataclass(frozen=True)
@@ -286,18 +270,12 @@ def int_literal(value: int) -> str:
 # ---- the generator ------------------------------------------------------------------------
 
 
-class _CGen:
+class _CGen(CNames):
+    """The header and the native table of one ABI, spelled as `CNames` spells them."""
+
     def __init__(self, abi: Abi, options: GenOptions) -> None:
-        self.abi = abi
+        super().__init__(abi)
         self.options = options
-        self.upper = abi.name.upper()
-        self.ops = f"{abi.name}_ops"
-        # The struct whose slots the patch IDs count: the aggregate, unless the ABI lists
-        # the tables of its patch template.
-        self.template = self.ops if abi.patch_template is None else f"{abi.name}_patch_template"
-        self.header_file = f"{abi.name}.h"
-        self.native_file = f"{abi.name}_native.c"
-        self.names = self.header_names()
 
     # -- names, types and conditions
 
@@ -333,33 +311,6 @@ class _CGen:
     def callconv(self, hook: Hook) -> str:
         """The macro that gives a hook its calling convention, followed by a space, or ''."""
         return f"{self.callconv_macro(hook.callconv)} " if hook.callconv else ""
-
-    def callconv_macro(self, callconv: str) -> str:
-        return f"{self.upper}_{callconv.upper()}"
-
-    def header_names(self) -> HeaderNames:
-        callconvs = sorted(
-            {
-                m.callconv
-                for t in self.abi.tables
-                for m in t.members
-                if isinstance(m, Hook) and m.callconv
-            }
-        )
-        return HeaderNames(
-            guard=f"PVGEN_{self.upper}_H",
-            abi_version=f"{self.upper}_ABI_VERSION",
-            deprecated=f"{self.upper}_DEPRECATED",
-            empty_member=f"{self.upper}_EMPTY_MEMBER",
-            packed=f"{self.upper}_PACKED",
-            static_assert=f"{self.upper}_STATIC_ASSERT",
-            layout_check=f"{self.abi.name}_layout_check_",
-            native_file=self.native_file,
-            # fastcall passes three arguments in registers on i386, asmlinkage none.
-            callconvs=tuple(
-                (self.callconv_macro(c), 3 if c == "fastcall" else 0) for c in callconvs
-            ),
-        )
 
     def params(self, hook: Hook) -> str:
         return ", ".join(self.declarator(p.type, p.name) for p in hook.params) or "void"
@@ -401,16 +352,6 @@ class _CGen:
     def slots(self) -> Iterator[HookSlot]:
         return iter(self.abi.hook_slots)
 
-    def wrapper_name(self, slot: HookSlot) -> str:
-        return f"{self.abi.name}_{slot.top.name}_{'_'.join(slot.names)}"
-
-    def is_set_name(self, slot: HookSlot) -> str:
-        """The function that tells whether a `@nullable` hook's slot is set."""
-        return f"{self.wrapper_name(slot)}_is_set"
-
-    def patch_macro(self, slot: HookSlot) -> str:
-        return f"{self.upper}_PATCH_{slot.top.name.upper()}_{'_'.join(slot.names).upper()}"
-
     def slot_access(self, slot: HookSlot) -> str:
         return slot.path
 
@@ -419,7 +360,7 @@ class _CGen:
     def since_macros(self) -> list[Define]:
         """Unconditional, unless one name has several declarations (exclusive variants)."""
         hooks = [(t, m) for t in self.abi.tables for m in t.members if isinstance(m, Hook)]
-        names = [f"{t.name}_{m.name}_SINCE_VERSION".upper() for t, m in hooks]
+        names = [self.since_macro(t, m) for t, m in hooks]
         uses = Counter(names)
         found = []
         for name, (table, hook) in zip(names, hooks, strict=True):
@@ -465,9 +406,7 @@ class _CGen:
 
     def enum_item(self, decl: Enum, cond: str | None, doc: tuple[str, ...]) -> TypeItem:
         ctype = self.c_type(decl.underlying)
-        macros = any(v.condition is not None for v in decl.values) or not all(
-            INT_MIN <= v.value <= INT_MAX for v in decl.values
-        )
+        macros = enum_as_macros(decl)
         values = tuple(
             Line(
                 (
@@ -526,11 +465,6 @@ class _CGen:
         )
         holder = self.placeholder([t.condition for t in tops])
         return TypeItem("struct", self.template, None, doc, lines=lines, placeholder=holder)
-
-    def in_template(self, slot: HookSlot) -> bool:
-        """Whether the hook has a patch ID: its top-level table is in the patch template."""
-        template = self.abi.patch_template
-        return template is None or slot.top.name in template
 
     def patch_fallbacks(self) -> list[Define]:
         found: dict[str, list[Cond | None]] = {}
@@ -595,7 +529,7 @@ class _CGen:
         for table in self.abi.tables:
             for m in table.members:
                 if isinstance(m, Hook) and m.no_native is None:
-                    head = f"{self.callconv(m)}native_{table.name}_{m.name}({self.params(m)})"
+                    head = f"{self.callconv(m)}{self.native_name(table, m)}({self.params(m)})"
                     cond = self.cond_text(conjoin(table.condition, m.condition))
                     found.append(Line(f"extern {self.declarator(m.returns, head)};", cond))
         return found
@@ -612,7 +546,7 @@ class _CGen:
         found: list[tuple[Cond | None, Init]] = []
         for m in table.members:
             if isinstance(m, Hook) and m.no_native is None:
-                value = f"native_{table.name}_{m.name}"
+                value = self.native_name(table, m)
                 found.append((m.condition, Init(m.name, value, self.cond_text(m.condition))))
             elif isinstance(m, SubTable):
                 for sub in self.tables_named(m.table):
@@ -635,51 +569,6 @@ class _CGen:
         groups = [self.init_group(t.name, t.condition, t) for t in self.abi.top_level_tables()]
         present = [g for g in groups if g is not None]
         return _any_of(c for c, _ in present), [i for _, i in present]
-
-    # -- names two things would share
-
-    def check_names(self) -> None:
-        """Raise a `SpecError` for every generated C name that two things of the spec share."""
-        errors = Collector()
-        for decl in [*self.abi.types, *self.abi.tables]:
-            if decl.name == self.ops:
-                errors.error(
-                    decl.span,
-                    f"'{decl.name}' is also the name of the generated C aggregate of every table",
-                    hint=f"rename the {'table' if isinstance(decl, Table) else 'type'}",
-                )
-            elif decl.name == self.template:
-                errors.error(
-                    decl.span,
-                    f"'{decl.name}' is also the name of the generated C patch template",
-                    hint=f"rename the {'table' if isinstance(decl, Table) else 'type'}",
-                )
-        first: dict[str, tuple[str, Element]] = {}
-        reported: set[tuple[str, str]] = set()
-        for name, what, element in self.generated_names():
-            other, where = first.setdefault(name, (what, element))
-            if other != what and (what, other) not in reported:
-                reported.add((what, other))
-                errors.error(
-                    element.span,
-                    f"'{what}' and '{other}' would share the name '{name}' in the generated C code",
-                    related=[Related(where.span, f"'{other}' is declared here")],
-                )
-        errors.raise_if_any()
-
-    def generated_names(self) -> Iterator[tuple[str, str, Element]]:
-        """(C name, dotted path of what it stands for, its declaration) of every hook."""
-        for slot in self.slots():
-            what = self.slot_access(slot)
-            yield self.wrapper_name(slot), what, slot.hook
-            if slot.hook.nullable:
-                yield self.is_set_name(slot), what, slot.hook
-            if self.in_template(slot):
-                yield self.patch_macro(slot), what, slot.hook
-        for table in self.abi.tables:
-            for m in table.members:
-                if isinstance(m, Hook):
-                    yield f"native_{table.name}_{m.name}", f"{table.name}.{m.name}", m
 
     # -- files
 
@@ -844,7 +733,7 @@ class _TargetView:
             gnu_asserts += self.id_asserts(gnu_ids)
         return TargetBlock(
             name=self.target.name,
-            macro=f"{self.gen.upper}_TARGET_{self.target.name.upper()}",
+            macro=self.gen.target_macro(self.target),
             selector=self.gen.selector(self.target),
             doc=doc_lines(self.target.doc),
             patch_ids=tuple(define for _, define in ids),
@@ -853,9 +742,7 @@ class _TargetView:
             gnu_patch_ids=tuple(define for _, define in gnu_ids),
             gnu_asserts=tuple(gnu_asserts),
             backends=tuple(
-                f"{self.gen.upper}_BACKEND_{b.name.upper()}"
-                for b in self.abi.backends
-                if b.runs_on(self.target)
+                self.gen.backend_macro(b) for b in self.abi.backends if b.runs_on(self.target)
             ),
         )
 
@@ -863,10 +750,9 @@ class _TargetView:
 def render(abi: Abi, options: GenOptions) -> list[OutputFile]:
     """The header `c/<abi>.h` and the native table `c/<abi>_native.c`.
 
-    Raises `SpecError` when two things of the spec would get one name in the C code.
+    Every name they define was checked at resolve time (pvgen/gennames.py).
     """
     gen = _CGen(abi, options)
-    gen.check_names()
     return [
         OutputFile(f"c/{gen.header_file}", gen.header()),
         OutputFile(f"c/{gen.native_file}", gen.native()),

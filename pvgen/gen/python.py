@@ -26,54 +26,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import model as m
+from ..names import class_name as class_name  # the spelling the name checks use too
+from ..names import method_name as method_name
 from .common import (
     BIDI_CONTROLS,
-    GenerationError,
     GenOptions,
     OutputFile,
     banner_lines,
     environment,
 )
+from .pytypes import py_default, py_type, py_value
 
 LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
 
 
 # ---- names and types -------------------------------------------------------------------
-
-
-def class_name(abi_name: str, suffix: str) -> str:
-    return "".join(part.capitalize() for part in abi_name.split("_")) + suffix
-
-
-def method_name(path: str) -> str:
-    return path.replace(".", "_")
-
-
-def py_type(abi: m.Abi, ref: m.TypeRef, module: str = "") -> str:
-    """The Python annotation of a spec type; `module` prefixes names from types.py."""
-    if ref.pointers:
-        return "str" if ref.builtin and ref.name == "char" and len(ref.pointers) == 1 else "int"
-    if ref.builtin:
-        return {"void": "None", "bool": "bool"}.get(ref.name, "int")
-    return f"{module}{ref.name}"
-
-
-def py_default(abi: m.Abi, ref: m.TypeRef, module: str = "", *, factory: bool = True) -> str:
-    """A default value of `ref`: for a dataclass field (`factory`) or a class attribute."""
-    annotation = py_type(abi, ref, module)
-    if annotation in ("int", "str", "bool"):
-        return {"int": "0", "str": '""', "bool": "False"}[annotation]
-    decls = abi.types_by_name.get(ref.name, ())
-    if decls and all(isinstance(d, m.Enum) for d in decls):
-        first = decls[0]
-        assert isinstance(first, m.Enum)
-        return f"{annotation}({first.values[0].value})"
-    if decls and any(isinstance(d, m.Typedef) for d in decls):
-        targets = {py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)}
-        if targets <= {"int"}:
-            return "0"
-    return f"field(default_factory={annotation})" if factory else f"{annotation}()"
 
 
 # Backslashes, control characters but newline, and the bidirectional overrides that
@@ -155,15 +123,10 @@ class TableView:
 
 def hook_views(abi: m.Abi) -> list[HookView]:
     views = []
-    seen: dict[str, str] = {}
     for slot in abi.slots:
         path = slot.path
+        # Two paths never share a method: pvgen/gennames.py reports it at resolve time.
         method = method_name(path)
-        if method in seen and seen[method] != path:
-            raise GenerationError(
-                f"'{path}' and '{seen[method]}' both become Python method '{method}'"
-            )
-        seen[method] = path
         if isinstance(slot, m.HookSlot):
             hook = slot.hook
             views.append(
@@ -409,13 +372,12 @@ def tables_made(abi: m.Abi) -> list[str]:
     lines: list[str] = []
 
     def make(target: str, table: m.Table) -> None:
-        line = f"{indent}{target} = _table({table.name})"
+        base = py_value(table.name)  # inside a method: `__x` would be mangled
+        line = f"{indent}{target} = _table({base})"
         if len(line) <= LINE_LENGTH:
             lines.append(line)
         else:
-            lines.extend(
-                [f"{indent}{target} = _table(", f"{indent}{INDENT}{table.name}", f"{indent})"]
-            )
+            lines.extend([f"{indent}{target} = _table(", f"{indent}{INDENT}{base}", f"{indent})"])
         for member in table.members:
             if isinstance(member, m.SubTable):
                 make(f"{target}.{member.name}", abi.tables_by_name[member.table])
@@ -427,8 +389,14 @@ def tables_made(abi: m.Abi) -> list[str]:
 
 def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     top = list(abi.top_level_tables())
-    native = class_name(_default_backend(abi), "Stub")
-    dispatch_params = ["self", "backend: object", f"native: {native}", "target: str | None = None"]
+    native = _default_backend(abi)
+    native_stub = class_name(native, "Stub") if native else "object"
+    dispatch_params = [
+        "self",
+        "backend: object",
+        f"native: {native_stub}",
+        "target: str | None = None",
+    ]
     install = [
         line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
     ]
@@ -440,8 +408,10 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             abi_name=abi.name,
             abi_version=abi.version,
             dispatch=class_name(abi.name, "Ops"),
-            native_stub=class_name(_default_backend(abi), "Stub"),
-            native_module=_default_backend(abi),
+            native_stub=native_stub,
+            native_module=native,
+            # TYPE_CHECKING guards the import of the default backend's stub, if there is one
+            typing_names=f"{'TYPE_CHECKING, ' if native else ''}Any, TypeVar, cast",
             tables=table_views(abi),
             top=[t.name for t in top],
             hooks=hooks,
@@ -461,13 +431,11 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     )
 
 
-def _default_backend(abi: m.Abi) -> str:
+def _default_backend(abi: m.Abi) -> str | None:
+    """The backend the dispatch falls back on. Without one (rule PV102 reports that), the
+    dispatch takes any object with a method per hook as `native`."""
     default = next((b for b in abi.backends if b.default), None)
-    if default is None:
-        raise GenerationError(
-            f"ABI '{abi.name}' has no default backend; Python dispatch needs one to fall back on"
-        )
-    return default.name
+    return default.name if default is not None else None
 
 
 def _render_backend(

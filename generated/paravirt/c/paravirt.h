@@ -3,7 +3,7 @@
  * change the spec and run 'pvgen generate' instead.
  * Spec files (SHA-256):
  *   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
- *   paravirt.pvspec fa0d4deb7e8abe9b13ddeab88457fb7cf8a1f9cf80ed6bf57f94ee7f09fbe9be
+ *   paravirt.pvspec 334a5dd923c0c511fc317dbcd07aa53cd2f31bc9b3df33e12ea2d716f91d62ff
  */
 
 /*
@@ -709,8 +709,7 @@ struct pv_init_ops {
     /* Registers the machine's memory map; returns the name of where it came from. */
     char *(*memory_setup)(void);
     /*
-     * Runs once the page allocator is available; bare hardware leaves it NULL and the
-     * caller checks.
+     * Runs once the page allocator is available.
      *
      * No native implementation: bare hardware has nothing to do once the page allocator is up
      */
@@ -818,10 +817,7 @@ struct pv_cpu_ops {
     uint64_t (*read_tsc)(void);
     /* Reads performance-monitoring counter number counter. */
     uint64_t (*read_pmc)(int counter);
-    /*
-     * Reads the time-stamp counter and stores the processor's TSC_AUX value in *aux.
-     * Xen leaves it NULL; callers check, and fall back to read_tsc.
-     */
+    /* Reads the time-stamp counter and stores the processor's TSC_AUX value in *aux. */
     unsigned long long (*read_tscp)(unsigned int *aux);
     /*
      * Enables interrupts and returns from a fast system call to user mode.
@@ -1422,10 +1418,7 @@ static inline int paravirt_pv_init_ops_post_allocator_init_is_set(void)
     return paravirt_ops.pv_init_ops.post_allocator_init != 0;
 }
 
-/*
- * Runs once the page allocator is available; bare hardware leaves it NULL and the
- * caller checks.
- */
+/* Runs once the page allocator is available. */
 static inline void paravirt_pv_init_ops_post_allocator_init(void)
 {
     if (paravirt_ops.pv_init_ops.post_allocator_init != 0)
@@ -1658,10 +1651,7 @@ static inline int paravirt_pv_cpu_ops_read_tscp_is_set(void)
     return paravirt_ops.pv_cpu_ops.read_tscp != 0;
 }
 
-/*
- * Reads the time-stamp counter and stores the processor's TSC_AUX value in *aux.
- * Xen leaves it NULL; callers check, and fall back to read_tsc.
- */
+/* Reads the time-stamp counter and stores the processor's TSC_AUX value in *aux. */
 static inline unsigned long long paravirt_pv_cpu_ops_read_tscp(unsigned int *aux)
 {
     return paravirt_ops.pv_cpu_ops.read_tscp(aux);

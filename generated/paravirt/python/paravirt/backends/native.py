@@ -2,7 +2,7 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec fa0d4deb7e8abe9b13ddeab88457fb7cf8a1f9cf80ed6bf57f94ee7f09fbe9be
+#   paravirt.pvspec 334a5dd923c0c511fc317dbcd07aa53cd2f31bc9b3df33e12ea2d716f91d62ff
 """Stub of backend 'native' of ABI 'paravirt'.
 
 Subclass `NativeStub` and implement its methods; regenerating never touches the
@@ -185,9 +185,7 @@ class NativeStub:
         raise NotImplementedError
 
     def pv_cpu_ops_read_tscp(self, aux: int) -> int:
-        """Reads the time-stamp counter and stores the processor's TSC_AUX value in *aux.
-        Xen leaves it NULL; callers check, and fall back to read_tsc.
-        """
+        """Reads the time-stamp counter and stores the processor's TSC_AUX value in *aux."""
         raise NotImplementedError
 
     def pv_cpu_ops_irq_enable_syscall_ret(self) -> None:

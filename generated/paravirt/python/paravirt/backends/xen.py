@@ -2,7 +2,7 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec fa0d4deb7e8abe9b13ddeab88457fb7cf8a1f9cf80ed6bf57f94ee7f09fbe9be
+#   paravirt.pvspec 334a5dd923c0c511fc317dbcd07aa53cd2f31bc9b3df33e12ea2d716f91d62ff
 """Stub of backend 'xen' of ABI 'paravirt'.
 
 Subclass `XenStub` and implement its methods; regenerating never touches the
@@ -44,9 +44,7 @@ class XenStub:
         raise NotImplementedError
 
     def pv_init_ops_post_allocator_init(self) -> None:
-        """Runs once the page allocator is available; bare hardware leaves it NULL and the
-        caller checks.
-        """
+        """Runs once the page allocator is available."""
         raise NotImplementedError
 
     def pv_init_ops_banner(self) -> None:
