@@ -13,6 +13,7 @@ from pathlib import Path
 
 import kernel_facts as kf
 import pytest
+from conftest import run_cli
 from test_gen_c import WIDTHS, defines, load, load_text, needs_compilers
 from test_gen_c import write_outputs as write_c
 from test_gen_python import generate as write_python
@@ -274,3 +275,34 @@ backend kvm { pv_cpu_ops: read_cr8; }
     found = {d.code: d.message for d in run_rules(abi)}
     assert found["PV103"] == "hook 'pv_cpu_ops.read_cr8' is overridden only by backend 'kvm'"
     assert "backend 'vmi' lists 'pv_cpu_ops.read_cr8'" in found["PV119"]
+
+
+def test_the_names_backend_semantics_generate_are_checked(tmp_path: Path) -> None:
+    spec = tmp_path / "a.pvspec"
+    spec.write_text(
+        "abi demo { version 1; }\n"
+        "target x86_64 { data_model lp64; }\n"
+        "/// T.\ntable t {\n"
+        "    /// F.\n    @nullable void f();\n"
+        "    /// G.\n    void f_is_set();\n"
+        "}\n"
+        "backend native default;\n"
+        "/// A.\nbackend xen { t: f; }\n"
+        "/// B.\nbackend Xen { t: f; }\n"
+        "/// C.\ntable MUST_PATCH { void g(); }\n"
+    )
+    result = run_cli("check", spec.name, cwd=tmp_path)
+    assert result.status == 1
+    errors = [line for line in result.err.splitlines() if ": error: " in line]
+    assert errors[0] == (
+        "a.pvspec:8:10: error: the call wrapper of 't.f_is_set' and the slot test of 't.f'"
+        " would both be named 'demo_t_f_is_set' in the generated C code"
+    )
+    assert errors[1] == (
+        "a.pvspec:14:9: error: the macro of backend 'Xen' and the macro of backend 'xen'"
+        " would both be named 'DEMO_BACKEND_XEN' in the generated C code"
+    )
+    assert errors[-1].startswith(
+        "a.pvspec:16:7: error: table 'MUST_PATCH' would be the Python class 'MUST_PATCH' and"
+        " collide with a name that python/demo/tables.py defines or imports"
+    )
