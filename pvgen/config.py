@@ -77,7 +77,7 @@ def load_config(start: Path | None = None) -> Config:
         return Config(None, out=start / "generated")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # TOMLDecodeError, bad UTF-8, a 5,000-digit int
         raise ConfigError(f"{path}: cannot read [tool.pvgen]: {exc}") from None
     table = data.get("tool", {}).get("pvgen")
     base = path.parent

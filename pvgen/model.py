@@ -349,6 +349,11 @@ class PresentDecls:
     """The types and tables declared on one target: at most one declaration per name."""
 
     by_name: Mapping[str, TypeDecl | Table]
+    # What each name leads to, remembered by `behind` for every name on the chains it walks:
+    # a chain of n typedefs costs n steps in all, not n steps for each of its typedefs.
+    _behind: dict[str, TypeRef | TypeDecl | Table | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def get(self, name: str) -> TypeDecl | Table | None:
         return self.by_name.get(name)
@@ -357,16 +362,26 @@ class PresentDecls:
         """What a use of `ref` is here, typedefs followed: a pointer or builtin type (as a
         `TypeRef`), or the struct, opaque struct, enum or table it names; None when a
         declaration on the way is absent here or a typedef names itself."""
-        seen: set[str] = set()
+        walked: dict[str, None] = {}  # the names on the chain, in order
+        found: TypeRef | TypeDecl | Table | None = ref
         while not ref.builtin and not ref.pointers:
+            if ref.name in self._behind:
+                found = self._behind[ref.name]
+                break
             decl = self.by_name.get(ref.name)
-            if decl is None or ref.name in seen:
-                return None
+            if decl is None or ref.name in walked:
+                found = None
+                break
+            walked[ref.name] = None
             if not isinstance(decl, Typedef):
-                return decl
-            seen.add(ref.name)
+                found = decl
+                break
             ref = decl.target
-        return ref
+        else:
+            found = ref
+        for name in walked:
+            self._behind[name] = found
+        return found
 
     def record_behind(self, name: str) -> Struct | None:
         """The struct that a by-value use of `name` lays out, through typedefs."""

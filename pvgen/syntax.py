@@ -327,6 +327,9 @@ def _previous_word(source: SourceFile, token: Token) -> tuple[Span | None, str]:
 
 # Conditions are evaluated and rendered recursively; real ones nest a few levels.
 MAX_CONDITION_DEPTH = 100
+# Longer integer literals are refused before conversion (Python itself refuses over 4,300
+# digits); a 128-bit value takes 39 decimal digits.
+MAX_INTEGER_DIGITS = 64
 VALID_ESCAPES = r"\" \' \\ \n \t \r \0 \xNN"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 
@@ -611,6 +614,16 @@ class _Builder(Transformer[Token, Any]):
     def integer(self, children: list[Token]) -> tuple[int, Token]:
         token = children[0]
         digits = token.lstrip("-")
+        if len(digits) > MAX_INTEGER_DIGITS:
+            raise SpecError(
+                [
+                    error(
+                        self.tspan(token),
+                        f"integer of {len(digits)} digits; pvgen takes at most"
+                        f" {MAX_INTEGER_DIGITS} (no C type holds more)",
+                    )
+                ]
+            )
         if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
             raise SpecError(
                 [

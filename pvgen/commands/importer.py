@@ -10,11 +10,14 @@ Hands on: the spec on stdout or written atomically to a new file (an existing on
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
 
 from ..config import Config
+from ..escape import path_problem
+from ..files import ReadProblem, read_bounded
 from ..source import display_name
 from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, error
 
@@ -67,15 +70,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise UsageError(f"'{display_name(output)}' exists; pass --force to replace it")
     if args.headers.count("-") > 1:
         raise UsageError("'-' (stdin) can be given once")
+    for name in (*args.headers, args.output or ""):
+        problem = path_problem(name)
+        if problem is not None:
+            raise UsageError(problem)
     read: list[tuple[bytes, str]] = []
     for header in args.headers:
         path = Path(header)
         shown = display_name(path)
         try:
-            read.append((sys.stdin.buffer.read() if header == "-" else path.read_bytes(), shown))
-        except OSError as exc:
-            error(f"cannot read '{shown}': {exc.strerror or exc}")
+            data = (
+                sys.stdin.buffer.read() if header == "-" else read_bounded(path, None, shown=shown)
+            )
+        except ReadProblem as exc:
+            error(str(exc))
             return EXIT_USAGE
+        read.append((data, shown))
     (data, shown), wrappers = read[0], read[1:]
     try:
         imported = import_header(data, shown, tuple(args.struct or ()), args.abi, wrappers)
@@ -88,11 +98,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if output is None:
         sys.stdout.write(imported.text)
         return EXIT_OK
-    from ..gen.writer import write_file
+    from ..gen.writer import WriteError, write_file
 
     try:
-        write_file(output.resolve(), imported.text)
-    except OSError as exc:
+        write_file(Path(os.path.realpath(output)), imported.text)
+    except (OSError, WriteError) as exc:
         error(f"cannot write '{display_name(output)}': {exc}")
         return EXIT_USAGE
     print(f"wrote {display_name(output)}", file=sys.stderr)

@@ -28,6 +28,8 @@ from typing import TypeVar
 
 from ..conditions import Cond, Not, Or, conjoin
 from ..conditions import render as render_condition
+from ..escape import c_comment as safe_comment_text
+from ..escape import c_string
 from ..model import (
     Abi,
     DataMember,
@@ -54,7 +56,6 @@ from .common import (
     banner_lines,
     c_comment_lines,
     environment,
-    safe_comment_text,
 )
 
 # Builtin types whose C spelling differs from the spec's; C spellings stay as they are.
@@ -224,22 +225,6 @@ def dependency_order(
     for i in range(len(items)):
         visit(i)
     return order
-
-
-def c_string(text: str) -> str:
-    """A C string literal: ASCII only, no trigraphs, every other byte as an octal escape."""
-    if text.isascii() and text.isprintable() and not any(c in text for c in '"\\?'):
-        return f'"{text}"'  # the common case needs no escaping
-    out = []
-    for byte in text.encode("utf-8"):
-        ch = chr(byte)
-        if ch in '"\\?':
-            out.append("\\" + ch)
-        elif 0x20 <= byte < 0x7F:
-            out.append(ch)
-        else:
-            out.append(f"\\{byte:03o}")
-    return '"' + "".join(out) + '"'
 
 
 def line_end(line: str) -> str:

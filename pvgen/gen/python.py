@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import model as m
+from ..escape import python_comment, python_docstring
 from ..names import class_name as class_name  # the spelling the name checks use too
 from ..names import method_name as method_name
 from .common import (
-    BIDI_CONTROLS,
     GenOptions,
     OutputFile,
     banner_lines,
@@ -41,36 +41,10 @@ LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
 
 
-# ---- names and types -------------------------------------------------------------------
-
-
-# Backslashes, control characters but newline, and the bidirectional overrides that
-# could make a docstring read differently from what Python sees.
-_UNSAFE_IN_DOCSTRING = re.compile(f"[\\\\\\x00-\\x09\\x0b-\\x1f\\x7f{BIDI_CONTROLS}]")
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    char = match.group()
-    if char == "\\":
-        return "\\\\"
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-# In a `#` comment: control characters (a carriage return would end the comment for
-# Python's compiler) and the bidirectional overrides.
-_UNSAFE_IN_COMMENT = re.compile(f"[\\x00-\\x1f\\x7f{BIDI_CONTROLS}]")
-
-
-def comment_text(text: str) -> str:
-    """One line of text for a `#` comment: newlines become spaces, the unsafe is escaped."""
-    return _UNSAFE_IN_COMMENT.sub(_escape_char, text.replace("\n", " "))
-
-
 def docstring(text: str | None, indent: str, fallback: str) -> list[str]:
     """A docstring as black leaves it: escaped, stripped, one or several lines."""
     body = (text or fallback).strip()
-    escaped = _UNSAFE_IN_DOCSTRING.sub(_escape_char, body).replace('"""', '\\"\\"\\"')
+    escaped = python_docstring(body)
     lines = [line.rstrip() for line in escaped.split("\n")]
     if escaped.endswith('"'):
         lines[-1] += " "  # a quote right before the closing quotes would end the string
@@ -220,7 +194,7 @@ def patch_ids(abi: m.Abi) -> dict[str, dict[str, int]]:
 
 
 def _banner(abi: m.Abi) -> list[str]:
-    return [f"# {line}".rstrip() for line in banner_lines(abi)]
+    return [f"# {python_comment(line)}".rstrip() for line in banner_lines(abi)]
 
 
 def render(abi: m.Abi, options: GenOptions) -> list[OutputFile]:
@@ -308,7 +282,7 @@ def _type_views(abi: m.Abi) -> list[dict[str, object]]:
         elif all(isinstance(d, m.Typedef) for d in decls):
             targets = sorted({py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)})
             alias = targets[0] if len(targets) == 1 else " | ".join(targets)
-            comment = comment_text(doc) if doc else None
+            comment = python_comment(doc.replace("\n", " ")) if doc else None
             views.append({"kind": "alias", "name": name, "target": alias, "comment": comment})
         else:
             fields: dict[str, tuple[str, str]] = {}
@@ -353,7 +327,6 @@ def _definition_order(views: list[dict[str, object]]) -> list[dict[str, object]]
 
 
 def _mentions(text: str, name: str) -> bool:
-    import re
 
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
 
