@@ -32,19 +32,22 @@ $(WHEELS): pyproject.toml $(STAMP)
 	touch $@
 
 test: $(STAMP) $(WHEELS)
-	$(BIN)/ruff check pvgen tests bench examples
-	$(BIN)/black --check --quiet pvgen tests bench examples
+	$(BIN)/ruff check pvgen tests bench examples specs/linux
+	$(BIN)/black --check --quiet pvgen tests bench examples specs/linux
 	$(BIN)/mypy
 	$(BIN)/mypy --strict $(EXAMPLES)
+	$(BIN)/mypy specs/linux/make_specs.py
 	$(BIN)/pvgen fmt --check
+	$(BIN)/pvgen fmt --check specs/linux/*.pvspec
 	$(BIN)/pvgen generate --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check pvgen tests bench examples
-	$(BIN)/black --check pvgen tests bench examples
+	$(BIN)/ruff check pvgen tests bench examples specs/linux
+	$(BIN)/black --check pvgen tests bench examples specs/linux
 	$(BIN)/mypy
 	$(BIN)/mypy --strict $(EXAMPLES)
+	$(BIN)/mypy specs/linux/make_specs.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -56,6 +56,7 @@ __all__ = [
     "check_rule_levels",
     "compile_spec",
     "count_hooks",
+    "count_hooks_per_target",
     "diff",
     "dump",
     "dump_json",
@@ -86,16 +87,26 @@ def compile_spec(path: Path, spec_root: Path | None = None) -> tuple[Abi, list[P
     return resolve(loaded), list(loaded.paths)
 
 
+def _compile_traced(path: Path, spec_root: Path | None) -> tuple[Abi, list[tuple[Path, Path]]]:
+    """`compile_spec`, with each source as named and the file that name resolved to when
+    it was read: what the cache checks again before it hands the model out."""
+    from .loader import load
+    from .resolve import resolve
+
+    loaded = load(path, spec_root)
+    return resolve(loaded), list(zip(loaded.named, loaded.paths, strict=True))
+
+
 def load_abi(path: Path, config: Config | None = None) -> Abi:
     """The model of one root spec, compiled or taken from the cache.
 
-    The cache is keyed by the content of every file the spec reads, so an edit is
-    never missed; `PVGEN_CACHE_DIR` moves it and `PVGEN_NO_CACHE=1` turns it off.
+    The cache is keyed by the content of every file the spec reads and by where each
+    include's symbolic links led, so an edit or a retargeted link is never missed; `PVGEN_CACHE_DIR` moves it and `PVGEN_NO_CACHE=1` turns it off.
     """
     from .cache import cached_compile
 
     spec_root = config.spec_root if config is not None else None
-    return cached_compile(path, spec_root, compile_spec)
+    return cached_compile(path, spec_root, _compile_traced)
 
 
 # ---- findings ---------------------------------------------------------------------------
@@ -137,8 +148,13 @@ def check_rule_levels(config: Config) -> None:
 
 
 def count_hooks(abi: Abi) -> int:
-    """How many hooks the aggregate reaches, sub-tables included."""
+    """How many hooks the aggregate reaches, sub-tables included: the union over targets."""
     return len(abi.hook_slots)
+
+
+def count_hooks_per_target(abi: Abi) -> dict[str, int]:
+    """How many hooks each target has (those whose conditions hold there), by target name."""
+    return {name: len(facts.hooks) for name, facts in abi.facts.items()}
 
 
 @dataclass(frozen=True)
@@ -257,8 +273,10 @@ def write_outputs(
     abi: Abi, files: Sequence[OutputFile], out: Path, *, force: bool = False
 ) -> WriteReport:
     """Write `files` into `out/<abi>/`: only what changed, each file atomically, and only
-    over files pvgen generated unless `force`. Returns a `WriteReport`; raises `WriteError`
-    (before anything is written) for a refusal."""
+    over files that the folder's manifest lists with their current content (what pvgen
+    wrote there) unless `force`; the manifest is brought up to date too. Runs on the same
+    folder take turns. Returns a `WriteReport`; raises `WriteError` (before anything is
+    written) for a refusal."""
     from .gen.writer import write
 
     return write(out / abi.name, files, force=force)
@@ -325,7 +343,7 @@ def diff(old: str, new: str, config: Config | None = None) -> DiffResult:
     """
     from .abi.accept import apply_acceptances, load_acceptances
     from .abi.diff import diff as diff_dumps
-    from .abi.sides import load_side
+    from .abi.sides import SideError, load_side
 
     config = config or Config(None)
     default = (
@@ -344,7 +362,22 @@ def diff(old: str, new: str, config: Config | None = None) -> DiffResult:
         load_side(side, compiled, default_path=default, compile_once=compiled_once)
         for side in (old, new)
     )
-    changes = diff_dumps(before, after)
+    try:
+        changes = diff_dumps(before, after)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # A dump from a spec always has the shape the diff reads; one read from a file
+        # may have any shape at all.
+        dumps = [side for side in (old, new) if side.endswith(".json")]
+        if not dumps:
+            raise
+        # A dump that carries its hash was written by pvgen (a changed one is refused).
+        unhashed = [s for s, d in ((old, before), (new, after)) if s in dumps and "sha256" not in d]
+        dumps = unhashed or dumps
+        named = " or ".join(f"'{side}'" for side in dumps)
+        raise SideError(
+            f"{named} is not a dump of the shape pvgen writes"
+            f" ({type(exc).__name__}: {exc}); compare specs, or dumps made by 'pvgen freeze'"
+        ) from None
     accepted = _accepted_file(new, after["abi"]["name"], config)
     marked, unused = apply_acceptances(changes, load_acceptances(accepted), after["abi"]["version"])
     return DiffResult(before, after, tuple(marked), tuple(unused))

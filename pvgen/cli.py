@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from . import __version__
 from .commands import COMMANDS
 from .commands.base import EXIT_BUG, EXIT_FINDINGS, EXIT_USAGE, UsageError
 from .config import ConfigError, load_config
+from .escape import terminal
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -72,10 +74,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     # cycle collector would only rescan them (a third of the time of a large
     # check). Reference counting still frees everything that is dropped.
     gc.disable()
+    previous = _catch_signals()
     try:
         return _run(argv)
+    except Terminated as exc:
+        return 128 + exc.signal
     finally:
         gc.enable()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class Terminated(BaseException):
+    """A signal asked pvgen to stop. Raised where the program is, so that every `finally`
+    and cleanup on the way out runs: no temporary file is left behind. A BaseException,
+    so that no handler of ordinary errors swallows it."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"signal {number}")
+        self.signal = number
+
+
+# The signals that end a process by default and can be caught (SIGINT is Python's
+# KeyboardInterrupt already; SIGXFSZ is left alone: a write past the file size limit
+# is an ordinary error then).
+_STOP_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGXCPU")
+
+
+def _raise_terminated(number: int, frame: object) -> None:
+    raise Terminated(number)
+
+
+def _catch_signals() -> dict[int, Any]:
+    """Turn the stopping signals into `Terminated`, except those ignored on purpose (nohup
+    ignores SIGHUP); returns the handlers they had."""
+    previous: dict[int, Any] = {}
+    for name in _STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+            try:
+                previous[number] = signal.signal(number, _raise_terminated)
+            except ValueError:  # not the main thread: signals stay as they are
+                break
+    return previous
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -84,7 +125,7 @@ def _run(argv: Sequence[str] | None) -> int:
         config = load_config(path=Path(args.config) if args.config else None)
         return int(args.run(args, config))
     except (UsageError, ConfigError) as exc:  # ConfigError: also a rule plugin that fails
-        print(f"pvgen: error: {exc}", file=sys.stderr)
+        print(f"pvgen: error: {terminal(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except RecursionError:
         print("pvgen: error: input nests too deeply", file=sys.stderr)
@@ -95,7 +136,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: say so plainly, without a wall of traceback
-        print(f"pvgen: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"pvgen: internal error: {type(exc).__name__}: {terminal(str(exc))}", file=sys.stderr)
         print("please report this with the spec that caused it", file=sys.stderr)
         if os.environ.get("PVGEN_DEBUG"):
             import traceback

@@ -13,6 +13,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .escape import terminal
 from .source import Span, excerpt
 
 
@@ -57,17 +58,23 @@ class Diagnostic:
             lines.append(f"{rel.span.location}: note: {rel.message}")
         if self.hint:
             lines.append(f"    hint: {self.hint}")
-        return "\n".join(lines)
+        # File names and spec text may hold control characters: none reaches a terminal.
+        return terminal("\n".join(lines))
 
 
 class SpecError(Exception):
     """Input that pvgen cannot turn into a model; carries all diagnostics found."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic], *, unreadable: bool = False) -> None:
-        super().__init__("\n".join(d.format_text() for d in diagnostics))
+        super().__init__()
         self.diagnostics = tuple(diagnostics)
         # Unreadable input (missing file, bad encoding) exits 2, not 1.
         self.unreadable = unreadable
+
+    def __str__(self) -> str:  # formatted only when asked for, and only the first few
+        shown = "\n".join(d.format_text() for d in self.diagnostics[:20])
+        more = len(self.diagnostics) - 20
+        return shown + (f"\n({more} more)" if more > 0 else "")
 
 
 def error(span: Span | None, message: str, **extra: object) -> Diagnostic:

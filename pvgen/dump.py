@@ -86,6 +86,8 @@ def _member(mb: m.TableMember) -> dict[str, Any]:
         )
         if mb.callconv is not None:  # only when set, so that older dumps stay valid
             out["callconv"] = mb.callconv
+        if mb.nullable:  # likewise
+            out["nullable"] = True
     elif isinstance(mb, m.DataMember):
         out.update(kind="data", type=_type(mb.type))
     else:
@@ -93,9 +95,29 @@ def _member(mb: m.TableMember) -> dict[str, Any]:
     return out
 
 
-def _layout(layout: m.TargetLayout) -> dict[str, Any]:
+def _backend(b: m.Backend) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": b.name,
+        "default": b.default,
+        "doc": b.doc,
+        "overrides": [o.path for o in b.overrides],
+        "loc": b.span.relative_location,
+    }
+    # Each only when set, so that the dumps of specs without them stay as they were.
+    if b.condition is not None:
+        out["if"] = _condition(b.condition)
+    if b.null_fallback:
+        out["null_fallback"] = sorted(b.null_fallback)
+    if b.must_patch:
+        out["must_patch"] = [o.path for o in b.must_patch]
+    return out
+
+
+def _layout(facts: m.TargetFacts) -> dict[str, Any]:
+    layout = facts.layout
     return {
         "pointer_size": layout.pointer_size,
+        "hooks": len(facts.hooks),  # those a kernel built for the target has
         "types": {n: {"size": s, "align": a} for n, (s, a) in layout.types.items()},
         "records": {
             n: {"size": r.size, "align": r.align, "offsets": dict(r.offsets)}
@@ -104,18 +126,25 @@ def _layout(layout: m.TargetLayout) -> dict[str, Any]:
     }
 
 
+def _abi(abi: m.Abi) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": abi.name,
+        "version": abi.version,
+        "stability": abi.stability.value,
+        "budget": abi.budget,
+        "low_level_budget": abi.low_level_budget,
+        "doc": abi.doc,
+        "allow": [{"code": a.code, "reason": a.reason} for a in abi.allows],
+    }
+    if abi.patch_template is not None:  # only when set, so that older dumps stay valid
+        out["patch_template"] = list(abi.patch_template)
+    return out
+
+
 def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION,
-        "abi": {
-            "name": abi.name,
-            "version": abi.version,
-            "stability": abi.stability.value,
-            "budget": abi.budget,
-            "low_level_budget": abi.low_level_budget,
-            "doc": abi.doc,
-            "allow": [{"code": a.code, "reason": a.reason} for a in abi.allows],
-        },
+        "abi": _abi(abi),
         "sources": [{"path": s.path, "sha256": s.sha256} for s in abi.sources],
         "targets": [
             {
@@ -138,17 +167,8 @@ def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
             }
             for t in abi.tables
         ],
-        "backends": [
-            {
-                "name": b.name,
-                "default": b.default,
-                "doc": b.doc,
-                "overrides": [o.path for o in b.overrides],
-                "loc": b.span.relative_location,
-            }
-            for b in abi.backends
-        ],
-        "layouts": {name: _layout(layout) for name, layout in abi.layouts.items()},
+        "backends": [_backend(b) for b in abi.backends],
+        "layouts": {name: _layout(facts) for name, facts in abi.facts.items()},
     }
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .diagnostics import Diagnostic, Severity
+from .escape import terminal
 
 if TYPE_CHECKING:
     from .rules.registry import CompilerRule
@@ -43,10 +44,28 @@ def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
     return ", ".join(parts)
 
 
+# At most this many diagnostics of one file are shown as text; the rest are counted.
+TEXT_LIMIT_PER_FILE = 100
+
+
 def render_text(diagnostics: Sequence[Diagnostic]) -> str:
     if not diagnostics:
         return ""
-    body = "\n".join(d.format_text() for d in diagnostics)
+    shown: list[str] = []
+    per_file: dict[str, int] = {}
+    for d in diagnostics:
+        file = d.span.file.display if d.span is not None else ""
+        per_file[file] = per_file.get(file, 0) + 1
+        if per_file[file] <= TEXT_LIMIT_PER_FILE:
+            shown.append(d.format_text())
+    for file, count in per_file.items():
+        if count > TEXT_LIMIT_PER_FILE:
+            where = terminal(file) if file else "pvgen"
+            shown.append(
+                f"{where}: note: {count - TEXT_LIMIT_PER_FILE} more diagnostics of this file"
+                f" not shown (the first {TEXT_LIMIT_PER_FILE} are; --format json lists all)"
+            )
+    body = "\n".join(shown)
     return f"{body}\n{summary_line(diagnostics)}\n"
 
 

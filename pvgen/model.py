@@ -7,7 +7,9 @@ turned into a typed field, the one walk of the members reached from a table
 works out once: the `TargetLayout` (size, alignment and offset of every struct
 field and table slot), the declarations present there with typedefs followed,
 the layout of the aggregate of every top-level table, each hook's slot offset
-and patch ID in it, and which layouts hold only under GNU C. Generators,
+in it, the layout of the patch template (the tables the ABI's `patch_template`
+lists, else the aggregate) and each hook's patch ID there, and which layouts
+hold only under GNU C. Generators,
 checks, dumps and the simulated guest read only this, never the syntax tree,
 and recompute none of it.
 """
@@ -170,6 +172,7 @@ class Hook(Member):
     batched: bool = False
     low_level: bool = False
     no_native: str | None = None  # the reason, when the hook has no native implementation
+    nullable: bool = False  # the slot may be NULL; callers check before calling
     backend_specific: str | None = None  # the reason, when one backend alone may use it
 
 
@@ -208,6 +211,7 @@ class Override:
 
     path: str
     span: Span = field(compare=False, repr=False)
+    whole: bool = False  # listed through `table: *`, not by name
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -216,8 +220,31 @@ class Backend:
     default: bool
     overrides: tuple[Override, ...]
     doc: str | None = None
+    # The targets it runs on: those whose defines satisfy this (`@if` on the backend).
+    condition: Cond | None = None
+    # Top-level tables whose members it does not list are NULL rather than the default
+    # backend's (`@fallback(none)`: the backend copies whole tables over the default's).
+    null_fallback: frozenset[str] = frozenset()
+    # Hooks whose slot holds a value that is never called: every call site must be patched.
+    must_patch: tuple[Override, ...] = ()
     allows: tuple[Allow, ...] = ()
     span: Span = field(compare=False, repr=False)
+
+    def runs_on(self, target: Target) -> bool:
+        return target.holds(self.condition)
+
+    @cached_property
+    def listed(self) -> frozenset[str]:
+        """The paths of the members it provides itself."""
+        return frozenset(o.path for o in self.overrides)
+
+
+class Source(enum.Enum):
+    """Where a backend's slot gets its value from."""
+
+    OWN = "own"  # the backend's own implementation
+    DEFAULT = "default"  # the default backend's
+    NULL = "null"  # nothing: the slot is NULL
 
 
 @dataclass(frozen=True)
@@ -322,6 +349,11 @@ class PresentDecls:
     """The types and tables declared on one target: at most one declaration per name."""
 
     by_name: Mapping[str, TypeDecl | Table]
+    # What each name leads to, remembered by `behind` for every name on the chains it walks:
+    # a chain of n typedefs costs n steps in all, not n steps for each of its typedefs.
+    _behind: dict[str, TypeRef | TypeDecl | Table | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def get(self, name: str) -> TypeDecl | Table | None:
         return self.by_name.get(name)
@@ -330,16 +362,26 @@ class PresentDecls:
         """What a use of `ref` is here, typedefs followed: a pointer or builtin type (as a
         `TypeRef`), or the struct, opaque struct, enum or table it names; None when a
         declaration on the way is absent here or a typedef names itself."""
-        seen: set[str] = set()
+        walked: dict[str, None] = {}  # the names on the chain, in order
+        found: TypeRef | TypeDecl | Table | None = ref
         while not ref.builtin and not ref.pointers:
+            if ref.name in self._behind:
+                found = self._behind[ref.name]
+                break
             decl = self.by_name.get(ref.name)
-            if decl is None or ref.name in seen:
-                return None
+            if decl is None or ref.name in walked:
+                found = None
+                break
+            walked[ref.name] = None
             if not isinstance(decl, Typedef):
-                return decl
-            seen.add(ref.name)
+                found = decl
+                break
             ref = decl.target
-        return ref
+        else:
+            found = ref
+        for name in walked:
+            self._behind[name] = found
+        return found
 
     def record_behind(self, name: str) -> Struct | None:
         """The struct that a by-value use of `name` lays out, through typedefs."""
@@ -369,7 +411,20 @@ class TargetFacts:
     aggregate_exact: bool
     slots: tuple[HookSlot | DataSlot, ...]  # those present here, in walk order
     slot_offsets: Mapping[str, int]  # path -> byte offset in the aggregate, hooks and data
-    patch_ids: Mapping[str, int]  # hook path -> slot offset / pointer size
+    # The patch template: the struct whose slots the patch IDs count, as the kernel's
+    # `struct paravirt_patch_template`. Its members are the tables `Abi.patch_template`
+    # lists that are present here, in that order; without the setting, the aggregate.
+    patch_template: RecordLayout
+    # Whether every C compiler lays the patch template out so (as `aggregate_exact`).
+    patch_template_exact: bool
+    # Hook path -> its byte offset in the patch template / pointer size, for the hooks of
+    # the template's tables (`PARAVIRT_PATCH(x)`); hooks of other tables have none.
+    patch_ids: Mapping[str, int]
+
+    @cached_property
+    def hooks(self) -> tuple[HookSlot, ...]:
+        """The hooks present here, in walk order: what a kernel built for this target has."""
+        return tuple(s for s in self.slots if isinstance(s, HookSlot))
 
     def holds(self, slot: Slot) -> bool:
         """Whether this slot of `Abi.slots` (not another of its path) is present here."""
@@ -398,6 +453,10 @@ class Abi:
     types: tuple[TypeDecl, ...]
     tables: tuple[Table, ...]
     backends: tuple[Backend, ...]
+    # The top-level tables that form the patch template, in its order, as the abi's
+    # `patch_template` setting lists them; None when the spec does not say (then the
+    # patch IDs count slots in the aggregate of every top-level table).
+    patch_template: tuple[str, ...] | None
     # Every hook and data member as reached from the aggregate, in spec order: the objects
     # that each target's facts list where present.
     slots: tuple[HookSlot | DataSlot, ...]
@@ -433,6 +492,27 @@ class Abi:
         for slot in slots_under(table, self.tables_by_name):
             if isinstance(slot, HookSlot):
                 yield prefix + ".".join(slot.names), slot.hook
+
+    @cached_property
+    def default_backend(self) -> Backend | None:
+        return next((b for b in self.backends if b.default), None)
+
+    def source(self, backend: Backend, slot: Slot) -> Source:
+        """Where `backend` gets the member at `slot` from: its own, the default backend's
+        (which leaves a `@no_native` hook NULL), or nowhere (NULL)."""
+        member = slot.member if isinstance(slot, HookSlot | DataSlot) else None
+        no_native = isinstance(member, Hook) and member.no_native is not None
+        if backend.default:
+            return Source.NULL if no_native else Source.OWN
+        if slot.path in backend.listed:
+            return Source.OWN
+        if slot.top.name in backend.null_fallback or no_native:
+            return Source.NULL
+        return Source.DEFAULT
+
+    def null_slots(self, backend: Backend, target: str) -> tuple[HookSlot | DataSlot, ...]:
+        """The slots present on `target` that are NULL under `backend`."""
+        return tuple(s for s in self.facts[target].slots if self.source(backend, s) is Source.NULL)
 
     def top_level_tables(self) -> Iterator[Table]:
         """Tables that no other table embeds: the members of the aggregate."""

@@ -4,8 +4,9 @@ Takes: a `LoadedSpec` (the root file and its includes, parsed).
 Hands on: a frozen `model.Abi`, with names resolved, annotations validated,
 conditions checked against the targets' defines, and per target its
 `TargetFacts`: the declarations present, every struct and table laid out, the
-aggregate of the top-level tables, each hook's slot offset and patch ID, and
-the layouts that hold only under GNU C. All errors found are reported together
+aggregate of the top-level tables and each slot's offset in it, the patch
+template (the tables `patch_template` lists) and each hook's patch ID in it,
+and the layouts that hold only under GNU C. All errors found are reported together
 in one `SpecError`, sorted by location.
 """
 
@@ -21,6 +22,7 @@ from . import model as m
 from . import syntax as syn
 from .diagnostics import Collector, Related, did_you_mean, with_article
 from .digest import sha256
+from .gennames import check_generated_names
 from .layout import (
     BUILTIN_TYPES,
     DATA_MODELS,
@@ -33,7 +35,7 @@ from .loader import LoadedSpec
 from .names import problem_with
 from .source import Span
 
-ABI_SETTINGS = ("version", "stability", "budget", "low_level_budget")
+ABI_SETTINGS = ("version", "stability", "budget", "low_level_budget", "patch_template")
 TARGET_SETTINGS = ("data_model", "defines")
 CALLING_CONVENTIONS = ("fastcall", "asmlinkage")
 
@@ -94,8 +96,10 @@ class _Resolver:
         # Paths through sub-tables are only walked once embedding is known to be acyclic.
         self.errors.raise_if_any()
         self.path_order = {p: i for i, p in enumerate(_all_paths(tables, self.tables_by_name))}
-        self.check_joined_names(tables)
         self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
+        self.default_backend = next(
+            (b.name for b in items if isinstance(b, syn.BackendDecl) and b.default), None
+        )
         backends = [self.backend(b) for b in items if isinstance(b, syn.BackendDecl)]
         self.check_unique(((b.name, b.span) for b in backends), "backend")
         self.check_defaults(backends)
@@ -103,11 +107,12 @@ class _Resolver:
         assert abi_decl is not None  # find_abi reported its absence
         settings = self.abi_settings(abi_decl)
         abi_annotations = ann.read_annotations(abi_decl.annotations, ann.ABI, self.errors)
+        template = self.patch_template(abi_decl)
         self.errors.raise_if_any()
-        layouts = _Layouts(self, types, tables)
+        layouts = _Layouts(self, types, tables, template)
         facts = layouts.compute()
         self.errors.raise_if_any()
-        return m.Abi(
+        abi = m.Abi(
             name=abi_decl.name,
             version=settings["version"],
             stability=settings["stability"],
@@ -118,6 +123,7 @@ class _Resolver:
             types=tuple(types),
             tables=tuple(tables),
             backends=tuple(backends),
+            patch_template=template,
             slots=layouts.slots,
             facts=facts,
             sources=tuple(
@@ -127,24 +133,9 @@ class _Resolver:
             allows=self.allows(abi_annotations),
             span=abi_decl.span,
         )
-
-    def check_joined_names(self, tables: Sequence[m.Table]) -> None:
-        """Generated code spells a member's path with underscores (C wrappers and natives,
-        Python methods) and in capitals (C macros); two paths spelled alike there are an
-        error here, so that `check` finds what `generate` would refuse."""
-        seen: dict[str, tuple[str, Span]] = {}
-        for path, member in _all_members(tables, self.tables_by_name):
-            joined = path.replace(".", "_")
-            for spelling in (joined, joined.upper()):
-                other, other_span = seen.setdefault(spelling, (path, member.span))
-                if other != path:
-                    self.errors.error(
-                        member.span,
-                        f"'{path}' and '{other}' would share the name '{spelling}' in"
-                        " generated code",
-                        related=[Related(other_span, f"'{other}' is declared here")],
-                    )
-                    break
+        check_generated_names(abi, self.errors)
+        self.errors.raise_if_any()
+        return abi
 
     # ---- abi and targets --------------------------------------------------------
 
@@ -224,6 +215,41 @@ class _Resolver:
             elif name is not None:
                 out["stability"] = m.Stability(name)
         return out
+
+    def patch_template(self, decl: syn.AbiDecl) -> tuple[str, ...] | None:
+        """The tables the abi's `patch_template` setting lists, checked: each a top-level
+        table, named once. None when the setting is absent."""
+        setting = next((s for s in decl.settings if s.key == "patch_template"), None)
+        if setting is None:
+            return None
+        if not setting.values:
+            self.errors.error(
+                setting.span, "'patch_template' needs the names of the tables that form it"
+            )
+        names: dict[str, Span] = {}
+        for v in setting.values:
+            if v.name is None or v.value is not None:
+                self.errors.error(v.span, "'patch_template' takes table names")
+            elif v.name not in self.tables_by_name:
+                self.errors.error(
+                    v.span,
+                    f"unknown table '{v.name}'" + did_you_mean(v.name, self.tables_by_name),
+                )
+            elif v.name in self.embedded:
+                self.errors.error(
+                    v.span,
+                    f"table '{v.name}' is embedded in another table; the patch template holds"
+                    " top-level tables",
+                )
+            elif v.name in names:
+                self.errors.error(
+                    v.span,
+                    f"table '{v.name}' is listed twice in 'patch_template'",
+                    related=[Related(names[v.name], "first listed here")],
+                )
+            else:
+                names[v.name] = v.span
+        return tuple(names)
 
     def target(self, decl: syn.TargetDecl) -> m.Target:
         self.check_name(decl.name, decl.span, "target")
@@ -586,6 +612,7 @@ class _Resolver:
             patch=m.Patch(patch["native"], patch.get("clobbers")) if patch else None,
             batched=bool(values.get("batched")),
             low_level=bool(values.get("low_level")),
+            nullable=bool(values.get("nullable")),
             no_native=(values.get("no_native") or {}).get("reason"),
             backend_specific=(values.get("backend_specific") or {}).get("reason"),
         )
@@ -621,6 +648,16 @@ class _Resolver:
     def backend(self, decl: syn.BackendDecl) -> m.Backend:
         values = ann.read_annotations(decl.annotations, ann.BACKEND, self.errors)
         self.check_name(decl.name, decl.span, "backend")
+        condition = values.get("if")
+        self.check_condition(condition)
+        known = all(n.name in self.known_defines for n in cond.names(condition))
+        if condition is not None and known and not any(t.holds(condition) for t in self.targets):
+            self.errors.error(
+                decl.span,
+                f"backend '{decl.name}' runs on no declared target: no target's defines"
+                f" satisfy '{cond.render(condition)}'",
+            )
+        overall = self.fallback(decl, values, _annotation_span(decl.annotations, decl.span))
         if not decl.default and not decl.entries:
             self.errors.error(
                 decl.span,
@@ -630,7 +667,12 @@ class _Resolver:
         by_name = self.tables_by_name
         overrides: dict[str, m.Override] = {}
         seen_tables: dict[str, Span] = {}
+        fallbacks: dict[str, bool] = {}  # top-level table -> whether unlisted members are NULL
         for entry in decl.entries:
+            entry_values = ann.read_annotations(entry.annotations, ann.BACKEND_ENTRY, self.errors)
+            if "fallback" in entry_values:
+                span = _annotation_span(entry.annotations, entry.table_span)
+                fallbacks[entry.table] = self.fallback(decl, entry_values, span)
             table = by_name.get(entry.table)
             if table is None:
                 self.errors.error(
@@ -656,7 +698,7 @@ class _Resolver:
             if entry.members is None:
                 paths = list(_member_paths(table, by_name, entry.table + "."))
                 for path in paths:
-                    overrides[path] = m.Override(path, entry.span)
+                    overrides[path] = m.Override(path, entry.span, whole=True)
                 continue
             for mp in entry.members:
                 for path in self.member_path(table, mp, by_name):
@@ -667,14 +709,68 @@ class _Resolver:
                     overrides[path] = m.Override(path, mp.span)
         order = self.path_order
         ordered = sorted(overrides.values(), key=lambda o: order.get(o.path, len(order)))
+        null_fallback = frozenset(
+            t.name
+            for t in self.tables_by_name.values()
+            if t.name not in self.embedded and fallbacks.get(t.name, overall)
+        )
         return m.Backend(
             name=decl.name,
             default=decl.default,
             overrides=tuple(ordered),
             doc=decl.doc,
+            condition=condition,
+            null_fallback=null_fallback,
+            must_patch=self.must_patch(decl, values, overrides),
             allows=self.allows(values),
             span=decl.span,
         )
+
+    def fallback(self, decl: syn.BackendDecl, values: dict[str, Any], span: Span) -> bool:
+        """Whether `@fallback(...)` among `values` leaves unlisted members NULL."""
+        source = values.get("fallback")
+        if source is None:
+            return False
+        if decl.default:
+            self.errors.error(
+                span, f"'{decl.name}' is the default backend: it has no fallback to choose"
+            )
+            return False
+        choices = ["none", *([self.default_backend] if self.default_backend else [])]
+        if source not in choices:
+            self.errors.error(
+                span,
+                f"unknown fallback '{source}'" + did_you_mean(source, choices),
+                hint="'@fallback(none)' leaves unlisted members NULL; "
+                + (
+                    f"'@fallback({self.default_backend})' takes them from the default backend"
+                    if self.default_backend
+                    else "no default backend is declared"
+                ),
+            )
+            return False
+        return bool(source == "none")
+
+    def must_patch(
+        self, decl: syn.BackendDecl, values: dict[str, Any], overrides: dict[str, m.Override]
+    ) -> tuple[m.Override, ...]:
+        found: list[m.Override] = []
+        for path, span in values.get("must_patch", ()):
+            if path not in overrides:
+                # A typo gets a suggestion; a member the backend does not list gets none.
+                known = path in self.path_order
+                self.errors.error(
+                    span,
+                    f"backend '{decl.name}' does not list '{path}', so it has no slot of its"
+                    " own to patch" + ("" if known else did_you_mean(path, overrides)),
+                    hint="list the hook in the backend's block, by table",
+                )
+                continue
+            if path in {o.path for o in found}:
+                self.errors.error(span, f"'{path}' is marked @must_patch twice")
+                continue
+            found.append(m.Override(path, span))
+        return tuple(found)
 
     def member_path(
         self, table: m.Table, mp: syn.MemberPath, by_name: dict[str, m.Table]
@@ -717,13 +813,21 @@ class _Layouts:
     """Per-target checks of every use of a type, and the layout of every record."""
 
     def __init__(
-        self, resolver: _Resolver, types: Sequence[m.TypeDecl], tables: Sequence[m.Table]
+        self,
+        resolver: _Resolver,
+        types: Sequence[m.TypeDecl],
+        tables: Sequence[m.Table],
+        template: Sequence[str] | None,
     ) -> None:
         self.r = resolver
         self.types = types
         self.tables = tables
         self.tables_by_name = {t.name: t for t in tables}
         self.top_level = [t for t in tables if t.name not in resolver.embedded]
+        # The tables of the patch template, in its order: the aggregate's unless listed.
+        self.template = (
+            self.top_level if template is None else [self.tables_by_name[n] for n in template]
+        )
         # The aggregate's slots, walked once; each target's facts keep those present there.
         self.slots = tuple(
             slot for top in self.top_level for slot in m.slots_under(top, self.tables_by_name)
@@ -770,39 +874,56 @@ class _Layouts:
     def aggregate_facts(
         self, target: m.Target, layout: m.TargetLayout, state: _TargetState
     ) -> m.TargetFacts:
-        """The aggregate of the top-level tables present, and where each slot lies in it.
-
-        A patch ID is a hook's byte offset in the aggregate divided by the pointer size.
-        """
-        records = layout.records
-        tops = [t for t in self.top_level if target.holds(t.condition) and t.name in records]
-        size, align, offsets = lay_out_record(
-            (t.name, records[t.name].size, records[t.name].align) for t in tops
-        )
+        """The aggregate of the top-level tables present and where each slot lies in it; the
+        patch template and each hook's patch ID: its byte offset in the template divided by
+        the pointer size, as the kernel's `PARAVIRT_PATCH(x)` computes it."""
         gnu_only = frozenset(state.gnu_only)
+        aggregate, aggregate_exact = self.lay_out_tables(self.top_level, target, layout, gnu_only)
+        template, template_exact = self.lay_out_tables(self.template, target, layout, gnu_only)
         slots: list[m.HookSlot | m.DataSlot] = []
         slot_offsets: dict[str, int] = {}
         patch_ids: dict[str, int] = {}
         for slot in self.slots:
-            if slot.top.name in offsets and target.holds(slot.condition):
-                offset = _offset_in(slot, offsets[slot.top.name], records)
+            if slot.top.name in aggregate.offsets and target.holds(slot.condition):
+                offset = _offset_in(slot, aggregate.offsets[slot.top.name], layout.records)
                 if offset is None:  # a record that failed to lay out, reported already
                     continue
                 slots.append(slot)
                 slot_offsets[slot.path] = offset
-                if isinstance(slot, m.HookSlot):
-                    patch_ids[slot.path] = offset // layout.pointer_size
+                base = template.offsets.get(slot.top.name)
+                if isinstance(slot, m.HookSlot) and base is not None:
+                    in_template = offset - aggregate.offsets[slot.top.name] + base
+                    patch_ids[slot.path] = in_template // layout.pointer_size
         return m.TargetFacts(
             target=target,
             layout=layout,
             present=state.present,
             gnu_only=gnu_only,
-            aggregate=m.RecordLayout(size, align, offsets),
-            aggregate_exact=bool(tops) and not any(t.name in gnu_only for t in tops),
+            aggregate=aggregate,
+            aggregate_exact=aggregate_exact,
             slots=tuple(slots),
             slot_offsets=slot_offsets,
+            patch_template=template,
+            patch_template_exact=template_exact,
             patch_ids=patch_ids,
         )
+
+    @staticmethod
+    def lay_out_tables(
+        tables: Sequence[m.Table],
+        target: m.Target,
+        layout: m.TargetLayout,
+        gnu_only: frozenset[str],
+    ) -> tuple[m.RecordLayout, bool]:
+        """A struct of those of `tables` present on `target`, each a member named after it;
+        and whether every C compiler lays it out so (some table, none in `gnu_only`)."""
+        records = layout.records
+        present = [t for t in tables if target.holds(t.condition) and t.name in records]
+        size, align, offsets = lay_out_record(
+            (t.name, records[t.name].size, records[t.name].align) for t in present
+        )
+        exact = bool(present) and not any(t.name in gnu_only for t in present)
+        return m.RecordLayout(size, align, offsets), exact
 
 
 class _TargetState:
@@ -997,6 +1118,11 @@ def _span(p: syn.ParamDecl) -> Span:
         p.span.end_line,
         p.span.end_column,
     )
+
+
+def _annotation_span(annotations: Sequence[syn.Annotation], fallback: Span) -> Span:
+    """Where `@fallback` is written among `annotations` (else `fallback`)."""
+    return next((a.span for a in annotations if a.name == "fallback"), fallback)
 
 
 def _offset_in(slot: m.Slot, base: int, records: Mapping[str, m.RecordLayout]) -> int | None:

@@ -3,7 +3,8 @@
 Takes: the bytes of a spec file and the name to show for it.
 Hands on: `SourceFile` (decoded text plus a line index) and `Span`, the
 file:line:column range that every syntax node, model element and diagnostic
-carries, and `excerpt()`, the source line with a caret under the span.
+carries, and `excerpt()`, the source line with a caret under the span (control
+characters escaped).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import bisect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .escape import terminal
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,18 +78,31 @@ class Span:
         return cls(file, line, column, line, column + 1)
 
 
+# How much of a long line an excerpt shows: the span (up to EXCERPT_WIDTH characters) and
+# EXCERPT_CONTEXT characters either side.
+EXCERPT_WIDTH = 120
+EXCERPT_CONTEXT = 60
+
+
 def excerpt(span: Span) -> str:
     """The span's first line with a caret line under it, indented for reading."""
     text = span.file.line_text(span.line)
     if not text and span.line > len(span.file.line_starts):
         return ""
+    # A long line is cut to a window around the span, so that thousands of diagnostics on
+    # one huge line cost no more than their count.
+    start = span.column - 1
+    end = span.end_column - 1 if span.end_line == span.line else len(text)
+    end = min(max(end, start), start + EXCERPT_WIDTH)
+    left = max(0, start - EXCERPT_CONTEXT)
+    right = min(len(text), end + EXCERPT_CONTEXT)
+    # Control characters are shown escaped, so the caret is placed on the escaped text.
+    before = ("..." if left else "") + terminal(text[left:start])
+    marked = terminal(text[start:end])
+    shown = before + marked + terminal(text[end:right]) + ("..." if right < len(text) else "")
     # Tabs keep their width in the caret line so the caret stays under the text.
-    prefix = "".join(c if c == "\t" else " " for c in text[: span.column - 1])
-    if span.end_line == span.line:
-        width = max(1, span.end_column - span.column)
-    else:
-        width = max(1, len(text) - span.column + 1)
-    return f"    {text}\n    {prefix}{'^' * width}"
+    prefix = "".join(c if c == "\t" else " " for c in before)
+    return f"    {shown}\n    {prefix}{'^' * max(1, len(marked))}"
 
 
 def display_name(path: Path) -> str:

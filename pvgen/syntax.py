@@ -155,6 +155,7 @@ class BackendEntry:
     table: str
     table_span: Span
     members: tuple[MemberPath, ...] | None  # None means `*`
+    annotations: tuple[Annotation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,9 @@ def _previous_word(source: SourceFile, token: Token) -> tuple[Span | None, str]:
 
 # Conditions are evaluated and rendered recursively; real ones nest a few levels.
 MAX_CONDITION_DEPTH = 100
+# Longer integer literals are refused before conversion (Python itself refuses over 4,300
+# digits); a 128-bit value takes 39 decimal digits.
+MAX_INTEGER_DIGITS = 64
 VALID_ESCAPES = r"\" \' \\ \n \t \r \0 \xNN"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 
@@ -560,8 +564,9 @@ class _Builder(Transformer[Token, Any]):
         return BackendDecl(self.tspan(name), str(name), entries=tuple(children[1:]))
 
     def backend_entry(self, children: list[Any]) -> BackendEntry:
-        table, members = children
-        return BackendEntry(self.tspan(table), str(table), self.tspan(table), members)
+        *annotations, table, members = children
+        span = self.tspan(table)
+        return BackendEntry(span, str(table), span, members, tuple(annotations))
 
     def all_members(self, _children: list[Any]) -> None:
         return None
@@ -609,6 +614,16 @@ class _Builder(Transformer[Token, Any]):
     def integer(self, children: list[Token]) -> tuple[int, Token]:
         token = children[0]
         digits = token.lstrip("-")
+        if len(digits) > MAX_INTEGER_DIGITS:
+            raise SpecError(
+                [
+                    error(
+                        self.tspan(token),
+                        f"integer of {len(digits)} digits; pvgen takes at most"
+                        f" {MAX_INTEGER_DIGITS} (no C type holds more)",
+                    )
+                ]
+            )
         if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
             raise SpecError(
                 [

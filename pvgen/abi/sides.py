@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..escape import path_problem
+from ..files import ReadProblem, read_bounded
 from ..gen.abi_json import content_hash
 
 Dump = dict[str, Any]
@@ -25,8 +27,11 @@ class SideError(Exception):
 def load_dump_file(path: Path) -> Dump:
     """A frozen dump, refused if its content no longer matches its hash."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # The bounded reader: a FIFO or a device named as a dump is refused, not read.
+        data = json.loads(read_bounded(path, None).decode("utf-8"))
+    except ReadProblem as exc:
+        raise SideError(str(exc)) from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, or a 5,000-digit int
         raise SideError(f"cannot read dump '{path}': {exc}") from None
     if not isinstance(data, dict) or "tables" not in data or "abi" not in data:
         raise SideError(f"'{path}' is not an ABI dump")
@@ -72,15 +77,18 @@ def _git(*args: str, cwd: Path | None = None) -> bytes:
 
 
 def _load_from_git(ref: str, path: str, compile_spec: Callable[[Path], Dump]) -> Dump:
-    top = Path(_git("rev-parse", "--show-toplevel").decode().strip())
-    prefix = _git("rev-parse", "--show-prefix").decode().strip()
+    top = Path(_git("rev-parse", "--show-toplevel").decode(errors="surrogateescape").strip())
+    prefix = _git("rev-parse", "--show-prefix").decode(errors="surrogateescape").strip()
     import tempfile
 
     wanted = PurePosixPath(prefix) / path if prefix else PurePosixPath(path)
     folder = str(wanted.parent)
     with tempfile.TemporaryDirectory(prefix="pvgen-git-") as tmp:
         listing = _git("ls-tree", "-r", "--name-only", "-z", ref, "--", folder, cwd=top)
-        names = [n for n in listing.decode().split("\0") if n]
+        # A name that is not UTF-8 or holds a control character is no spec pvgen reads (the
+        # loader refuses such names): it is not copied out.
+        decoded = (n.decode("utf-8", errors="surrogateescape") for n in listing.split(b"\0"))
+        names = [n for n in decoded if n and path_problem(n) is None]
         if str(wanted) not in names:
             raise SideError(f"'{path}' does not exist at revision '{ref}'")
         for name in names:

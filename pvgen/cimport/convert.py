@@ -1,11 +1,14 @@
 """Spec writing: the declarations of a C header to the text of a first .pvspec.
 
 Takes: a `Header` and its `Scan` (for comments and blank lines), the struct
-patterns and the ABI name.
+patterns, the ABI name, and the parsed further headers whose inline functions
+are the kernel's call wrappers (for the signatures of callee-save thunks).
 Hands on: `Imported`, the spec text in the canonical layout (it has been parsed
 again by the formatter) and the notes for stderr, each with its header line.
 Everything pvgen could not carry over is a `TODO(pvgen import)` comment at the
-place it belongs, so that nothing is silently lost.
+place it belongs, so that nothing is silently lost. Every slot of a table is
+kept, so the imported layout and patch IDs are the header's: a callee-save
+thunk whose signature no wrapper gives is a placeholder hook marked TODO.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 
 from .. import conditions as cond
 from ..layout import BUILTIN_TYPES, canonical_c_type
-from ..names import problem_with
+from ..names import PY_STDLIB_MODULES, problem_with
 from .cparse import (
     CEnum,
     CInline,
@@ -68,20 +71,37 @@ class _Need:
 
 
 def write_spec(
-    header: Header, scanned: Scan, name: str, patterns: Sequence[str], abi: str | None
+    header: Header,
+    scanned: Scan,
+    name: str,
+    patterns: Sequence[str],
+    abi: str | None,
+    wrappers: Sequence[tuple[str, Header]] = (),
 ) -> Imported:
-    return _Writer(header, scanned, name, patterns, abi).run()
+    """`wrappers`: (name as shown, parsed header) of each further header given."""
+    return _Writer(header, scanned, name, patterns, abi, wrappers).run()
 
 
 class _Writer:
     def __init__(
-        self, header: Header, scanned: Scan, name: str, patterns: Sequence[str], abi: str | None
+        self,
+        header: Header,
+        scanned: Scan,
+        name: str,
+        patterns: Sequence[str],
+        abi: str | None,
+        wrappers: Sequence[tuple[str, Header]],
     ) -> None:
         self.header = header
+        # Where callee-save call wrappers are looked for: this header, then the others.
+        self.wrapper_names = [shown for shown, _ in wrappers]
+        self.wrappers = [(name, header.inlines)] + [(n, h.inlines) for n, h in wrappers]
+        self.callee_slots = 0
+        self.callee_placeholders = 0
         self.scanned = scanned
         self.name = name.replace("\\", "/").rsplit("/", 1)[-1]  # the spec names the file only
         self.patterns = patterns
-        self.abi = abi or _identifier(re.sub(r"\.[^.]*$", "", self.name))
+        self.abi = abi or _abi_name(re.sub(r"\.[^.]*$", "", self.name))
         self.notes: list[tuple[int, str]] = list(scanned.notes) + list(header.notes)
         self.comments = sorted(scanned.comments, key=lambda c: c.line)
         self.comment_lines = [c.line for c in self.comments]
@@ -117,6 +137,7 @@ class _Writer:
         if self.header.skipped:
             what = "other top-level declarations (prototypes, variables, function bodies)"
             self.notes.append((0, f"skipped {self.header.skipped} {what}"))
+        self.note_callee_slots()
         # Notes in header order; the ones about the whole header (line 0) last.
         notes = sorted(self.notes, key=lambda n: (n[0] == 0, n[0]))
         return Imported("\n".join(lines) + "\n", notes)
@@ -158,10 +179,16 @@ class _Writer:
                 changed = changed or bool(grown)
         tables = [s for s in structs if s.name in chosen]
         if not tables:
+            later = (
+                "; the first HEADER must be the one with the tables (the others are read"
+                " for call wrappers only)"
+                if self.wrapper_names
+                else ""
+            )
             raise HeaderError(
                 f"{self.name}",
                 "no hook tables found: no struct has a function-pointer member"
-                " (name structs with --struct to import them anyway)",
+                f" (name structs with --struct to import them anyway){later}",
             )
         return tables
 
@@ -329,9 +356,11 @@ class _Writer:
                 (member.first.line, f"{where}: dropped '{attribute}', which pvgen does not model")
             )
         annotations = [iftext] if iftext else []
-        declaration, missing = self.declaration(table, member, annotations, where)
+        declaration, todo = self.declaration(table, member, annotations, where)
         if declaration is None:
-            return lines + [f"    // {c}".rstrip() for c in doc] + [f"    // {missing}"]
+            return lines + [f"    // {c}".rstrip() for c in doc] + [f"    // {todo}"]
+        if todo:
+            lines.append(f"    // {todo}")
         lines += [f"    /// {d}".rstrip() for d in doc]
         if annotations:
             lines.append("    " + " ".join(annotations))
@@ -341,7 +370,8 @@ class _Writer:
     def declaration(
         self, table: CStruct, member: CMember, annotations: list[str], where: str
     ) -> tuple[str | None, str]:
-        """The member's spec line, or None and the TODO that stands in for it."""
+        """The member's spec line and a TODO to put above it (or ""); or None and the
+        TODO that stands in for it."""
         line = member.first.line
         name = self.safe_name(member.name, line, where)
         if member.kind == "unsupported":
@@ -353,20 +383,36 @@ class _Writer:
                 annotations.append(f"@callconv({member.callconv})")
             return self.hook_text(member.type, name, member.params, line, where), ""
         if member.kind == "callee_save":
-            recovered = self.recover_callee_save(table, member)
-            if recovered is None:
-                self.notes.append(
-                    (line, f"{where}: callee-save thunk whose signature the header does not give")
-                )
-                return None, (
-                    f"{TODO} '{member.name}' is a callee-save thunk ({member.source}) and the"
-                    f" header does not give its C signature; declare it as"
-                    f" '@callee_save <return type> {name}(<parameters>);'"
-                )
-            returns, params, source = recovered
-            self.notes.append((line, f"{where}: callee-save signature recovered from {source}"))
+            # The slot is kept whatever is known of the signature: a thunk is one pointer
+            # either way, so the table's layout and patch IDs stay the header's.
             annotations.append("@callee_save")
-            return self.hook_text(returns, name, params, line, where), ""
+            self.callee_slots += 1
+            recovered, why = self.recover_callee_save(table, member)
+            if recovered is not None:
+                returns, params, source = recovered
+                self.notes.append((line, f"{where}: callee-save signature recovered from {source}"))
+                return self.hook_text(returns, name, params, line, where), ""
+            self.callee_placeholders += 1
+            placeholder = f"void {name}()"
+            self.notes.append(
+                (
+                    line,
+                    f"{where}: callee-save thunk, and {why}; kept its slot with the"
+                    f" placeholder '{placeholder}'",
+                )
+            )
+            return f"{placeholder};", (
+                f"{TODO} '{member.name}' is a callee-save thunk ({member.source}) and {why}."
+                f" '{placeholder}' below is a placeholder that keeps its slot (a thunk is one"
+                " pointer either way): give its return type and parameters"
+                + (
+                    ""
+                    if self.wrapper_names
+                    else f", or import again with the header of the kernel's call wrappers"
+                    f" after this one ('pvgen import {self.name} paravirt.h')"
+                )
+                + "."
+            )
         assert member.type is not None
         inner = self.embedded(member)
         if inner in {t.name for t in self.tables}:
@@ -403,24 +449,76 @@ class _Writer:
     # -- callee-save thunks
     def recover_callee_save(
         self, table: CStruct, member: CMember
-    ) -> tuple[CType, tuple[CParam, ...], str] | None:
+    ) -> tuple[tuple[CType, tuple[CParam, ...], str] | None, str]:
+        """The thunk's signature from the kernel's call wrappers (return type, parameters,
+        which wrapper), or None and why not, as words that follow "and" in a TODO."""
         holders = {table.name} | {
             m.name for s in self.tables for m in s.members if self.embedded(m) == table.name
         }
-        for inline in self.header.inlines:
-            for voided, count, args in _callee_calls(inline):
-                if len(args) < count + (1 if voided else 2):
+        found: list[tuple[CType, tuple[CParam, ...], str]] = []
+        untraced: list[str] = []
+        in_asm: list[str] = []
+        for shown, inlines in self.wrappers:
+            for inline in inlines:
+                if not self.may_exist(inline.first):
                     continue
-                returns = CType(("void",)) if voided else type_of(args[0])
-                path = args[0] if voided else args[1]
-                values = args[1 : 1 + count] if voided else args[2 : 2 + count]
-                parts = [t.text for t in path if t.kind == "ident"]
-                if len(parts) < 2 or parts[-1] != member.name or parts[-2] not in holders:
-                    continue
-                params = _params_from(inline, values)
-                if returns is not None and params is not None:
-                    return returns, params, f"{inline.name}() in {self.name}"
-        return None
+                if _asm_names(inline, member.name, holders):
+                    in_asm.append(f"{inline.name}() at {_base(shown)}:{inline.first.line}")
+                for call in _callee_calls(inline):
+                    values = _callee_values(call, member.name, holders)
+                    if values is None:
+                        continue
+                    returns, passed = values
+                    where = f"{inline.name}() at {_base(shown)}:{inline.first.line}"
+                    params = _passed_params(inline, passed)
+                    if returns is None or params is None:
+                        untraced.append(where)
+                    else:
+                        found.append((returns, params, where))
+        signatures = {(r, tuple(p.type for p in ps)) for r, ps, _ in found}
+        if len(signatures) == 1:
+            return found[0], ""
+        if len(signatures) > 1:
+            wheres = sorted({w for _, _, w in found})
+            return None, f"its call wrappers give different signatures ({', '.join(wheres)})"
+        if untraced:
+            return None, (
+                f"its call wrapper ({', '.join(untraced)}) passes values pvgen cannot trace to"
+                " the wrapper's parameters"
+            )
+        if in_asm:
+            return None, (
+                f"the kernel calls it from inline assembly only ({', '.join(in_asm)}),"
+                " which does not give its signature"
+            )
+        if self.wrapper_names:
+            files = ", ".join(_base(n) for n, _ in self.wrappers)
+            return None, f"no PVOP_*CALLEE* call wrapper in {files} calls it"
+        return None, "the header does not give its C signature"
+
+    def may_exist(self, token: Token) -> bool:
+        """Whether code at `token` is compiled as C at all (not under `#ifdef __ASSEMBLY__`)."""
+        parts = [f.condition for f in token.frames if f.understood and f.condition is not None]
+        joined = cond.conjoin(*parts)
+        return joined is None or _simplify(joined) is not False
+
+    def note_callee_slots(self) -> None:
+        if not self.callee_slots:
+            return
+        recovered = self.callee_slots - self.callee_placeholders
+        read = ", ".join(_base(n) for n, _ in self.wrappers)
+        message = (
+            f"{self.callee_slots} callee-save slots: {recovered} signatures recovered from"
+            f" the call wrappers in {read}"
+        )
+        if self.callee_placeholders:
+            message += f", {self.callee_placeholders} kept as placeholders marked TODO"
+            if not self.wrapper_names:
+                message += (
+                    "; name the header of the kernel's call wrappers after this one to read"
+                    f" theirs ('pvgen import {self.name} paravirt.h')"
+                )
+        self.notes.append((0, message))
 
     # -- types
     def type_text(self, ctype: CType, line: int) -> str:
@@ -594,6 +692,14 @@ def _identifier(text: str) -> str:
     return "abi_" + name if name[0].isdigit() else name
 
 
+def _abi_name(stem: str) -> str:
+    """The ABI's name from the header's file name: `types.h` gives `types_abi`, since an ABI
+    named like a keyword or a standard-library module (the generated Python package's name)
+    is refused."""
+    name = _identifier(stem)
+    return f"{name}_abi" if problem_with(name) or name in PY_STDLIB_MODULES else name
+
+
 def _wrap_comment(line: str, width: int = 100) -> list[str]:
     """A `//` comment line longer than `width`, as several."""
     stripped = line.lstrip()
@@ -662,16 +768,85 @@ def _callee_calls(inline: CInline) -> Iterable[tuple[bool, int, list[list[Token]
             yield found.group(1) == "V", int(found.group(2)), split_at(body[i + 2 : end], ",")
 
 
-def _params_from(inline: CInline, values: Sequence[Sequence[Token]]) -> tuple[CParam, ...] | None:
+def _asm_names(inline: CInline, member: str, holders: set[str]) -> bool:
+    """Whether the inline function calls the hook from inline assembly, as kernels before
+    2.6.32 do the interrupt-flag hooks: `asm(... : paravirt_type(pv_irq_ops.save_fl), ...)`."""
+    body = inline.body
+    for i, token in enumerate(body[:-1]):
+        if token.text == "paravirt_type" and body[i + 1].text == "(":
+            path = _member_path(body[i + 2 : matching(body, i + 1)])
+            if path is not None and path[-1] == member and path[-2] in holders:
+                return True
+    return False
+
+
+def _callee_values(
+    call: tuple[bool, int, list[list[Token]]], member: str, holders: set[str]
+) -> tuple[CType | None, list[list[Token]]] | None:
+    """The return type and the argument values of a call of `member`, or None when the call
+    is to another hook.
+
+    The op is the first argument written as a member path (`irq.save_fl`,
+    `pv_irq_ops.save_fl`, `pv_ops.mmu.pte_val`); a bare word before it (the ops array, in
+    kernels that name it) is passed over. The values follow the op, as many as the macro's
+    digit says; an alternative and a feature may come after them.
+    """
+    voided, count, args = call
+    first = 0 if voided else 1
+    for index in range(first, len(args)):
+        path = _member_path(args[index])
+        if path is None:
+            continue
+        if path[-1] != member or path[-2] not in holders:
+            return None
+        values = args[index + 1 : index + 1 + count]
+        if len(values) != count:
+            return None
+        returns = CType(("void",)) if voided else type_of(args[0])
+        return returns, values
+    return None
+
+
+def _member_path(tokens: Sequence[Token]) -> list[str] | None:
+    """`a.b` or `a.b.c` as its names; None for anything else."""
+    names = [t.text for t in tokens[::2] if t.kind == "ident"]
+    dots = [t for t in tokens[1::2] if t.text == "."]
+    if len(tokens) < 3 or len(tokens) % 2 == 0:
+        return None
+    if len(names) != (len(tokens) + 1) // 2 or len(dots) != len(tokens) // 2:
+        return None
+    return names
+
+
+def _passed_params(inline: CInline, values: Sequence[Sequence[Token]]) -> tuple[CParam, ...] | None:
+    """The wrapper's parameters that the values pass, in order, each once.
+
+    A value names one parameter, perhaps through a member or a cast (`pte.pte`,
+    `(u64)val >> 32`: i386 splits a 64-bit value into two words). A value naming none
+    (a local, a constant) or two cannot be traced.
+    """
     if inline.params is None:
         return None
     by_name = {p.name: p for p in inline.params if p.name}
-    params = []
+    passed: list[CParam] = []
     for value in values:
-        if len(value) != 1 or value[0].text not in by_name:
+        named = {
+            t.text
+            for k, t in enumerate(value)
+            if t.kind == "ident"
+            and t.text in by_name
+            and not (k and value[k - 1].text in (".", "->"))
+        }
+        if len(named) != 1:
             return None
-        params.append(by_name[value[0].text])
-    return tuple(params)
+        param = by_name[named.pop()]
+        if param not in passed:
+            passed.append(param)
+    return tuple(passed)
+
+
+def _base(name: str) -> str:
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 __all__ = ["Imported", "write_spec", "CComment"]

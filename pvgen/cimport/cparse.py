@@ -130,6 +130,7 @@ class CInline:
     returns: CType | None
     params: tuple[CParam, ...] | None
     body: list[Token]
+    first: Token  # where the definition starts, for notes and its `#if` frames
 
 
 @dataclass
@@ -241,7 +242,13 @@ class _Reader:
         ret = type_of([t for t in decl[: paren - 1] if t.text not in ("static", "extern")])
         params = _params(decl[paren + 1 : close])
         self.header.inlines.append(
-            CInline(decl[paren - 1].text, ret, params, self.tokens[body_open + 1 : body_close])
+            CInline(
+                decl[paren - 1].text,
+                ret,
+                params,
+                self.tokens[body_open + 1 : body_close],
+                self.tokens[start],
+            )
         )
 
     def typedef(self, i: int) -> int:

@@ -19,7 +19,11 @@ from .. import conditions as cond
 
 # Macros whose value the kernel fixes: a C header's declarations are never read
 # by the assembler, and always by the kernel.
-KNOWN_UNDEFINED = {"__ASSEMBLY__"}
+KNOWN_UNDEFINED = {"__ASSEMBLY__", "__ASSEMBLER__"}  # the kernel uses both spellings
+# Limits that keep the cost of conditions linear in the size of the header; real headers
+# stay far below both (a spec condition may nest 100 levels too).
+MAX_IF_DEPTH = 100
+MAX_BRANCHES = 100
 KNOWN_DEFINED = {"__KERNEL__"}
 
 _TOKEN = re.compile(
@@ -177,7 +181,7 @@ class _Scanner:
             self.next_branch(None, "else", line, is_else=True)
         elif word == "endif":
             self.groups.pop()
-            self.frames = tuple(group[-1] for group in self.groups)
+            self.frames = self.frames[:-1]
         elif word == "define" and self.is_include_guard(rest):
             pass
         elif word:
@@ -196,15 +200,26 @@ class _Scanner:
             else:
                 test: cond.Cond = cond.Name(_strip_config(name))
                 parsed = test if word == "ifdef" else cond.Not(test)
+        if len(self.groups) >= MAX_IF_DEPTH:
+            raise HeaderError(
+                f"{self.name}:{line}:1", f"'#if' groups nest more than {MAX_IF_DEPTH} levels deep"
+            )
         frame = _frame(parsed, f"{word} {rest}", line)
         self.groups.append([frame])
-        self.frames = tuple(group[-1] for group in self.groups)
+        self.frames = (*self.frames, frame)
 
     def next_branch(
         self, parsed: _Parsed | None, text: str, line: int, is_else: bool = False
     ) -> None:
         """`#elif` or `#else`: this branch holds when no earlier test did (and its own does)."""
         group = self.groups[-1]
+        if len(group) >= MAX_BRANCHES:
+            # Each branch's condition negates every earlier one: a longer chain would cost
+            # time and memory by the square of its length, in pvgen and in the spec made.
+            raise HeaderError(
+                f"{self.name}:{line}:1",
+                f"'#{group[0].text.split()[0]}' group has more than {MAX_BRANCHES} branches",
+            )
         own = parsed if not is_else else None
         if not all(f.understood for f in group) or (own is not None and not own.understood):
             frame = Frame(line, None, text, understood=False)
@@ -217,7 +232,7 @@ class _Scanner:
             parts = negated + ([mine] if mine is not None else [])
             frame = Frame(line, cond.conjoin(*parts), text, test=mine)
         group.append(frame)
-        self.frames = tuple(g[-1] for g in self.groups)
+        self.frames = (*self.frames[:-1], frame)
 
     def next_directive_defines(self, name: str) -> bool:
         rest = self.text[self.line_start :]
@@ -369,7 +384,10 @@ class _CondParser:
         if token[0].isdigit():
             digits = token.rstrip("uUlL")
             octal = len(digits) > 1 and digits[0] == "0" and digits[1] not in "xX"
-            return cond.Int(int(digits, 8) if octal else int(digits, 0))
+            try:
+                return cond.Int(int(digits, 8) if octal else int(digits, 0))
+            except ValueError:  # not a number after all, or thousands of digits long
+                raise _NotUnderstood from None
         if _is_condition_name(token):
             if self.peek() == "(":
                 raise _NotUnderstood  # a function-like macro pvgen cannot evaluate

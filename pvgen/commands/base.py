@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..diagnostics import SpecError
+from ..escape import terminal
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 
@@ -47,4 +48,4 @@ def print_errors(exc: SpecError) -> None:
 
 def error(message: str) -> None:
     """A one-line error of pvgen itself (not of a spec) on stderr."""
-    print(f"pvgen: error: {message}", file=sys.stderr)
+    print(f"pvgen: error: {terminal(message)}", file=sys.stderr)

@@ -12,7 +12,7 @@ import argparse
 from ..config import Config
 from ..diagnostics import SpecError
 from ..source import display_name
-from .base import EXIT_FINDINGS, EXIT_OK, error, print_errors, spec_paths
+from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, error, print_errors, spec_paths
 
 NAME = "freeze"
 HELP = "freeze the current version's ABI dump"
@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
     from ..abi.freeze import FreezeError
+    from ..gen.writer import WriteError
 
     status = EXIT_OK
     for path in spec_paths(args.paths, config):
@@ -42,6 +43,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
         except FreezeError as exc:
             error(str(exc))
             status = max(status, EXIT_FINDINGS)
+            continue
+        except (OSError, WriteError) as exc:
+            error(f"cannot freeze '{display_name(path)}': {exc}")
+            status = max(status, EXIT_USAGE)
             continue
         verb = "froze" if written else "already frozen:"
         print(f"{verb} version {abi.version} of '{abi.name}' in {display_name(written_to)}")

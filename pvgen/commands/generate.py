@@ -16,14 +16,22 @@ from pathlib import Path
 from ..config import Config
 from ..diagnostics import SpecError
 from ..source import display_name
-from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, error, report_spec_error, spec_paths
+from .base import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    error,
+    report_spec_error,
+    spec_paths,
+)
 
 NAME = "generate"
 HELP = "write the C and Python bindings and the ABI dump"
 DESCRIPTION = (
     "Generate C headers, Python dispatch tables and stubs, and abi.json for each spec into"
-    " OUT/<abi>/. Only changed files are written, each atomically; only files pvgen generated"
-    " are replaced or removed."
+    " OUT/<abi>/. Only changed files are written, each atomically; only files that"
+    " OUT/<abi>/pvgen.manifest lists as pvgen wrote them are replaced or removed."
 )
 
 
@@ -59,10 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
-    from ..gen.common import GenerationError
+    from ..gen.common import macro_prefix_problem
     from ..gen.plugins import PluginError
     from ..gen.writer import WriteError
 
+    problem = macro_prefix_problem(args.macro_prefix)
+    if problem is not None:
+        raise UsageError(f"--macro-prefix: {problem}")
     base = Path(args.out) if args.out else config.out
     options = api.GenOptions(macro_prefix=args.macro_prefix)
     status = EXIT_OK
@@ -74,10 +85,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         except SpecError as exc:
             status = max(status, report_spec_error(exc))
             continue
-        except (GenerationError, PluginError) as exc:
+        except PluginError as exc:
             print(f"{display_name(path)}: error: {exc}", file=sys.stderr)
-            missing = isinstance(exc, PluginError) and exc.missing
-            status = max(status, EXIT_USAGE if missing else EXIT_FINDINGS)
+            status = max(status, EXIT_USAGE if exc.missing else EXIT_FINDINGS)
             continue
         shown = display_name(base / abi.name)
         try:

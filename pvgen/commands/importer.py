@@ -1,6 +1,8 @@
 """`pvgen import`: a first spec from a C header that declares hook tables.
 
-Takes: a C header (or `-` for stdin), `--struct` patterns, `--abi`, `-o`/`--force`.
+Takes: a C header (or `-` for stdin), then any further headers with the kernel's call
+wrappers (read for callee-save thunks' signatures), `--struct` patterns, `--abi`,
+`-o`/`--force`.
 Hands on: the spec on stdout or written atomically to a new file (an existing one only with
 --force), and a note on stderr, with its header line, for whatever could not be carried over.
 """
@@ -8,11 +10,14 @@ Hands on: the spec on stdout or written atomically to a new file (an existing on
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
 
 from ..config import Config
+from ..escape import path_problem
+from ..files import ReadProblem, read_bounded
 from ..source import display_name
 from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, error
 
@@ -22,12 +27,21 @@ DESCRIPTION = (
     "Read a C header that declares hook tables as structs of function pointers and print a"
     " spec for them on stdout: hooks with their C signatures, #ifdef as @if, comments as docs,"
     " fastcall as @callconv. What cannot be carried over is a TODO comment in the spec and a"
-    " note on stderr with its header line."
+    " note on stderr with its header line. Further headers are read for the kernel's call"
+    " wrappers (PVOP_CALLEE1(ret, op, arg) and the like), which give the signatures of"
+    " callee-save thunks; a thunk whose signature is not found keeps its slot with a"
+    " placeholder signature marked TODO."
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("header", metavar="HEADER", help="the C header, or '-' for stdin")
+    parser.add_argument(
+        "headers",
+        nargs="+",
+        metavar="HEADER",
+        help="the C header with the tables, or '-' for stdin; then any headers with the"
+        " kernel's call wrappers, such as paravirt.h after paravirt_types.h",
+    )
     parser.add_argument(
         "--struct",
         action="append",
@@ -54,15 +68,27 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if output is not None and output.exists() and not args.force:
         # A spec the user may have started editing is never replaced without being asked.
         raise UsageError(f"'{display_name(output)}' exists; pass --force to replace it")
-    path = Path(args.header)
-    shown = display_name(path)
+    if args.headers.count("-") > 1:
+        raise UsageError("'-' (stdin) can be given once")
+    for name in (*args.headers, args.output or ""):
+        problem = path_problem(name)
+        if problem is not None:
+            raise UsageError(problem)
+    read: list[tuple[bytes, str]] = []
+    for header in args.headers:
+        path = Path(header)
+        shown = display_name(path)
+        try:
+            data = (
+                sys.stdin.buffer.read() if header == "-" else read_bounded(path, None, shown=shown)
+            )
+        except ReadProblem as exc:
+            error(str(exc))
+            return EXIT_USAGE
+        read.append((data, shown))
+    (data, shown), wrappers = read[0], read[1:]
     try:
-        data = sys.stdin.buffer.read() if args.header == "-" else path.read_bytes()
-    except OSError as exc:
-        error(f"cannot read '{shown}': {exc.strerror or exc}")
-        return EXIT_USAGE
-    try:
-        imported = import_header(data, shown, tuple(args.struct or ()), args.abi)
+        imported = import_header(data, shown, tuple(args.struct or ()), args.abi, wrappers)
     except HeaderError as exc:
         print(f"{exc}", file=sys.stderr)
         return EXIT_FINDINGS
@@ -72,11 +98,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if output is None:
         sys.stdout.write(imported.text)
         return EXIT_OK
-    from ..gen.writer import write_file
+    from ..gen.writer import WriteError, write_file
 
     try:
-        write_file(output.resolve(), imported.text)
-    except OSError as exc:
+        write_file(Path(os.path.realpath(output)), imported.text)
+    except (OSError, WriteError) as exc:
         error(f"cannot write '{display_name(output)}': {exc}")
         return EXIT_USAGE
     print(f"wrote {display_name(output)}", file=sys.stderr)

@@ -2,10 +2,13 @@
 
 Takes: a `model.Abi`.
 Hands on: the files of the package `python/<abi>/`: `tables.py` (patch IDs,
-since-versions, a class with `__slots__` per table, and the dispatch object
-that binds each slot once, at install time), `types.py` (integers, structs,
-enums), `backends/<name>.py` (one stub class per backend with the hooks it
-overrides; the default backend's stub has every hook) and `__init__.py`.
+since-versions, per backend what it overrides, what is NULL under it, the
+targets it runs on and the hooks it must patch, a class with `__slots__` per
+table, and the dispatch object that binds each slot once, at install time, to
+None where the slot is NULL), `types.py` (integers, structs, enums),
+`backends/<name>.py` (one stub class per backend with the hooks it overrides;
+the default backend's stub has every hook it does not leave NULL) and
+`__init__.py`.
 The code is emitted black-clean and mypy --strict clean, so nothing is
 reformatted at generation time.
 
@@ -18,87 +21,30 @@ is `pv_mmu_ops_lazy_mode_enter`.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import model as m
+from ..escape import python_comment, python_docstring
+from ..names import class_name as class_name  # the spelling the name checks use too
+from ..names import method_name as method_name
 from .common import (
-    BIDI_CONTROLS,
-    GenerationError,
     GenOptions,
     OutputFile,
     banner_lines,
     environment,
 )
+from .pytypes import py_default, py_type, py_value
 
 LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
 
 
-# ---- names and types -------------------------------------------------------------------
-
-
-def class_name(abi_name: str, suffix: str) -> str:
-    return "".join(part.capitalize() for part in abi_name.split("_")) + suffix
-
-
-def method_name(path: str) -> str:
-    return path.replace(".", "_")
-
-
-def py_type(abi: m.Abi, ref: m.TypeRef, module: str = "") -> str:
-    """The Python annotation of a spec type; `module` prefixes names from types.py."""
-    if ref.pointers:
-        return "str" if ref.builtin and ref.name == "char" and len(ref.pointers) == 1 else "int"
-    if ref.builtin:
-        return {"void": "None", "bool": "bool"}.get(ref.name, "int")
-    return f"{module}{ref.name}"
-
-
-def py_default(abi: m.Abi, ref: m.TypeRef, module: str = "", *, factory: bool = True) -> str:
-    """A default value of `ref`: for a dataclass field (`factory`) or a class attribute."""
-    annotation = py_type(abi, ref, module)
-    if annotation in ("int", "str", "bool"):
-        return {"int": "0", "str": '""', "bool": "False"}[annotation]
-    decls = abi.types_by_name.get(ref.name, ())
-    if decls and all(isinstance(d, m.Enum) for d in decls):
-        first = decls[0]
-        assert isinstance(first, m.Enum)
-        return f"{annotation}({first.values[0].value})"
-    if decls and any(isinstance(d, m.Typedef) for d in decls):
-        targets = {py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)}
-        if targets <= {"int"}:
-            return "0"
-    return f"field(default_factory={annotation})" if factory else f"{annotation}()"
-
-
-# Backslashes, control characters but newline, and the bidirectional overrides that
-# could make a docstring read differently from what Python sees.
-_UNSAFE_IN_DOCSTRING = re.compile(f"[\\\\\\x00-\\x09\\x0b-\\x1f\\x7f{BIDI_CONTROLS}]")
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    char = match.group()
-    if char == "\\":
-        return "\\\\"
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-# In a `#` comment: control characters (a carriage return would end the comment for
-# Python's compiler) and the bidirectional overrides.
-_UNSAFE_IN_COMMENT = re.compile(f"[\\x00-\\x1f\\x7f{BIDI_CONTROLS}]")
-
-
-def comment_text(text: str) -> str:
-    """One line of text for a `#` comment: newlines become spaces, the unsafe is escaped."""
-    return _UNSAFE_IN_COMMENT.sub(_escape_char, text.replace("\n", " "))
-
-
 def docstring(text: str | None, indent: str, fallback: str) -> list[str]:
     """A docstring as black leaves it: escaped, stripped, one or several lines."""
     body = (text or fallback).strip()
-    escaped = _UNSAFE_IN_DOCSTRING.sub(_escape_char, body).replace('"""', '\\"\\"\\"')
+    escaped = python_docstring(body)
     lines = [line.rstrip() for line in escaped.split("\n")]
     if escaped.endswith('"'):
         lines[-1] += " "  # a quote right before the closing quotes would end the string
@@ -151,15 +97,10 @@ class TableView:
 
 def hook_views(abi: m.Abi) -> list[HookView]:
     views = []
-    seen: dict[str, str] = {}
     for slot in abi.slots:
         path = slot.path
+        # Two paths never share a method: pvgen/gennames.py reports it at resolve time.
         method = method_name(path)
-        if method in seen and seen[method] != path:
-            raise GenerationError(
-                f"'{path}' and '{seen[method]}' both become Python method '{method}'"
-            )
-        seen[method] = path
         if isinstance(slot, m.HookSlot):
             hook = slot.hook
             views.append(
@@ -202,19 +143,35 @@ def _member_docs(abi: m.Abi) -> dict[str, str | None]:
     return docs
 
 
+def null_paths(abi: m.Abi, backend: m.Backend) -> list[str]:
+    """The paths whose slot is NULL under `backend`, in spec order."""
+    return [s.path for s in abi.slots if abi.source(backend, s) is m.Source.NULL]
+
+
+def may_be_null(abi: m.Abi) -> set[int]:
+    """The ids of the hooks and data members whose slot is NULL under some backend."""
+    found = {
+        id(s.member) for b in abi.backends for s in abi.slots if abi.source(b, s) is m.Source.NULL
+    }
+    found |= {id(s.member) for s in abi.hook_slots if s.hook.nullable}
+    return found
+
+
 def table_views(abi: m.Abi) -> list[TableView]:
     views = []
+    nullable = may_be_null(abi)
     for table in abi.tables:
         slots = []
         subtables = []
         for member in table.members:
             if isinstance(member, m.Hook):
                 params = ", ".join(py_type(abi, p.type, "t.") for p in member.params)
-                slots.append(
-                    (member.name, f"Callable[[{params}], {py_type(abi, member.returns, 't.')}]")
-                )
+                callable_ = f"Callable[[{params}], {py_type(abi, member.returns, 't.')}]"
+                none = " | None" if id(member) in nullable else ""
+                slots.append((member.name, callable_ + none))
             elif isinstance(member, m.DataMember):
-                slots.append((member.name, py_type(abi, member.type, "t.")))
+                none = " | None" if id(member) in nullable else ""
+                slots.append((member.name, py_type(abi, member.type, "t.") + none))
             else:
                 subtables.append((member.name, member.table))
         views.append(
@@ -237,7 +194,7 @@ def patch_ids(abi: m.Abi) -> dict[str, dict[str, int]]:
 
 
 def _banner(abi: m.Abi) -> list[str]:
-    return [f"# {line}".rstrip() for line in banner_lines(abi)]
+    return [f"# {python_comment(line)}".rstrip() for line in banner_lines(abi)]
 
 
 def render(abi: m.Abi, options: GenOptions) -> list[OutputFile]:
@@ -325,7 +282,7 @@ def _type_views(abi: m.Abi) -> list[dict[str, object]]:
         elif all(isinstance(d, m.Typedef) for d in decls):
             targets = sorted({py_type(abi, d.target) for d in decls if isinstance(d, m.Typedef)})
             alias = targets[0] if len(targets) == 1 else " | ".join(targets)
-            comment = comment_text(doc) if doc else None
+            comment = python_comment(doc.replace("\n", " ")) if doc else None
             views.append({"kind": "alias", "name": name, "target": alias, "comment": comment})
         else:
             fields: dict[str, tuple[str, str]] = {}
@@ -370,7 +327,6 @@ def _definition_order(views: list[dict[str, object]]) -> list[dict[str, object]]
 
 
 def _mentions(text: str, name: str) -> bool:
-    import re
 
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
 
@@ -389,13 +345,12 @@ def tables_made(abi: m.Abi) -> list[str]:
     lines: list[str] = []
 
     def make(target: str, table: m.Table) -> None:
-        line = f"{indent}{target} = _table({table.name})"
+        base = py_value(table.name)  # inside a method: `__x` would be mangled
+        line = f"{indent}{target} = _table({base})"
         if len(line) <= LINE_LENGTH:
             lines.append(line)
         else:
-            lines.extend(
-                [f"{indent}{target} = _table(", f"{indent}{INDENT}{table.name}", f"{indent})"]
-            )
+            lines.extend([f"{indent}{target} = _table(", f"{indent}{INDENT}{base}", f"{indent})"])
         for member in table.members:
             if isinstance(member, m.SubTable):
                 make(f"{target}.{member.name}", abi.tables_by_name[member.table])
@@ -407,6 +362,14 @@ def tables_made(abi: m.Abi) -> list[str]:
 
 def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     top = list(abi.top_level_tables())
+    native = _default_backend(abi)
+    native_stub = class_name(native, "Stub") if native else "object"
+    dispatch_params = [
+        "self",
+        "backend: object",
+        f"native: {native_stub}",
+        "target: str | None = None",
+    ]
     install = [
         line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
     ]
@@ -418,35 +381,42 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             abi_name=abi.name,
             abi_version=abi.version,
             dispatch=class_name(abi.name, "Ops"),
-            native_stub=class_name(_default_backend(abi), "Stub"),
-            native_module=_default_backend(abi),
+            native_stub=native_stub,
+            native_module=native,
+            # TYPE_CHECKING guards the import of the default backend's stub, if there is one
+            typing_names=f"{'TYPE_CHECKING, ' if native else ''}Any, TypeVar, cast",
             tables=table_views(abi),
             top=[t.name for t in top],
             hooks=hooks,
             install=install,
             tables_made=tables_made(abi),
             patch_ids=patch_ids(abi),
+            patch_template=textwrap.wrap(", ".join(abi.patch_template or ()), 76),
             overrides={
                 b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default
             },
+            nulls={b.name: null_paths(abi, b) for b in abi.backends},
+            runs_on={b.name: [t.name for t in abi.targets if b.runs_on(t)] for b in abi.backends},
+            must_patch={b.name: [o.path for o in b.must_patch] for b in abi.backends},
+            init_signature=signature(INDENT, "__init__", dispatch_params, "None"),
+            install_signature=signature(INDENT, "install", dispatch_params, "None"),
         )
     )
 
 
-def _default_backend(abi: m.Abi) -> str:
+def _default_backend(abi: m.Abi) -> str | None:
+    """The backend the dispatch falls back on. Without one (rule PV102 reports that), the
+    dispatch takes any object with a method per hook as `native`."""
     default = next((b for b in abi.backends if b.default), None)
-    if default is None:
-        raise GenerationError(
-            f"ABI '{abi.name}' has no default backend; Python dispatch needs one to fall back on"
-        )
-    return default.name
+    return default.name if default is not None else None
 
 
 def _render_backend(
     abi: m.Abi, backend: m.Backend, hooks: list[HookView], docs: dict[str, str | None]
 ) -> str:
     overridden = {o.path for o in backend.overrides}
-    chosen = [h for h in hooks if backend.default or h.path in overridden]
+    nulls = set(null_paths(abi, backend))
+    chosen = [h for h in hooks if (backend.default and h.path not in nulls) or h.path in overridden]
     methods = []
     for h in chosen:
         if h.is_data:

@@ -6,26 +6,40 @@ extra in check mode). The rules it keeps:
 - only what changed is written, so unchanged files keep their mtime;
 - each file is written to a temporary file in its own folder and renamed
   over the old one, so a killed run leaves every file old or new, never torn;
-- pvgen overwrites or deletes only files that carry its banner; anything
-  else in the way stops the run (unless forced);
+- ownership is exact: each run records the files it wrote, with their
+  SHA-256, in the folder's manifest (`pvgen.manifest`, itself an output). A
+  file is pvgen's only while the manifest lists it with its current content,
+  and only such files are replaced or removed; anything else in the way
+  stops the run (unless forced). A banner in a file proves nothing;
 - no path escapes the output folder, whatever the names say, and symbolic
-  links inside it are never followed.
+  links are never followed: not inside it, not the folder itself, not its parent.
+  The folder is locked (`flock`) while a run writes it, and every write and
+  removal goes through descriptors opened from it component by component without
+  following links, so a link planted while pvgen runs is refused too.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..digest import sha256
+from ..escape import path_problem
+from ..files import ReadProblem, read_bounded
 from .common import BANNER_MARK, OutputFile
 
 TEMP_PREFIX = ".pvgen-tmp-"
-# How far into a file the ownership banner is looked for.
-BANNER_WINDOW = 2048
+MANIFEST = "pvgen.manifest"
+_MANIFEST_HEAD = (
+    f"# {BANNER_MARK}: the files of this folder that pvgen wrote, with their SHA-256.\n"
+    "# pvgen replaces or removes only these, and only while they hold this content.\n"
+)
 
 
 class WriteError(Exception):
@@ -48,16 +62,50 @@ class WriteReport:
         return not (self.stale or self.missing or self.extra)
 
 
-def owned(path: Path) -> bool:
-    """Whether `path` is a regular file that pvgen generated (it carries the banner)."""
+def manifest_file(files: Sequence[OutputFile]) -> OutputFile:
+    """The manifest of a folder holding exactly `files`."""
+    lines = [f"{_digest(f.content.encode())}  {f.path}\n" for f in sorted(files, key=_by_path)]
+    return OutputFile(MANIFEST, _MANIFEST_HEAD + "".join(lines))
+
+
+def _by_path(f: OutputFile) -> str:
+    return f.path
+
+
+def _digest(data: bytes) -> str:
+    return sha256(data).hexdigest()
+
+
+def read_manifest(root: Path) -> dict[str, str] | None:
+    """What the folder's manifest lists ({path: SHA-256}); None when there is no manifest
+    (or a file in its place that is not one: then nothing in the folder is pvgen's)."""
+    path = root / MANIFEST
+    if path.is_symlink():
+        return None
+    text = _read(path)
+    if text is None or not text.startswith(_MANIFEST_HEAD):
+        return None
+    listed = {}
+    for line in text[len(_MANIFEST_HEAD) :].splitlines():
+        digest, sep, relative = line.partition("  ")
+        if not sep or len(digest) != 64:
+            return None
+        listed[relative] = digest
+    return listed
+
+
+def _owned(root: Path, relative: str, listed: dict[str, str] | None) -> bool:
+    """Whether `relative` is a regular file that pvgen wrote and nobody changed since."""
+    if listed is None or relative not in listed:
+        return False
+    path = root / relative
     try:
         if path.is_symlink() or not path.is_file():
             return False
-        with path.open("rb") as f:
-            head = f.read(BANNER_WINDOW)
+        data = _bytes(path)
+        return data is not None and _digest(data) == listed[relative]
     except OSError:
         return False
-    return BANNER_MARK.encode() in head
 
 
 def safe_target(root: Path, relative: str) -> Path:
@@ -71,9 +119,16 @@ def safe_target(root: Path, relative: str) -> Path:
         or any(p in ("", ".", "..") for p in parts)
     ):
         raise WriteError(f"refusing output path '{relative}': it could leave the output folder")
+    for name in (str(root), relative):
+        problem = path_problem(name)
+        if problem is not None:
+            raise WriteError(f"cannot write: {problem}")
     path = root.joinpath(*parts)
-    # No component below the root may be a symbolic link: a planted link would
-    # redirect the write elsewhere.
+    # The output folder and its parent (generated/<abi> and generated) may not be symbolic
+    # links, nor any component below: a planted link would redirect the write elsewhere.
+    for folder in (root.parent, root):
+        if folder.is_symlink():
+            raise WriteError(f"refusing to write through symbolic link '{folder}'")
     current = root
     for part in parts:
         current = current / part
@@ -82,52 +137,137 @@ def safe_target(root: Path, relative: str) -> Path:
     return path
 
 
+# Generated files are far larger than specs; this only bounds what a planted file costs.
+_MAX_OUTPUT_BYTES = 1 << 30
+
+
+def _bytes(path: Path) -> bytes | None:
+    """The bytes of a regular file at `path`; None when nothing is there. Anything else
+    there (a FIFO, a device, a link to one) raises `OSError`, and is never read."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        return read_bounded(path, None, limit=_MAX_OUTPUT_BYTES)
+    except ReadProblem as exc:
+        raise OSError(str(exc)) from None
+
+
 def _read(path: Path) -> str | None:
     try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        return None
+        data = _bytes(path)
+        return None if data is None else data.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return "\0unreadable"
 
 
-def write_file(path: Path, content: str) -> None:
+def write_file(path: Path, content: str, *, unchanged: Callable[[], bool] | None = None) -> None:
     """Write one file atomically (temporary file in the same folder, then rename).
 
     A file written again keeps its permission bits; a new one gets what `open` would
-    give it (0666 less the umask), not the private 0600 of a temporary file.
+    give it (0666 less the umask), not the private 0600 of a temporary file. With
+    `unchanged`, it is asked right before the rename whether the file still holds what
+    the new content was made from; if not, nothing is replaced (`WriteError`), so an edit
+    made meanwhile is not lost.
     """
-    _atomic_write(path, content)
+    problem = path_problem(str(path))
+    if problem is not None:
+        raise WriteError(f"cannot write: {problem}")
+    _atomic_write(path, content, unchanged)
 
 
-def _atomic_write(path: Path, content: str) -> None:
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _atomic_write(path: Path, content: str, unchanged: Callable[[], bool] | None = None) -> None:
+    """`path` (its folder made if missing) written through a temporary file and a rename,
+    both relative to the folder's descriptor, so that the folder cannot be swapped between
+    the two."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    import tempfile  # here: its import costs a no-op run, which writes nothing
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _write_at(folder, path.name, content, unchanged, shown=path)
+    finally:
+        os.close(folder)
 
-    mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
+
+def _write_at(
+    folder: int,
+    name: str,
+    content: str,
+    unchanged: Callable[[], bool] | None = None,
+    *,
+    shown: Path,
+) -> None:
+    """Write `name` in the open `folder` atomically; a file written again keeps its mode."""
+    try:
+        mode = stat.S_IMODE(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    tmp = f"{TEMP_PREFIX}{os.urandom(6).hex()}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, 0o600, dir_fd=folder)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(content.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if unchanged is not None and not unchanged():
+            raise WriteError(f"'{shown}' changed while pvgen worked on it; it was left as it is")
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         try:
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=folder)
         except OSError:
             pass
         raise
 
 
-def _mode_for(path: Path) -> int:
+def _write_below(root: int, relative: str, content: str, shown: Path) -> None:
+    *folders, name = relative.split("/")
+    folder = _open_below(root, folders, shown)
     try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        _write_at(folder, name, content, shown=shown)
+    finally:
+        os.close(folder)
+
+
+def _remove_below(root: int, relative: str, shown: Path) -> None:
+    *folders, name = relative.split("/")
+    folder = _open_below(root, folders, shown)
+    try:
+        os.unlink(name, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def _open_below(root: int, parts: Sequence[str], shown: Path) -> int:
+    """The folder `root/parts...`, made where missing, opened component by component
+    without following a link: a link planted on the way, even while pvgen runs, is refused
+    rather than followed."""
+    folder = os.dup(root)
+    try:
+        for part in parts:
+            try:
+                below = os.open(part, _DIR_FLAGS, dir_fd=folder)
+            except FileNotFoundError:
+                os.mkdir(part, 0o777, dir_fd=folder)
+                below = os.open(part, _DIR_FLAGS, dir_fd=folder)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise WriteError(
+                        f"refusing to write through '{shown}': a part of it is a symbolic link"
+                        " or not a folder"
+                    ) from None
+                raise
+            os.close(folder)
+            folder = below
+        return folder
+    except BaseException:
+        os.close(folder)
+        raise
 
 
 def _existing_files(root: Path) -> list[str]:
@@ -143,6 +283,7 @@ def _existing_files(root: Path) -> list[str]:
 def check(root: Path, files: Sequence[OutputFile], *, diff: bool = False) -> WriteReport:
     """Compare the folder with what would be written; touches nothing."""
     report = WriteReport()
+    files = [*files, manifest_file(files)]
     wanted = {f.path: f.content for f in files}
     for f in files:
         path = safe_target(root, f.path)
@@ -153,12 +294,12 @@ def check(root: Path, files: Sequence[OutputFile], *, diff: bool = False) -> Wri
             report.stale.append(f.path)
             if diff:
                 report.diffs.append(_unified(f.path, current, f.content))
-        else:
+        elif f.path != MANIFEST:  # the manifest counts only when it is out of date
             report.unchanged.append(f.path)
-    if root.is_dir():
-        for relative in _existing_files(root):
-            if relative not in wanted and owned(root / relative):
-                report.extra.append(relative)
+    listed = read_manifest(root)
+    for relative in sorted(listed or ()):
+        if relative not in wanted and _owned(root, relative, listed):
+            report.extra.append(relative)
     return report
 
 
@@ -173,45 +314,99 @@ def _unified(name: str, old: str, new: str) -> str:
     )
 
 
+@contextmanager
+def _locked(root: Path) -> Iterator[int]:
+    """Hold an exclusive lock on the output folder (`flock` on the folder itself), so that
+    runs writing the same folder take turns; a run that dies drops its lock."""
+    import fcntl
+
+    for folder in (root.parent, root):
+        if folder.is_symlink():
+            raise WriteError(f"refusing to write through symbolic link '{folder}'")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise WriteError(f"cannot write '{exc.filename}': {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def write(root: Path, files: Sequence[OutputFile], *, force: bool = False) -> WriteReport:
-    """Bring `root` to exactly `files` (plus whatever pvgen does not own)."""
+    """Bring `root` to exactly `files` (plus whatever pvgen does not own). Runs on the same
+    folder take turns, so the temporary files found here are those of dead runs."""
+    with _locked(root) as root_fd:
+        return _write_locked(root, root_fd, files, force=force)
+
+
+def _write_locked(
+    root: Path, root_fd: int, files: Sequence[OutputFile], *, force: bool
+) -> WriteReport:
     report = WriteReport()
+    if any(f.path == MANIFEST for f in files):
+        raise WriteError(f"refusing output path '{MANIFEST}': pvgen keeps its manifest there")
+    manifest = manifest_file(files)
+    files = [*files, manifest]
     wanted = {f.path: f.content for f in files}
+    listed = read_manifest(root)
     plan: list[tuple[Path, OutputFile]] = []
     # Decide everything before writing anything: a refusal leaves the tree as it was.
     for f in files:
         path = safe_target(root, f.path)
         current = _read(path)
         if current == f.content:
-            report.unchanged.append(f.path)
+            if f is not manifest:
+                report.unchanged.append(f.path)
             continue
-        if current is not None and not force and not owned(path):
+        ours = listed is not None if f is manifest else _owned(root, f.path, listed)
+        if current is not None and not force and not ours:
             raise WriteError(
-                f"'{path}' exists and was not generated by pvgen; move it away, or pass"
-                " --force to overwrite it"
+                f"'{path}' exists and was not generated by pvgen (its manifest does not list"
+                " it with this content); move it away, or pass --force to overwrite it"
             )
         if path.is_dir():
             raise WriteError(f"'{path}' is a folder where pvgen wants to write a file")
         plan.append((path, f))
-    stale_owned = []
-    leftovers = []
+    # Files of the last run that this one does not write, unchanged since: removed.
+    stale_owned = [
+        relative
+        for relative in sorted(listed or ())
+        if relative not in wanted and _owned(root, relative, listed)
+    ]
+    for relative in stale_owned:
+        safe_target(root, relative)
+    leftovers: list[str] = []
     if root.is_dir():
         for relative in _existing_files(root):
-            name = relative.rsplit("/", 1)[-1]
-            if name.startswith(TEMP_PREFIX):
-                leftovers.append(root / relative)  # from a run that was killed
-            elif relative not in wanted and owned(root / relative):
-                stale_owned.append(relative)
+            if relative.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
+                leftovers.append(relative)  # of a run that died: no live run has one
+    # The manifest goes last: until it is replaced, it still covers the old files.
+    last = [item for item in plan if item[1] is manifest]
+    # Every write and removal below is relative to the locked root's descriptor.
+    where: Path = root
     try:
         for path, f in plan:
-            _atomic_write(path, f.content)
-            report.written.append(f.path)
+            if f is not manifest:
+                where = path
+                _write_below(root_fd, f.path, f.content, path)
+                report.written.append(f.path)
         for relative in stale_owned:
-            (root / relative).unlink()
+            where = root / relative
+            _remove_below(root_fd, relative, where)
             report.removed.append(relative)
-        for path in leftovers:
-            path.unlink(missing_ok=True)
+        for path, f in last:
+            where = path
+            _write_below(root_fd, f.path, f.content, path)  # bookkeeping: not counted
+        for relative in leftovers:
+            where = root / relative
+            try:
+                _remove_below(root_fd, relative, where)
+            except FileNotFoundError:
+                pass
     except OSError as exc:
         done = f"; {len(report.written)} files were already replaced" if report.written else ""
-        raise WriteError(f"cannot write '{exc.filename}': {exc.strerror}{done}") from None
+        raise WriteError(f"cannot write '{where}': {exc.strerror}{done}") from None
     return report

@@ -85,13 +85,16 @@ class Bindings:
     default_backend: str
     overrides: Mapping[str, tuple[str, ...]]  # backend name -> hook paths it implements
     patch_ids: Mapping[str, Mapping[str, int]]  # target -> hook path -> patch ID
+    nulls: Mapping[str, tuple[str, ...]]  # backend name -> paths whose slot is NULL under it
+    runs_on: Mapping[str, tuple[str, ...]]  # backend name -> the targets it runs on
     hooks: tuple[str, ...]  # callable hook paths, in table order
     data_members: tuple[str, ...]
     types: GuestTypes
 
-    def dispatch(self, backend: object, native: object) -> Any:
-        """A `ParavirtOps` with `backend` installed and `native` as the fallback."""
-        return self.tables.ParavirtOps(backend, native)
+    def dispatch(self, backend: object, native: object, target: str | None = None) -> Any:
+        """A `ParavirtOps` with `backend` installed and `native` as the fallback; given a
+        target, one the backend runs on."""
+        return self.tables.ParavirtOps(backend, native, target)
 
     def stub_methods(self, backend: str) -> frozenset[str]:
         """Names of the hook methods and data members the stub of `backend` declares."""
@@ -189,7 +192,9 @@ def _describe(abi_name: str, package_name: str, digest: str, folder: Path) -> Bi
         raise SpecMismatch("the spec has no default backend for the guest to fall back to")
     native = stubs[default]
     paths = tuple(tables.SINCE)
-    hooks = tuple(p for p in paths if callable(getattr(native, p.replace(".", "_"))))
+    # A data member always has a value in the default stub; a hook is a method there, or
+    # absent when the default backend leaves it NULL.
+    hooks = tuple(p for p in paths if callable(getattr(native, p.replace(".", "_"), len)))
     return Bindings(
         abi_name=abi_name,
         package_name=package_name,
@@ -201,6 +206,8 @@ def _describe(abi_name: str, package_name: str, digest: str, folder: Path) -> Bi
         default_backend=default,
         overrides={name: tuple(paths) for name, paths in tables.OVERRIDES.items()},
         patch_ids=tables.PATCH_IDS,
+        nulls={name: tuple(paths) for name, paths in tables.NULL.items()},
+        runs_on={name: tuple(targets) for name, targets in tables.RUNS_ON.items()},
         hooks=hooks,
         data_members=tuple(p for p in paths if p not in hooks),
         types=_guest_types(types_module),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from .. import model as m
 from ..diagnostics import Severity
 from .context import Context
 from .registry import Finding, rule
@@ -18,7 +19,8 @@ def _largest(counts: dict[str, int], limit: int = 3) -> str:
     "PV101",
     "hook-budget",
     Severity.ERROR,
-    purpose="The ABI, and any table with @budget, stays within its declared number of hooks.",
+    purpose="The ABI, and any table with @budget, stays within its declared number of hooks on"
+    " every target: a kernel is built for one configuration, and counts the hooks it has.",
     bad="""
 abi demo { version 1; budget 2; }
 target x86_64 { data_model lp64; }
@@ -26,33 +28,59 @@ table pv_irq_ops { void irq_disable(); void irq_enable(); void halt(); }
 """,
     good="""
 abi demo { version 1; budget 3; }
-target x86_64 { data_model lp64; }
-table pv_irq_ops { void irq_disable(); void irq_enable(); void halt(); }
+target i386 { data_model ilp32; defines X86_32; }
+target x86_64 { data_model lp64; defines X86_64; }
+table pv_irq_ops {
+    void irq_disable();
+    void irq_enable();
+    @if(X86_32) void halt();
+    @if(X86_64) void safe_halt();
+}
 """,
 )
 def hook_budget(ctx: Context) -> Iterator[Finding]:
     abi = ctx.abi
-    counts = {name: len(entries) for name, entries in ctx.hooks_by_table.items()}
-    total = sum(counts.values())
-    if abi.budget is not None and total > abi.budget:
-        yield Finding(
-            abi.span,
-            f"ABI '{abi.name}' has {total} hooks, over its budget of {abi.budget};"
-            f" largest tables: {_largest(counts)}",
-            hint="merge or remove hooks, or raise 'budget' after review",
-            subjects=(abi,),
-        )
+    if abi.budget is not None:
+        over: dict[str, dict[str, int]] = {}  # target -> table -> hooks there
+        for target, facts in abi.facts.items():
+            if len(facts.hooks) > abi.budget:
+                counts = over.setdefault(target, {})
+                for slot in facts.hooks:
+                    counts[slot.top.name] = counts.get(slot.top.name, 0) + 1
+        if over:
+            worst = max(over, key=lambda t: sum(over[t].values()))
+            where = ", ".join(f"{sum(c.values())} on {t}" for t, c in over.items())
+            yield Finding(
+                abi.span,
+                f"ABI '{abi.name}' has {where}, over its budget of {abi.budget} hooks;"
+                f" largest tables on {worst}: {_largest(over[worst])}",
+                hint="merge or remove hooks, or raise 'budget' after review",
+                subjects=(abi,),
+            )
     for table in abi.tables:
         if table.budget is None:
             continue
-        count = sum(1 for _ in abi.hooks(table))
-        if count > table.budget:
+        where = ", ".join(
+            f"{count} on {target}"
+            for target, count in _table_hooks(ctx, table).items()
+            if count > table.budget
+        )
+        if where:
             yield Finding(
                 table.span,
-                f"table '{table.name}' has {count} hooks, over its budget of {table.budget}",
+                f"table '{table.name}' has {where}, over its budget of {table.budget} hooks",
                 hint="split the table or raise its @budget after review",
                 subjects=(table,),
             )
+
+
+def _table_hooks(ctx: Context, table: m.Table) -> dict[str, int]:
+    """The hooks reachable from `table` (sub-tables expanded) that each target has."""
+    abi = ctx.abi
+    slots = [s for s in m.slots_under(table, abi.tables_by_name) if isinstance(s, m.HookSlot)]
+    return {
+        target.name: sum(1 for s in slots if target.holds(s.condition)) for target in abi.targets
+    }
 
 
 @rule(

@@ -8,7 +8,7 @@ from .. import model as m
 from ..diagnostics import Severity
 from .context import Context
 from .registry import Finding, rule
-from .types import value_kind
+from .types import CALLEE_SAVE, register_value
 
 
 @rule(
@@ -60,17 +60,23 @@ def hot_hook_unpatched(ctx: Context) -> Iterator[Finding]:
     "PV105",
     "callee-save-limits",
     Severity.ERROR,
-    purpose="A @callee_save hook takes at most 2 arguments, each an integer or pointer that fits"
-    " a register, and returns nothing or one register, on every target.",
+    purpose="A @callee_save hook fits the kernel's callee-save thunks on every target: on i386"
+    " (-mregparm=3 -freg-struct-return) at most two argument words in eax and edx, a u64 or"
+    " 8-byte struct taking both, and a return value of up to two words (eax or edx:eax); on"
+    " x86_64 at most two arguments (rdi, rsi) and a return value in rax alone. Each value is an"
+    " integer, enum, bool, pointer, or a struct of those of 1, 2, 4 or 8 bytes.",
     bad="""
 abi demo { version 1; }
 target i386 { data_model ilp32; }
-table pv_cpu_ops { @callee_save u64 read_tsc(); }
+table pv_cpu_ops { @callee_save void write_msr(u64 value, u32 msr); }
 """,
     good="""
 abi demo { version 1; }
 target i386 { data_model ilp32; }
-table pv_cpu_ops { @callee_save unsigned long read_cr0(); }
+table pv_cpu_ops {
+    @callee_save u64 read_tsc();
+    @callee_save void write_msr(u64 value);
+}
 """,
 )
 def callee_save_limits(ctx: Context) -> Iterator[Finding]:
@@ -78,33 +84,40 @@ def callee_save_limits(ctx: Context) -> Iterator[Finding]:
         hook = entry.hook
         if not hook.callee_save:
             continue
-        subjects = (entry.table, entry.owner, hook)
-        if len(hook.params) > 2:
-            yield Finding(
-                hook.span,
-                f"callee-save hook '{entry.path}' takes {len(hook.params)} arguments; at most 2",
-                subjects=subjects,
-            )
         problems: dict[str, list[str]] = {}
         for target in ctx.abi.targets:
-            facts = ctx.abi.facts[target.name]
-            if not facts.holds(entry.slot):
-                continue
-            register = facts.layout.pointer_size
-            values = [(f"parameter '{p.name}'", p.type) for p in hook.params]
-            values.append(("its return value", hook.returns))
-            for what, ref in values:
-                kind, size = value_kind(ctx.abi, ref, target)
-                if kind == "struct" or size > register:
-                    problem = f"{what} ({ref}) does not fit one register"
+            if ctx.abi.facts[target.name].holds(entry.slot):
+                for problem in _callee_save_problems(ctx.abi, hook, target):
                     problems.setdefault(problem, []).append(target.name)
         for problem, targets in problems.items():
             yield Finding(
                 hook.span,
-                f"callee-save hook '{entry.path}': {problem} on {', '.join(targets)}",
+                f"callee-save hook '{entry.path}' on {', '.join(targets)}: {problem}",
                 hint="pass a pointer instead, or drop @callee_save",
-                subjects=subjects,
+                subjects=(entry.table, entry.owner, hook),
             )
+
+
+def _callee_save_problems(abi: m.Abi, hook: m.Hook, target: m.Target) -> Iterator[str]:
+    """What keeps `hook` from the callee-save convention of `target`."""
+    convention = CALLEE_SAVE[target.data_model]
+    word = convention.word
+    words = 0  # argument words, each value rounded up to whole registers
+    for p in hook.params:
+        size, why = register_value(abi, p.type, target)
+        if why is not None:
+            yield f"parameter '{p.name}' ({p.type}) is {why}"
+        words += max(1, -(-size // word))
+    registers = convention.argument_registers
+    if words > len(registers):
+        yield (
+            f"its arguments take {words} register words; at most {len(registers)}"
+            f" ({', '.join(registers)})"
+        )
+    # Every value allowed fits the return registers: up to 8 bytes, in edx:eax or rax.
+    why = register_value(abi, hook.returns, target)[1]
+    if why is not None:
+        yield f"its return value ({hook.returns}) is {why} (it comes back in {convention.returns_in})"
 
 
 def _has_lazy_bracket(abi: m.Abi, table: m.Table) -> bool:

@@ -11,7 +11,8 @@ from ..source import Span
 from .context import Context
 from .registry import Finding, rule
 
-SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+# Leading underscores are allowed: the kernel names its own types that way (`__ticket_t`).
+SNAKE_CASE = re.compile(r"_*[a-z][a-z0-9]*(_[a-z0-9]+)*")
 
 
 @rule(

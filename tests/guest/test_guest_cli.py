@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import run_cli
 
-from pvgen.guest import BACKENDS, WORKLOADS
+from pvgen.guest import WORKLOADS, runnable
 
 
 def test_one_run_prints_calls_hypercalls_batches_and_cycles() -> None:
@@ -35,7 +35,7 @@ def test_compare_prints_every_backend_on_every_workload() -> None:
     result = run_cli("sim", "--compare", "--size", "2")
     assert result.status == 0, result.err
     header = next(line for line in result.out.splitlines() if line.startswith("workload"))
-    assert header.split()[1:] == ["native", "cycles", *BACKENDS]
+    assert header.split()[1:] == ["native", "cycles", *runnable()]
     for workload in WORKLOADS:
         assert any(line.startswith(workload) for line in result.out.splitlines())
     assert "guest-visible state identical on every backend: yes" in result.out
@@ -149,3 +149,10 @@ def test_a_spec_without_the_guests_target_says_so(tmp_path: Path) -> None:
     assert result.status == 2, result.err
     assert "the guest runs target 'i386_pae', which the spec does not declare" in result.err
     assert "i686_pae" in result.err
+
+
+def test_a_backend_outside_the_simulated_target_is_refused() -> None:
+    result = run_cli("sim", "--backend", "lguest", "--size", "1")
+    assert result.status == 2
+    assert "backend 'lguest' does not run on i386_pae" in result.err
+    assert "Traceback" not in result.err

@@ -2,11 +2,31 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec ee6c6ad561eeca74a7d9e3365b31cf949a51850851b5e187528ee2ee77cd9a02
+#   paravirt.pvspec 334a5dd923c0c511fc317dbcd07aa53cd2f31bc9b3df33e12ea2d716f91d62ff
 """Paravirtualization hook tables of the Linux 2.6.26 x86 guest kernel: the calls
 through which a hypervisor backend replaces privileged operations.
 """
 
-from .tables import ABI_NAME, ABI_VERSION, OVERRIDES, PATCH_IDS, SINCE, ParavirtOps
+from .tables import (
+    ABI_NAME,
+    ABI_VERSION,
+    MUST_PATCH,
+    NULL,
+    OVERRIDES,
+    PATCH_IDS,
+    RUNS_ON,
+    SINCE,
+    ParavirtOps,
+)
 
-__all__ = ["ABI_NAME", "ABI_VERSION", "OVERRIDES", "PATCH_IDS", "SINCE", "ParavirtOps"]
+__all__ = [
+    "ABI_NAME",
+    "ABI_VERSION",
+    "MUST_PATCH",
+    "NULL",
+    "OVERRIDES",
+    "PATCH_IDS",
+    "RUNS_ON",
+    "SINCE",
+    "ParavirtOps",
+]

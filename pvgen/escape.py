@@ -1,0 +1,128 @@
+"""Escaping: the one place where text from a spec or from a file name is made safe to print.
+
+Takes: any string that came from a spec (docs, annotation strings, names) or from the file
+system (the paths of spec files), on its way into an output.
+Hands on: one function per output language, each total (any string in, safe text out):
+- `python_comment`, `python_string` and `python_docstring`: a `#` comment's text, a string
+  literal, the body of a docstring;
+- `c_comment` and `c_string`: text inside a `/* */` comment, a string literal;
+- `terminal`: text for a person's terminal (text diagnostics, error lines);
+and `path_problem`, the reason a path name is refused (pvgen reads and writes no file
+whose name holds a control character).
+
+What is unsafe: control characters (C0, DEL, C1) end lines or rewrite what a terminal
+shows (a carriage return makes Python see a new line where an editor shows a comment);
+Unicode's line separators; the bidirectional embeddings, overrides and isolates, which
+make text read in another order than a compiler sees it; and lone surrogates, which are
+how Python carries the bytes of a file name that is not UTF-8. Each is written as a
+visible `\\xNN` / `\\uNNNN` escape.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Unicode's bidirectional embeddings, overrides and isolates.
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+# Every character that no output may carry raw.
+_OTHER_UNSAFE = f"\\x7f-\\x9f\u2028\u2029{BIDI_CONTROLS}\ud800-\udfff"
+_UNSAFE_CHAR = re.compile(f"[\\x00-\\x1f{_OTHER_UNSAFE}]")
+# The same but for tabs and line breaks, for text that keeps its layout (a terminal message).
+_UNSAFE_BUT_LAYOUT = re.compile(f"[\\x00-\\x08\\x0b-\\x1f{_OTHER_UNSAFE}]")
+# The same but for line breaks (the body of a docstring keeps its lines).
+_UNSAFE_BUT_NEWLINE = re.compile(f"[\\x00-\\x09\\x0b-\\x1f{_OTHER_UNSAFE}]")
+# `??` followed by one of these is a trigraph in older C modes; `??/` is a backslash.
+_TRIGRAPH = re.compile(r"\?\?(?=[=/'()!<>-])")
+
+
+def visible(char: str) -> str:
+    """One unsafe character as an escape sequence made of printable ASCII."""
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return visible(match.group())
+
+
+def has_unsafe(text: str) -> bool:
+    return _UNSAFE_CHAR.search(text) is not None
+
+
+def path_problem(name: str) -> str | None:
+    """Why pvgen refuses a path with this name, or None when it is acceptable."""
+    found = _UNSAFE_CHAR.search(name)
+    if found is None:
+        return None
+    return (
+        f"the path '{_UNSAFE_CHAR.sub(_escaped, name)}' contains the control character"
+        f" {visible(found.group())}; pvgen reads and writes no file whose name holds one"
+    )
+
+
+# ---- Python -----------------------------------------------------------------------------
+
+
+def python_comment(text: str) -> str:
+    """Text for after a `#`: it cannot end the comment's line or hide what follows."""
+    return _UNSAFE_CHAR.sub(_escaped, text)
+
+
+def python_string(text: str) -> str:
+    """A double-quoted Python string literal with the value `text`."""
+    body = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + _UNSAFE_CHAR.sub(_escaped, body) + '"'
+
+
+def python_docstring(text: str) -> str:
+    """The body of a triple-quoted Python string with the value `text`: its lines kept,
+    backslashes and every other unsafe character escaped, no closing `\"\"\"`. (The
+    caller makes sure that the body does not end in a quote.)"""
+    body = _UNSAFE_BUT_NEWLINE.sub(_escaped, text.replace("\\", "\\\\"))
+    return body.replace('"""', '\\"\\"\\"')
+
+
+# ---- C ----------------------------------------------------------------------------------
+
+
+def c_comment(text: str) -> str:
+    """Text that cannot end or confuse a C block comment, a line or a preprocessor line.
+
+    `*/` would close the comment; backslash-newline (or the trigraph `??/`) would
+    splice lines; control and bidirectional-override characters could hide code from
+    a reader. A tab stays blank space.
+    """
+    text = _UNSAFE_CHAR.sub(_c_comment_char, text)
+    text = text.replace("*/", "*\\/").replace("/*", "/\\*")
+    return _TRIGRAPH.sub("?\\\\?", text)
+
+
+def _c_comment_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return "    " if char == "\t" else f"\\u{ord(char):04x}"
+
+
+def c_string(text: str) -> str:
+    """A C string literal: ASCII only, no trigraphs, every other byte as an octal escape."""
+    if text.isascii() and text.isprintable() and not any(c in text for c in '"\\?'):
+        return f'"{text}"'  # the common case needs no escaping
+    out = []
+    for byte in text.encode("utf-8", errors="surrogateescape"):
+        ch = chr(byte)
+        if ch in '"\\?':
+            out.append("\\" + ch)
+        elif 0x20 <= byte < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+# ---- the terminal -----------------------------------------------------------------------
+
+
+def terminal(text: str) -> str:
+    """Text for a terminal: line breaks and tabs are kept, every other unsafe character is
+    escaped (a carriage return would rewrite the line; escape sequences would drive the
+    terminal)."""
+    return _UNSAFE_BUT_LAYOUT.sub(_escaped, text)
