@@ -74,7 +74,9 @@ def test_check_json(write_specs) -> None:  # type: ignore[no-untyped-def]
     assert any(f["related"] for f in document["findings"])
     assert_valid("check", document)
     clean = json.loads(run_cli("check", "--format", "json", cwd=ROOT).out)
-    assert clean["findings"] == [] and clean["format"] == schemas.CHECK_FORMAT
+    # the shipped spec has notes at most (PV114: post_allocator_init has no native code)
+    assert {f["severity"] for f in clean["findings"]} <= {"note"}
+    assert clean["format"] == schemas.CHECK_FORMAT
     assert_valid("check", clean)
     # The schema holds the shape: a misspelt severity or an extra key is refused.
     bad = copy.deepcopy(document)
