@@ -8,12 +8,6 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test lint bench fuzz golden docs clean
 
-# The SARIF 2.1.0 schema, to validate `pvgen check --format sarif` against. It is
-# third-party text, so it is fetched (from the npm registry, inside a package that
-# ships it) rather than committed.
-SARIF_SCHEMA := tests/.schemas/sarif-2.1.0.json
-SARIF_PKG    := @microsoft/jest-sarif@1.0.0-beta.0
-
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -26,17 +20,22 @@ run: $(STAMP)
 	$(BIN)/pvgen check
 	$(BIN)/pvgen generate
 
-$(SARIF_SCHEMA):
-	mkdir -p $(dir $@)
-	cd $(dir $@) && npm pack --silent $(SARIF_PKG) > pack.name \
-		&& tar xzf "$$(cat pack.name)" package/lib/schemas/sarif-2.1.0-rtm.5.json \
-		&& mv package/lib/schemas/sarif-2.1.0-rtm.5.json $(notdir $@) \
-		&& rm -rf package "$$(cat pack.name)" pack.name
+# Wheels of pvgen's dependencies and of its build backend, for the tests that install pvgen
+# into a fresh virtual environment (from its wheel, or through pre-commit) without the network.
+WHEELS := tests/.wheels/.complete
+EXAMPLES := examples/asm-offsets/pvgen_asm_offsets.py examples/rule-ops-suffix/pvgen_rule_ops_suffix.py
 
-test: $(STAMP) $(SARIF_SCHEMA)
-	$(BIN)/ruff check pvgen tests bench specs/linux
-	$(BIN)/black --check --quiet pvgen tests bench specs/linux
+$(WHEELS): pyproject.toml $(STAMP)
+	rm -rf $(dir $@)
+	$(BIN)/pip wheel --quiet --no-build-isolation --wheel-dir $(dir $@) . 'setuptools>=77'
+	rm -f $(dir $@)pvgen-*.whl
+	touch $@
+
+test: $(STAMP) $(WHEELS)
+	$(BIN)/ruff check pvgen tests bench examples specs/linux
+	$(BIN)/black --check --quiet pvgen tests bench examples specs/linux
 	$(BIN)/mypy
+	$(BIN)/mypy --strict $(EXAMPLES)
 	$(BIN)/mypy specs/linux/make_specs.py
 	$(BIN)/pvgen fmt --check
 	$(BIN)/pvgen fmt --check specs/linux/*.pvspec
@@ -44,9 +43,10 @@ test: $(STAMP) $(SARIF_SCHEMA)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check pvgen tests bench specs/linux
-	$(BIN)/black --check pvgen tests bench specs/linux
+	$(BIN)/ruff check pvgen tests bench examples specs/linux
+	$(BIN)/black --check pvgen tests bench examples specs/linux
 	$(BIN)/mypy
+	$(BIN)/mypy --strict $(EXAMPLES)
 	$(BIN)/mypy specs/linux/make_specs.py
 
 bench: $(STAMP)

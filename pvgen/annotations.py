@@ -27,6 +27,7 @@ STRUCT, FIELD, TYPEDEF, OPAQUE, ENUM, ENUMERATOR = (
     "enumerator",
 )
 ABI, TARGET, BACKEND = "abi", "target", "backend"
+BACKEND_ENTRY = "backend entry"  # one `table: members;` line of a backend block
 MEMBERS = frozenset({HOOK, DATA, SUBTABLE})
 TYPES = frozenset({STRUCT, TYPEDEF, OPAQUE, ENUM})
 EVERYTHING = MEMBERS | TYPES | {TABLE, FIELD, ENUMERATOR, ABI, TARGET, BACKEND}
@@ -57,8 +58,9 @@ REGISTRY: Mapping[str, AnnotationSpec] = {
     for spec in (
         AnnotationSpec(
             "if",
-            "Declares the item only for targets whose defines satisfy the condition.",
-            EVERYTHING - {ABI, TARGET, BACKEND},
+            "Declares the item only for targets whose defines satisfy the condition; on a"
+            " backend, the targets it runs on.",
+            EVERYTHING - {ABI, TARGET},
         ),
         AnnotationSpec(
             "since",
@@ -130,6 +132,30 @@ REGISTRY: Mapping[str, AnnotationSpec] = {
             frozenset({HOOK}),
             keywords={"reason": STRING},
             required=frozenset({"reason"}),
+        ),
+        AnnotationSpec(
+            "nullable",
+            "The hook's slot may be NULL (no backend, not even the default, need fill it);"
+            " every caller checks before calling.",
+            frozenset({HOOK}),
+        ),
+        AnnotationSpec(
+            "fallback",
+            "Where the members a backend does not list come from: the default backend's name"
+            " (the default) or `none`, for a backend that copies whole tables and leaves the"
+            " rest NULL. On a backend entry, for that table alone.",
+            frozenset({BACKEND, BACKEND_ENTRY}),
+            positional=(("source", NAME),),
+            required=frozenset({"source"}),
+        ),
+        AnnotationSpec(
+            "must_patch",
+            "The backend's slot for this hook holds a value that must never be called: every"
+            " call site of the hook must be patched at boot.",
+            frozenset({BACKEND}),
+            positional=(("hook", PATH),),
+            required=frozenset({"hook"}),
+            repeatable=True,
         ),
         AnnotationSpec(
             "budget",

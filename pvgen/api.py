@@ -7,7 +7,7 @@ the rules' `Diagnostic`s, the generated `OutputFile`s and what writing them did,
 canonical dump, a frozen version, the `Change`s between two versions, formatted spec text.
 Nothing here prints or exits; errors are exceptions: `SpecError` (with diagnostics that
 carry file:line:col) for a spec, and one exception type per other stage (`SideError`,
-`AcceptError`, `FreezeError`, `WriteError`, `ConfigError`).
+`AcceptError`, `FreezeError`, `WriteError`, `PluginError`, `ConfigError`).
 
 The command line (`pvgen.commands`), the simulated guest and the tests all go through
 this module; see docs/api.md for examples.
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
     from .abi.changes import Change
     from .abi.freeze import FreezeError
     from .abi.sides import SideError
+    from .gen.plugins import PluginError
     from .gen.writer import WriteError, WriteReport
 
 __all__ = [
@@ -46,11 +47,13 @@ __all__ = [
     "FreezeError",
     "GenOptions",
     "OutputFile",
+    "PluginError",
     "SideError",
     "SpecError",
     "WriteError",
     "check",
     "check_outputs",
+    "check_rule_levels",
     "compile_spec",
     "count_hooks",
     "count_hooks_per_target",
@@ -62,6 +65,7 @@ __all__ = [
     "lint",
     "load_abi",
     "load_config",
+    "plugin_outputs",
     "render",
     "write_outputs",
 ]
@@ -123,8 +127,24 @@ def _run_rules(
     from .abi.freeze import abi_folder
     from .rules import run_rules
 
+    check_rule_levels(config)
     frozen = abi_folder(abi, spec, config.abi_dir)
     return run_rules(abi, config.rules, config.allow, used_file_allows, frozen)
+
+
+def check_rule_levels(config: Config) -> None:
+    """Raise `ConfigError` if the config's `[rules]` sets the severity of an ID that is not a
+    rule of `check` (a typo, a compiler error, a change kind of `diff`)."""
+    from .diagnostics import did_you_mean
+    from .rules import all_rules
+
+    known = all_rules()
+    for rule_id in config.rules.levels:
+        if rule_id not in known:
+            raise ConfigError(
+                f"{config.path}: {config.table} 'rules' sets '{rule_id}', which is not a rule"
+                " of 'pvgen check'" + did_you_mean(rule_id, known)
+            )
 
 
 def count_hooks(abi: Abi) -> int:
@@ -184,12 +204,15 @@ def check(
         checked.append(CheckedSpec(path, abi))
         if rules:
             diagnostics.extend(_run_rules(abi, path, config, used_file_allows))
+    unused_level = config.rules.level("PV001", Severity.WARNING)
     for allow in config.allow if rules else ():
+        if unused_level is None:  # PV001 is off
+            break
         if id(allow) not in used_file_allows and allow.rule in all_rules():
             diagnostics.append(
                 Diagnostic(
-                    Severity.WARNING,
-                    f"{config.path}: [[tool.pvgen.allow]] of {allow.rule} for '{allow.path}'"
+                    unused_level,
+                    f"{config.path}: an allow of {allow.rule} for '{allow.path}'"
                     " accepts no finding; remove it",
                     None,
                     code="PV001",
@@ -233,6 +256,17 @@ def render(
     spec_root = config.spec_root if config is not None else None
     variant = repr(options) if set(families) == set(FAMILIES) else repr((options, families))
     return cached_outputs(spec, spec_root, abi, variant, make)
+
+
+def plugin_outputs(abi: Abi, plugins: Sequence[str]) -> list[OutputFile]:
+    """The files of generator plugins (`pvgen-gen-NAME` run on the canonical dump), each
+    under `NAME/`, sorted by path. Raises `PluginError` when a plugin cannot be run, fails
+    or answers something unusable."""
+    from .gen.plugins import run_plugin
+
+    text = dump_json(abi) if plugins else ""
+    files = [f for name in dict.fromkeys(plugins) for f in run_plugin(name, text)]
+    return sorted(files, key=lambda f: f.path)
 
 
 def write_outputs(
@@ -379,6 +413,7 @@ def format_text(text: str, name: str = "<string>") -> str:
 _LATER_ERRORS = {
     "AcceptError": "pvgen.abi.accept",
     "FreezeError": "pvgen.abi.freeze",
+    "PluginError": "pvgen.gen.plugins",
     "SideError": "pvgen.abi.sides",
     "WriteError": "pvgen.gen.writer",
 }

@@ -57,13 +57,30 @@ def cache_dir() -> Path | None:
 
 @functools.cache
 def _code_fingerprint() -> str:
-    """Changes whenever a file of pvgen itself changes: the SHA-256 of every file's content
-    (an edit that keeps a file's size and modification time is still seen)."""
+    """Changes whenever a file of pvgen itself changes.
+
+    Each source file counts by its name, size, inode and its modification and status-change
+    times to the nanosecond. The status-change time (ctime) is set by the kernel on every
+    write, rename or `utime`, and no user can set it back, so an edit that keeps a file's
+    size and modification time is still seen; reading every file's content instead cost
+    several milliseconds of every run. Symbolic links are not followed.
+    """
     digest = sha256()
-    for path in sorted([*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.lark"), *PACKAGE.rglob("*.j2")]):
-        name = path.relative_to(PACKAGE).as_posix().encode()
-        digest.update(len(name).to_bytes(4, "big") + name)
-        digest.update(sha256(path.read_bytes()).digest())
+    folders = [PACKAGE]
+    while folders:
+        folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        folders.append(Path(entry.path))
+                elif entry.name.endswith((".py", ".lark", ".j2")) and entry.is_file(
+                    follow_symlinks=False
+                ):
+                    info = entry.stat(follow_symlinks=False)
+                    name = Path(entry.path).relative_to(PACKAGE).as_posix()
+                    stamp = (name, info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+                    digest.update(repr(stamp).encode() + b"\0")
     return digest.hexdigest()
 
 

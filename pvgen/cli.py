@@ -1,6 +1,6 @@
 """The `pvgen` command line: the parser, the exit statuses, and nothing else.
 
-Takes: the command line and `[tool.pvgen]`.
+Takes: the command line and the configuration (pvgen.toml or `[tool.pvgen]`).
 Hands on: the chosen command's exit status: 0 (clean), 1 (the specs have errors), 2 (bad
 usage or unreadable input), 3 (a bug in pvgen). Each command lives in `pvgen.commands`,
 its options beside its code; diagnostics go to stderr, results to stdout.
@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -37,6 +38,12 @@ class _HelpFormatter(argparse.HelpFormatter):
         super().__init__(prog, **options)
 
 
+CONFIG_HELP = (
+    "the configuration file: a pvgen.toml, or a pyproject.toml with [tool.pvgen] (default:"
+    " the nearest of either, from the working directory up)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         formatter_class=_HelpFormatter,
@@ -45,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 clean, 1 errors in the specs, 2 bad usage or unreadable input.",
     )
     parser.add_argument("--version", action="version", version=f"pvgen {__version__}")
+    parser.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     for command in COMMANDS:
@@ -55,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=_HelpFormatter,
         )
         command.add_arguments(sub)
+        # Also after the command's name; SUPPRESS keeps one given before it.
+        sub.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP)
         sub.set_defaults(run=command.run)
     return parser
 
@@ -112,9 +122,9 @@ def _catch_signals() -> dict[int, Any]:
 def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        config = load_config()
+        config = load_config(path=Path(args.config) if args.config else None)
         return int(args.run(args, config))
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError) as exc:  # ConfigError: also a rule plugin that fails
         print(f"pvgen: error: {terminal(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except RecursionError:

@@ -86,10 +86,30 @@ def _member(mb: m.TableMember) -> dict[str, Any]:
         )
         if mb.callconv is not None:  # only when set, so that older dumps stay valid
             out["callconv"] = mb.callconv
+        if mb.nullable:  # likewise
+            out["nullable"] = True
     elif isinstance(mb, m.DataMember):
         out.update(kind="data", type=_type(mb.type))
     else:
         out.update(kind="subtable", table=mb.table)
+    return out
+
+
+def _backend(b: m.Backend) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": b.name,
+        "default": b.default,
+        "doc": b.doc,
+        "overrides": [o.path for o in b.overrides],
+        "loc": b.span.relative_location,
+    }
+    # Each only when set, so that the dumps of specs without them stay as they were.
+    if b.condition is not None:
+        out["if"] = _condition(b.condition)
+    if b.null_fallback:
+        out["null_fallback"] = sorted(b.null_fallback)
+    if b.must_patch:
+        out["must_patch"] = [o.path for o in b.must_patch]
     return out
 
 
@@ -147,16 +167,7 @@ def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
             }
             for t in abi.tables
         ],
-        "backends": [
-            {
-                "name": b.name,
-                "default": b.default,
-                "doc": b.doc,
-                "overrides": [o.path for o in b.overrides],
-                "loc": b.span.relative_location,
-            }
-            for b in abi.backends
-        ],
+        "backends": [_backend(b) for b in abi.backends],
         "layouts": {name: _layout(facts) for name, facts in abi.facts.items()},
     }
 

@@ -27,6 +27,7 @@ from .syntax import (
     AbiDecl,
     Annotation,
     BackendDecl,
+    BackendEntry,
     Comment,
     Declaration,
     EnumDecl,
@@ -216,7 +217,7 @@ class _Printer:
         self.put(self.indent + "}", brace, brace[0], "never")
 
     # -- declarations
-    def prefix(self, decl: Declaration, fallback: Pos, policy: Policy) -> Policy:
+    def prefix(self, decl: Declaration | BackendEntry, fallback: Pos, policy: Policy) -> Policy:
         """Doc comments and annotations; returns the policy for the declaration line."""
         start = _start(decl.annotations[0].span) if decl.annotations else fallback
         policy = self.flush_before(start, policy)
@@ -348,7 +349,8 @@ class _Printer:
             end = _end(entry.members[-1].span) if entry.members else _end(entry.span)
             head = f"{self.indent}{entry.table}: "
             texts = _fill(head, names, ";", self.indent + CONTINUATION)
-            self.line(texts, _start(entry.span), end, _in_block(index))
+            policy = self.prefix(entry, _start(entry.span), _in_block(index))
+            self.line(texts, _start(entry.span), end, policy)
             last = end
         self.depth -= 1
         self.closing(last or _end(decl.span))

@@ -104,7 +104,14 @@ def render_json(diagnostics: Sequence[Diagnostic], names: Mapping[str, str]) -> 
         for d in diagnostics
     ]
     counts = {str(s): sum(1 for d in diagnostics if d.severity is s) for s in Severity}
-    document = {"pvgen": __version__, "findings": findings, "summary": counts}
+    from .schemas import CHECK_FORMAT
+
+    document = {
+        "format": CHECK_FORMAT,
+        "pvgen": __version__,
+        "findings": findings,
+        "summary": counts,
+    }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

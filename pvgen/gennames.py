@@ -251,10 +251,16 @@ class _GeneratedNames:
         for target in abi.targets:
             owner = _Owner("the macro of target '{}'", target.name, target.span, False, MACRO)
             yield namer.target_macro(target), owner
+        for backend in abi.backends:
+            owner = _Owner("the macro of backend '{}'", backend.name, backend.span, False, MACRO)
+            yield namer.backend_macro(backend), owner
         for slot in abi.hook_slots:
             path, span = slot.path, slot.hook.span
             wrapper = _Owner("the call wrapper of '{}'", path, span, False, ORDINARY, path)
             yield namer.wrapper_name(slot), wrapper
+            if slot.hook.nullable:
+                test = _Owner("the slot test of '{}'", path, span, False, ORDINARY, path)
+                yield namer.is_set_name(slot), test
             if namer.in_template(slot):
                 patch = _Owner("the patch ID macro of '{}'", path, span, False, MACRO, path)
                 yield namer.patch_macro(slot), patch

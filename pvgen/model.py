@@ -172,6 +172,7 @@ class Hook(Member):
     batched: bool = False
     low_level: bool = False
     no_native: str | None = None  # the reason, when the hook has no native implementation
+    nullable: bool = False  # the slot may be NULL; callers check before calling
     backend_specific: str | None = None  # the reason, when one backend alone may use it
 
 
@@ -210,6 +211,7 @@ class Override:
 
     path: str
     span: Span = field(compare=False, repr=False)
+    whole: bool = False  # listed through `table: *`, not by name
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -218,8 +220,31 @@ class Backend:
     default: bool
     overrides: tuple[Override, ...]
     doc: str | None = None
+    # The targets it runs on: those whose defines satisfy this (`@if` on the backend).
+    condition: Cond | None = None
+    # Top-level tables whose members it does not list are NULL rather than the default
+    # backend's (`@fallback(none)`: the backend copies whole tables over the default's).
+    null_fallback: frozenset[str] = frozenset()
+    # Hooks whose slot holds a value that is never called: every call site must be patched.
+    must_patch: tuple[Override, ...] = ()
     allows: tuple[Allow, ...] = ()
     span: Span = field(compare=False, repr=False)
+
+    def runs_on(self, target: Target) -> bool:
+        return target.holds(self.condition)
+
+    @cached_property
+    def listed(self) -> frozenset[str]:
+        """The paths of the members it provides itself."""
+        return frozenset(o.path for o in self.overrides)
+
+
+class Source(enum.Enum):
+    """Where a backend's slot gets its value from."""
+
+    OWN = "own"  # the backend's own implementation
+    DEFAULT = "default"  # the default backend's
+    NULL = "null"  # nothing: the slot is NULL
 
 
 @dataclass(frozen=True)
@@ -467,6 +492,27 @@ class Abi:
         for slot in slots_under(table, self.tables_by_name):
             if isinstance(slot, HookSlot):
                 yield prefix + ".".join(slot.names), slot.hook
+
+    @cached_property
+    def default_backend(self) -> Backend | None:
+        return next((b for b in self.backends if b.default), None)
+
+    def source(self, backend: Backend, slot: Slot) -> Source:
+        """Where `backend` gets the member at `slot` from: its own, the default backend's
+        (which leaves a `@no_native` hook NULL), or nowhere (NULL)."""
+        member = slot.member if isinstance(slot, HookSlot | DataSlot) else None
+        no_native = isinstance(member, Hook) and member.no_native is not None
+        if backend.default:
+            return Source.NULL if no_native else Source.OWN
+        if slot.path in backend.listed:
+            return Source.OWN
+        if slot.top.name in backend.null_fallback or no_native:
+            return Source.NULL
+        return Source.DEFAULT
+
+    def null_slots(self, backend: Backend, target: str) -> tuple[HookSlot | DataSlot, ...]:
+        """The slots present on `target` that are NULL under `backend`."""
+        return tuple(s for s in self.facts[target].slots if self.source(backend, s) is Source.NULL)
 
     def top_level_tables(self) -> Iterator[Table]:
         """Tables that no other table embeds: the members of the aggregate."""

@@ -162,7 +162,8 @@ PY_STDLIB_MODULES = frozenset(sys.stdlib_module_names) | PY_STDLIB_IMPORTS
 # class `<Abi>Ops`: every table is a class there, defined after the constants and before the
 # rest, so a table named like one of these would replace it (or what the package exports).
 PY_TABLES_RUNTIME_NAMES = frozenset(
-    """TypeVar cast ABI_NAME ABI_VERSION PATCH_IDS SINCE OVERRIDES _Table _table""".split()
+    """TypeVar cast ABI_NAME ABI_VERSION PATCH_IDS SINCE OVERRIDES NULL RUNS_ON MUST_PATCH
+    _Table _table""".split()
 )
 # What tables.py reads only in annotations, which `from __future__ import annotations` keeps
 # as strings: a table class of one of these names leaves the package working (only a type
@@ -173,12 +174,12 @@ PY_TABLES_ANNOTATION_NAMES = frozenset(
 )
 # Builtins tables.py calls at run time. (The backend stubs raise NotImplementedError, but
 # nothing there is named by the spec but the stub class, which ends in `Stub`.)
-PY_BUILTINS_USED = frozenset({"type", "frozenset", "getattr"})
+PY_BUILTINS_USED = frozenset({"type", "frozenset", "getattr", "ValueError"})
 # What types.py binds or reads at module level besides the spec's types.
 PY_TYPES_MODULE_NAMES = frozenset({"enum", "dataclass", "field", "int", "str", "bool"})
 # Attributes of the dispatch object besides the top-level tables (its `__slots__`).
 PY_DISPATCH_ATTRIBUTES = frozenset({"backend", "install"})
 # Parameters of the dispatch's `__init__`, where every table class is named bare.
-PY_DISPATCH_INIT_LOCALS = frozenset({"self", "backend", "native"})
+PY_DISPATCH_INIT_LOCALS = frozenset({"self", "backend", "native", "target"})
 # Enum members Python 3.11 refuses besides _sunder_ names.
 PY_ENUM_RESERVED = frozenset({"mro"})

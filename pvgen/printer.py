@@ -65,7 +65,12 @@ def _member_annotations(member: dict[str, Any]) -> list[str]:
         found.append(f"@deprecated({', '.join(args)})")
     if member.get("kind") != "hook":
         return found
-    flags = [("callee_save", "@callee_save"), ("batched", "@batched"), ("low_level", "@low_level")]
+    flags = [
+        ("callee_save", "@callee_save"),
+        ("batched", "@batched"),
+        ("low_level", "@low_level"),
+        ("nullable", "@nullable"),
+    ]
     found += [text for key, text in flags if member.get(key)]
     if member.get("callconv"):
         found.append(f"@callconv({member['callconv']})")
@@ -179,10 +184,33 @@ def _backends(dump: dict[str, Any]) -> Iterator[str]:
         for path in backend["overrides"]:
             table, _, member = path.partition(".")
             by_table.setdefault(table, []).append(member)
-        yield f"backend {backend['name']} {{"
+        annotations = [f"@if({backend['if']})"] if backend.get("if") else []
+        annotations += [f"@must_patch({path})" for path in backend.get("must_patch", [])]
+        null = set(backend.get("null_fallback", []))
+        unlisted = [t for t in _top_tables(dump) if t not in by_table]
+        # The backend-wide fallback covers the tables it lists nothing of; an entry says
+        # where its table differs.
+        none_overall = bool(null) and (not unlisted or any(t in null for t in unlisted))
+        if none_overall:
+            annotations.append("@fallback(none)")
+        yield from _with_annotations("", annotations, f"backend {backend['name']} {{")
         for table, members in by_table.items():
-            yield f"{INDENT}{table}: {', '.join(members)};"
+            mark = ""
+            if (table in null) != none_overall:
+                mark = "@fallback(none) " if table in null else f"@fallback({_default(dump)}) "
+            yield f"{INDENT}{mark}{table}: {', '.join(members)};"
         yield "}"
+
+
+def _top_tables(dump: dict[str, Any]) -> list[str]:
+    embedded = {
+        m["table"] for t in dump["tables"] for m in t["members"] if m.get("kind") == "subtable"
+    }
+    return [t["name"] for t in dump["tables"] if t["name"] not in embedded]
+
+
+def _default(dump: dict[str, Any]) -> str:
+    return next((b["name"] for b in dump["backends"] if b["default"]), "native")
 
 
 def print_spec(dump: dict[str, Any]) -> str:

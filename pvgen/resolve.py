@@ -97,6 +97,9 @@ class _Resolver:
         self.errors.raise_if_any()
         self.path_order = {p: i for i, p in enumerate(_all_paths(tables, self.tables_by_name))}
         self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
+        self.default_backend = next(
+            (b.name for b in items if isinstance(b, syn.BackendDecl) and b.default), None
+        )
         backends = [self.backend(b) for b in items if isinstance(b, syn.BackendDecl)]
         self.check_unique(((b.name, b.span) for b in backends), "backend")
         self.check_defaults(backends)
@@ -609,6 +612,7 @@ class _Resolver:
             patch=m.Patch(patch["native"], patch.get("clobbers")) if patch else None,
             batched=bool(values.get("batched")),
             low_level=bool(values.get("low_level")),
+            nullable=bool(values.get("nullable")),
             no_native=(values.get("no_native") or {}).get("reason"),
             backend_specific=(values.get("backend_specific") or {}).get("reason"),
         )
@@ -644,6 +648,16 @@ class _Resolver:
     def backend(self, decl: syn.BackendDecl) -> m.Backend:
         values = ann.read_annotations(decl.annotations, ann.BACKEND, self.errors)
         self.check_name(decl.name, decl.span, "backend")
+        condition = values.get("if")
+        self.check_condition(condition)
+        known = all(n.name in self.known_defines for n in cond.names(condition))
+        if condition is not None and known and not any(t.holds(condition) for t in self.targets):
+            self.errors.error(
+                decl.span,
+                f"backend '{decl.name}' runs on no declared target: no target's defines"
+                f" satisfy '{cond.render(condition)}'",
+            )
+        overall = self.fallback(decl, values, _annotation_span(decl.annotations, decl.span))
         if not decl.default and not decl.entries:
             self.errors.error(
                 decl.span,
@@ -653,7 +667,12 @@ class _Resolver:
         by_name = self.tables_by_name
         overrides: dict[str, m.Override] = {}
         seen_tables: dict[str, Span] = {}
+        fallbacks: dict[str, bool] = {}  # top-level table -> whether unlisted members are NULL
         for entry in decl.entries:
+            entry_values = ann.read_annotations(entry.annotations, ann.BACKEND_ENTRY, self.errors)
+            if "fallback" in entry_values:
+                span = _annotation_span(entry.annotations, entry.table_span)
+                fallbacks[entry.table] = self.fallback(decl, entry_values, span)
             table = by_name.get(entry.table)
             if table is None:
                 self.errors.error(
@@ -679,7 +698,7 @@ class _Resolver:
             if entry.members is None:
                 paths = list(_member_paths(table, by_name, entry.table + "."))
                 for path in paths:
-                    overrides[path] = m.Override(path, entry.span)
+                    overrides[path] = m.Override(path, entry.span, whole=True)
                 continue
             for mp in entry.members:
                 for path in self.member_path(table, mp, by_name):
@@ -690,14 +709,68 @@ class _Resolver:
                     overrides[path] = m.Override(path, mp.span)
         order = self.path_order
         ordered = sorted(overrides.values(), key=lambda o: order.get(o.path, len(order)))
+        null_fallback = frozenset(
+            t.name
+            for t in self.tables_by_name.values()
+            if t.name not in self.embedded and fallbacks.get(t.name, overall)
+        )
         return m.Backend(
             name=decl.name,
             default=decl.default,
             overrides=tuple(ordered),
             doc=decl.doc,
+            condition=condition,
+            null_fallback=null_fallback,
+            must_patch=self.must_patch(decl, values, overrides),
             allows=self.allows(values),
             span=decl.span,
         )
+
+    def fallback(self, decl: syn.BackendDecl, values: dict[str, Any], span: Span) -> bool:
+        """Whether `@fallback(...)` among `values` leaves unlisted members NULL."""
+        source = values.get("fallback")
+        if source is None:
+            return False
+        if decl.default:
+            self.errors.error(
+                span, f"'{decl.name}' is the default backend: it has no fallback to choose"
+            )
+            return False
+        choices = ["none", *([self.default_backend] if self.default_backend else [])]
+        if source not in choices:
+            self.errors.error(
+                span,
+                f"unknown fallback '{source}'" + did_you_mean(source, choices),
+                hint="'@fallback(none)' leaves unlisted members NULL; "
+                + (
+                    f"'@fallback({self.default_backend})' takes them from the default backend"
+                    if self.default_backend
+                    else "no default backend is declared"
+                ),
+            )
+            return False
+        return bool(source == "none")
+
+    def must_patch(
+        self, decl: syn.BackendDecl, values: dict[str, Any], overrides: dict[str, m.Override]
+    ) -> tuple[m.Override, ...]:
+        found: list[m.Override] = []
+        for path, span in values.get("must_patch", ()):
+            if path not in overrides:
+                # A typo gets a suggestion; a member the backend does not list gets none.
+                known = path in self.path_order
+                self.errors.error(
+                    span,
+                    f"backend '{decl.name}' does not list '{path}', so it has no slot of its"
+                    " own to patch" + ("" if known else did_you_mean(path, overrides)),
+                    hint="list the hook in the backend's block, by table",
+                )
+                continue
+            if path in {o.path for o in found}:
+                self.errors.error(span, f"'{path}' is marked @must_patch twice")
+                continue
+            found.append(m.Override(path, span))
+        return tuple(found)
 
     def member_path(
         self, table: m.Table, mp: syn.MemberPath, by_name: dict[str, m.Table]
@@ -1045,6 +1118,11 @@ def _span(p: syn.ParamDecl) -> Span:
         p.span.end_line,
         p.span.end_column,
     )
+
+
+def _annotation_span(annotations: Sequence[syn.Annotation], fallback: Span) -> Span:
+    """Where `@fallback` is written among `annotations` (else `fallback`)."""
+    return next((a.span for a in annotations if a.name == "fallback"), fallback)
 
 
 def _offset_in(slot: m.Slot, base: int, records: Mapping[str, m.RecordLayout]) -> int | None:

@@ -155,6 +155,7 @@ class BackendEntry:
     table: str
     table_span: Span
     members: tuple[MemberPath, ...] | None  # None means `*`
+    annotations: tuple[Annotation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -563,8 +564,9 @@ class _Builder(Transformer[Token, Any]):
         return BackendDecl(self.tspan(name), str(name), entries=tuple(children[1:]))
 
     def backend_entry(self, children: list[Any]) -> BackendEntry:
-        table, members = children
-        return BackendEntry(self.tspan(table), str(table), self.tspan(table), members)
+        *annotations, table, members = children
+        span = self.tspan(table)
+        return BackendEntry(span, str(table), span, members, tuple(annotations))
 
     def all_members(self, _children: list[Any]) -> None:
         return None

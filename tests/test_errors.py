@@ -354,6 +354,56 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
         " generated code would break",
         1,
     ),
+    # ---- backends: where they run, their fallback, what they must patch
+    "backend that runs on no target": (
+        {"a.pvspec": P + "table t { void f(); }\n@if(X86_32 && X86_64)\nbackend b { t: f; }\n"},
+        "a.pvspec:6:9: error: backend 'b' runs on no declared target: no target's defines"
+        " satisfy 'X86_32 && X86_64'",
+        1,
+    ),
+    "backend condition naming an unknown define": (
+        {"a.pvspec": P + "table t { void f(); }\n@if(X86_PAE)\nbackend b { t: f; }\n"},
+        "a.pvspec:5:5: error: 'X86_PAE' is not defined by any target; did you mean 'X86_64'?",
+        1,
+    ),
+    "unknown fallback": (
+        {
+            "a.pvspec": P
+            + "table t { void f(); }\nbackend native default;\n"
+            + "@fallback(nothing)\nbackend b { t: f; }\n"
+        },
+        "a.pvspec:6:1: error: unknown fallback 'nothing'; expected one of 'native', 'none'",
+        1,
+    ),
+    "fallback of one entry misspelt": (
+        {
+            "a.pvspec": P
+            + "table t { void f(); }\nbackend native default;\n"
+            + "backend b { @fallback(nativ) t: f; }\n"
+        },
+        "a.pvspec:6:13: error: unknown fallback 'nativ'; did you mean 'native'?",
+        1,
+    ),
+    "fallback on the default backend": (
+        {"a.pvspec": P + "table t { void f(); }\n@fallback(none)\nbackend native default;\n"},
+        "a.pvspec:5:1: error: 'native' is the default backend: it has no fallback to choose",
+        1,
+    ),
+    "must-patch hook the backend does not list": (
+        {
+            "a.pvspec": P
+            + "table t { void f(); void g(); }\nbackend native default;\n"
+            + "@must_patch(t.g)\nbackend b { t: f; }\n"
+        },
+        "a.pvspec:6:1: error: backend 'b' does not list 't.g', so it has no slot of its own"
+        " to patch",
+        1,
+    ),
+    "annotation on a backend entry other than fallback": (
+        {"a.pvspec": P + "table t { void f(); }\nbackend b { @nullable t: f; }\n"},
+        "a.pvspec:5:13: error: '@nullable' cannot be used on a backend entry; it applies to: hook",
+        1,
+    ),
 }
 
 

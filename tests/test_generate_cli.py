@@ -43,6 +43,24 @@ def test_check_lists_stale_missing_and_extra(tmp_path: Path) -> None:
     assert header.read_text().endswith("/* edited */\n")  # --check wrote nothing
 
 
+def test_diff_alone_writes_nothing(tmp_path: Path) -> None:
+    spec = copy_contract(tmp_path)
+    # Into an empty folder: every file is listed as missing, none is written.
+    result = run_cli("generate", str(spec), "--out", "out", "--diff", cwd=tmp_path)
+    assert result.status == 0, result.err  # as black and pvgen fmt: only --check fails
+    assert not (tmp_path / "out").exists()
+    assert "out/paravirt/abi.json: missing" in result.err
+    run_cli("generate", str(spec), "--out", "out", cwd=tmp_path)
+    header = tmp_path / "out/paravirt/c/paravirt.h"
+    header.write_text(header.read_text() + "/* edited */\n")
+    before = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    result = run_cli("generate", str(spec), "--out", "out", "--diff", cwd=tmp_path)
+    assert result.status == 0
+    assert "-/* edited */" in result.out
+    assert "out/paravirt/c/paravirt.h: stale" in result.err
+    assert before == {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+
+
 def test_removed_backend_removes_its_stub(tmp_path: Path) -> None:
     spec = copy_contract(tmp_path)
     run_cli("generate", str(spec), "--out", "out", cwd=tmp_path)

@@ -75,7 +75,10 @@ def render_text(title: str, changes: Sequence[Change], unused: Sequence[Acceptan
 
 
 def render_json(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
+    from ..schemas import DIFF_FORMAT
+
     document = {
+        "format": DIFF_FORMAT,
         "title": title,
         "changes": [
             {
@@ -148,9 +151,10 @@ def render_github(title: str, changes: Sequence[Change], unused: Sequence[Accept
 
 def render_sarif(title: str, changes: Sequence[Change], unused: Sequence[Acceptance]) -> str:
     """SARIF 2.1.0 for code scanning: a result per change, at its item in the new version
-    (paths relative to the spec root, `uriBaseId` SPECROOT). An item that is gone has its
-    place in the old version as a related location only, since the files scanned are the
-    new version's; an accepted change carries its reason as an external suppression."""
+    (paths as the locations have them: `pvgen diff` names the files of a spec on disk from
+    the current folder, as for GitHub annotations). An item that is gone has its place in
+    the old version as a related location only, since the files scanned are the new
+    version's; an accepted change carries its reason as an external suppression."""
     from .. import __version__
     from ..formats import SARIF_LEVELS, SARIF_SCHEMA
     from .changes import KINDS
@@ -181,7 +185,7 @@ def render_sarif(title: str, changes: Sequence[Change], unused: Sequence[Accepta
         if c.location is not None:
             place = {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": c.location.file, "uriBaseId": "SPECROOT"},
+                    "artifactLocation": {"uri": c.location.file},
                     "region": {"startLine": c.location.line, "startColumn": c.location.column},
                 }
             }
@@ -205,9 +209,6 @@ def render_sarif(title: str, changes: Sequence[Change], unused: Sequence[Accepta
                         "semanticVersion": __version__,
                         "rules": rules,
                     }
-                },
-                "originalUriBaseIds": {
-                    "SPECROOT": {"description": {"text": "the spec root of the new version"}}
                 },
                 "automationDetails": {"description": {"text": title}},
                 "columnKind": "unicodeCodePoints",

@@ -8,8 +8,8 @@ it works through `pvgen.api` and only prints and chooses exit statuses itself.
 
 from __future__ import annotations
 
-from . import check, diff, dump, fmt, freeze, generate, importer, rules, sim
+from . import check, diff, dump, fmt, freeze, generate, importer, rules, schema, sim
 
-COMMANDS = (check, rules, generate, diff, freeze, fmt, importer, dump, sim)
+COMMANDS = (check, rules, generate, diff, freeze, fmt, importer, dump, sim, schema)
 
 __all__ = ["COMMANDS"]

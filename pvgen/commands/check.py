@@ -1,9 +1,11 @@
 """`pvgen check`: compile specs, run the rules, print the findings.
 
-Takes: root spec paths (or `[tool.pvgen] specs`), `--format`, `--werror`, `--no-rules`.
+Takes: root spec paths (or the configured `specs`), `--format`, `--werror`, `--no-rules`,
+`--select`/`--ignore` (rule ID prefixes, on top of the config's `[rules]`), `--summary`.
 Hands on: findings on stderr (text) or stdout (json, github, sarif), one summary line per
 ABI (text: its tables, hooks, with each target's count where they differ, backends and
-targets); exit 0 clean, 1 errors, 2 a spec could not be read.
+targets), or with --summary the count of findings per rule on stdout; exit 0 clean,
+1 errors, 2 a spec could not be read.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..formats import FORMATS
 from ..model import Abi
 from ..source import display_name
-from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, spec_paths
+from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, spec_paths
 
 NAME = "check"
 HELP = "parse and validate specs"
@@ -37,11 +39,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-rules", action="store_true", help="parse and resolve only; skip the safeguard rules"
     )
+    parser.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="IDS",
+        help="run only the rules whose IDs start with one of these (comma-separated: PV1,PV203)",
+    )
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="IDS",
+        help="turn off the rules whose IDs start with one of these (comma-separated)",
+    )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="print how many findings each rule has instead of every finding (text format)",
+    )
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
 
+    if args.summary and args.format != "text":
+        raise UsageError("--summary is a text report; the json format counts findings per rule")
+    config = select_rules(
+        config, _prefixes(args.select, "--select"), _prefixes(args.ignore, "--ignore")
+    )
     report = api.check(spec_paths(args.paths, config), config, rules=not args.no_rules)
     summaries = [
         f"{display_name(s.path)}: abi '{s.abi.name}' version {s.abi.version}: "
@@ -55,7 +81,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
             replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING else d
             for d in diagnostics
         ]
-    emit(args.format, diagnostics, summaries)
+    if args.summary:
+        for line in summaries:
+            print(line)
+        sys.stdout.write(rule_counts(diagnostics))
+    else:
+        emit(args.format, diagnostics, summaries)
     if report.unreadable:
         return EXIT_USAGE
     return EXIT_FINDINGS if any(d.severity is Severity.ERROR for d in diagnostics) else EXIT_OK
@@ -92,3 +123,56 @@ def emit(fmt: str, diagnostics: Sequence[Diagnostic], summaries: Sequence[str]) 
     else:
         catalogue = [(r.id, r.name, r.purpose, r.severity) for r in rules.values()]
         sys.stdout.write(formats.render_sarif(diagnostics, catalogue))
+
+
+def _prefixes(values: Sequence[str], option: str) -> list[str]:
+    """The rule ID prefixes of a repeatable, comma-separated option; each must match a rule."""
+    from ..rules import all_rules
+
+    prefixes = [p.strip().upper() for value in values for p in value.split(",") if p.strip()]
+    for prefix in prefixes:
+        if not any(rule_id.startswith(prefix) for rule_id in all_rules()):
+            raise UsageError(f"{option} {prefix}: no rule of 'pvgen check' has such an ID")
+    return prefixes
+
+
+def rule_counts(diagnostics: Sequence[Diagnostic]) -> str:
+    """One line per rule that has findings: the count of each severity, the ID and the name;
+    then the total. Nothing when there are no findings."""
+    from .. import formats
+    from ..rules.registry import COMPILER, every_rule
+
+    names = {r.id: r.name for r in every_rule().values()}
+    counts: dict[str, dict[Severity, int]] = {}
+    for d in diagnostics:
+        by_severity = counts.setdefault(d.code or COMPILER.id, {})
+        by_severity[d.severity] = by_severity.get(d.severity, 0) + 1
+    lines = []
+    for code in sorted(counts):
+        total = sum(counts[code].values())
+        kinds = ", ".join(
+            f"{n} {s}{'s' if n != 1 else ''}" for s, n in sorted(counts[code].items(), reverse=True)
+        )
+        lines.append(f"{total:6}  {code}  {names.get(code, '?'):<26}  {kinds}")
+    if lines:
+        lines.append(f"total: {formats.summary_line(diagnostics)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def select_rules(config: Config, select: Sequence[str], ignore: Sequence[str]) -> Config:
+    """`config` with the command line's rule selection applied on top of its [rules]: with
+    `select`, only the rules whose ID starts with one of its prefixes stay on; every rule
+    matching a prefix of `ignore` is off. A rule selected by name that [rules] turned off is
+    on again, at its default severity."""
+    from ..rules import all_rules
+
+    if not select and not ignore:
+        return config
+    levels = dict(config.rules.levels)
+    for rule_id, entry in all_rules().items():
+        chosen = not select or any(rule_id.startswith(p) for p in select)
+        if not chosen or any(rule_id.startswith(p) for p in ignore):
+            levels[rule_id] = None
+        elif select and levels.get(rule_id, entry.severity) is None:
+            levels[rule_id] = entry.severity
+    return replace(config, rules=replace(config.rules, levels=levels))

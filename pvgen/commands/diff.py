@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..diagnostics import SpecError
 from .base import EXIT_FINDINGS, EXIT_USAGE, UsageError, error, print_errors
+
+if TYPE_CHECKING:
+    from ..abi.changes import Change
 
 NAME = "diff"
 HELP = "compare two versions of an ABI"
@@ -77,5 +82,29 @@ def run(args: argparse.Namespace, config: Config) -> int:
         f"{new['version']} ({sides[1]})"
     )
     changes = list(result.changes)
+    new_spec = sides[1]
+    if (
+        args.format in ("github", "sarif")
+        and not new_spec.startswith("git:")
+        and not new_spec.endswith(".json")
+    ):
+        # Annotations land on files of the checkout: name them from the working directory,
+        # not from the spec root as the dump does.
+        changes = on_disk(changes, config.spec_root or Path(new_spec).parent)
     sys.stdout.write(RENDERERS[args.format](title, changes, list(result.unused_acceptances)))
     return exit_bits(changes, stable=result.stable, fail_on=args.fail_on)
+
+
+def on_disk(changes: list[Change], spec_root: Path) -> list[Change]:
+    """`changes` with the files of new-side locations relative to the working directory."""
+    import os
+    from dataclasses import replace
+
+    def moved(change: Change) -> Change:
+        loc = change.location
+        if loc is None or loc.side != "new":
+            return change
+        path = Path(os.path.relpath(spec_root / loc.file)).as_posix()
+        return replace(change, location=replace(loc, file=path))
+
+    return [moved(c) for c in changes]

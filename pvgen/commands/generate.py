@@ -1,8 +1,10 @@
 """`pvgen generate`: write (or, with --check, compare) the outputs of each spec.
 
-Takes: root spec paths, `--out`, `--check`, `--diff`, `--force`, `--macro-prefix`.
-Hands on: `OUT/<abi>/` brought up to date, one summary line per ABI; with --check, nothing
-written and exit 1 when an output is stale, missing or extra.
+Takes: root spec paths, `--out`, `--check`, `--diff`, `--force`, `--macro-prefix`, and the
+generator plugins to run (`--plugin NAME` and the configured `plugins`).
+Hands on: `OUT/<abi>/` brought up to date, one summary line per ABI; with --check or --diff,
+nothing written (--diff prints what would change, as black and `pvgen fmt` do), and with
+--check exit 1 when an output is stale, missing or extra.
 """
 
 from __future__ import annotations
@@ -39,9 +41,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if any output is out of date"
     )
-    parser.add_argument("--diff", action="store_true", help="with --check, print unified diffs")
+    parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="write nothing; print unified diffs of what would change (exit 1 only with --check)",
+    )
     parser.add_argument(
         "--force", action="store_true", help="overwrite files in the way that pvgen did not write"
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also run the generator plugin pvgen-gen-NAME (repeatable; added to the"
+        " configured 'plugins'); its files go to OUT/<abi>/NAME/",
     )
     parser.add_argument(
         "--macro-prefix",
@@ -54,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
     from ..gen.common import macro_prefix_problem
+    from ..gen.plugins import PluginError
     from ..gen.writer import WriteError
 
     problem = macro_prefix_problem(args.macro_prefix)
@@ -66,12 +81,17 @@ def run(args: argparse.Namespace, config: Config) -> int:
         try:
             abi = api.load_abi(path, config)
             files = api.render(abi, options, spec=path, config=config)
+            files += api.plugin_outputs(abi, [*config.plugins, *args.plugin])
         except SpecError as exc:
             status = max(status, report_spec_error(exc))
             continue
+        except PluginError as exc:
+            print(f"{display_name(path)}: error: {exc}", file=sys.stderr)
+            status = max(status, EXIT_USAGE if exc.missing else EXIT_FINDINGS)
+            continue
         shown = display_name(base / abi.name)
         try:
-            if args.check:
+            if args.check or args.diff:
                 report = api.check_outputs(abi, files, base, diff=args.diff)
             else:
                 report = api.write_outputs(abi, files, base, force=args.force)
@@ -79,7 +99,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             error(str(exc))
             status = max(status, EXIT_USAGE)
             continue
-        if not args.check:
+        if not (args.check or args.diff):
             print(
                 f"{shown}: {len(report.written)} written, {len(report.unchanged)} unchanged,"
                 f" {len(report.removed)} removed"
@@ -94,5 +114,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
             print(f"{shown}: up to date ({len(report.unchanged)} files)")
         else:
             print(f"{shown}: out of date; run 'pvgen generate'", file=sys.stderr)
-            status = max(status, EXIT_FINDINGS)
+            if args.check:
+                status = max(status, EXIT_FINDINGS)
     return status

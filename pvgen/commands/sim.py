@@ -58,8 +58,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     import json
 
     from ..guest import BACKENDS, WORKLOADS, compare, report, simulate
-    from ..guest.backends import BackendMismatch
-    from ..guest.bindings import load_bindings
+    from ..guest.bindings import SpecMismatch, load_bindings
 
     if args.size < 1:
         raise UsageError(f"--size must be at least 1, not {args.size}")
@@ -75,6 +74,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         bindings = load_bindings(Path(args.spec) if args.spec else None)
     except SpecError as exc:
         return report_spec_error(exc)
+    except SpecMismatch as exc:
+        raise UsageError(f"{args.spec}: {exc}") from exc
 
     def progress(done: int, total: int, label: str) -> None:
         sys.stderr.write(f"\r\x1b[K{label}: {done}/{total}")
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                     progress=show,
                 )
             ]
-    except BackendMismatch as exc:
+    except SpecMismatch as exc:
         raise UsageError(f"the spec does not fit the simulated guest: {exc}") from exc
     finally:
         if show is not None:

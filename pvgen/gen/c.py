@@ -4,13 +4,16 @@ Takes: a resolved `model.Abi` and `GenOptions` (the prefix of the macros that `@
 Hands on: two `OutputFile`s, relative to the ABI's output folder:
 
 - `c/<abi>.h`: the ABI and hook versions, one block per target (selected by data model and
-  configuration macros) with the patch IDs as integer literals usable from assembly, then,
-  outside assembly, every type in dependency order, one struct per table, the aggregate
-  `struct <abi>_ops`, the patch template `struct <abi>_patch_template` when the ABI lists
-  its tables, `offsetof` fallbacks of the patch IDs, static inline call wrappers and, per
-  target, static asserts that the compiler lays everything out as the model says.
+  configuration macros) naming the backends that run there (`<ABI>_BACKEND_<NAME>`) and
+  giving the patch IDs as integer literals usable from assembly, then, outside assembly,
+  every type in dependency order, one struct per table, the aggregate `struct <abi>_ops`,
+  the patch template `struct <abi>_patch_template` when the ABI lists its tables, `offsetof`
+  fallbacks of the patch IDs, static inline call wrappers (a `@nullable` hook's also has an
+  `_is_set()` test, and a void one calls only when set) and, per target, static asserts
+  that the compiler lays everything out as the model says.
 - `c/<abi>_native.c`: the definition of `<abi>_ops`, every hook set to its bare-hardware
-  implementation `native_<declaring table>_<hook>`, which it declares extern.
+  implementation `native_<declaring table>_<hook>`, which it declares extern; a
+  `@no_native` hook stays NULL.
 
 Python decides order, names, conditions and layout numbers; the templates in templates/c/
 hold the layout of the text. Doc comments and annotation strings are escaped for C comments.
@@ -132,6 +135,7 @@ class TargetBlock:
     # What holds only where GNU C gives an empty struct size 0, as the model does.
     gnu_patch_ids: tuple[Define, ...] = ()
     gnu_asserts: tuple[Assert, ...] = ()
+    backends: tuple[str, ...] = ()  # a macro for each backend that runs on the target
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,11 @@ class Wrapper:
     cond: str | None
     doc: tuple[str, ...]
     attribute: str | None
+    # For a `@nullable` hook: the slot to test, and the name of the function that tests it.
+    # The wrapper of a void hook calls only when the slot is set; callers of the others
+    # test first.
+    slot: str | None = None
+    is_set: str | None = None
 
 
 @dataclass(frozen=True)
@@ -465,13 +474,16 @@ class _CGen(CNames):
         if slot.deprecated is not None:
             message = self.deprecation_message(self.slot_access(slot), slot.deprecated)
             attribute = f"{self.names.deprecated}({c_string(message)})"
+        access = f"{self.ops}.{self.slot_access(slot)}"
         return Wrapper(
             head=self.declarator(hook.returns, f"{name}({self.params(hook)})"),
-            call=f"{self.ops}.{self.slot_access(slot)}({args})",
+            call=f"{access}({args})",
             returns=not hook.returns.is_void,
             cond=self.cond_text(slot.condition),
             doc=doc_lines(hook.doc),
             attribute=attribute,
+            slot=access if hook.nullable else None,
+            is_set=self.is_set_name(slot) if hook.nullable else None,
         )
 
     # -- targets: selection, patch IDs and layout proofs
@@ -714,6 +726,9 @@ class _TargetView:
             notes=tuple(notes),
             gnu_patch_ids=tuple(define for _, define in gnu_ids),
             gnu_asserts=tuple(gnu_asserts),
+            backends=tuple(
+                self.gen.backend_macro(b) for b in self.abi.backends if b.runs_on(self.target)
+            ),
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import Abi, Enum, Hook, HookSlot, Table, Target
+from ..model import Abi, Backend, Enum, Hook, HookSlot, Table, Target
 
 # The largest `int`, and the smallest: enumerators beyond them are written as macros.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -76,6 +76,14 @@ class CNames:
 
     def wrapper_name(self, slot: HookSlot) -> str:
         return f"{self.abi.name}_{slot.top.name}_{'_'.join(slot.names)}"
+
+    def is_set_name(self, slot: HookSlot) -> str:
+        """The function that tells whether a `@nullable` hook's slot is set."""
+        return f"{self.wrapper_name(slot)}_is_set"
+
+    def backend_macro(self, backend: Backend) -> str:
+        """Defined in the block of each target the backend runs on."""
+        return f"{self.upper}_BACKEND_{backend.name.upper()}"
 
     def patch_macro(self, slot: HookSlot) -> str:
         return f"{self.upper}_PATCH_{slot.top.name.upper()}_{'_'.join(slot.names).upper()}"

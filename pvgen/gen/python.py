@@ -2,10 +2,13 @@
 
 Takes: a `model.Abi`.
 Hands on: the files of the package `python/<abi>/`: `tables.py` (patch IDs,
-since-versions, a class with `__slots__` per table, and the dispatch object
-that binds each slot once, at install time), `types.py` (integers, structs,
-enums), `backends/<name>.py` (one stub class per backend with the hooks it
-overrides; the default backend's stub has every hook) and `__init__.py`.
+since-versions, per backend what it overrides, what is NULL under it, the
+targets it runs on and the hooks it must patch, a class with `__slots__` per
+table, and the dispatch object that binds each slot once, at install time, to
+None where the slot is NULL), `types.py` (integers, structs, enums),
+`backends/<name>.py` (one stub class per backend with the hooks it overrides;
+the default backend's stub has every hook it does not leave NULL) and
+`__init__.py`.
 The code is emitted black-clean and mypy --strict clean, so nothing is
 reformatted at generation time.
 
@@ -140,19 +143,35 @@ def _member_docs(abi: m.Abi) -> dict[str, str | None]:
     return docs
 
 
+def null_paths(abi: m.Abi, backend: m.Backend) -> list[str]:
+    """The paths whose slot is NULL under `backend`, in spec order."""
+    return [s.path for s in abi.slots if abi.source(backend, s) is m.Source.NULL]
+
+
+def may_be_null(abi: m.Abi) -> set[int]:
+    """The ids of the hooks and data members whose slot is NULL under some backend."""
+    found = {
+        id(s.member) for b in abi.backends for s in abi.slots if abi.source(b, s) is m.Source.NULL
+    }
+    found |= {id(s.member) for s in abi.hook_slots if s.hook.nullable}
+    return found
+
+
 def table_views(abi: m.Abi) -> list[TableView]:
     views = []
+    nullable = may_be_null(abi)
     for table in abi.tables:
         slots = []
         subtables = []
         for member in table.members:
             if isinstance(member, m.Hook):
                 params = ", ".join(py_type(abi, p.type, "t.") for p in member.params)
-                slots.append(
-                    (member.name, f"Callable[[{params}], {py_type(abi, member.returns, 't.')}]")
-                )
+                callable_ = f"Callable[[{params}], {py_type(abi, member.returns, 't.')}]"
+                none = " | None" if id(member) in nullable else ""
+                slots.append((member.name, callable_ + none))
             elif isinstance(member, m.DataMember):
-                slots.append((member.name, py_type(abi, member.type, "t.")))
+                none = " | None" if id(member) in nullable else ""
+                slots.append((member.name, py_type(abi, member.type, "t.") + none))
             else:
                 subtables.append((member.name, member.table))
         views.append(
@@ -344,6 +363,13 @@ def tables_made(abi: m.Abi) -> list[str]:
 def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
     top = list(abi.top_level_tables())
     native = _default_backend(abi)
+    native_stub = class_name(native, "Stub") if native else "object"
+    dispatch_params = [
+        "self",
+        "backend: object",
+        f"native: {native_stub}",
+        "target: str | None = None",
+    ]
     install = [
         line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
     ]
@@ -355,7 +381,7 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             abi_name=abi.name,
             abi_version=abi.version,
             dispatch=class_name(abi.name, "Ops"),
-            native_stub=class_name(native, "Stub") if native else "object",
+            native_stub=native_stub,
             native_module=native,
             # TYPE_CHECKING guards the import of the default backend's stub, if there is one
             typing_names=f"{'TYPE_CHECKING, ' if native else ''}Any, TypeVar, cast",
@@ -369,6 +395,11 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             overrides={
                 b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default
             },
+            nulls={b.name: null_paths(abi, b) for b in abi.backends},
+            runs_on={b.name: [t.name for t in abi.targets if b.runs_on(t)] for b in abi.backends},
+            must_patch={b.name: [o.path for o in b.must_patch] for b in abi.backends},
+            init_signature=signature(INDENT, "__init__", dispatch_params, "None"),
+            install_signature=signature(INDENT, "install", dispatch_params, "None"),
         )
     )
 
@@ -384,7 +415,8 @@ def _render_backend(
     abi: m.Abi, backend: m.Backend, hooks: list[HookView], docs: dict[str, str | None]
 ) -> str:
     overridden = {o.path for o in backend.overrides}
-    chosen = [h for h in hooks if backend.default or h.path in overridden]
+    nulls = set(null_paths(abi, backend))
+    chosen = [h for h in hooks if (backend.default and h.path not in nulls) or h.path in overridden]
     methods = []
     for h in chosen:
         if h.is_data:

@@ -25,7 +25,9 @@ Modules, in the order a run uses them:
 | `bench.py` | - | dispatch overhead and the batching figure |
 
 What the model leaves out, on purpose: one CPU (remote TLB flushes and IPIs never happen);
-the i386_pae target only (the x86_64-only hooks exist but are never called); guest time
+the i386_pae target only (the x86_64-only hooks exist but are never called), and with it the
+backends that do not run there: lguest, which the spec (as Linux 2.6.26) gives 32-bit kernels
+without PAE only, is refused rather than run where it never ran; guest time
 that excludes the price of privileged operations (so time, and with it every interrupt,
 falls at the same point on every backend); and where a real backend also changed what the
 guest sees (Xen and lguest masking CPUID bits, lguest's missing APIC, Xen refusing to set
@@ -37,7 +39,16 @@ its peers hide them, as they do in Linux.
 from __future__ import annotations
 
 from .backends import BACKENDS
-from .sim import DEFAULT_SIZE, RunResult, compare, simulate
+from .sim import DEFAULT_SIZE, TARGET, RunResult, compare, runnable, simulate
 from .workloads import WORKLOADS
 
-__all__ = ["BACKENDS", "DEFAULT_SIZE", "WORKLOADS", "RunResult", "compare", "simulate"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_SIZE",
+    "TARGET",
+    "WORKLOADS",
+    "RunResult",
+    "compare",
+    "runnable",
+    "simulate",
+]

@@ -1,9 +1,11 @@
 """Bindings: the Python package generated from the spec, imported under a private name.
 
-Takes: a root spec (by default specs/paravirt.pvspec beside the pvgen package).
+Takes: a root spec (by default the reference spec, specs/paravirt.pvspec, which the package
+ships as data: `pvgen/specs/`).
 Hands on: `Bindings`: the generated modules, the stub class of every backend, OVERRIDES,
 PATCH_IDS and the hook paths, the dispatch class, and `GuestTypes`, typed constructors of
-the page-table entry types the hooks take.
+the page-table entry types the hooks take. `SpecMismatch` says what a spec lacks that the
+guest needs.
 
 The package is rendered by `pvgen.gen.python` from the model of the spec, so the guest
 always runs against the spec as it is now, never against a stale copy. It is written to a
@@ -23,6 +25,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
@@ -82,13 +85,16 @@ class Bindings:
     default_backend: str
     overrides: Mapping[str, tuple[str, ...]]  # backend name -> hook paths it implements
     patch_ids: Mapping[str, Mapping[str, int]]  # target -> hook path -> patch ID
+    nulls: Mapping[str, tuple[str, ...]]  # backend name -> paths whose slot is NULL under it
+    runs_on: Mapping[str, tuple[str, ...]]  # backend name -> the targets it runs on
     hooks: tuple[str, ...]  # callable hook paths, in table order
     data_members: tuple[str, ...]
     types: GuestTypes
 
-    def dispatch(self, backend: object, native: object) -> Any:
-        """A `ParavirtOps` with `backend` installed and `native` as the fallback."""
-        return self.tables.ParavirtOps(backend, native)
+    def dispatch(self, backend: object, native: object, target: str | None = None) -> Any:
+        """A `ParavirtOps` with `backend` installed and `native` as the fallback; given a
+        target, one the backend runs on."""
+        return self.tables.ParavirtOps(backend, native, target)
 
     def stub_methods(self, backend: str) -> frozenset[str]:
         """Names of the hook methods and data members the stub of `backend` declares."""
@@ -96,7 +102,21 @@ class Bindings:
 
 
 def default_spec() -> Path:
-    return Path(pvgen.__file__).resolve().parent.parent / "specs" / "paravirt.pvspec"
+    """The reference spec, shipped inside the package (`pvgen/specs/`)."""
+    return reference_spec("paravirt.pvspec")
+
+
+def reference_spec(name: str) -> Path:
+    """A spec file shipped as package data, as a path on disk (includes are read beside it)."""
+    folder = resources.files(pvgen) / "specs"
+    if not isinstance(folder, Path):  # installed in a zip: copy the specs out once
+        folder = _private_folder() / "specs"
+        if not folder.is_dir():
+            folder.mkdir()
+            for item in (resources.files(pvgen) / "specs").iterdir():
+                if item.name.endswith(".pvspec"):
+                    (folder / item.name).write_bytes(item.read_bytes())
+    return folder / name
 
 
 _LOADED: dict[str, Bindings] = {}
@@ -167,10 +187,14 @@ def _describe(abi_name: str, package_name: str, digest: str, folder: Path) -> Bi
     for class_name in backends.__all__:
         stub = getattr(backends, class_name)
         stubs[str(stub.NAME)] = stub
-    default = next(name for name in stubs if name not in tables.OVERRIDES)
+    default = next((name for name in stubs if name not in tables.OVERRIDES), None)
+    if default is None:
+        raise SpecMismatch("the spec has no default backend for the guest to fall back to")
     native = stubs[default]
     paths = tuple(tables.SINCE)
-    hooks = tuple(p for p in paths if callable(getattr(native, p.replace(".", "_"))))
+    # A data member always has a value in the default stub; a hook is a method there, or
+    # absent when the default backend leaves it NULL.
+    hooks = tuple(p for p in paths if callable(getattr(native, p.replace(".", "_"), len)))
     return Bindings(
         abi_name=abi_name,
         package_name=package_name,
@@ -182,13 +206,37 @@ def _describe(abi_name: str, package_name: str, digest: str, folder: Path) -> Bi
         default_backend=default,
         overrides={name: tuple(paths) for name, paths in tables.OVERRIDES.items()},
         patch_ids=tables.PATCH_IDS,
+        nulls={name: tuple(paths) for name, paths in tables.NULL.items()},
+        runs_on={name: tuple(targets) for name, targets in tables.RUNS_ON.items()},
         hooks=hooks,
         data_members=tuple(p for p in paths if p not in hooks),
         types=_guest_types(types_module),
     )
 
 
+class SpecMismatch(Exception):
+    """The spec lacks what the simulated guest needs; the message says what."""
+
+
+# What the guest's kernel builds page tables and atomic mappings with.
+GUEST_TYPES = ("pte_t", "pmd_t", "pgd_t", "pud_t", "km_type")
+GUEST_KMAP_SLOTS = ("KM_PTE0", "KM_PTE1")
+
+
 def _guest_types(t: Any) -> GuestTypes:
+    missing = [f"type '{name}'" for name in GUEST_TYPES if not hasattr(t, name)]
+    if hasattr(t, "km_type"):
+        missing += [
+            f"value '{slot}' of enum 'km_type'"
+            for slot in GUEST_KMAP_SLOTS
+            if not hasattr(t.km_type, slot)
+        ]
+    if missing:
+        raise SpecMismatch(
+            "the spec lacks what the simulated guest needs: "
+            + ", ".join(missing)
+            + " (the reference spec, specs/paravirt.pvspec, declares them)"
+        )
     return GuestTypes(
         pte=t.pte_t,
         pmd=t.pmd_t,

@@ -78,6 +78,7 @@ class Kernel:
         self.log: list[str] = []
         self.environment: dict[str, str] = {}
         self.current_space: AddressSpace | None = None  # kept by the scheduler
+        self.processor_id = 0  # the one CPU's number, which TSC_AUX holds as well
         self._handlers: dict[int, Callable[[int], None]] = {
             k.ENTRY_TIMER: self._timer_interrupt,
             k.ENTRY_PAGE_FAULT: self._page_fault,
@@ -262,7 +263,8 @@ class Kernel:
         self.observe("cr3", self.mmu.read_cr3())
         self.machine.kernel_store(k.JIFFIES_VA, 0)
         self.machine.kernel_store(k.DEVICE_EVENTS_VA, 0)
-        self.init.post_allocator_init()
+        if self.init.post_allocator_init is not None:  # NULL on bare hardware
+            self.init.post_allocator_init()
         return kernel_space
 
     def _setup_interrupts(self) -> None:

@@ -95,7 +95,10 @@ def _hook_table(result: RunResult) -> list[str]:
 
 
 def run_json(result: RunResult) -> str:
-    return json.dumps(_run_dict(result), indent=2, sort_keys=True) + "\n"
+    from ..schemas import SIM_FORMAT
+
+    document = {"format": SIM_FORMAT, **_run_dict(result)}
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def _run_dict(result: RunResult) -> dict[str, object]:
@@ -182,7 +185,10 @@ def compare_json(results: Sequence[RunResult]) -> str:
                 "rom_calls": cell.run.event(ROM_CALL),
                 "state_digest": cell.state.digest(),
             }
+    from ..schemas import SIM_FORMAT
+
     document = {
+        "format": SIM_FORMAT,
         "size": first.size,
         "seed": first.seed,
         "target": TARGET,

@@ -110,7 +110,11 @@ def clock_cycle(guest: Guest) -> None:
     elif kind == "tsc":
         kernel.observe(kind, cpu.read_tsc())
     elif kind == "tscp":
-        kernel.observe(kind, cpu.read_tscp(k.TSC_AUX_SCRATCH))
+        if cpu.read_tscp is not None:
+            kernel.observe(kind, cpu.read_tscp(k.TSC_AUX_SCRATCH))
+        else:  # NULL under Xen: rdtsc, and the processor number the kernel keeps itself
+            kernel.observe(kind, cpu.read_tsc())
+            kernel.machine.store(k.TSC_AUX_SCRATCH, kernel.processor_id)
         kernel.observe("tsc aux", kernel.machine.load(k.TSC_AUX_SCRATCH))
     elif kind == "wallclock":
         kernel.observe(kind, time.get_wallclock())

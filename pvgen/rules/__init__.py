@@ -3,7 +3,9 @@
 Takes: a `model.Abi`, `RuleSettings` and file-level allows from the config.
 Hands on: `Diagnostic`s with rule IDs, severities and hints, in a stable
 order, after `@allow` and `[[tool.pvgen.allow]]` have accepted what they
-name. Rules live one family per module; each registers itself with `@rule`.
+name, at the severity the config's `[rules]` gives each rule (or none: a
+rule turned off is still run, so that the allows it uses are not reported
+as unused, but its findings are dropped). Rules live one family per module; each registers itself with `@rule`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from .. import model as m
 from ..config import FileAllow, RuleSettings
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, Severity
 from . import backends, budget, calls, memory, style, suppress, versions  # noqa: F401 (registers)
 from .context import Context
 from .registry import Finding, Rule, all_rules
@@ -42,13 +44,15 @@ def run_rules(
                 if used_file_allows is not None and isinstance(allow, FileAllow):
                     used_file_allows.add(id(allow))
                 continue
-            out.append(_diagnostic(rule, finding))
+            level = ctx.settings.level(rule.id, rule.severity)
+            if level is not None:  # None: turned off in [rules] or by --ignore
+                out.append(_diagnostic(rule, finding, level))
     return out
 
 
-def _diagnostic(rule: Rule, finding: Finding) -> Diagnostic:
+def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
     return Diagnostic(
-        rule.severity,
+        severity,
         finding.message,
         finding.span,
         code=rule.id,

@@ -49,11 +49,19 @@ class Context:
 
     @cached_property
     def overriders(self) -> Mapping[str, list[m.Backend]]:
-        """Non-default backends overriding each member path."""
+        """Non-default backends overriding each member path, counting a backend only where
+        the member exists on some target it runs on (elsewhere its listing means nothing)."""
+        present: dict[str, set[str]] = {}  # path -> targets where it exists
+        for target in self.abi.targets:
+            for slot in self.abi.facts[target.name].slots:
+                present.setdefault(slot.path, set()).add(target.name)
         found: dict[str, list[m.Backend]] = {}
         for backend in self.abi.backends:
-            if not backend.default:
-                for override in backend.overrides:
+            if backend.default:
+                continue
+            runs_on = {t.name for t in self.abi.targets if backend.runs_on(t)}
+            for override in backend.overrides:
+                if present.get(override.path, set()) & runs_on:
                     found.setdefault(override.path, []).append(backend)
         return found
 

@@ -19,7 +19,8 @@ HEADINGS = {
 
 _ALLOW = (
     'Accept a finding on purpose with @allow({id}, reason = "...") on the declaration,'
-    " or for whole files with [[tool.pvgen.allow]] in pyproject.toml."
+    " or for whole files with [[allow]] in pvgen.toml ([[tool.pvgen.allow]] in"
+    ' pyproject.toml); set its severity, or turn it off, with {id} = "..." under [rules].'
 )
 _COMPILER_NOTE = (
     "The text output prints these as 'error:' without a rule ID; --format json, github and"
@@ -131,8 +132,11 @@ def markdown() -> str:
         "Findings at error severity make `pvgen check` exit 1; `--werror` counts warnings too.",
         'A finding is accepted on purpose with `@allow(PVnnn, reason = "...")` on the',
         "declaration it concerns (or any declaration around it, or the `abi` block), or for whole",
-        "files with `[[tool.pvgen.allow]]` in pyproject.toml (`rule`, `path` glob, `reason`).",
-        "An allow that accepts nothing is itself reported (PV001).",
+        "files with `[[allow]]` in pvgen.toml or `[[tool.pvgen.allow]]` in pyproject.toml (`rule`,",
+        "`path` glob, `reason`). An allow that accepts nothing is itself reported (PV001).",
+        'A project sets a rule\'s severity under `[rules]` (`PV111 = "note"`, or `"off"`), and',
+        "`pvgen check --select`/`--ignore` choose rules by ID prefix for one run. Installed",
+        "packages add rules with IDs of their own range ([plugins.md](plugins.md)).",
         "",
         *_table(rules_of(Category.SPEC), "severity"),
     ]

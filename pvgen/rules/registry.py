@@ -7,7 +7,9 @@ Hands on: one table of `RuleInfo`s by ID, in ID order, in three categories:
 - compiler: PV000, the errors of the language itself (parse and resolve),
   which carry no rule ID of their own; machine formats report them as PV000;
 - spec: the safeguards `pvgen check` runs (`Rule`, with a check function and
-  a bad and a good example); `all_rules()` is these alone;
+  a bad and a good example); `all_rules()` is these alone. Installed packages
+  add spec rules through the entry-point group `pvgen.rules` (see
+  `pvgen.plugins`), with IDs of their own range, PV9nn;
 - change: the kinds of change `pvgen diff` reports (`ChangeRule`, with a
   class and an old and a new spec that differ by that kind). They are
   registered when the whole registry is first asked for, not at import:
@@ -26,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..config import ConfigError
 from ..diagnostics import Related, Severity
 from ..source import Span
 
@@ -97,17 +100,136 @@ class ChangeRule(RuleInfo):
 
 _REGISTRY: dict[str, RuleInfo] = {}
 
+# Rules from installed packages: the entry points of this group are imported the first time
+# the spec rules are asked for, and register themselves through `pvgen.plugins.rule`, with
+# IDs of this range only.
+ENTRY_POINT_GROUP = "pvgen.rules"
+PLUGIN_RANGE = range(900, 1000)
+# Rule ID -> the distribution (package) that registered it, for plugin rules.
+ORIGINS: dict[str, str] = {}
+
+
+class RulePluginError(ConfigError):
+    """A rule plugin that cannot be loaded or registers something wrong; the message names it."""
+
+
+def plugin_id(rule_id: str) -> bool:
+    return (
+        len(rule_id) == 5
+        and rule_id.startswith("PV")
+        and rule_id[2:].isdigit()
+        and int(rule_id[2:]) in PLUGIN_RANGE
+    )
+
 
 def _register(entry: RuleInfo) -> None:
-    assert entry.id not in _REGISTRY, f"rule {entry.id} registered twice"
+    if entry.id in _REGISTRY:
+        raise RulePluginError(f"rule {entry.id} is registered twice")
     _REGISTRY[entry.id] = entry
+
+
+_LOADING: list[str] = []  # the distribution whose rules are being loaded, while they are
+
+
+@functools.cache
+def _load_plugins() -> None:
+    """Import every entry point of ENTRY_POINT_GROUP, once."""
+    import importlib
+
+    for name, value, origin in sorted(entry_points(ENTRY_POINT_GROUP)):
+        _LOADING.append(origin)
+        try:
+            module, _, attribute = value.partition(":")
+            loaded: object = importlib.import_module(module.strip())
+            for part in filter(None, attribute.strip().split(".")):
+                loaded = getattr(loaded, part)
+        except RulePluginError:
+            raise
+        except Exception as exc:
+            raise RulePluginError(
+                f"rule plugin '{name}' ({origin}) failed to load: {type(exc).__name__}: {exc}"
+            ) from None
+        finally:
+            _LOADING.pop()
+
+
+def entry_points(group: str) -> list[tuple[str, str, str]]:
+    """(name, value, distribution) of the entry points of `group` in the installed
+    distributions on sys.path, the first of each distribution winning.
+
+    What importlib.metadata.entry_points finds, read straight from the `entry_points.txt`
+    files: importing importlib.metadata would cost `pvgen check` a hundred milliseconds.
+    """
+    import os
+    import sys
+
+    found: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for folder in sys.path:
+        try:
+            entries = [e for e in os.scandir(folder or ".") if e.name.endswith(".dist-info")]
+        except OSError:
+            continue
+        for entry in sorted(entries, key=lambda e: e.name):
+            dist = entry.name[: -len(".dist-info")].partition("-")[0]
+            key = dist.lower().replace("-", "_").replace(".", "_")
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            found += [(n, v, dist) for n, v in _section(text, group)]
+    return found
+
+
+def _section(text: str, group: str) -> list[tuple[str, str]]:
+    """The `name = value` lines of section [group] of an entry_points.txt."""
+    pairs = []
+    inside = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            inside = line[1:-1].strip() == group
+        elif inside and "=" in line:
+            name, _, value = line.partition("=")
+            pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def plugin_rule(
+    rule_id: str, name: str, severity: Severity, *, purpose: str, bad: str, good: str
+) -> Callable[[Check], Check]:
+    """`rule`, for a package's entry point: only while plugins load, only IDs of the range."""
+    if not _LOADING:
+        raise RulePluginError(
+            f"rule {rule_id}: plugin rules register while pvgen loads the entry points of"
+            f" '{ENTRY_POINT_GROUP}', not on import elsewhere"
+        )
+    if not plugin_id(rule_id):
+        raise RulePluginError(
+            f"rule plugin {_LOADING[-1]}: '{rule_id}' is not a plugin rule ID"
+            f" (PV{PLUGIN_RANGE.start}-PV{PLUGIN_RANGE.stop - 1})"
+        )
+    ORIGINS[rule_id] = _LOADING[-1]
+    return _rule(rule_id, name, severity, purpose=purpose, bad=bad, good=good)
 
 
 def rule(
     rule_id: str, name: str, severity: Severity, *, purpose: str, bad: str, good: str
 ) -> Callable[[Check], Check]:
-    """Register a check function as spec rule `rule_id`."""
+    """Register a check function as spec rule `rule_id` (pvgen's own: not a plugin ID)."""
+    assert not plugin_id(rule_id), f"{rule_id} is in the range of plugin rules"
+    return _rule(rule_id, name, severity, purpose=purpose, bad=bad, good=good)
 
+
+def _rule(
+    rule_id: str, name: str, severity: Severity, *, purpose: str, bad: str, good: str
+) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         _register(
             Rule(
@@ -165,6 +287,7 @@ def _register_change_rules() -> None:
 def every_rule() -> dict[str, RuleInfo]:
     """Every registered ID, in ID order: what `pvgen rules` lists and explains."""
     _register_change_rules()
+    _load_plugins()
     return dict(sorted(_REGISTRY.items()))
 
 
@@ -174,5 +297,7 @@ def rules_of(category: Category) -> list[RuleInfo]:
 
 
 def all_rules() -> dict[str, Rule]:
-    """The spec rules, in ID order: what `run_rules` runs and an `@allow` may name."""
+    """The spec rules, in ID order: what `run_rules` runs and an `@allow` may name; with the
+    rules of installed plugins (PV9nn)."""
+    _load_plugins()
     return {r.id: r for _, r in sorted(_REGISTRY.items()) if isinstance(r, Rule)}

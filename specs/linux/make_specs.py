@@ -588,15 +588,15 @@ def member_paths(rel: Release, table: str, prefix: str = "") -> list[str]:
 
 
 def backend_targets(release: str, name: str) -> list[str]:
-    """The targets a backend of `release` runs on: the language cannot restrict a backend
-    to targets yet, so the spec says it in a comment (and the NULL members are counted
-    there only)."""
+    """The targets a backend of `release` runs on, which its `@if` says (and where the
+    members its whole-struct copies leave NULL are counted)."""
     key = _key(release)
     every = [t.name for t in targets(release)]
     if name == "VMI":
         return ["i386", "i386_pae"]
     if name == "lguest":
-        return ["i386"]
+        # lguest learned PAE guests in 2.6.31 (it then sets pv_mmu_ops.set_pud).
+        return ["i386"] if key < (2, 6, 31) else ["i386", "i386_pae"]
     if name == "Xen":
         if key < (2, 6, 26):
             return ["i386", "i386_pae"]
@@ -658,8 +658,7 @@ def whole_copies(rel: Release, sets: list[dict[str, Any]]) -> list[str]:
 @dataclass(frozen=True)
 class BackendFacts:
     """What the facts say about one backend of one release, in the terms a backend block
-    needs: today's block uses `listed` only; the rest waits for the language (see
-    backend_text)."""
+    needs."""
 
     listed: dict[str, list[str]]  # table -> member paths it assigns, in declaration order
     runs_on: list[str]  # target names
@@ -691,27 +690,53 @@ def backend_facts(rel: Release, name: str) -> BackendFacts:
     return BackendFacts(listed, [t.name for t in where], null)
 
 
+# A condition over the targets' defines for each set of targets a backend runs on; checked
+# against the targets by `runs_on_condition`, so a new era cannot get a wrong one.
+RUNS_ON = {
+    ("i386",): "X86_32 && !X86_PAE",
+    ("i386_pae",): "X86_32 && X86_PAE",
+    ("i386", "i386_pae"): "X86_32",
+    ("i386_pae", "x86_64"): "X86_PAE || X86_64",
+    ("x86_64",): "X86_64",
+}
+
+
+def runs_on_condition(rel: Release, runs_on: list[str]) -> str | None:
+    """The `@if` of a backend that runs on `runs_on`: None where it runs everywhere."""
+    every = targets(rel.name)
+    if len(runs_on) == len(every):
+        return None
+    text = RUNS_ON[tuple(runs_on)]
+    assert [t.name for t in every if holds(text, t)] == runs_on, (rel.name, runs_on, text)
+    return text
+
+
 def backend_text(rel: Release, name: str) -> str:
-    """The one place that writes a backend. Today's language has one fallback: every
-    member a backend does not list comes from the default (native) backend. So a backend
-    lists the members the kernel's backend assigns (by initializer, assignment, the VMI
-    ROM or a setter); where it runs and which members a whole-struct copy leaves NULL are
-    said in comments, until the language can say them (see docs/linux-history.md)."""
+    """The one place that writes a backend: the members the kernel's backend assigns (by
+    initializer, assignment, the VMI ROM or a setter), `@if` for the targets it runs on, and
+    `@fallback(none)` on each table it copies whole, where a member it does not set is NULL,
+    not native. A table it copies whole but sets nothing in cannot be written (an entry
+    needs members); its NULL members are then named in a comment."""
     doc = BACKEND_DOCS.get(name, f"The {name} backend.")
     if name == "native":
         return f"/// {doc}\nbackend native default;\n"
     facts = backend_facts(rel, name)
     if not facts.listed:
         return ""
-    lines = [f"    {table}: {', '.join(paths)};" for table, paths in facts.listed.items()]
-    every = len(facts.runs_on) == len(targets(rel.name))
-    notes = ["Runs on every target." if every else f"Runs on {', '.join(facts.runs_on)} only."]
-    notes += [
-        f"Copies {table} whole, so these are NULL, not native: {', '.join(paths)}."
-        for table, paths in facts.null.items()
+    lines = []
+    for table, paths in facts.listed.items():
+        fallback = "@fallback(none) " if table in facts.null else ""
+        lines.append(f"    {fallback}{table}: {', '.join(paths)};")
+    unwritten = [t for t in facts.null if t not in facts.listed]
+    notes = [
+        f"Copies {table} whole and sets none of it, so these are NULL: {', '.join(facts.null[table])}."
+        for table in unwritten
     ]
     comment = "".join(f"// {line}\n" for note in notes for line in textwrap.wrap(note, 96))
-    return f"{comment}/// {doc}\nbackend {name.lower()} {{\n" + "\n".join(lines) + "\n}\n"
+    condition = runs_on_condition(rel, facts.runs_on)
+    head = f"@if({condition})\n" if condition else ""
+    body = "\n".join(lines)
+    return f"{comment}/// {doc}\n{head}backend {name.lower()} {{\n{body}\n}}\n"
 
 
 # ---- the whole spec -----------------------------------------------------------------------
@@ -721,6 +746,8 @@ ALLOWS = {
     " one hypervisor user: {users}",
     "PV111": "Members the 2.6.26 reference does not document carry the kernel's declaration"
     " only; the kernel documents few of them",
+    "PV117": "Members a backend's whole-struct copy leaves NULL, as the kernel's do; whether"
+    " each caller checks for NULL is not in the facts these specs are made from",
 }
 
 
@@ -752,6 +779,8 @@ def spec_text(rel: Release) -> str:
         allows.append("PV111")
     if len(rel.facts["backends_set"]) > 1:
         allows.append("PV103")
+    if any(backend_facts(rel, b).null for b in rel.facts["backends_set"] if b != "native"):
+        allows.append("PV117")
     users = [USERS[b] for b in rel.facts["backends_set"] if b in USERS]
     reasons = {c: ALLOWS[c].format(users="; ".join(users)) for c in allows}
     allow_text = "".join(f'@allow({c}, reason = "{reasons[c]}")\n' for c in allows)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import run_cli
 
-from pvgen.guest import BACKENDS, WORKLOADS
+from pvgen.guest import WORKLOADS, runnable
 
 
 def test_one_run_prints_calls_hypercalls_batches_and_cycles() -> None:
@@ -35,7 +35,7 @@ def test_compare_prints_every_backend_on_every_workload() -> None:
     result = run_cli("sim", "--compare", "--size", "2")
     assert result.status == 0, result.err
     header = next(line for line in result.out.splitlines() if line.startswith("workload"))
-    assert header.split()[1:] == ["native", "cycles", *BACKENDS]
+    assert header.split()[1:] == ["native", "cycles", *runnable()]
     for workload in WORKLOADS:
         assert any(line.startswith(workload) for line in result.out.splitlines())
     assert "guest-visible state identical on every backend: yes" in result.out
@@ -118,3 +118,41 @@ def test_progress_goes_to_stderr_only_on_a_terminal() -> None:
     assert status == 0
     assert "\rxen fork: 3/3" in err.getvalue().replace("\x1b[K", "")
     assert "\r" not in out.getvalue()
+
+
+def test_a_spec_without_the_guests_types_says_what_is_missing(tmp_path: Path) -> None:
+    spec = tmp_path / "mine.pvspec"
+    spec.write_text(
+        "abi mine { version 1; }\n"
+        "target i386_pae { data_model ilp32; defines X86_32, X86_PAE; }\n"
+        "typedef unsigned long long pteval_t;\n"
+        "struct pte_t { pteval_t pte; }\n"
+        "table pv_mmu_ops { void flush_tlb_user(); }\n"
+        "backend native default;\n",
+        encoding="utf-8",
+    )
+    result = run_cli("sim", "--size", "1", "--spec", str(spec))
+    assert result.status == 2, result.err
+    assert "mine.pvspec: the spec lacks what the simulated guest needs:" in result.err
+    for missing in ("type 'pmd_t'", "type 'pgd_t'", "type 'pud_t'", "type 'km_type'"):
+        assert missing in result.err
+    assert "type 'pte_t'" not in result.err and "internal error" not in result.err
+
+
+def test_a_spec_without_the_guests_target_says_so(tmp_path: Path) -> None:
+    from pvgen.guest.bindings import default_spec
+
+    for spec in default_spec().parent.glob("*.pvspec"):
+        text = spec.read_text(encoding="utf-8")
+        (tmp_path / spec.name).write_text(text.replace("target i386_pae ", "target i686_pae "))
+    result = run_cli("sim", "--size", "1", "--spec", str(tmp_path / "paravirt.pvspec"))
+    assert result.status == 2, result.err
+    assert "the guest runs target 'i386_pae', which the spec does not declare" in result.err
+    assert "i686_pae" in result.err
+
+
+def test_a_backend_outside_the_simulated_target_is_refused() -> None:
+    result = run_cli("sim", "--backend", "lguest", "--size", "1")
+    assert result.status == 2
+    assert "backend 'lguest' does not run on i386_pae" in result.err
+    assert "Traceback" not in result.err

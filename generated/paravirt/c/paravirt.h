@@ -3,7 +3,7 @@
  * change the spec and run 'pvgen generate' instead.
  * Spec files (SHA-256):
  *   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
- *   paravirt.pvspec 3ce5f7f31af8f30c99408d504b854f96103363ec6d0d9bca18da40c96e6e9a83
+ *   paravirt.pvspec 334a5dd923c0c511fc317dbcd07aa53cd2f31bc9b3df33e12ea2d716f91d62ff
  */
 
 /*
@@ -118,8 +118,9 @@
 
 /*
  * One block per target, selected by the data model and every configuration macro the ABI
- * knows. It names the target and gives each hook's patch ID: the index of its slot in
- * struct paravirt_patch_template, counted in pointers, as a literal that assembly can use.
+ * knows. It names the target and the backends that run on it, and gives each hook's patch
+ * ID: the index of its slot in struct paravirt_patch_template, counted in pointers, as a literal
+ * that assembly can use.
  */
 #if !defined(__LP64__) && \
     defined(CONFIG_HIGHPTE) && \
@@ -129,6 +130,10 @@
     defined(CONFIG_X86_LOCAL_APIC) && \
     !defined(CONFIG_X86_PAE)
 /* 32-bit kernel with classic 2-level paging and page tables allowed in highmem. */
+#define PARAVIRT_BACKEND_NATIVE 1
+#define PARAVIRT_BACKEND_VMI 1
+#define PARAVIRT_BACKEND_LGUEST 1
+#define PARAVIRT_BACKEND_KVM 1
 #define PARAVIRT_TARGET_I386 1
 #define PARAVIRT_PATCH_PV_INIT_OPS_PATCH 0
 #define PARAVIRT_PATCH_PV_INIT_OPS_ARCH_SETUP 1
@@ -229,6 +234,10 @@
     defined(CONFIG_X86_LOCAL_APIC) && \
     defined(CONFIG_X86_PAE)
 /* 32-bit kernel with PAE (3-level paging, 64-bit entries) and highmem page tables. */
+#define PARAVIRT_BACKEND_NATIVE 1
+#define PARAVIRT_BACKEND_VMI 1
+#define PARAVIRT_BACKEND_XEN 1
+#define PARAVIRT_BACKEND_KVM 1
 #define PARAVIRT_TARGET_I386_PAE 1
 #define PARAVIRT_PATCH_PV_INIT_OPS_PATCH 0
 #define PARAVIRT_PATCH_PV_INIT_OPS_ARCH_SETUP 1
@@ -336,6 +345,8 @@
     defined(CONFIG_X86_LOCAL_APIC) && \
     !defined(CONFIG_X86_PAE)
 /* 64-bit kernel with 4-level paging. */
+#define PARAVIRT_BACKEND_NATIVE 1
+#define PARAVIRT_BACKEND_KVM 1
 #define PARAVIRT_TARGET_X86_64 1
 #define PARAVIRT_PATCH_PV_INIT_OPS_PATCH 0
 #define PARAVIRT_PATCH_PV_INIT_OPS_ARCH_SETUP 1
@@ -697,7 +708,11 @@ struct pv_init_ops {
     void (*arch_setup)(void);
     /* Registers the machine's memory map; returns the name of where it came from. */
     char *(*memory_setup)(void);
-    /* Runs once the page allocator is available. */
+    /*
+     * Runs once the page allocator is available.
+     *
+     * No native implementation: bare hardware has nothing to do once the page allocator is up
+     */
     void (*post_allocator_init)(void);
     /* Prints which environment the kernel is running on. */
     void (*banner)(void);
@@ -1397,10 +1412,17 @@ static inline char *paravirt_pv_init_ops_memory_setup(void)
     return paravirt_ops.pv_init_ops.memory_setup();
 }
 
+/* Whether the slot is set: it may be NULL, and callers check before calling. */
+static inline int paravirt_pv_init_ops_post_allocator_init_is_set(void)
+{
+    return paravirt_ops.pv_init_ops.post_allocator_init != 0;
+}
+
 /* Runs once the page allocator is available. */
 static inline void paravirt_pv_init_ops_post_allocator_init(void)
 {
-    paravirt_ops.pv_init_ops.post_allocator_init();
+    if (paravirt_ops.pv_init_ops.post_allocator_init != 0)
+        paravirt_ops.pv_init_ops.post_allocator_init();
 }
 
 /* Prints which environment the kernel is running on. */
@@ -1621,6 +1643,12 @@ static inline uint64_t paravirt_pv_cpu_ops_read_tsc(void)
 static inline uint64_t paravirt_pv_cpu_ops_read_pmc(int counter)
 {
     return paravirt_ops.pv_cpu_ops.read_pmc(counter);
+}
+
+/* Whether the slot is set: it may be NULL, and callers check before calling. */
+static inline int paravirt_pv_cpu_ops_read_tscp_is_set(void)
+{
+    return paravirt_ops.pv_cpu_ops.read_tscp != 0;
 }
 
 /* Reads the time-stamp counter and stores the processor's TSC_AUX value in *aux. */

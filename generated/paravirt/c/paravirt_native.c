@@ -3,7 +3,7 @@
  * change the spec and run 'pvgen generate' instead.
  * Spec files (SHA-256):
  *   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
- *   paravirt.pvspec 3ce5f7f31af8f30c99408d504b854f96103363ec6d0d9bca18da40c96e6e9a83
+ *   paravirt.pvspec 334a5dd923c0c511fc317dbcd07aa53cd2f31bc9b3df33e12ea2d716f91d62ff
  */
 
 #include "paravirt.h"
@@ -12,7 +12,6 @@
 extern unsigned int native_pv_init_ops_patch(uint8_t type, uint16_t clobber, void *insnbuf, unsigned long addr, unsigned int len);
 extern void native_pv_init_ops_arch_setup(void);
 extern char *native_pv_init_ops_memory_setup(void);
-extern void native_pv_init_ops_post_allocator_init(void);
 extern void native_pv_init_ops_banner(void);
 extern void native_pv_lazy_ops_enter(void);
 extern void native_pv_lazy_ops_leave(void);
@@ -150,13 +149,15 @@ extern void *native_pv_mmu_ops_kmap_atomic_pte(struct page *page, km_type type);
 /*
  * The table in use, every hook set to its native implementation. Data members are left
  * zero-initialised: the platform sets them.
+ *
+ * Hooks without a native implementation, left NULL for a backend to set:
+ *   pv_init_ops.post_allocator_init: bare hardware has nothing to do once the page allocator is up
  */
 struct paravirt_ops paravirt_ops = {
     .pv_init_ops = {
         .patch = native_pv_init_ops_patch,
         .arch_setup = native_pv_init_ops_arch_setup,
         .memory_setup = native_pv_init_ops_memory_setup,
-        .post_allocator_init = native_pv_init_ops_post_allocator_init,
         .banner = native_pv_init_ops_banner,
     },
     .pv_time_ops = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from ..bindings import Bindings
+from ..bindings import Bindings, SpecMismatch
 from ..machine import Machine
 from .base import Backend
 from .kvm import KvmHooks
@@ -38,7 +38,7 @@ BACKENDS = tuple(IMPLEMENTATIONS)
 _BOUND: dict[tuple[str, str], type[Backend]] = {}
 
 
-class BackendMismatch(Exception):
+class BackendMismatch(SpecMismatch):
     """The spec's backends and the guest's implementations disagree; the message says how."""
 
 

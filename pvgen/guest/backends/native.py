@@ -68,9 +68,6 @@ class NativeHooks(Backend):
         )
         return "BIOS-e820"
 
-    def pv_init_ops_post_allocator_init(self) -> None:
-        return None
-
     def pv_init_ops_banner(self) -> None:
         return None
 

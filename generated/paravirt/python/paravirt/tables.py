@@ -2,7 +2,7 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec 3ce5f7f31af8f30c99408d504b854f96103363ec6d0d9bca18da40c96e6e9a83
+#   paravirt.pvspec 334a5dd923c0c511fc317dbcd07aa53cd2f31bc9b3df33e12ea2d716f91d62ff
 """Dispatch tables of ABI 'paravirt' version 2.
 
 `ParavirtOps` holds one class per table; installing a backend binds every
@@ -677,6 +677,59 @@ OVERRIDES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: What is NULL under each backend, by path: a member it does not provide and does not
+#: take from the default backend (`@fallback(none)`), or one the default leaves NULL
+#: (`@no_native`). The dispatch binds None there; the callers of a `@nullable` hook check.
+NULL: dict[str, tuple[str, ...]] = {
+    "native": ("pv_init_ops.post_allocator_init",),
+    "vmi": ("pv_init_ops.post_allocator_init",),
+    "xen": (
+        "pv_cpu_ops.read_cr8",
+        "pv_cpu_ops.write_cr8",
+        "pv_cpu_ops.read_tscp",
+        "pv_cpu_ops.swapgs",
+        "pv_mmu_ops.alloc_pud",
+        "pv_mmu_ops.release_pud",
+        "pv_mmu_ops.pud_val",
+        "pv_mmu_ops.make_pud",
+        "pv_mmu_ops.set_pgd",
+    ),
+    "lguest": ("pv_init_ops.post_allocator_init",),
+    "kvm": ("pv_init_ops.post_allocator_init",),
+}
+
+#: The targets each backend runs on (its `@if`): installing it on another is an error.
+RUNS_ON: dict[str, tuple[str, ...]] = {
+    "native": (
+        "i386",
+        "i386_pae",
+        "x86_64",
+    ),
+    "vmi": (
+        "i386",
+        "i386_pae",
+    ),
+    "xen": ("i386_pae",),
+    "lguest": ("i386",),
+    "kvm": (
+        "i386",
+        "i386_pae",
+        "x86_64",
+    ),
+}
+
+#: Per backend, the hooks whose slot must never be called: every call site is patched.
+MUST_PATCH: dict[str, tuple[str, ...]] = {
+    "native": (),
+    "vmi": (
+        "pv_cpu_ops.irq_enable_syscall_ret",
+        "pv_cpu_ops.iret",
+    ),
+    "xen": (),
+    "lguest": (),
+    "kvm": (),
+}
+
 
 class pv_info:
     """Static facts about the environment the kernel runs in."""
@@ -697,7 +750,7 @@ class pv_init_ops:
     patch: Callable[[int, int, int, int, int], int]
     arch_setup: Callable[[], None]
     memory_setup: Callable[[], str]
-    post_allocator_init: Callable[[], None]
+    post_allocator_init: Callable[[], None] | None
     banner: Callable[[], None]
 
 
@@ -737,8 +790,8 @@ class pv_cpu_ops:
     read_cr4_safe: Callable[[], int]
     read_cr4: Callable[[], int]
     write_cr4: Callable[[int], None]
-    read_cr8: Callable[[], int]
-    write_cr8: Callable[[int], None]
+    read_cr8: Callable[[], int] | None
+    write_cr8: Callable[[int], None] | None
     load_tr_desc: Callable[[], None]
     load_gdt: Callable[[int], None]
     load_idt: Callable[[int], None]
@@ -759,10 +812,10 @@ class pv_cpu_ops:
     write_msr: Callable[[int, int, int], int]
     read_tsc: Callable[[], int]
     read_pmc: Callable[[int], int]
-    read_tscp: Callable[[int], int]
+    read_tscp: Callable[[int], int] | None
     irq_enable_syscall_ret: Callable[[], None]
     iret: Callable[[], None]
-    swapgs: Callable[[], None]
+    swapgs: Callable[[], None] | None
     lazy_mode: type[pv_lazy_ops]
 
 
@@ -814,10 +867,10 @@ class pv_mmu_ops:
     alloc_pte: Callable[[int, int], None]
     alloc_pmd: Callable[[int, int], None]
     alloc_pmd_clone: Callable[[int, int, int, int], None]
-    alloc_pud: Callable[[int, int], None]
+    alloc_pud: Callable[[int, int], None] | None
     release_pte: Callable[[int], None]
     release_pmd: Callable[[int], None]
-    release_pud: Callable[[int], None]
+    release_pud: Callable[[int], None] | None
     set_pte: Callable[[int, t.pte_t], None]
     set_pte_at: Callable[[int, int, int, t.pte_t], None]
     set_pmd: Callable[[int, t.pmd_t], None]
@@ -834,9 +887,9 @@ class pv_mmu_ops:
     set_pud: Callable[[int, t.pud_t], None]
     pmd_val: Callable[[t.pmd_t], t.pmdval_t]
     make_pmd: Callable[[t.pmdval_t], t.pmd_t]
-    pud_val: Callable[[t.pud_t], t.pudval_t]
-    make_pud: Callable[[t.pudval_t], t.pud_t]
-    set_pgd: Callable[[int, t.pgd_t], None]
+    pud_val: Callable[[t.pud_t], t.pudval_t] | None
+    make_pud: Callable[[t.pudval_t], t.pud_t] | None
+    set_pgd: Callable[[int, t.pgd_t], None] | None
     kmap_atomic_pte: Callable[[int, t.km_type], int]
     lazy_mode: type[pv_lazy_ops]
 
@@ -871,7 +924,7 @@ class ParavirtOps:
         "pv_mmu_ops",
     )
 
-    def __init__(self, backend: object, native: NativeStub) -> None:
+    def __init__(self, backend: object, native: NativeStub, target: str | None = None) -> None:
         self.backend = backend
         self.pv_info = _table(pv_info)
         self.pv_init_ops = _table(pv_init_ops)
@@ -882,14 +935,25 @@ class ParavirtOps:
         self.pv_apic_ops = _table(pv_apic_ops)
         self.pv_mmu_ops = _table(pv_mmu_ops)
         self.pv_mmu_ops.lazy_mode = _table(pv_lazy_ops)
-        self.install(backend, native)
+        self.install(backend, native, target)
 
-    def install(self, backend: object, native: NativeStub) -> None:
-        """Bind every slot once: to `backend` where it overrides the hook, else to `native`."""
+    def install(self, backend: object, native: NativeStub, target: str | None = None) -> None:
+        """Bind every slot once: to `backend` where it overrides the hook, to None where the
+        slot is NULL under it (`NULL`), else to `native`. Given a `target`, a backend that
+        does not run there (`RUNS_ON`) is refused with a ValueError."""
+        name = getattr(backend, "NAME", "")
+        if target is not None and name in RUNS_ON and target not in RUNS_ON[name]:
+            raise ValueError(
+                f"backend '{name}' does not run on target '{target}';"
+                f" it runs on: {', '.join(RUNS_ON[name]) or 'no target'}"
+            )
         self.backend = backend
-        overridden = frozenset(OVERRIDES.get(getattr(backend, "NAME", ""), ()))
+        overridden = frozenset(OVERRIDES.get(name, ()))
+        nulls = frozenset(NULL.get(name, ()))
 
         def pick(path: str) -> Any:
+            if path in nulls:
+                return None
             source = backend if path in overridden else native
             return getattr(source, path.replace(".", "_"))
 

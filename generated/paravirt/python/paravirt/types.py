@@ -2,7 +2,7 @@
 # change the spec and run 'pvgen generate' instead.
 # Spec files (SHA-256):
 #   mm_types.pvspec 1b67ad0b0082e9121e2afc310e2350720bfea6f4bccaa10a1d46f5d1c9b3e033
-#   paravirt.pvspec 3ce5f7f31af8f30c99408d504b854f96103363ec6d0d9bca18da40c96e6e9a83
+#   paravirt.pvspec 334a5dd923c0c511fc317dbcd07aa53cd2f31bc9b3df33e12ea2d716f91d62ff
 """Types of ABI 'paravirt' for Python.
 
 Integers are `int` whatever their width; pointers are addresses (`int`) in the

@@ -26,13 +26,16 @@
 
 /*
  * One block per target, selected by the data model and every configuration macro the ABI
- * knows. It names the target and gives each hook's patch ID: the index of its slot in
- * struct paravirt_ops, counted in pointers, as a literal that assembly can use.
+ * knows. It names the target and the backends that run on it, and gives each hook's patch
+ * ID: the index of its slot in struct paravirt_ops, counted in pointers, as a literal
+ * that assembly can use.
  */
 #if !defined(__LP64__) && \
     defined(CONFIG_X86_32) && \
     !defined(CONFIG_X86_64) && \
     !defined(CONFIG_X86_PAE)
+#define PARAVIRT_BACKEND_NATIVE 1
+#define PARAVIRT_BACKEND_XEN 1
 #define PARAVIRT_TARGET_I386 1
 #define PARAVIRT_PATCH_PV_IRQ_OPS_SAVE_FL 2
 #define PARAVIRT_PATCH_PV_IRQ_OPS_IRQ_DISABLE 3
@@ -49,6 +52,8 @@
     !defined(CONFIG_X86_32) && \
     defined(CONFIG_X86_64) && \
     defined(CONFIG_X86_PAE)
+#define PARAVIRT_BACKEND_NATIVE 1
+#define PARAVIRT_BACKEND_XEN 1
 #define PARAVIRT_TARGET_X86_64 1
 #define PARAVIRT_PATCH_PV_IRQ_OPS_SAVE_FL 2
 #define PARAVIRT_PATCH_PV_IRQ_OPS_IRQ_DISABLE 3

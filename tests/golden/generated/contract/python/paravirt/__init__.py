@@ -5,6 +5,26 @@
 #   paravirt.pvspec 7ee103c9aba638703778723199a7112cca431adfd6bb26d1665c440c9975b079
 """Paravirtualization hook tables of the x86 guest kernel."""
 
-from .tables import ABI_NAME, ABI_VERSION, OVERRIDES, PATCH_IDS, SINCE, ParavirtOps
+from .tables import (
+    ABI_NAME,
+    ABI_VERSION,
+    MUST_PATCH,
+    NULL,
+    OVERRIDES,
+    PATCH_IDS,
+    RUNS_ON,
+    SINCE,
+    ParavirtOps,
+)
 
-__all__ = ["ABI_NAME", "ABI_VERSION", "OVERRIDES", "PATCH_IDS", "SINCE", "ParavirtOps"]
+__all__ = [
+    "ABI_NAME",
+    "ABI_VERSION",
+    "MUST_PATCH",
+    "NULL",
+    "OVERRIDES",
+    "PATCH_IDS",
+    "RUNS_ON",
+    "SINCE",
+    "ParavirtOps",
+]

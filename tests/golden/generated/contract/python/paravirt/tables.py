@@ -83,6 +83,26 @@ OVERRIDES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: What is NULL under each backend, by path: a member it does not provide and does not
+#: take from the default backend (`@fallback(none)`), or one the default leaves NULL
+#: (`@no_native`). The dispatch binds None there; the callers of a `@nullable` hook check.
+NULL: dict[str, tuple[str, ...]] = {}
+
+#: The targets each backend runs on (its `@if`): installing it on another is an error.
+RUNS_ON: dict[str, tuple[str, ...]] = {
+    "native": (
+        "i386",
+        "x86_64",
+    ),
+    "xen": (
+        "i386",
+        "x86_64",
+    ),
+}
+
+#: Per backend, the hooks whose slot must never be called: every call site is patched.
+MUST_PATCH: dict[str, tuple[str, ...]] = {}
+
 
 class pv_info:
     """The hooks of table 'pv_info'."""
@@ -151,20 +171,31 @@ class ParavirtOps:
         "pv_mmu_ops",
     )
 
-    def __init__(self, backend: object, native: NativeStub) -> None:
+    def __init__(self, backend: object, native: NativeStub, target: str | None = None) -> None:
         self.backend = backend
         self.pv_info = _table(pv_info)
         self.pv_irq_ops = _table(pv_irq_ops)
         self.pv_mmu_ops = _table(pv_mmu_ops)
         self.pv_mmu_ops.lazy_mode = _table(pv_lazy_ops)
-        self.install(backend, native)
+        self.install(backend, native, target)
 
-    def install(self, backend: object, native: NativeStub) -> None:
-        """Bind every slot once: to `backend` where it overrides the hook, else to `native`."""
+    def install(self, backend: object, native: NativeStub, target: str | None = None) -> None:
+        """Bind every slot once: to `backend` where it overrides the hook, to None where the
+        slot is NULL under it (`NULL`), else to `native`. Given a `target`, a backend that
+        does not run there (`RUNS_ON`) is refused with a ValueError."""
+        name = getattr(backend, "NAME", "")
+        if target is not None and name in RUNS_ON and target not in RUNS_ON[name]:
+            raise ValueError(
+                f"backend '{name}' does not run on target '{target}';"
+                f" it runs on: {', '.join(RUNS_ON[name]) or 'no target'}"
+            )
         self.backend = backend
-        overridden = frozenset(OVERRIDES.get(getattr(backend, "NAME", ""), ()))
+        overridden = frozenset(OVERRIDES.get(name, ()))
+        nulls = frozenset(NULL.get(name, ()))
 
         def pick(path: str) -> Any:
+            if path in nulls:
+                return None
             source = backend if path in overridden else native
             return getattr(source, path.replace(".", "_"))
 
