@@ -451,3 +451,9 @@ def test_diff_as_sarif(tmp_path: Path) -> None:
         old.count("\n", 0, old.index("void wbinvd")) + 1
     )
     assert removed["suppressions"] == [{"kind": "external", "justification": "gone"}]
+
+
+def test_since_between_two_releases_far_apart_is_the_history() -> None:
+    """2.6.20 to 6.19: members arrived in every version between; their @since is right."""
+    result = api.diff(str(FROZEN / "1.json"), str(FROZEN / "26.json"))
+    assert "PV224" not in {c.id for c in result.changes}

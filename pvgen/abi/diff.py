@@ -773,9 +773,13 @@ class _Differ:
 
     def since_history(self) -> None:
         """Members whose @since is not what the history says: the old version's for a member
-        it has (by name or @renamed_from, in any table: a move keeps it), else the new one."""
-        version = self.new["abi"]["version"]
-        if version <= self.old["abi"]["version"]:
+        it has (by name or @renamed_from, in any table: a move keeps it); for one it has not,
+        a version after the old one (the new one, or one between). Between releases that are
+        not consecutive a member renamed in between carries no @renamed_from any more, so a
+        member the old version seems not to have is judged only from one release to the next.
+        """
+        version, first = self.new["abi"]["version"], self.old["abi"]["version"]
+        if version <= first:
             return  # the same release, or going back: no member is new in it
         arrived: dict[str, int] = {}
         for table in self.old["tables"]:
@@ -783,15 +787,21 @@ class _Differ:
                 arrived.setdefault(m["name"], m.get("since", 1))
         for table in self.new["tables"]:
             for m in table["members"]:
-                expected = arrived.get(m["name"], arrived.get(m.get("renamed_from") or "", version))
+                expected = arrived.get(m["name"], arrived.get(m.get("renamed_from") or ""))
                 since = m.get("since", 1)
+                if expected is None and (first < since <= version or version > first + 1):
+                    continue
                 if since != expected:
                     item = f"{table['name']}.{m['name']}"
-                    new_here = "new in" if expected == version else "in the history since"
+                    if expected is None:
+                        expected = version
+                        what = f"is new in version {version}"
+                    else:
+                        what = f"is in the history since version {expected}"
                     self.add(
                         "PV224",
                         item,
-                        f"'{item}' is {new_here} version {expected} but says @since({since})",
+                        f"'{item}' {what} but says @since({since})",
                         after=m,
                         old=str(expected),
                         new=str(since),
