@@ -311,8 +311,9 @@ def dump_json(abi: Abi) -> str:
 
 def freeze(abi: Abi, spec: Path, config: Config | None = None) -> tuple[Path, bool]:
     """Freeze the dump of `abi`'s version in its ABI folder; returns the file and whether it
-    was written now (False: already frozen with the same content). Raises `FreezeError`
-    when that version is frozen with other content."""
+    was written now (False: already frozen, and the spec still has that release's ABI; its
+    comments, docs and lines may differ). Raises `FreezeError` when that version is frozen
+    with another ABI, naming the first change."""
     from .abi.freeze import abi_folder
     from .abi.freeze import freeze as freeze_dump
 
