@@ -26,7 +26,6 @@ write must never be unpickled. The cache's contents are not trusted:
 from __future__ import annotations
 
 import functools
-import hmac
 import os
 import pickle
 import stat
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import __version__
-from .digest import sha256
+from .digest import compare_digest, hmac_sha256, sha256
 from .files import ReadProblem, read_bounded
 from .model import Abi
 
@@ -218,7 +217,7 @@ class _Folder:
 
 def _seal(key: bytes, name: str, value: object) -> bytes:
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    mac = hmac.new(key, name.encode() + b"\x00" + payload, "sha256").digest()
+    mac = hmac_sha256(key, name.encode() + b"\x00" + payload)
     return MAGIC + mac + payload
 
 
@@ -228,8 +227,8 @@ def _unseal(key: bytes, name: str, data: bytes) -> object | None:
     if len(data) < head or not data.startswith(MAGIC):
         return None
     mac, payload = data[len(MAGIC) : head], data[head:]
-    expected = hmac.new(key, name.encode() + b"\x00" + payload, "sha256").digest()
-    if not hmac.compare_digest(mac, expected):
+    expected = hmac_sha256(key, name.encode() + b"\x00" + payload)
+    if not compare_digest(mac, expected):
         return None
     try:
         value: object = pickle.loads(payload)

@@ -68,3 +68,22 @@ def test_unwritable_cache_still_checks(write_specs, tmp_path: Path, monkeypatch:
     folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
     assert run_cli("check", "a.pvspec", cwd=folder).status == 0
     assert os.path.isfile(blocker)
+
+
+def test_hmac_sha256_agrees_with_the_standard_library() -> None:
+    """The cache's own HMAC (it spares loading OpenSSL) gives hmac's digests, for keys
+    shorter than, equal to and longer than SHA-256's block."""
+    import hmac
+    import random
+
+    from pvgen.digest import compare_digest, hmac_sha256
+
+    rng = random.Random(5)
+    for key_length in (0, 1, 32, 63, 64, 65, 200):
+        for message_length in (0, 1, 64, 1000):
+            key = rng.randbytes(key_length)
+            message = rng.randbytes(message_length)
+            expected = hmac.new(key, message, "sha256").digest()
+            assert hmac_sha256(key, message) == expected
+            assert compare_digest(hmac_sha256(key, message), expected)
+    assert not compare_digest(hmac_sha256(b"k", b"m"), hmac_sha256(b"k", b"n"))
