@@ -181,16 +181,7 @@ def render_sarif(
     compiler = [(r.id, r.name, r.purpose, r.severity) for r in rules_of(Category.COMPILER)]
     catalogue = [*compiler, *rules]
     index = {rule_id: i for i, (rule_id, *_rest) in enumerate(catalogue)}
-    driver_rules = [
-        {
-            "id": rule_id,
-            "name": name,
-            "shortDescription": {"text": purpose},
-            "defaultConfiguration": {"level": SARIF_LEVELS[severity]},
-            "help": {"text": f"pvgen rules {rule_id}"},
-        }
-        for rule_id, name, purpose, severity in catalogue
-    ]
+    driver_rules = [sarif_rule(*entry) for entry in catalogue]
     results = []
     for d in diagnostics:
         code = _code(d)
@@ -216,22 +207,38 @@ def render_sarif(
         if related:
             result["relatedLocations"] = related
         results.append(result)
-    document = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "pvgen",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "rules": driver_rules,
-                    }
-                },
-                "columnKind": "unicodeCodePoints",
-                "results": results,
-            }
-        ],
+    return sarif_document(driver_rules, results)
+
+
+def sarif_rule(rule_id: str, name: str, purpose: str, severity: Severity) -> dict[str, Any]:
+    """One entry of a SARIF run's rule catalogue, pointing at `pvgen rules ID`."""
+    return {
+        "id": rule_id,
+        "name": name,
+        "shortDescription": {"text": purpose},
+        "defaultConfiguration": {"level": SARIF_LEVELS[severity]},
+        "help": {"text": f"pvgen rules {rule_id}"},
     }
+
+
+def sarif_document(
+    rules: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]], *, title: str | None = None
+) -> str:
+    """A SARIF 2.1.0 log of one pvgen run: the rule catalogue and the results (of `check`, or
+    of `diff`, which names the two versions in `title`)."""
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "pvgen",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": list(rules),
+            }
+        },
+    }
+    if title is not None:
+        run["automationDetails"] = {"description": {"text": title}}
+    run["columnKind"] = "unicodeCodePoints"
+    run["results"] = list(results)
+    document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -155,22 +155,13 @@ def render_sarif(title: str, changes: Sequence[Change], unused: Sequence[Accepta
     the current folder, as for GitHub annotations). An item that is gone has its place in
     the old version as a related location only, since the files scanned are the new
     version's; an accepted change carries its reason as an external suppression."""
-    from .. import __version__
-    from ..formats import SARIF_LEVELS, SARIF_SCHEMA
+    from ..formats import SARIF_LEVELS, sarif_document, sarif_rule
     from .changes import KINDS
 
     ids = sorted(KINDS)
     index = {rule_id: i for i, rule_id in enumerate(ids)}
-    rules = [
-        {
-            "id": rule_id,
-            "name": KINDS[rule_id].name,
-            "shortDescription": {"text": KINDS[rule_id].purpose},
-            "defaultConfiguration": {"level": SARIF_LEVELS[KINDS[rule_id].change_class.severity]},
-            "help": {"text": f"pvgen rules {rule_id}"},
-        }
-        for rule_id in ids
-    ]
+    kinds = [KINDS[rule_id] for rule_id in ids]
+    rules = [sarif_rule(k.id, k.name, k.purpose, k.change_class.severity) for k in kinds]
     results = []
     for c in changes:
         text = f"{c.item}: {c.message}{_values(c)}"
@@ -197,26 +188,7 @@ def render_sarif(title: str, changes: Sequence[Change], unused: Sequence[Accepta
         if c.accepted:
             result["suppressions"] = [{"kind": "external", "justification": c.accepted}]
         results.append(result)
-    document = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "pvgen",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "rules": rules,
-                    }
-                },
-                "automationDetails": {"description": {"text": title}},
-                "columnKind": "unicodeCodePoints",
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return sarif_document(rules, results, title=title)
 
 
 RENDERERS = {
