@@ -22,7 +22,7 @@ hold the layout of the text. Doc comments and annotation strings are escaped for
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -332,14 +332,6 @@ class _CGen(CNames):
         doc = doc_lines(hook.doc)
         return (*doc, "", *notes) if doc and notes else (*doc, *notes)
 
-    # -- slots: every hook as reached from the aggregate
-
-    def slots(self) -> Iterator[HookSlot]:
-        return iter(self.abi.hook_slots)
-
-    def slot_access(self, slot: HookSlot) -> str:
-        return slot.path
-
     # -- header pieces
 
     def since_macros(self) -> list[Define]:
@@ -454,17 +446,17 @@ class _CGen(CNames):
     def patch_fallbacks(self) -> list[Define]:
         found: dict[str, list[Cond | None]] = {}
         exprs: dict[str, str] = {}
-        for slot in self.slots():
+        for slot in self.abi.hook_slots:
             if not self.in_template(slot):
                 continue
             macro = self.patch_macro(slot)
             found.setdefault(macro, []).append(slot.condition)
-            access = self.slot_access(slot)
+            access = slot.path
             exprs[macro] = f"(offsetof(struct {self.template}, {access}) / sizeof(void *))"
         return [Define(m, exprs[m], self.cond_text(_any_of(c))) for m, c in found.items()]
 
     def wrappers(self) -> list[Wrapper]:
-        return [self.wrapper(slot) for slot in self.slots()]
+        return [self.wrapper(slot) for slot in self.abi.hook_slots]
 
     def wrapper(self, slot: HookSlot) -> Wrapper:
         hook = slot.hook
@@ -472,9 +464,9 @@ class _CGen(CNames):
         args = ", ".join(p.name for p in hook.params)
         attribute = None
         if slot.deprecated is not None:
-            message = self.deprecation_message(self.slot_access(slot), slot.deprecated)
+            message = self.deprecation_message(slot.path, slot.deprecated)
             attribute = f"{self.names.deprecated}({c_string(message)})"
-        access = f"{self.ops}.{self.slot_access(slot)}"
+        access = f"{self.ops}.{slot.path}"
         return Wrapper(
             head=self.declarator(hook.returns, f"{name}({self.params(hook)})"),
             call=f"{access}({args})",
@@ -521,8 +513,8 @@ class _CGen(CNames):
 
     def no_native_notes(self) -> list[str]:
         return [
-            line_end(f"{self.slot_access(s)}: {safe_comment_text(s.hook.no_native)}")
-            for s in self.slots()
+            line_end(f"{s.path}: {safe_comment_text(s.hook.no_native)}")
+            for s in self.abi.hook_slots
             if s.hook.no_native is not None
         ]
 
@@ -680,7 +672,7 @@ class _TargetView:
         tag = f"struct {self.gen.template}"
         found = []
         for slot, define in ids:
-            access = self.gen.slot_access(slot)
+            access = slot.path
             expr = f"{define.name} == offsetof({tag}, {access}) / sizeof(void *)"
             found.append(self.assertion(expr, define.name))
         return found
