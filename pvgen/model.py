@@ -512,7 +512,14 @@ class Abi:
 
     def null_slots(self, backend: Backend, target: str) -> tuple[HookSlot | DataSlot, ...]:
         """The slots present on `target` that are NULL under `backend`."""
-        return tuple(s for s in self.facts[target].slots if self.source(backend, s) is Source.NULL)
+        slots = self.facts[target].slots
+        if not backend.null_fallback:
+            # Without @fallback(none) only a @no_native hook can be NULL (see `source`): only
+            # those are asked, not every slot of a large ABI under every backend.
+            slots = tuple(
+                s for s in slots if isinstance(s, HookSlot) and s.hook.no_native is not None
+            )
+        return tuple(s for s in slots if self.source(backend, s) is Source.NULL)
 
     def top_level_tables(self) -> Iterator[Table]:
         """Tables that no other table embeds: the members of the aggregate."""

@@ -19,6 +19,7 @@ from lark import Lark, Token, Transformer
 
 from . import conditions as cond
 from .diagnostics import SpecError, error
+from .lalr import Driver, NotParsed
 from .source import SourceFile, Span
 
 GRAMMAR = Path(__file__).with_name("grammar") / "pvspec.lark"
@@ -200,6 +201,12 @@ class SpecFile:
 
 
 @functools.cache
+def _driver() -> Driver:
+    lark_parser, builder = _parser()
+    return Driver(lark_parser, lark_parser.lexer_conf.callbacks)
+
+
+@functools.cache
 def _parser() -> tuple[Lark, _Builder]:
     # The LALR tables are cached on disk by lark, keyed by the grammar's hash,
     # so only the first run after a grammar change pays for building them.
@@ -242,7 +249,18 @@ def parse(source: SourceFile) -> SpecFile:
     builder.comments = []
     builder.braces = []
     try:
-        items = cast(list[Item], lark_parser.parse(source.text))
+        items = cast(list[Item], _driver().parse(source.text))
+    except NotParsed:
+        # Not in the grammar: lark's own parser says exactly where and what was expected.
+        builder.cond_depth.clear()
+        builder.comments = []
+        builder.braces = []
+        try:
+            items = cast(list[Item], lark_parser.parse(source.text))
+        except lark.exceptions.UnexpectedInput as exc:
+            raise SpecError([_syntax_error(source, exc)]) from None
+        except RecursionError:
+            raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
     except lark.exceptions.UnexpectedInput as exc:
         raise SpecError([_syntax_error(source, exc)]) from None
     except RecursionError:
