@@ -14,17 +14,40 @@ MAIN = (
 
 
 def entries(cache: Path) -> list[Path]:
+    """Every entry: the models, outputs and syntax trees."""
     return sorted(cache.glob("*.pickle"))
+
+
+def models(cache: Path) -> list[Path]:
+    return [p for p in entries(cache) if not p.name.startswith("parse-")]
+
+
+def trees(cache: Path) -> list[Path]:
+    return [p for p in entries(cache) if p.name.startswith("parse-")]
 
 
 def test_second_run_hits_and_matches(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
     folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
     first = run_cli("dump", "a.pvspec", cwd=folder)
-    assert len(entries(private_cache)) == 1
-    stamp = entries(private_cache)[0].stat().st_mtime_ns
+    assert len(models(private_cache)) == 1
+    assert len(trees(private_cache)) == 2  # one per file
+    stamps = [p.stat().st_mtime_ns for p in entries(private_cache)]
     second = run_cli("dump", "a.pvspec", cwd=folder)
     assert second.out == first.out
-    assert entries(private_cache)[0].stat().st_mtime_ns == stamp  # read, not rewritten
+    # Read, not rewritten: the model was fresh, so no tree was even asked for.
+    assert [p.stat().st_mtime_ns for p in entries(private_cache)] == stamps
+
+
+def test_an_edit_parses_only_the_edited_file(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    run_cli("dump", "a.pvspec", cwd=folder)
+    before = {p.name: p.stat().st_mtime_ns for p in trees(private_cache)}
+    (folder / "types.pvspec").write_text("typedef u64 word_t;\n")
+    assert '"target": "u64"' in run_cli("dump", "a.pvspec", cwd=folder).out
+    after = {p.name: p.stat().st_mtime_ns for p in trees(private_cache)}
+    assert after.keys() == before.keys()  # one entry per file, replaced, not added
+    changed = [name for name in after if after[name] != before[name]]
+    assert len(changed) == 1  # the tree of types.pvspec; a.pvspec's was read back
 
 
 def test_editing_an_included_file_is_seen(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
