@@ -49,7 +49,13 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict $(EXAMPLES)
 	$(BIN)/mypy specs/linux/make_specs.py
 
+# The peers pvgen is compared with: protoc (with the Python and gRPC plugins) from PyPI,
+# and wayland-scanner from Debian's libwayland-bin (installed when apt can; else skipped).
 bench: $(STAMP)
+	$(BIN)/pip install --quiet 'grpcio-tools>=1.60'
+	command -v wayland-scanner >/dev/null 2>&1 || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwayland-bin >/dev/null 2>&1 || \
+		echo "wayland-scanner not installed: its figures are skipped"
 	$(BIN)/python bench/run.py
 
 # A long fuzzing run: FUZZ_EXAMPLES mutated specs through check, generate and fmt, half as
