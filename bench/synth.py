@@ -160,14 +160,14 @@ def synth_split(hooks: int, parts: int = 10, seed: int = 1) -> dict[str, str]:
 def edit_one_hook(text: str) -> str:
     """`text` with one hook's return type changed: the edit of the incremental benchmark.
 
-    The first hook returning `void` in the text now returns `u64`, or back again when the
-    text was edited before, so repeated edits alternate between two versions.
+    The first hook returning `void` now returns `u64` (marked with a comment), or, in a
+    text edited so before, that hook returns `void` again: repeated edits alternate
+    between two versions, and each is a change.
     """
-    marker = "\n    u64 hook_"
-    edited = text.replace("\n    void hook_", marker, 1)
-    if edited != text and "/* edited */" not in text:
-        return edited.replace(marker, "\n    /* edited */ u64 hook_", 1)
-    return text.replace("\n    /* edited */ u64 hook_", "\n    void hook_", 1)
+    edited = "\n    u64 /* edited */ hook_"
+    if edited in text:
+        return text.replace(edited, "\n    void hook_", 1)
+    return text.replace("\n    void hook_", edited, 1)
 
 
 # How each spec type is spelled by the peers. Wayland has 32-bit int/uint, `array` for

@@ -217,6 +217,8 @@ def unchecked_null(ctx: Context) -> Iterator[Finding]:
             for slot in abi.null_slots(backend, target.name):
                 if isinstance(slot, m.HookSlot) and not slot.hook.nullable:
                     where.setdefault(slot.path, []).append(target.name)
+        if not where:
+            continue
         for entry in ctx.hook_entries:
             targets = where.get(entry.path)
             if targets is None:
