@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench fuzz golden docs clean
+.PHONY: install run test lint bench fuzz golden docs tables clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ docs: $(STAMP)
 golden: $(STAMP)
 	PVGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_gen_c.py \
 		tests/test_import.py
+
+# The grammar's LALR tables, shipped as pvgen/parsetables.py: run after editing the grammar
+# (a test fails while they are another grammar's).
+tables: $(STAMP)
+	$(BIN)/python -c 'from pathlib import Path; from pvgen.syntax import write_parse_tables; write_parse_tables(Path("pvgen/parsetables.py"))'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -115,3 +115,79 @@ def test_mutated_reference_spec_parses_alike(edits: list[tuple[str, int, str]]) 
             tokens[i], tokens[j] = tokens[j], tokens[i]
     mine, theirs = _both("".join(tokens))
     assert mine == theirs
+
+
+# ---- the shipped tables -------------------------------------------------------------
+
+
+def test_the_shipped_tables_are_this_grammars() -> None:
+    from pvgen import parsetables
+    from pvgen.digest import sha256
+
+    grammar = syntax.GRAMMAR.read_text(encoding="utf-8")
+    assert parsetables.GRAMMAR_SHA256 == sha256(grammar.encode()).hexdigest(), "run make tables"
+
+
+def test_the_parser_is_built_from_the_shipped_tables() -> None:
+    import lark
+
+    from pvgen import parsetables
+
+    if parsetables.LARK_VERSION != lark.__version__:
+        pytest.skip(
+            f"tables made by lark {parsetables.LARK_VERSION}, lark {lark.__version__} is"
+            " installed: the parser is built from the grammar (tested below)"
+        )
+    grammar = syntax.GRAMMAR.read_text(encoding="utf-8")
+    assert syntax._shipped_parser(grammar, {}) is not None
+
+
+def test_tables_built_from_the_grammar_parse_alike() -> None:
+    """The shipped tables against tables lark builds now from the grammar."""
+    from lark import Lark
+
+    _, builder = syntax._parser()
+    fresh = Lark(
+        syntax.GRAMMAR.read_text(encoding="utf-8"),
+        **syntax.LARK_OPTIONS,
+        transformer=builder,
+        lexer_callbacks=syntax._parser()[0].lexer_conf.callbacks,
+    )
+    for path in SPECS:
+        text = path.read_text(encoding="utf-8")
+        source = SourceFile.from_text("t.pvspec", text)
+        try:
+            expected = syntax.parse(source)
+        except SpecError:
+            continue  # the specs of error tests
+        builder.source = source
+        builder.cond_depth.clear()
+        builder.comments = []
+        builder.braces = []
+        assert fresh.parse(text) == list(expected.items), path
+
+
+def test_nothing_is_read_or_written_in_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lark's own table cache is a pickle of a predictable name in the shared temporary
+    folder, which another local user could plant; pvgen never uses it."""
+    import subprocess
+    import sys
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TMPDIR": str(temp),
+        "PVGEN_NO_CACHE": "1",
+        "HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pvgen", "check", str(ROOT / "specs" / "paravirt.pvspec")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(temp.iterdir()) == []
