@@ -33,7 +33,7 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import __version__
 from .digest import compare_digest, hmac_sha256, sha256
@@ -388,6 +388,28 @@ def cached_parse(parse: Callable[[SourceFile], SpecFile]) -> Callable[[SourceFil
         return spec
 
     return parse_cached
+
+
+def cached_result(kind: str, name: str, inputs: object, compute: Callable[[], T]) -> T:
+    """`compute()`, kept under (`kind`, `name`) while `inputs` are the same.
+
+    `inputs` (plain JSON values) must describe everything `compute` reads and is not pvgen's
+    code (which is part of the key): the hashes of the files it reads, say. One entry per
+    (`kind`, `name`), replaced when the inputs change.
+    """
+    folder = cache_dir()
+    if folder is None:
+        return compute()
+    key = "\0".join([str(FORMAT), __version__, sys.version, _code_fingerprint(), kind, name])
+    entry = folder / (f"{kind}-" + sha256(key.encode()).hexdigest()[:32] + ".pickle")
+    header = json.dumps(inputs, sort_keys=True)
+    expected = json.loads(header)
+    found = _fetch(entry, lambda found: found == expected)
+    if found is not None:
+        return cast(T, found)
+    value = compute()
+    _store_pickle(entry, value, header.encode())
+    return value
 
 
 def cached_compile(

@@ -110,3 +110,30 @@ def test_hmac_sha256_agrees_with_the_standard_library() -> None:
             assert hmac_sha256(key, message) == expected
             assert compare_digest(hmac_sha256(key, message), expected)
     assert not compare_digest(hmac_sha256(b"k", b"m"), hmac_sha256(b"k", b"n"))
+
+
+def test_the_kept_answer_about_frozen_releases_follows_the_dumps_and_the_spec(
+    write_specs, private_cache: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """PV003's answer is kept between runs; editing a frozen dump, the spec or adding a
+    release is seen at once, exactly as without the cache."""
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    assert run_cli("freeze", "a.pvspec", cwd=folder).status == 0
+    dump = folder / "abi" / "demo" / "1.json"
+    clean = run_cli("check", "a.pvspec", cwd=folder)
+    assert clean.status == 0 and "PV003" not in clean.err
+    assert any(p.name.startswith("frozen-") for p in entries(private_cache))
+    original = dump.read_text()
+    dump.write_text(original.replace('"u32"', '"u64"'))  # edited by hand
+    edited = run_cli("check", "a.pvspec", cwd=folder)
+    assert "PV003" in edited.err and "edited by hand" in edited.err
+    dump.write_text(original)
+    assert run_cli("check", "a.pvspec", cwd=folder).err == clean.err
+    (folder / "types.pvspec").write_text("typedef u64 word_t;\n")  # changes release 1
+    changed = run_cli("check", "a.pvspec", cwd=folder)
+    assert "PV003" in changed.err and "changes frozen version 1" in changed.err
+    os.environ["PVGEN_NO_CACHE"] = "1"
+    try:
+        assert run_cli("check", "a.pvspec", cwd=folder).err == changed.err
+    finally:
+        del os.environ["PVGEN_NO_CACHE"]
