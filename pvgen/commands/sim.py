@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workload",
-        help="fork, context-switch, interrupts, timekeeping, syscalls or kbuild (default);"
+        help="fork, context-switch, interrupts, timekeeping, syscalls, null-syscall or kbuild"
+        " (default);"
         " with --compare, only this workload",
     )
     parser.add_argument("--size", type=int, default=100, help="workload steps (default: 100)")
