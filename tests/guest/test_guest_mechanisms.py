@@ -16,7 +16,7 @@ from pvgen.guest.backends.kvm import MMU_OP_BUFFER, WRITE_PTE_BYTES, KvmHooks
 from pvgen.guest.backends.lguest import LHCALL_RING_SIZE, LguestHooks
 from pvgen.guest.backends.xen import XenHooks
 from pvgen.guest.bindings import Bindings, load_bindings
-from pvgen.guest.costs import CYCLES, Cost
+from pvgen.guest.costs import CYCLES, VTX_EXIT_HANDLING, Cost
 from pvgen.guest.machine import Machine
 from pvgen.guest.meter import BATCHED, HYPERCALL, TRAP, VM_EXIT, WARNING
 from pvgen.guest.workloads import Kbuild
@@ -248,3 +248,24 @@ def test_a_build_spends_the_kernels_share_of_time_in_the_kernel(
     run = simulate("native", "kbuild", size=100, seed=0).run
     share = 1 - sum(user) / run.cycles
     assert 0.05 <= share <= 0.10, share  # Barham et al. 2003: about 7% in the OS
+
+
+# ---- docs/sim.md ----------------------------------------------------------------------------
+
+
+def test_docs_sim_md_lists_every_cost_with_its_value() -> None:
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "sim.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("`") and cells[1].replace(",", "").isdigit():
+            rows.setdefault(cells[0].strip("`"), []).append(int(cells[1].replace(",", "")))
+    for cost in Cost:
+        assert rows.get(cost.name, [None])[0] == CYCLES[cost], cost.name
+    for cost, cycles in VTX_EXIT_HANDLING.items():
+        assert rows[cost.name][-1] == cycles, cost.name
+    for name, values in rows.items():
+        assert name in Cost.__members__, name
+        assert len(values) == (2 if Cost[name] in VTX_EXIT_HANDLING else 1), name

@@ -12,9 +12,9 @@ Page-table writes and user TLB flushes are MMU operations (`kvm_mmu_write`,
 of MMU_QUEUE_SIZE (1,024) bytes that is sent when full and when the bracket closes
 (`kvm_deferred_mmu_op`, `mmu_queue_flush`). The host reads at most 512 bytes of a buffer
 per KVM_HC_MMU_OP (`struct kvm_pv_mmu_op_buffer` in arch/x86/kvm/mmu.c) and returns how
-many bytes of whole operations it ran, so the guest's `kvm_mmu_op` loops: a full queue
-of 24-byte writes takes three vmcalls. Releasing a page-table page (`kvm_release_pt`) is
-never queued: it goes to the host at once, past whatever the queue holds.
+many bytes of whole operations it ran, so the guest's `kvm_mmu_op` loops: a full queue of
+24-byte writes (42 of them, 1,008 bytes) takes two vmcalls. Releasing a page-table page
+(`kvm_release_pt`) is never queued: it goes to the host at once, past what the queue holds.
 """
 
 from __future__ import annotations
