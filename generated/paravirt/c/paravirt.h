@@ -117,6 +117,21 @@
 #define PV_MMU_OPS_KMAP_ATOMIC_PTE_SINCE_VERSION 1
 
 /*
+ * Each table's fingerprint: a hash of what code built against the table depends on (its
+ * members in order, their C types and calling conventions, its layout and that of the
+ * types it names on every target). A backend built against another release of the ABI
+ * fits a table whose fingerprint is unchanged.
+ */
+#define PARAVIRT_PV_INFO_FINGERPRINT 0xabb4c6fffdad9028ULL
+#define PARAVIRT_PV_INIT_OPS_FINGERPRINT 0x196b8da9dde40d7cULL
+#define PARAVIRT_PV_LAZY_OPS_FINGERPRINT 0x7b6f22f89ec52af5ULL
+#define PARAVIRT_PV_TIME_OPS_FINGERPRINT 0xd588404ed2f56b99ULL
+#define PARAVIRT_PV_CPU_OPS_FINGERPRINT 0xf2fd996e9c443deaULL
+#define PARAVIRT_PV_IRQ_OPS_FINGERPRINT 0xdb80d106a843f893ULL
+#define PARAVIRT_PV_APIC_OPS_FINGERPRINT 0x10035275e3a908eeULL
+#define PARAVIRT_PV_MMU_OPS_FINGERPRINT 0x7c29947aaa59ae59ULL
+
+/*
  * One block per target, selected by the data model and every configuration macro the ABI
  * knows. It names the target and the backends that run on it, and gives each hook's patch
  * ID: the index of its slot in struct paravirt_patch_template, counted in pointers, as a literal

@@ -10,6 +10,7 @@ through which a hypervisor backend replaces privileged operations.
 from .tables import (
     ABI_NAME,
     ABI_VERSION,
+    FINGERPRINTS,
     MUST_PATCH,
     NULL,
     OVERRIDES,
@@ -22,6 +23,7 @@ from .tables import (
 __all__ = [
     "ABI_NAME",
     "ABI_VERSION",
+    "FINGERPRINTS",
     "MUST_PATCH",
     "NULL",
     "OVERRIDES",

@@ -24,6 +24,21 @@ if TYPE_CHECKING:
 ABI_NAME = "paravirt"
 ABI_VERSION = 2
 
+#: Each table's fingerprint, as the C header's <ABI>_<TABLE>_FINGERPRINT: a hash of what
+#: code built against the table depends on (members in order, C types, calling
+#: conventions, the layout on every target). An unchanged fingerprint: a backend built
+#: against another release fits that table.
+FINGERPRINTS: dict[str, int] = {
+    "pv_info": 0xABB4C6FFFDAD9028,
+    "pv_init_ops": 0x196B8DA9DDE40D7C,
+    "pv_lazy_ops": 0x7B6F22F89EC52AF5,
+    "pv_time_ops": 0xD588404ED2F56B99,
+    "pv_cpu_ops": 0xF2FD996E9C443DEA,
+    "pv_irq_ops": 0xDB80D106A843F893,
+    "pv_apic_ops": 0x10035275E3A908EE,
+    "pv_mmu_ops": 0x7C29947AAA59AE59,
+}
+
 #: Per target, each patch ID: the hook's slot offset in the patch template
 #: divided by the pointer size, as the C header's patch ID macros. Hooks of
 #: tables outside the template have none. The template's tables, in order:

@@ -25,6 +25,17 @@
 #define PV_MMU_OPS_FLUSH_TLB_USER_SINCE_VERSION 1
 
 /*
+ * Each table's fingerprint: a hash of what code built against the table depends on (its
+ * members in order, their C types and calling conventions, its layout and that of the
+ * types it names on every target). A backend built against another release of the ABI
+ * fits a table whose fingerprint is unchanged.
+ */
+#define PARAVIRT_PV_INFO_FINGERPRINT 0xe6d0305a4ac17f9dULL
+#define PARAVIRT_PV_LAZY_OPS_FINGERPRINT 0xe5cd0e481a834d9dULL
+#define PARAVIRT_PV_IRQ_OPS_FINGERPRINT 0xc62768947caf90f9ULL
+#define PARAVIRT_PV_MMU_OPS_FINGERPRINT 0x413f27a9181ab02eULL
+
+/*
  * One block per target, selected by the data model and every configuration macro the ABI
  * knows. It names the target and the backends that run on it, and gives each hook's patch
  * ID: the index of its slot in struct paravirt_ops, counted in pointers, as a literal

@@ -8,6 +8,7 @@
 from .tables import (
     ABI_NAME,
     ABI_VERSION,
+    FINGERPRINTS,
     MUST_PATCH,
     NULL,
     OVERRIDES,
@@ -20,6 +21,7 @@ from .tables import (
 __all__ = [
     "ABI_NAME",
     "ABI_VERSION",
+    "FINGERPRINTS",
     "MUST_PATCH",
     "NULL",
     "OVERRIDES",

@@ -24,6 +24,17 @@ if TYPE_CHECKING:
 ABI_NAME = "paravirt"
 ABI_VERSION = 3
 
+#: Each table's fingerprint, as the C header's <ABI>_<TABLE>_FINGERPRINT: a hash of what
+#: code built against the table depends on (members in order, C types, calling
+#: conventions, the layout on every target). An unchanged fingerprint: a backend built
+#: against another release fits that table.
+FINGERPRINTS: dict[str, int] = {
+    "pv_info": 0xE6D0305A4AC17F9D,
+    "pv_lazy_ops": 0xE5CD0E481A834D9D,
+    "pv_irq_ops": 0xC62768947CAF90F9,
+    "pv_mmu_ops": 0x413F27A9181AB02E,
+}
+
 #: Per target, each hook's patch ID: its slot offset in the aggregate of all
 #: tables divided by the pointer size, as the C header's patch ID macros.
 PATCH_IDS: dict[str, dict[str, int]] = {
