@@ -107,7 +107,7 @@
   function buildLayout() {
     const t = L[targets[target].name];
     const slots = t.tables.reduce(function (n, tb) { return n + tb[6].length; }, 0);
-    const open = slots <= 2000;
+    const open = slots <= 400;  // larger layouts open table by table, drawn when opened
     const parts = ['<p class="facts">' + esc(targets[target].name) + " (" + esc(targets[target].data_model) +
       "): pointers of " + t.pointer + " bytes; " + t.hooks + " hooks; aggregate " + t.aggregate[0] +
       " bytes, align " + t.aggregate[1] + (t.aggregate[2] ? "" : " (GNU C only)") + "; patch template " +
