@@ -58,6 +58,10 @@ def test_report_writes_the_named_file(tmp_path: Path) -> None:
         "kvm",
     ]
     assert not list(tmp_path.glob("sub/.pvgen-tmp-*"))
+    # Version 2 moved pv_mmu_ops' slots on purpose: marked breaking, and accepted.
+    assert html.count('class="breaking-mark"') == 1
+    assert "breaking changes from version 1, all accepted in accepted.toml" in html
+    assert "accepted: Linux 2.6.26 added alloc_pud and release_pud" in html
 
 
 def test_the_default_output_is_named_after_the_abi(tmp_path: Path) -> None:
@@ -91,9 +95,9 @@ def test_the_matrix_states_follow_the_model() -> None:
     targets = [t["name"] for t in data["targets"]]
     assert [targets[i] for i in data["backends"][names.index("xen")]["runs"]] == ["i386_pae"]
     # A hook absent on a target has its bit clear: read_cr8 is 64-bit only.
-    assert rows["pv_cpu_ops.read_cr8"][5] == 1 << targets.index("x86_64")
+    assert rows["pv_cpu_ops.read_cr8"][5] == "".join("1" if t == "x86_64" else "0" for t in targets)
     for slot in abi.hook_slots:
-        bits = sum(1 << i for i, t in enumerate(targets) if abi.facts[t].holds(slot))
+        bits = "".join("1" if abi.facts[t].holds(slot) else "0" for t in targets)
         assert rows[slot.path][5] == bits
 
 
@@ -199,6 +203,19 @@ def test_an_unwritable_output_exits_2(tmp_path: Path) -> None:
     result = run_cli("report", str(SPECS / "paravirt.pvspec"), "-o", "file/x.html", cwd=tmp_path)
     assert result.status == 2
     assert "cannot write 'file/x.html'" in result.err
+
+
+def test_a_bad_accepted_toml_exits_2(write_specs: Any) -> None:
+    spec = PREAMBLE + "/// Ops.\ntable t {\n    /// F.\n    void f();\n}\nbackend native default;\n"
+    root = write_specs({"a.pvspec": spec})
+    assert run_cli("freeze", "a.pvspec", cwd=root).status == 0
+    (root / "a.pvspec").write_text(spec.replace("version 1", "version 2"))
+    assert run_cli("freeze", "a.pvspec", cwd=root).status == 0
+    (root / "abi" / "demo" / "accepted.toml").write_text("[[accept]\n", encoding="utf-8")
+    result = run_cli("report", "a.pvspec", "-o", "o.html", cwd=root)
+    assert result.status == 2
+    assert "accepted.toml" in result.err and "Traceback" not in result.err
+    assert not (root / "o.html").exists()
 
 
 def test_two_specs_are_a_usage_error(tmp_path: Path) -> None:

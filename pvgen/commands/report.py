@@ -56,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
+    from ..abi.accept import AcceptError
     from ..abi.freeze import abi_folder, frozen_versions
     from ..abi.sides import SideError, load_dump_file
     from ..files import ReadProblem, read_bounded
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 releases.append(release(load_dump_file(path)))
             for old, new in zip(versions, versions[1:], strict=False):
                 changes.append(api.diff(str(old), str(new), config).changes)
-        except (SideError, ReportError) as exc:
+        except (SideError, AcceptError, ReportError) as exc:
             error(str(exc))
             return EXIT_USAGE
         except SpecError as exc:

@@ -105,7 +105,8 @@ def timeline(releases: Sequence[Release], steps: Sequence[Step]) -> str:
                 out.append(
                     f'<path class="breaking-mark" d="M{x + column / 2 - 6},{y - 28:.1f}'
                     f' h12 l-6,9 z"><title>breaking changes from version {step.old.version}'
-                    "</title></path>"
+                    + (", all accepted in accepted.toml" if step.breaking_accepted else "")
+                    + "</title></path>"
                 )
             out.append("</a>")
     out.append("</svg>")

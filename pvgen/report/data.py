@@ -89,15 +89,15 @@ def state(abi: Abi, backend: Backend, slot: HookSlot, must_patch: frozenset[str]
 
 def matrix(abi: Abi) -> dict[str, Any]:
     """Targets, backends (with the targets each runs on) and one row per hook of the
-    aggregate: path, top-level table, flags, doc, signature, a bit per target where the hook
-    is present, and a state code per backend."""
+    aggregate: path, top-level table, flags, doc, signature, a "1" or "0" per target for
+    whether the hook is present there, and a state code per backend."""
     targets = list(abi.facts)
     facts = [abi.facts[name] for name in targets]
     backends = list(abi.backends)
     must_patch = [frozenset(o.path for o in b.must_patch) for b in backends]
     hooks = []
     for slot in abi.hook_slots:
-        present = sum(1 << i for i, f in enumerate(facts) if f.holds(slot))
+        present = "".join("1" if f.holds(slot) else "0" for f in facts)
         states = "".join(
             state(abi, b, slot, mp) for b, mp in zip(backends, must_patch, strict=True)
         )
@@ -228,6 +228,14 @@ class Step:
         from ..abi.changes import ChangeClass
 
         return any(c.change_class is ChangeClass.BREAKING for c in self.changes)
+
+    @property
+    def breaking_accepted(self) -> bool:
+        """Whether every breaking change of the step is accepted in accepted.toml."""
+        from ..abi.changes import ChangeClass
+
+        found = [c for c in self.changes if c.change_class is ChangeClass.BREAKING]
+        return bool(found) and all(c.accepted for c in found)
 
 
 def hooks_per_table(dump: Mapping[str, Any]) -> dict[str, int]:

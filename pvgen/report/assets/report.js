@@ -24,7 +24,7 @@
   const order = hooks.map(function (_, i) { return i; });
 
   function cellState(hook, b) {
-    if (!(hook[5] & (1 << target))) return "A";
+    if (hook[5][target] !== "1") return "A";
     if (!runs[b].has(target)) return "X";
     return hook[6][b];
   }
