@@ -69,10 +69,11 @@ def build_page(
 
 
 def _header(abi: Abi, heading: str, history: bool, sim: bool) -> str:
+    # In the order of the page's data: the targets the model has facts of.
+    by_name = {t.name: t for t in abi.targets}
     targets = "".join(
-        f'<option value="{i}">{h(t.name)} ({h(t.data_model)})</option>'
-        for i, t in enumerate(abi.targets)
-        if t.name in abi.facts
+        f'<option value="{i}">{h(name)} ({h(by_name[name].data_model)})</option>'
+        for i, name in enumerate(abi.facts)
     )
     budget = f", budget {abi.budget}" if abi.budget is not None else ""
     links = [("matrix", "backends by hook"), ("layout", "layout")]
@@ -88,7 +89,8 @@ def _header(abi: Abi, heading: str, history: bool, sim: bool) -> str:
         f" {len(abi.hook_slots)} hooks, {len(abi.backends)} backends,"
         f" {len(abi.targets)} targets</p>"
         f'<nav>{nav}</nav><p class="controls"><label>Target <select id="target">{targets}'
-        "</select></label></p></header>"
+        "</select></label></p><noscript><p>The matrix and the layouts are drawn by the page's"
+        " own script (it loads nothing); allow it to see them.</p></noscript></header>"
     )
 
 
