@@ -117,61 +117,66 @@ class Driver:
         line = 1
         line_start = 0
         end = len(text)
-        token = None
-        while pos < end:
-            found = match(text, pos)
+        end_state = self.end_state
+        while True:
+            found = match(text, pos) if pos < end else None
             if found is None:
-                if self.blanks.match(text, pos):
-                    break  # only white space is left
-                raise NotParsed
-            kind = found.lastgroup
-            assert kind is not None
-            start = found.start(kind)
-            if start != pos:  # white space was skipped: count its lines
-                newlines = text.count("\n", pos, start)
-                if newlines:
-                    line += newlines
-                    line_start = text.rfind("\n", pos, start) + 1
-                pos = start
-            value = found.group(kind)
-            after = found.end()
-            if kind == "NAME":
-                keyword = keywords.get(value)
-                if keyword is not None and (keyword in row or "NAME" not in row):
-                    kind = keyword
-            elif kind == "DOC_COMMENT" and kind not in row:
-                kind = "LINE_COMMENT"
-            if kind in ignore:
-                if kind in callbacks:
-                    callbacks[kind](self._token(kind, value, pos, line, line_start))
-                newlines = value.count("\n")
-                if newlines:
-                    line += newlines
-                    line_start = pos + value.rfind("\n") + 1
-                pos = after
-                continue
-            if kind in unseen:
-                token = None
+                if pos < end and not self.blanks.match(text, pos):
+                    raise NotParsed
+                kind, token = "$END", None  # only white space is left
             else:
-                token = Token(
-                    kind,
-                    value,
-                    pos,
-                    line,
-                    pos - line_start + 1,
-                    line,
-                    after - line_start + 1,
-                    after,
-                )
-                if kind in callbacks:
-                    token = callbacks[kind](token)
-            pos = after
-            # Reduce as long as the state says so, then shift the token.
+                group = found.lastgroup
+                assert group is not None
+                kind = group
+                start = found.start(kind)
+                if start != pos:  # white space was skipped: count its lines
+                    newlines = text.count("\n", pos, start)
+                    if newlines:
+                        line += newlines
+                        line_start = text.rfind("\n", pos, start) + 1
+                    pos = start
+                value = found.group(kind)
+                after = found.end()
+                if kind == "NAME":
+                    keyword = keywords.get(value)
+                    if keyword is not None and (keyword in row or "NAME" not in row):
+                        kind = keyword
+                elif kind == "DOC_COMMENT" and kind not in row:
+                    kind = "LINE_COMMENT"
+                if kind in ignore:
+                    if kind in callbacks:
+                        callbacks[kind](self._token(kind, value, pos, line, line_start))
+                    newlines = value.count("\n")
+                    if newlines:
+                        line += newlines
+                        line_start = pos + value.rfind("\n") + 1
+                    pos = after
+                    continue
+                if kind in unseen:
+                    token = None
+                else:
+                    token = Token(
+                        kind,
+                        value,
+                        pos,
+                        line,
+                        pos - line_start + 1,
+                        line,
+                        after - line_start + 1,
+                        after,
+                    )
+                    if kind in callbacks:
+                        token = callbacks[kind](token)
+                pos = after
+            # Reduce as long as the state says so, then shift the token. The end of the text
+            # is never shifted: reducing the start rule there completes the parse.
             while True:
                 action = row.get(kind)
                 if action is None:
                     raise NotParsed
                 if action.__class__ is int:
+                    if token is None and kind == "$END":
+                        raise NotParsed
                     states.append(action)
                     values.append(
                         token if kind not in token_callbacks else token_callbacks[kind](token)
@@ -188,25 +193,9 @@ class Driver:
                 goto = actions[states[-1]][origin]
                 states.append(goto)  # type: ignore[arg-type]
                 values.append(callback(popped))
+                if goto == end_state:
+                    return values[-1]
                 row = actions[goto]  # type: ignore[index]
-        # The end of the text: reduce until the start rule is complete.
-        while True:
-            action = row.get("$END")
-            if action is None or action.__class__ is int:
-                raise NotParsed
-            size, origin, callback = action  # type: ignore[misc]
-            if size:
-                popped = values[-size:]
-                del states[-size:]
-                del values[-size:]
-            else:
-                popped = []
-            goto = actions[states[-1]][origin]
-            states.append(goto)  # type: ignore[arg-type]
-            values.append(callback(popped))
-            if goto == self.end_state:
-                return values[-1]
-            row = actions[goto]  # type: ignore[index]
 
     @staticmethod
     def _token(kind: str, value: str, pos: int, line: int, line_start: int) -> Token:
