@@ -31,7 +31,15 @@ $(WHEELS): pyproject.toml $(STAMP)
 	rm -f $(dir $@)pvgen-*.whl
 	touch $@
 
-test: $(STAMP) $(WHEELS)
+# VS Code's TextMate engine for the tests of the editor grammar (tests/test_editor_grammar.py),
+# installed from the lock file where npm is at hand; without node those tests are skipped.
+GRAMMAR_TEST := editors/vscode/test
+NODE_MODULES := $(if $(shell command -v npm 2>/dev/null),$(GRAMMAR_TEST)/node_modules/.package-lock.json)
+
+$(GRAMMAR_TEST)/node_modules/.package-lock.json: $(GRAMMAR_TEST)/package-lock.json
+	cd $(GRAMMAR_TEST) && npm ci --no-audit --no-fund --loglevel=error
+
+test: $(STAMP) $(WHEELS) $(NODE_MODULES)
 	$(BIN)/ruff check pvgen tests bench examples specs/linux
 	$(BIN)/black --check --quiet pvgen tests bench examples specs/linux
 	$(BIN)/mypy
