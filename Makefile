@@ -75,14 +75,18 @@ fuzz: $(STAMP)
 		tests/test_fuzz_valid.py tests/test_hostile.py tests/test_import.py \
 		-k "mutated or truncation or valid"
 
-# Regenerate docs/rules.md from the rule registry.
+# Regenerate docs/rules.md from the rule registry, and docs/linux/ (one reference page per
+# Linux release spec) with `pvgen doc`.
 docs: $(STAMP)
 	$(BIN)/pvgen rules --markdown > docs/rules.md
+	for spec in specs/linux/linux-*.pvspec; do \
+		$(BIN)/pvgen doc $$spec -o docs/linux/$$(basename $$spec .pvspec).md || exit 1; \
+	done
 
 # Rewrite the golden files of tests/golden from the current code; review the diff.
 golden: $(STAMP)
 	PVGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_gen_c.py \
-		tests/test_import.py
+		tests/test_import.py tests/test_doc.py
 
 # The grammar's LALR tables, shipped as pvgen/parsetables.py: run after editing the grammar
 # (a test fails while they are another grammar's).
