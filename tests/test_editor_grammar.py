@@ -4,9 +4,10 @@ Node runs editors/vscode/test/tokenize.js (vscode-textmate with vscode-oniguruma
 by `npm ci` in that folder) on the reference spec, on every shipped spec and on a file with
 every construct of the language (tests/editors/constructs.pvspec). The tests name the scope
 each construct must get, so a grammar change that colours one wrongly fails here, and they
-hold every token pvgen's own lexer finds against the scope the grammar gives it: a keyword
-where the parser reads a keyword, a plain name where it reads a name (`table table { ... }`
-declares a table named `table`), a doc comment only where the parser takes one.
+hold every token of pvgen's own scanner (`pvgen.lalr`, which types a word as a keyword or a
+name by the parser's state) against the scope the grammar gives it: a keyword where the
+parser reads a keyword, a plain name where it reads a name (`table table { ... }` declares a
+table named `table`), a doc comment only where the parser takes one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from conftest import ROOT, SPECS, run_cli
 from lark import Lark, Token
 
+from pvgen.lalr import Driver
 from pvgen.syntax import GRAMMAR
 
 EDITOR = ROOT / "editors" / "vscode"
@@ -308,25 +310,20 @@ def lark_keywords() -> dict[str, str]:
 
 
 def lark_tokens(path: Path) -> list[LarkToken]:
-    """Every token pvgen's parser reads in `path`, comments included, each typed as the
-    parser's contextual lexer typed it where it stands (`table` is a keyword or a name)."""
-    comments: list[Token] = []
+    """Every token pvgen's parser reads in `path`, comments included, each typed as its
+    scanner (`pvgen.lalr`) typed it where it stands: `table` a keyword or a name, `///` a doc
+    comment or a plain one, as the parser's state decides."""
+    found: list[Token] = []
 
     def keep(token: Token) -> Token:
-        comments.append(token)
+        found.append(token)
         return token
 
-    parser = Lark(
-        GRAMMAR.read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer_callbacks={n: keep for n in ("LINE_COMMENT", "BLOCK_COMMENT", "DOC_COMMENT")},
-    )
-    read = list(parser.parse_interactive(path.read_text(encoding="utf-8")).iter_parse())
-    tokens = {(t.line, t.column): t for t in [*comments, *read] if t.line is not None}
-    return [
-        LarkToken(t.type, str(t), t.line or 0, (t.column or 1) - 1)
-        for _, t in sorted(tokens.items())
-    ]
+    parser = Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr", maybe_placeholders=True)
+    ignored = set(parser.lexer_conf.ignore)
+    watched = {t.name for t in parser.terminals if t.name not in ignored or "COMMENT" in t.name}
+    Driver(parser, dict.fromkeys(watched, keep)).parse(path.read_text(encoding="utf-8"))
+    return [LarkToken(t.type, str(t), t.line or 0, (t.column or 1) - 1) for t in found]
 
 
 def test_the_keywords_are_those_of_the_grammar() -> None:
