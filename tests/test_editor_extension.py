@@ -3,14 +3,17 @@ language configuration's patterns are JavaScript regular expressions that do wha
 for (run by node, as VS Code runs them), and extension.js is valid JavaScript that starts
 `pvgen lsp`, a command pvgen has.
 
-VS Code itself cannot run here; docs/editors.md says what was and was not tried.
+VS Code itself cannot run here; docs/editors.md says what was and was not tried. The Emacs
+configuration of docs/editors.md is loaded in Emacs where Emacs and eglot are installed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_process
@@ -114,3 +117,66 @@ def test_language_configuration_patterns() -> None:
         "docStops": [False, False],
         "words": [True, True, True],
     }
+
+
+EMACS_CHECK = r"""
+(package-initialize)
+(require 'eglot)
+(load (expand-file-name (car command-line-args-left)))
+(find-file (cadr command-line-args-left))
+(defun pv-comment-p (needle)
+  (goto-char (point-min))
+  (search-forward needle)
+  (and (nth 4 (syntax-ppss)) t))
+(defun pv-face (needle)
+  (goto-char (point-min))
+  (search-forward needle)
+  (get-text-property (match-beginning 0) 'face))
+(font-lock-ensure)
+(let ((facts
+       (list major-mode
+             (pv-comment-p "Every construct") (pv-comment-p "A spec that uses every")
+             (pv-comment-p "over two lines") (pv-comment-p "stability stable")
+             (pv-face "table pv_irq_ops") (pv-face "@callee_save")
+             (nth 3 (eglot--guess-contact)))))
+  (goto-char (point-min))
+  (search-forward "    version 3;")
+  (comment-line 1)
+  (forward-line -1)
+  (princ (format "%S\n" (append facts (list (buffer-substring (line-beginning-position)
+                                                             (line-end-position)))))))
+"""
+
+
+def test_emacs_configuration_of_the_docs(tmp_path: Path) -> None:
+    """The elisp of docs/editors.md, loaded in Emacs: the mode, its comments and faces, and
+    the program eglot starts for a spec."""
+    if shutil.which("emacs") is None:
+        pytest.skip("emacs is not installed: the Emacs configuration is checked in Emacs")
+    probe = subprocess.run(
+        ["emacs", "--batch", "-q", "--eval", "(progn (package-initialize) (require 'eglot))"],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    if probe.returncode != 0:
+        pytest.skip("eglot is not installed (Emacs 29 has it; elpa-eglot for Emacs 28)")
+    docs = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
+    (elisp,) = re.findall(r"^```elisp\n(.*?)^```$", docs, flags=re.S | re.M)
+    mode = tmp_path / "pvspec.el"
+    mode.write_text(elisp, encoding="utf-8")
+    check = tmp_path / "check.el"
+    check.write_text(EMACS_CHECK, encoding="utf-8")
+    spec = ROOT / "tests" / "editors" / "constructs.pvspec"
+    proc = subprocess.run(
+        ["emacs", "--batch", "-q", "-l", str(check), str(mode), str(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        '(pvspec-mode t t t nil font-lock-keyword-face font-lock-preprocessor-face ("pvgen" "lsp")'
+        ' "    // version 3;")'
+    )
