@@ -741,7 +741,8 @@ body { margin: 0; background: var(--bg); color: var(--fg);
 main { max-width: 62rem; margin: 0 auto; padding: 1.5rem 2rem 4rem; }
 h1, h2, h3, h4 { line-height: 1.25; margin: 1.6em 0 0.5em; }
 h2 { border-bottom: 1px solid var(--line); padding-bottom: 0.3em; }
-h4 { font-size: 1rem; }
+h4 { font-size: 1.05rem; }
+h1 code, h2 code, h3 code, h4 code { font-size: 0.9em; }
 a { color: var(--accent); text-decoration: none; }
 a:hover { text-decoration: underline; }
 code, pre { font: 13px/1.45 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
