@@ -818,7 +818,7 @@ def html(abi: m.Abi) -> str:
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta name="generator" content="pvgen doc">\n'
+        '<meta name="generator" content="pvgen doc">\n'
         f"<title>{html_text(page.title)}</title>\n"
         f"<style>\n{_STYLE}\n</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(body)
