@@ -74,6 +74,12 @@ class Span:
             file=file, line=line, column=column, end_line=end_line, end_column=end_column
         )
 
+    def __reduce__(self) -> tuple[type[Span], tuple[SourceFile, int, int, int, int]]:
+        # Pickled as its five values, not as a dictionary of them: the compiled-spec cache
+        # holds about ten spans per hook, and this makes its entries a third smaller and
+        # quicker to write and to read.
+        return Span, (self.file, self.line, self.column, self.end_line, self.end_column)
+
     @property
     def location(self) -> str:
         return f"{self.file.display}:{self.line}:{self.column}"
