@@ -17,6 +17,7 @@ this module; see docs/api.md for examples.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,12 +129,59 @@ def lint(abi: Abi, spec: Path, config: Config | None = None) -> list[Diagnostic]
 def _run_rules(
     abi: Abi, spec: Path, config: Config, used_file_allows: set[int] | None
 ) -> list[Diagnostic]:
-    from .abi.freeze import abi_folder
-    from .rules import run_rules
+    from .abi.freeze import abi_folder, frozen_inputs
+    from .cache import cached_result, file_stamp
+    from .rules import all_rules, run_rules
 
     check_rule_levels(config)
     frozen = abi_folder(abi, spec, config.abi_dir)
-    return run_rules(abi, config.rules, config.allow, used_file_allows, frozen)
+    allows = list(config.allow)
+
+    def run() -> tuple[list[Diagnostic], list[int]]:
+        used: set[int] = set()
+        found = run_rules(abi, config.rules, allows, used, frozen)
+        return found, [i for i, a in enumerate(allows) if id(a) in used]
+
+    # The findings are kept while everything they are made from is the same: the spec's
+    # files (and where their names lead: file allows match resolved paths), the settings
+    # and allows of the configuration, the frozen dumps, and the rules themselves (pvgen's
+    # own are part of the cache key; a plugin's by its module file).
+    rules = all_rules()
+    inputs = {
+        "cwd": os.getcwd(),
+        "sources": [[s.path, s.sha256] for s in abi.sources],
+        "resolved": _resolved_files(abi),
+        "settings": repr(config.rules),
+        "allows": [repr(a) for a in allows],
+        "frozen": frozen_inputs(abi, frozen)["frozen"],
+        "rules": [
+            [rule_id, file_stamp(_rule_module_file(rule))] for rule_id, rule in rules.items()
+        ],
+    }
+    found, used = cached_result("rules", os.path.realpath(spec), inputs, run)
+    if used_file_allows is not None:
+        used_file_allows.update(id(allows[i]) for i in used)
+    return list(found)
+
+
+def _resolved_files(abi: Abi) -> list[list[str]]:
+    """Each file that declares something, as named and where the name leads now: file
+    allows match findings by the resolved path of their file."""
+    declared = (*abi.targets, *abi.types, *abi.tables, *abi.backends)
+    names = sorted({d.span.file.display for d in declared} | {abi.span.file.display})
+    return [[name, os.path.realpath(name)] for name in names]
+
+
+def _rule_module_file(rule: object) -> str | None:
+    """The file of a plugin rule's module; None for pvgen's own rules (in the cache key)."""
+    import sys
+
+    check = getattr(rule, "check", None)
+    module = sys.modules.get(getattr(check, "__module__", "") or "")
+    path = getattr(module, "__file__", None)
+    if path is None or Path(path).resolve().is_relative_to(Path(__file__).resolve().parent):
+        return None
+    return str(path)
 
 
 def check_rule_levels(config: Config) -> None:

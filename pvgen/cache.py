@@ -88,6 +88,18 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def file_stamp(path: str | None) -> list[object] | None:
+    """A file's name, size, inode and modification and status-change times, as the code
+    fingerprint counts pvgen's own files: for code that is not pvgen's (a rule plugin)."""
+    if path is None:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return [path]
+    return [path, info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns]
+
+
 def _entry_path(folder: Path, root: Path, spec_root: Path | None) -> Path:
     key = "\0".join(
         [

@@ -137,3 +137,46 @@ def test_the_kept_answer_about_frozen_releases_follows_the_dumps_and_the_spec(
         assert run_cli("check", "a.pvspec", cwd=folder).err == changed.err
     finally:
         del os.environ["PVGEN_NO_CACHE"]
+
+
+NO_DOC = (
+    PREAMBLE
+    + "/// Ops.\ntable t {\n    void f(u32 x);\n}\n/// Bare hardware.\nbackend native default;\n"
+)
+
+
+def test_kept_findings_follow_the_configuration_the_links_and_the_spec(
+    write_specs, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The findings are kept between runs (a `rules-` entry); a change of the [rules]
+    levels, of an allow, of where a spec file's name leads, or of the spec, is seen at
+    once, exactly as without the cache."""
+    folder = write_specs({"real/a.pvspec": NO_DOC, "other/a.pvspec": NO_DOC})
+    (folder / "specs").symlink_to("real", target_is_directory=True)
+    config = folder / "pvgen.toml"
+
+    def both() -> tuple[str, str]:
+        cached = run_cli("check", "specs/a.pvspec", cwd=folder)
+        monkeypatch.setenv("PVGEN_NO_CACHE", "1")
+        fresh = run_cli("check", "specs/a.pvspec", cwd=folder)
+        monkeypatch.delenv("PVGEN_NO_CACHE")
+        assert (cached.status, cached.err) == (fresh.status, fresh.err)
+        return cached.err, run_cli("check", "specs/a.pvspec", cwd=folder).err
+
+    config.write_text('specs = ["specs/a.pvspec"]\n')
+    first, again = both()
+    assert "PV111" in first and again == first
+    assert any(p.name.startswith("rules-") for p in entries(private_cache))
+    config.write_text('specs = ["specs/a.pvspec"]\n[rules]\nPV111 = "off"\n')
+    assert "PV111" not in both()[0]
+    allow = '[[allow]]\nrule = "PV111"\npath = "real/*.pvspec"\nreason = "drafts"\n'
+    config.write_text('specs = ["specs/a.pvspec"]\n' + allow)
+    assert "PV111" not in both()[0]  # the link leads into real/: allowed
+    (folder / "specs").unlink()
+    (folder / "specs").symlink_to("other", target_is_directory=True)
+    retargeted = both()[0]
+    assert "warning[PV111]" in retargeted and "PV001" in retargeted  # no longer matched
+    (folder / "other" / "a.pvspec").write_text(
+        NO_DOC.replace("    void f", "    /// F.\n    void f")
+    )
+    assert "warning[PV111]" not in both()[0]
