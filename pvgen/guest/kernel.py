@@ -2,7 +2,8 @@
 operation through the dispatch object.
 
 Takes: a dispatch object (`ParavirtOps` with a backend installed), the machine, the
-generated entry types and the target's patch IDs.
+generated entry types, the target's patch IDs, and the hooks' call sites (`CallSites`),
+which boot patches through the backend's `patch` hook unless patching is off.
 Hands on: `Kernel`, booted by `boot()`: descriptor tables, control registers, MSRs and
 page tables set up through the hooks, the local timer ticking, interrupts enabled. It
 offers what processes, system calls and workloads are built from (interrupt-flag
@@ -21,6 +22,7 @@ from typing import Any
 from . import apic as lapic
 from . import kstructs as k
 from .bindings import GuestTypes
+from .callsites import CallSites
 from .machine import Machine, PageFault
 from .mm import AddressSpace, MemoryManager
 from .x86 import (
@@ -44,7 +46,6 @@ from .x86 import (
 )
 
 CODE_SEGMENT, DATA_SEGMENT = 0xA, 0x2  # execute/read and read/write segment types
-CLOBBERS_ALL = 0x7  # eax, ecx, edx: what a patched call site may clobber
 UNIMPLEMENTED_MSR = 0x8B  # probed at boot: reading it faults
 WORK_TICK = 1_200  # the timer interrupt's own work, in cycles
 WORK_FAULT_ENTRY = 300
@@ -65,6 +66,8 @@ class Kernel:
         types: GuestTypes,
         patch_ids: Mapping[str, int],
         *,
+        sites: CallSites | None = None,
+        patching: bool = True,
         lazy_mmu: bool = True,
     ) -> None:
         self.ops = ops
@@ -73,6 +76,10 @@ class Kernel:
         self.machine = machine
         self.types = types
         self.patch_ids = patch_ids
+        self.sites = sites
+        self.patching = patching
+        if sites is not None:
+            sites.observe = self.observe
         self.mm = MemoryManager(self.mmu, machine, types, self.work, lazy_mmu=lazy_mmu)
         self.readings: list[tuple[str, int]] = []
         self.log: list[str] = []
@@ -163,13 +170,12 @@ class Kernel:
         return max(start + frames for start, frames in ranges)
 
     def _patch_call_sites(self) -> None:
-        written = 0
-        for patch_id in sorted(self.patch_ids.values()):
-            site = k.PATCH_SITES + 8 * patch_id
-            address = k.PAGE_OFFSET + site
-            written += int(
-                self.init.patch(patch_id, CLOBBERS_ALL, site, address, k.PATCH_SITE_LENGTH)
-            )
+        """apply_paravirt: every call site through the backend's patcher. (Linux patches
+        later in boot, from check_bugs; here it comes first, so that the boot's own hook
+        calls run from patched sites as every later call does.)"""
+        if self.sites is None:
+            return
+        written = self.sites.apply(self.init.patch, enabled=self.patching)
         self.environment["patched_bytes"] = str(written)
 
     def _cpuid(self, leaf: int) -> tuple[int, ...]:

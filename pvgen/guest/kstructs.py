@@ -29,8 +29,10 @@ KERNEL_DATA_PFN = 7  # jiffies and other kernel variables, reached through the M
 MM_STRUCTS_PFN = 8
 THREADS_PFN = 9
 E820_PFN = 10  # the memory map that memory_setup fills in
-PATCH_SITES_PFN = 11  # one word per patchable call site
+PV_TEMPLATE_PFN = 11  # the patch template: the hook tables, one pointer per slot
 MEM_MAP_PFN = 16  # struct page array (addresses only; nothing is stored there)
+CALL_SITES_PFN = 160  # kernel text holding the hooks' call sites, 16 bytes a site
+CALL_SITES_FRAMES = 48
 KERNEL_MAPPED_FRAMES = 256  # the direct map covers the first megabyte: the kernel image
 FIRST_FREE_PFN = 256
 
@@ -71,8 +73,10 @@ TLS_ENTRIES = 3
 
 MEM_MAP = MEM_MAP_PFN << PAGE_SHIFT
 STRUCT_PAGE_SIZE = 32
-PATCH_SITES = PATCH_SITES_PFN << PAGE_SHIFT
-PATCH_SITE_LENGTH = 6  # `call *pv_ops+n`: ff 15 and a 32-bit address
+PV_TEMPLATE = PV_TEMPLATE_PFN << PAGE_SHIFT
+CALL_SITES = CALL_SITES_PFN << PAGE_SHIFT
+CALL_SITE_STRIDE = 16  # bytes reserved per call site (a site is at most 10 bytes)
+PATCH_BUFFER = PERCPU + 0x300  # insnbuf: where `patch` writes a site's new bytes
 
 
 def page_struct(pfn: int) -> int:

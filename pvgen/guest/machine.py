@@ -169,6 +169,50 @@ class Tlb:
             self.entries.clear()
 
 
+#: General-purpose registers of the 32-bit architecture, by their encoding number.
+EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
+REGISTER_NAMES = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
+#: What the caller's code holds in each register while it calls a hook: values it keeps
+#: live across the call, so a hook that changes one it should keep corrupts the caller.
+INITIAL_REGISTERS = (
+    0,
+    0x1C0C_0001,
+    0x1D0D_0002,
+    0x1B0B_0003,
+    0x7FF0,
+    0x1E0E_0005,
+    0x1F0F_0006,
+    0x1A0A_0007,
+)
+FUNCTION_BASE = 0xC020_0000  # kernel text where the simulated functions are placed
+FUNCTION_ALIGN = 16
+
+
+class CodeSpace:
+    """Addresses of the simulated kernel's functions, for direct calls written at boot.
+
+    A Python callable stands for the code of a function; the first time its address is
+    asked for, it is placed at the next free slot of the kernel text. A patched call site
+    holds that address (as `call rel32`), and the CPU finds the function there again.
+    """
+
+    def __init__(self) -> None:
+        self._addresses: dict[tuple[int, object], int] = {}
+        self._functions: dict[int, Callable[..., object]] = {}
+
+    def address_of(self, function: Callable[..., object]) -> int:
+        key = (id(getattr(function, "__self__", None)), getattr(function, "__func__", function))
+        address = self._addresses.get(key)
+        if address is None:
+            address = FUNCTION_BASE + FUNCTION_ALIGN * len(self._addresses)
+            self._addresses[key] = address
+            self._functions[address] = function
+        return address
+
+    def function_at(self, address: int) -> Callable[..., object] | None:
+        return self._functions.get(address)
+
+
 class Machine:
     """One x86 CPU with its memory, TLB and local APIC, and the meter that prices it."""
 
@@ -194,6 +238,7 @@ class Machine:
         self._m2p: dict[int, int] = {}
         self.tlb = Tlb()
         self.apic = LocalApic()
+        self.code = CodeSpace()
         self._reset_registers()
         self.pending: set[int] = set()
         self.in_service: list[int] = []
@@ -204,6 +249,7 @@ class Machine:
         self._kernel_entry: KernelEntry | None = None
 
     def _reset_registers(self) -> None:
+        self.regs = list(INITIAL_REGISTERS)
         self.interrupt_flag = False
         self.iopl = 0
         self.cr0 = CR0_PE | CR0_ET
@@ -291,6 +337,17 @@ class Machine:
     def store(self, gpa: int, value: int) -> None:
         """A kernel store through the direct map."""
         self.store_machine(self.machine_address(gpa), value)
+
+    def write_code(self, gpa: int, code: bytes) -> None:
+        """Store instruction bytes (a 16-byte aligned slot of at most 16 bytes)."""
+        padded = code.ljust(16, b"\0")
+        self.store(gpa, int.from_bytes(padded[:8], "little"))
+        self.store(gpa + 8, int.from_bytes(padded[8:], "little"))
+
+    def read_code(self, gpa: int, length: int) -> bytes:
+        """The first `length` instruction bytes of a 16-byte slot."""
+        words = self.load(gpa).to_bytes(8, "little") + self.load(gpa + 8).to_bytes(8, "little")
+        return words[:length]
 
     def clear_frame(self, pfn: int) -> None:
         self._frames.pop(self.machine_frame(pfn), None)
@@ -666,6 +723,7 @@ class Machine:
 
     def _run_gate(self, vector: int, cost: Cost) -> None:
         saved = self.host_mode
+        registers = list(self.regs)  # the entry code saves them all, the exit restores them
         self.host_mode = False  # the handler is guest code, whoever delivered the event
         try:
             handler = self.enter_gate(vector, cost)
@@ -674,6 +732,7 @@ class Machine:
             self._kernel_entry(vector, handler)
         finally:
             self.host_mode = saved
+            self.regs[:] = registers
 
     def enter_gate(self, vector: int, cost: Cost) -> int:
         """Push a frame and go through IDT gate `vector`; returns the handler's offset."""

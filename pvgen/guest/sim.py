@@ -1,11 +1,13 @@
 """One simulation run: a machine, a backend chosen at boot, the kernel, a workload.
 
-Takes: a backend name, a workload name, a size and a seed (and the bindings, loaded from
-the spec when not given).
+Takes: a backend name, a workload name, a size and a seed, whether call sites are patched
+at boot (and the bindings, loaded from the spec when not given).
 Hands on: `RunResult`: the boot's and the workload's measurements (cycles, their breakdown,
-hypercalls, batches, traps, VM exits, calls per hook), which backend handled each hook,
-the guest-visible state at the end and the values read along the way. `compare` runs every
-backend on every workload.
+hypercalls, batches, traps, VM exits, calls and cycles per hook), which backend handled
+each hook, what patching made of each hook's call sites, the guest-visible state at the
+end and the values read along the way. `compare` runs every backend on every workload.
+`BootFailure` (from `callsites`) says why a backend cannot boot, such as VMI without
+patching.
 
 Everything is deterministic: guest time advances with guest work only, and every choice
 comes from one `random.Random` seeded from the workload's name and the seed.
@@ -20,10 +22,10 @@ from dataclasses import dataclass
 from . import kstructs as k
 from .backends import BACKENDS, IMPLEMENTATIONS, BackendMismatch, install
 from .bindings import Bindings, load_bindings
+from .callsites import CallSites, SitePatch
 from .kernel import Kernel
 from .machine import Device, Machine
 from .meter import Measurement
-from .probe import instrument
 from .process import Processes
 from .state import GuestState, capture
 from .syscalls import Syscalls
@@ -49,6 +51,7 @@ class RunResult:
     size: int
     seed: int
     lazy_mmu: bool
+    patching: bool
     boot: Measurement
     run: Measurement  # the workload alone
     handled_by: dict[str, str]  # hook path -> backend whose method the dispatch bound
@@ -56,6 +59,8 @@ class RunResult:
     readings: tuple[tuple[str, int], ...]
     environment: dict[str, str]
     log: tuple[str, ...]
+    sites: dict[str, SitePatch]  # hook path -> what patching made of its call sites
+    clobbered: tuple[tuple[str, str, int], ...]  # (hook, register, value) a call broke
 
 
 def simulate(
@@ -65,11 +70,13 @@ def simulate(
     size: int = DEFAULT_SIZE,
     seed: int = 0,
     lazy_mmu: bool = True,
+    patching: bool = True,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
     """Boot a guest on `backend` and run `workload` for `size` steps. Raises
-    `BackendMismatch` if the spec does not give `backend` the simulated target."""
+    `BackendMismatch` if the spec does not give `backend` the simulated target, and
+    `BootFailure` if the backend cannot boot so (a must-patch hook, patching off)."""
     if backend not in IMPLEMENTATIONS:
         raise ValueError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
     if workload not in WORKLOADS:
@@ -91,9 +98,26 @@ def simulate(
     implementation, native = install(bindings, backend, machine, TARGET)
     ops = bindings.dispatch(implementation, native, TARGET)
     patch_ids = bindings.patch_ids[TARGET]
-    handled_by = instrument(ops, bindings.hooks, patch_ids, TARGET, machine.meter)
+    sites = CallSites(
+        ops,
+        bindings.hooks,
+        patch_ids,
+        bindings.conventions,
+        bindings.must_patch.get(backend, ()),
+        machine,
+        backend,
+    )
+    sites.bind_patcher(implementation, native)
     rng = random.Random(f"{workload}/{seed}")
-    kernel = Kernel(ops, machine, bindings.types, patch_ids, lazy_mmu=lazy_mmu)
+    kernel = Kernel(
+        ops,
+        machine,
+        bindings.types,
+        patch_ids,
+        sites=sites,
+        patching=patching,
+        lazy_mmu=lazy_mmu,
+    )
     processes = Processes(kernel, kernel.boot(), rng)
     booted = machine.meter.reading()
     guest = Guest(kernel, processes, Syscalls(kernel, processes, rng), rng)
@@ -108,20 +132,28 @@ def simulate(
         size=size,
         seed=seed,
         lazy_mmu=lazy_mmu,
+        patching=patching,
         boot=booted,
         run=finished.minus(booted),
-        handled_by=handled_by,
+        handled_by=sites.handled_by,
         state=capture(kernel, processes),
         readings=readings,
         environment=dict(kernel.environment),
         log=tuple(kernel.log),
+        sites=sites.summary(),
+        clobbered=tuple(sites.clobbered),
     )
 
 
-def runnable(bindings: Bindings | None = None) -> tuple[str, ...]:
-    """The backends that run on the simulated target, native first."""
+def runnable(bindings: Bindings | None = None, *, patching: bool = True) -> tuple[str, ...]:
+    """The backends that run on the simulated target, native first; without patching,
+    only those that need no call site patched."""
     bindings = bindings or load_bindings()
-    return tuple(b for b in BACKENDS if TARGET in bindings.runs_on.get(b, ()))
+    return tuple(
+        b
+        for b in BACKENDS
+        if TARGET in bindings.runs_on.get(b, ()) and (patching or not bindings.must_patch.get(b))
+    )
 
 
 def compare(
@@ -130,16 +162,19 @@ def compare(
     seed: int = 0,
     backends: Sequence[str] | None = None,
     workloads: Sequence[str] = tuple(WORKLOADS),
+    patching: bool = True,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> list[RunResult]:
     """Every backend that runs on the simulated target (or those given) on every workload,
-    workload by workload."""
+    workload by workload; without patching, the backends that boot without it."""
     bindings = bindings or load_bindings()
     if backends is None:
-        backends = runnable(bindings)
+        backends = runnable(bindings, patching=patching)
     return [
-        simulate(b, w, size=size, seed=seed, bindings=bindings, progress=progress)
+        simulate(
+            b, w, size=size, seed=seed, patching=patching, bindings=bindings, progress=progress
+        )
         for w in workloads
         for b in backends
     ]

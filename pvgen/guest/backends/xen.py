@@ -15,6 +15,8 @@ Xen guest:
   a store and a look at the pending bit, with a hypercall only if an event waits.
 - Address spaces are pinned (validated whole) when they come into use and unpinned at exit.
 - There is no local APIC: the timer is Xen's, programmed by hypercall; EOI is a store.
+- Its patcher (xen_patch) puts the direct interrupt-flag sequences of xen-asm_32.S over the
+  call sites they fit; everything else gets paravirt_patch_default.
 """
 
 from __future__ import annotations
@@ -29,20 +31,48 @@ from ..machine import Machine, Platform
 from ..x86 import (
     EFLAGS_IF,
     FRAME_MASK,
+    FS_PREFIX,
     MSR_SYSENTER_CS,
     MSR_SYSENTER_EIP,
     MSR_SYSENTER_ESP,
     PAGE_SHIFT,
     PTE_PRESENT,
 )
-from .base import Backend, LazyMode
+from .base import Backend, LazyMode, paravirt_nop
 from .hypercalls import HypervisorGate
 
 MULTICALL_BATCH = 32  # requests per multicall before the buffer must be sent
 VCPU_MASK_OFFSET = 8  # evtchn_upcall_mask in the shared page
+VCPU_PENDING_OFFSET = 0  # evtchn_upcall_pending
 CALLBACK_MSRS = frozenset({MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP})
 USER_PGD_SLOTS = range(k.KERNEL_PGD_INDEX)  # the kernel's gigabyte is pinned once, at boot
 ALL_PGD_SLOTS = range(4)
+
+
+def _direct_sequences(mask: int, pending: int) -> dict[str, bytes]:
+    """The 32-bit direct forms of the interrupt-flag hooks (xen-asm_32.S of 2.6.26, which
+    reach vcpu_info through the per-CPU %fs segment), encoded: only what fits a call site
+    is copied there, and on 32-bit that is irq_disable alone (the sites of the callee-save
+    hooks are 10 bytes: push %ecx; push %edx; call *op; pop %edx; pop %ecx)."""
+    fs = bytes([FS_PREFIX])
+
+    def at(address: int) -> bytes:
+        return address.to_bytes(4, "little")
+
+    movb_mask = fs + b"\xc6\x05" + at(mask)  # movb $imm8, %fs:mask
+    test_pending = fs + b"\xf6\x05" + at(pending) + b"\xff"  # testb $0xff, %fs:pending
+    check_events = b"\x74\x05" + b"\xe8" + bytes(4)  # jz 1f; call check_events; 1:
+    return {
+        "pv_irq_ops.irq_disable": movb_mask + b"\x01",
+        "pv_irq_ops.irq_enable": movb_mask + b"\x00" + test_pending + check_events,
+        "pv_irq_ops.save_fl": fs + b"\xf6\x05" + at(mask) + b"\xff" + b"\x0f\x94\xc4\x00\xe4",
+        "pv_irq_ops.restore_fl": b"\xf6\xc4\x02"  # testb $(IF >> 8), %ah
+        + fs
+        + b"\x0f\x94\x05"
+        + at(mask)  # setz %fs:mask
+        + test_pending
+        + check_events,
+    }
 
 
 def domain_frames(frames: int) -> list[int]:
@@ -73,6 +103,9 @@ class XenHooks(Backend):
         machine.install_p2m(domain_frames(machine.ram_frames))
         self._shared_page = machine.ram_frames << PAGE_SHIFT  # outside the domain's RAM
         machine.use_virtual_interrupt_flag(self._shared_page + VCPU_MASK_OFFSET)
+        self._direct = _direct_sequences(
+            self._shared_page + VCPU_MASK_OFFSET, self._shared_page + VCPU_PENDING_OFFSET
+        )
         self._cr3 = 0
         self._pinned_spaces: set[int] = set()  # mm_struct addresses
         self._pinned_tables: set[int] = set()  # guest frames of pinned page-table pages
@@ -183,7 +216,10 @@ class XenHooks(Backend):
     # ---- pv_init_ops ------------------------------------------------------------------
 
     def pv_init_ops_patch(self, type: int, clobber: int, insnbuf: int, addr: int, len: int) -> int:
-        return len  # every call site keeps its call; Xen's direct sequences are not modelled
+        code = self._direct.get(self._hook_path(type))
+        if code is not None and self._fits(code, len):
+            return self._patch_insns(insnbuf, len, code)
+        return self._patch_default(type, clobber, insnbuf, addr, len)
 
     def pv_init_ops_arch_setup(self) -> None:
         self._call("set_callbacks", lambda: None)
@@ -385,6 +421,7 @@ class XenHooks(Backend):
     def pv_apic_ops_setup_secondary_clock(self) -> None:
         self.pv_apic_ops_setup_boot_clock()
 
+    @paravirt_nop
     def pv_apic_ops_startup_ipi_hook(
         self, phys_apicid: int, start_eip: int, start_esp: int
     ) -> None:
@@ -445,6 +482,7 @@ class XenHooks(Backend):
     def pv_mmu_ops_alloc_pmd(self, mm: int, pfn: int) -> None:
         self._pin_table_page(mm, pfn, "l2")
 
+    @paravirt_nop
     def pv_mmu_ops_alloc_pmd_clone(self, pfn: int, clonepfn: int, start: int, count: int) -> None:
         return None  # the new pgd is validated when its address space is pinned
 
@@ -463,9 +501,11 @@ class XenHooks(Backend):
     def pv_mmu_ops_set_pmd(self, pmdp: int, pmdval: PmdValue) -> None:
         self._mmu_update(pmdp, pmdval.pmd)
 
+    @paravirt_nop
     def pv_mmu_ops_pte_update(self, mm: int, addr: int, ptep: int) -> None:
         return None  # the in-place write already trapped and was validated
 
+    @paravirt_nop
     def pv_mmu_ops_pte_update_defer(self, mm: int, addr: int, ptep: int) -> None:
         return None
 
