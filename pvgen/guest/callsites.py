@@ -336,6 +336,12 @@ class CallSites:
                 continue  # a NULL slot stays NULL for the callers that check it
             setattr(holder, leaf, self._runner(first, decoded))
 
+    def entry(self, path: str) -> Callable[..., Any]:
+        """What the CPU runs at the first call site of `path` (also for a NULL hook, whose
+        callers test the slot first and so never reach its site)."""
+        site = next(s for s in self.sites if s.path == path)
+        return self._runner(site, self.decoded[path])
+
     def _runner(self, site: Site, decoded: Decoded) -> Callable[..., Any]:
         path = site.path
         machine, meter = self.machine, self.meter
@@ -381,8 +387,9 @@ class CallSites:
             changes = 0
         else:
             changes = int(getattr(function, "pv_clobbers", CLBR_ANY))
-        if site.saves and kind is SiteKind.INDIRECT:
-            changes &= ~(CLOBBER_BITS["ecx"] | CLOBBER_BITS["edx"])  # the pops restore them
+        pops = site.saves and kind is SiteKind.INDIRECT  # the site's own push/pop pairs
+        if pops:
+            changes &= ~(CLOBBER_BITS["ecx"] | CLOBBER_BITS["edx"])
         scramble = tuple(i for i in (ECX, EDX) if changes & CLOBBER_BITS[REGISTER_NAMES[i]])
         sets_eax = bool(changes & CLOBBER_BITS["eax"])
         clobbered = self._clobbered
@@ -395,7 +402,10 @@ class CallSites:
                 meter.cycles += price
                 categories[CALLS] += price
             nesting.append(0)
+            pushed = (regs[ECX], regs[EDX])
             result = function(*args) if function is not None else None
+            if pops:
+                regs[ECX], regs[EDX] = pushed
             inner = nesting.pop()
             for register in scramble:
                 regs[register] = SCRAMBLED | (calls[path] & 0xFFFF)

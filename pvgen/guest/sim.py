@@ -5,7 +5,7 @@ at boot (and the bindings, loaded from the spec when not given).
 Hands on: `RunResult`: the boot's and the workload's measurements (cycles, their breakdown,
 hypercalls, batches, traps, VM exits, calls and cycles per hook), which backend handled
 each hook, what patching made of each hook's call sites, the guest-visible state at the
-end and the values read along the way. `compare` runs every backend on every workload.
+end and the values read along the way. `compare` runs every backend on every workload; `patching_pairs` runs backends with patching off and on.
 `BootFailure` (from `callsites`) says why a backend cannot boot, such as VMI without
 patching.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from . import kstructs as k
 from .backends import BACKENDS, IMPLEMENTATIONS, BackendMismatch, install
 from .bindings import Bindings, load_bindings
-from .callsites import CallSites, SitePatch
+from .callsites import BootFailure, CallSites, SitePatch
 from .kernel import Kernel
 from .machine import Device, Machine
 from .meter import Measurement
@@ -77,10 +77,51 @@ def simulate(
     """Boot a guest on `backend` and run `workload` for `size` steps. Raises
     `BackendMismatch` if the spec does not give `backend` the simulated target, and
     `BootFailure` if the backend cannot boot so (a must-patch hook, patching off)."""
-    if backend not in IMPLEMENTATIONS:
-        raise ValueError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload '{workload}'; choose from {', '.join(WORKLOADS)}")
+    kernel = prepare(backend, seed=seed, lazy_mmu=lazy_mmu, patching=patching, bindings=bindings)
+    machine, sites = kernel.machine, kernel.sites
+    assert sites is not None
+    rng = random.Random(f"{workload}/{seed}")
+    processes = Processes(kernel, kernel.boot(), rng)
+    booted = machine.meter.reading()
+    guest = Guest(kernel, processes, Syscalls(kernel, processes, rng), rng)
+    label = f"{backend} {workload}"
+    step = None if progress is None else lambda done, total: progress(done, total, label)
+    run_workload(guest, workload, size, step)
+    finished = machine.meter.reading()
+    readings = tuple(kernel.readings)
+    return RunResult(
+        backend=backend,
+        workload=workload,
+        size=size,
+        seed=seed,
+        lazy_mmu=lazy_mmu,
+        patching=patching,
+        boot=booted,
+        run=finished.minus(booted),
+        handled_by=sites.handled_by,
+        state=capture(kernel, processes),
+        readings=readings,
+        environment=dict(kernel.environment),
+        log=tuple(kernel.log),
+        sites=sites.summary(),
+        clobbered=tuple(sites.clobbered),
+    )
+
+
+def prepare(
+    backend: str,
+    *,
+    seed: int = 0,
+    lazy_mmu: bool = True,
+    patching: bool = True,
+    bindings: Bindings | None = None,
+) -> Kernel:
+    """A machine with `backend` installed, its call sites laid out, and the kernel, not yet
+    booted (`Kernel.boot` patches the sites). Raises `BackendMismatch` as `simulate`."""
+    if backend not in IMPLEMENTATIONS:
+        raise ValueError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
     bindings = bindings or load_bindings()
     if TARGET not in bindings.patch_ids:
         raise BackendMismatch(
@@ -108,8 +149,7 @@ def simulate(
         backend,
     )
     sites.bind_patcher(implementation, native)
-    rng = random.Random(f"{workload}/{seed}")
-    kernel = Kernel(
+    return Kernel(
         ops,
         machine,
         bindings.types,
@@ -117,31 +157,6 @@ def simulate(
         sites=sites,
         patching=patching,
         lazy_mmu=lazy_mmu,
-    )
-    processes = Processes(kernel, kernel.boot(), rng)
-    booted = machine.meter.reading()
-    guest = Guest(kernel, processes, Syscalls(kernel, processes, rng), rng)
-    label = f"{backend} {workload}"
-    step = None if progress is None else lambda done, total: progress(done, total, label)
-    run_workload(guest, workload, size, step)
-    finished = machine.meter.reading()
-    readings = tuple(kernel.readings)
-    return RunResult(
-        backend=backend,
-        workload=workload,
-        size=size,
-        seed=seed,
-        lazy_mmu=lazy_mmu,
-        patching=patching,
-        boot=booted,
-        run=finished.minus(booted),
-        handled_by=sites.handled_by,
-        state=capture(kernel, processes),
-        readings=readings,
-        environment=dict(kernel.environment),
-        log=tuple(kernel.log),
-        sites=sites.summary(),
-        clobbered=tuple(sites.clobbered),
     )
 
 
@@ -178,3 +193,46 @@ def compare(
         for w in workloads
         for b in backends
     ]
+
+
+@dataclass(frozen=True)
+class PatchingPair:
+    """One backend on one workload, with its call sites left alone and patched."""
+
+    backend: str
+    unpatched: RunResult | None  # None: the backend cannot boot without patching
+    refused: str  # why not, when unpatched is None
+    patched: RunResult
+
+
+def patching_pairs(
+    backends: Sequence[str],
+    workload: str,
+    *,
+    size: int = DEFAULT_SIZE,
+    seed: int = 0,
+    bindings: Bindings | None = None,
+    progress: Progress | None = None,
+) -> list[PatchingPair]:
+    """Each backend on `workload` twice, patching off and on: what patching buys."""
+    bindings = bindings or load_bindings()
+    pairs = []
+    for backend in backends:
+        patched = simulate(
+            backend, workload, size=size, seed=seed, bindings=bindings, progress=progress
+        )
+        try:
+            unpatched: RunResult | None = simulate(
+                backend,
+                workload,
+                size=size,
+                seed=seed,
+                patching=False,
+                bindings=bindings,
+                progress=progress,
+            )
+            refused = ""
+        except BootFailure as exc:
+            unpatched, refused = None, str(exc)
+        pairs.append(PatchingPair(backend, unpatched, refused, patched))
+    return pairs
