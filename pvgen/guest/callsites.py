@@ -110,7 +110,7 @@ class SitePatch:
 def _store_byte(address: int, value: int) -> Callable[[Machine, tuple[Any, ...]], Any]:
     def run(machine: Machine, args: tuple[Any, ...]) -> None:
         machine.charge(Cost.SHARED_MEMORY)
-        machine.store_machine(address, value)
+        machine.store_machine(address + machine.fs_base, value)  # %fs: this CPU's copy
 
     return run
 
@@ -220,6 +220,7 @@ class CallSites:
             k.PAGE_OFFSET + k.PV_TEMPLATE + POINTER_SIZE * i: path for path, i in patch_ids.items()
         }
         self._nesting: list[int] = []
+        self.backends: tuple[Any, ...] = ()
         self._lay_out(hooks, patch_ids, conventions)
 
     def _lay_out(
@@ -259,6 +260,7 @@ class CallSites:
 
     def bind_patcher(self, *backends: Any) -> None:
         """Let the backends' patchers read the kernel's table, as the kernel's template."""
+        self.backends = backends
         by_id = {site.patch_id: site.path for site in self.sites}
 
         def template_slot(patch_id: int) -> object:

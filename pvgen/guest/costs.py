@@ -34,6 +34,8 @@ class Cost(enum.Enum):
     DIRECT_CALL = "direct call"
     DIRECT_JUMP = "direct jump"
     REGISTER_SAVE = "push and pop of a register"
+    # ---- several CPUs
+    ATOMIC = "lock-prefixed instruction"
     # ---- interrupt flag
     CLI = "cli"
     STI = "sti"
@@ -110,6 +112,9 @@ CYCLES: Mapping[Cost, int] = {
     Cost.DIRECT_CALL: 4,
     Cost.DIRECT_JUMP: 2,
     Cost.REGISTER_SAVE: 2,
+    # A locked read-modify-write (a ticket lock's xadd, a cpumask bit) drains the store
+    # buffer and owns the cache line: a few tens of cycles on Core 2.
+    Cost.ATOMIC: 25,
     # cli/sti are a few cycles; popf, which may change IF and IOPL, is microcoded (~20).
     Cost.CLI: 4,
     Cost.STI: 4,
@@ -198,6 +203,7 @@ ROM = "vmi rom"
 PARAVIRT = "paravirt shared state"
 PAGE_WALKS = "page walks"
 CALLS = "hook calls"
+SPINNING = "spinning"  # waiting for a lock or for other CPUs, on a CPU that could work
 
 _TRANSITIONS: Mapping[Cost, str] = {
     Cost.GUEST_WORK: WORK,

@@ -23,6 +23,7 @@ from . import apic as lapic
 from . import kstructs as k
 from .bindings import GuestTypes
 from .callsites import CallSites
+from .costs import WORK, Cost
 from .machine import Machine, PageFault
 from .mm import AddressSpace, MemoryManager
 from .x86 import (
@@ -50,6 +51,7 @@ UNIMPLEMENTED_MSR = 0x8B  # probed at boot: reading it faults
 WORK_TICK = 1_200  # the timer interrupt's own work, in cycles
 WORK_FAULT_ENTRY = 300
 WORK_DEVICE_INTERRUPT = 2_000  # a network card's handler: ack, take the packets
+WORK_TLB_IPI = 200  # the invalidate IPI's handler
 
 
 class KernelPanic(Exception):
@@ -84,7 +86,7 @@ class Kernel:
         self.readings: list[tuple[str, int]] = []
         self.log: list[str] = []
         self.environment: dict[str, str] = {}
-        self.current_space: AddressSpace | None = None  # kept by the scheduler
+        self._spaces: dict[int, AddressSpace] = {}  # per CPU, kept by the scheduler
         self.processor_id = 0  # the one CPU's number, which TSC_AUX holds as well
         self._handlers: dict[int, Callable[[int], None]] = {
             k.ENTRY_TIMER: self._timer_interrupt,
@@ -93,6 +95,25 @@ class Kernel:
             k.ENTRY_DEVICE: self._device_interrupt,
         }
         machine.attach_kernel(self._enter)
+
+    @property
+    def current_space(self) -> AddressSpace | None:
+        """The address space the running CPU is in."""
+        return self._spaces.get(self.machine.current)
+
+    @current_space.setter
+    def current_space(self, space: AddressSpace | None) -> None:
+        if space is None:
+            self._spaces.pop(self.machine.current, None)
+        else:
+            self._spaces[self.machine.current] = space
+
+    def enable_smp(self) -> None:
+        """Install what other CPUs need of the boot CPU: the TLB-invalidate gate."""
+        self._handlers[k.ENTRY_INVALIDATE_TLB] = self._invalidate_tlb
+        gate = gate_descriptor(k.ENTRY_INVALIDATE_TLB, k.KERNEL_CS, INTERRUPT_GATE, 0)
+        self.machine.store(k.DESCRIPTOR_SCRATCH, gate)
+        self.cpu.write_idt_entry(k.IDT_ADDRESS, k.INVALIDATE_TLB_VECTOR, k.DESCRIPTOR_SCRATCH)
 
     # ---- small services -------------------------------------------------------------------
 
@@ -257,6 +278,10 @@ class Kernel:
             )
             self.cpu.write_idt_entry(k.IDT_ADDRESS, vector, k.DESCRIPTOR_SCRATCH)
 
+    def load_table(self, load: Any, base: int, entries: int) -> None:
+        """Load a descriptor-table register through `load` (load_gdt, load_idt)."""
+        self._load_table(load, base, entries)
+
     def _load_table(self, load: Any, base: int, entries: int) -> None:
         self.machine.store(k.DTR_SCRATCH + k.DTR_ADDRESS, base)
         self.machine.store(k.DTR_SCRATCH + k.DTR_SIZE, 8 * entries - 1)
@@ -294,11 +319,33 @@ class Kernel:
 
     def _timer_interrupt(self, vector: int) -> None:
         self.apic.apic_write(lapic.EOI, 0)
+        if self.machine.current != 0:  # the boot CPU keeps jiffies (do_timer)
+            self.work(WORK_TICK)
+            self.cpu.iret()
+            return
         jiffies = self.jiffies() + 1
         self.machine.kernel_store(k.JIFFIES_VA, jiffies)
         self.work(WORK_TICK)
         if jiffies % 8 == 0:
             self.observe("tick clock", self.time.sched_clock())
+        self.cpu.iret()
+
+    def _invalidate_tlb(self, vector: int) -> None:
+        """smp_invalidate_interrupt: flush what the sender left, if this CPU runs that mm,
+        and clear this CPU's bit of flush_cpumask. Its own work is priced, not timed: under
+        a hypervisor that flushes for the guest there is no such interrupt."""
+        machine = self.machine
+        space = self.current_space
+        va = machine.load(k.FLUSH_VA)
+        if space is not None and space.struct == machine.load(k.FLUSH_MM):
+            if va == k.FLUSH_ALL:
+                self.mmu.flush_tlb_user()
+            else:
+                self.mmu.flush_tlb_single(va)
+        machine.execute(Cost.ATOMIC)
+        machine.store(k.FLUSH_CPUMASK, machine.load(k.FLUSH_CPUMASK) & ~(1 << machine.current))
+        machine.meter.charge(WORK, WORK_TLB_IPI)
+        self.apic.apic_write(lapic.EOI, 0)
         self.cpu.iret()
 
     def _device_interrupt(self, vector: int) -> None:

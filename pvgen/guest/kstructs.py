@@ -60,6 +60,16 @@ DEVICE_EVENTS_VA = JIFFIES_VA + 8  # interrupts the network card has raised
 
 E820_MAP = E820_PFN << PAGE_SHIFT  # word 0: entries; then (start frame, frames) pairs
 
+# What a CPU that asks others to flush their TLBs leaves for them (tlb_32.c's flush_mm,
+# flush_va and flush_cpumask), a cpumask handed to flush_tlb_others, and a spinlock's word.
+FLUSH_MM = KERNEL_DATA + 0x100
+FLUSH_VA = KERNEL_DATA + 0x108
+FLUSH_CPUMASK = KERNEL_DATA + 0x110
+CPUMASK_SCRATCH = KERNEL_DATA + 0x118
+FLUSH_ALL = 0xFFFF_FFFF  # flush_va meaning every user mapping
+SPINLOCKS = KERNEL_DATA + 0x200  # one word per lock: ticket head and tail
+MAX_CPUS = 8
+
 # ---- kernel structures --------------------------------------------------------------------
 
 STRUCT_SLOT = 64  # bytes per mm_struct or thread_struct slot
@@ -111,6 +121,7 @@ PAGE_FAULT_VECTOR = 14
 DEVICE_VECTOR = 0x31  # the network card's interrupt
 SYSCALL_VECTOR = 0x80
 LOCAL_TIMER_VECTOR = 0xEF
+INVALIDATE_TLB_VECTOR = 0xFD  # 2.6.26 i386: the TLB shootdown IPI
 SPURIOUS_VECTOR = 0xFF
 
 KERNEL_TEXT = PAGE_OFFSET + 0x0010_0000
@@ -121,6 +132,7 @@ ENTRY_SPURIOUS = KERNEL_TEXT + 0x2200
 ENTRY_SYSCALL = KERNEL_TEXT + 0x2300
 ENTRY_SYSENTER = KERNEL_TEXT + 0x2400
 ENTRY_DEVICE = KERNEL_TEXT + 0x2500
+ENTRY_INVALIDATE_TLB = KERNEL_TEXT + 0x2600
 
 KERNEL_STACKS = PAGE_OFFSET + 0x0080_0000  # thread i's stack tops at + (i + 1) * 8 KiB
 STACK_SIZE = 0x2000

@@ -27,6 +27,7 @@ from .kernel import Kernel
 from .machine import Device, Machine
 from .meter import Measurement
 from .process import Processes
+from .smp import Smp
 from .state import GuestState, capture
 from .syscalls import Syscalls
 from .workloads import WORKLOADS, Guest, run_workload
@@ -61,6 +62,8 @@ class RunResult:
     log: tuple[str, ...]
     sites: dict[str, SitePatch]  # hook path -> what patching made of its call sites
     clobbered: tuple[tuple[str, str, int], ...]  # (hook, register, value) a call broke
+    cpus: int = 1
+    pcpus: int = 1
 
 
 def simulate(
@@ -71,12 +74,16 @@ def simulate(
     seed: int = 0,
     lazy_mmu: bool = True,
     patching: bool = True,
+    cpus: int = 1,
+    pcpus: int | None = None,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
     """Boot a guest on `backend` and run `workload` for `size` steps. Raises
     `BackendMismatch` if the spec does not give `backend` the simulated target, and
-    `BootFailure` if the backend cannot boot so (a must-patch hook, patching off)."""
+    `BootFailure` if the backend cannot boot so (a must-patch hook, patching off). With
+    `cpus` > 1 the other CPUs run a server process's threads (see `smp`), on `pcpus`
+    physical CPUs (default: as many as `cpus`)."""
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload '{workload}'; choose from {', '.join(WORKLOADS)}")
     kernel = prepare(backend, seed=seed, lazy_mmu=lazy_mmu, patching=patching, bindings=bindings)
@@ -84,11 +91,13 @@ def simulate(
     assert sites is not None
     rng = random.Random(f"{workload}/{seed}")
     processes = Processes(kernel, kernel.boot(), rng)
+    smp = Smp(kernel, processes, sites.backends, cpus, pcpus or cpus, seed)
+    smp.boot()
     booted = machine.meter.reading()
     guest = Guest(kernel, processes, Syscalls(kernel, processes, rng), rng)
     label = f"{backend} {workload}"
     step = None if progress is None else lambda done, total: progress(done, total, label)
-    run_workload(guest, workload, size, step)
+    run_workload(guest, workload, size, step, smp.between_steps if smp.threads else None)
     finished = machine.meter.reading()
     readings = tuple(kernel.readings)
     return RunResult(
@@ -102,6 +111,8 @@ def simulate(
         run=finished.minus(booted),
         handled_by=sites.handled_by,
         state=capture(kernel, processes),
+        cpus=cpus,
+        pcpus=smp.schedule.pcpus,
         readings=readings,
         environment=dict(kernel.environment),
         log=tuple(kernel.log),
@@ -178,6 +189,8 @@ def compare(
     backends: Sequence[str] | None = None,
     workloads: Sequence[str] = tuple(WORKLOADS),
     patching: bool = True,
+    cpus: int = 1,
+    pcpus: int | None = None,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> list[RunResult]:
@@ -188,7 +201,15 @@ def compare(
         backends = runnable(bindings, patching=patching)
     return [
         simulate(
-            b, w, size=size, seed=seed, patching=patching, bindings=bindings, progress=progress
+            b,
+            w,
+            size=size,
+            seed=seed,
+            patching=patching,
+            cpus=cpus,
+            pcpus=pcpus,
+            bindings=bindings,
+            progress=progress,
         )
         for w in workloads
         for b in backends

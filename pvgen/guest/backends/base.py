@@ -84,6 +84,11 @@ class Backend:
         # What the kernel's table holds in slot `patch_id`: set when the call sites are
         # laid out (`CallSites`), read by the patcher as the kernel reads the template.
         self.template_slot: Callable[[int], object] | None = None
+        # The kernel's send_IPI_mask(cpumask, vector), for hooks that interrupt other CPUs.
+        self.ipi_sender: Callable[[int, int], None] | None = None
+        # smp_ops.cpu_up(cpu, start_eip, start_esp) where the backend starts vCPUs itself
+        # (smp_ops is not a paravirt table in 2.6.26); None: INIT and STARTUP IPIs.
+        self.smp_cpu_up: Callable[[int, int, int], None] | None = None
 
     # ---- patching call sites (arch/x86/kernel/paravirt.c of Linux 2.6.26) --------------
 

@@ -304,7 +304,20 @@ class NativeHooks(Backend):
         self.machine.invlpg(addr)
 
     def pv_mmu_ops_flush_tlb_others(self, cpus: int, mm: int, va: int) -> None:
-        return None  # one CPU: there are no others to interrupt
+        # native_flush_tlb_others (tlb_32.c): leave what to flush for the others, send them
+        # the invalidate IPI, and wait until each has cleared its bit of flush_cpumask.
+        m = self.machine
+        mask = m.load(cpus)
+        if not mask or self.ipi_sender is None:
+            return
+        m.store(k.FLUSH_MM, mm)
+        m.store(k.FLUSH_VA, va)
+        m.execute(Cost.ATOMIC)
+        m.store(k.FLUSH_CPUMASK, mask)
+        self.ipi_sender(mask, k.INVALIDATE_TLB_VECTOR)
+        for cpu in range(len(m.cpus)):
+            if mask >> cpu & 1:
+                m.run_on(cpu, m.poll)  # the other CPU takes the interrupt
 
     @paravirt_nop
     def pv_mmu_ops_alloc_pte(self, mm: int, pfn: int) -> None:

@@ -106,7 +106,8 @@ class XenHooks(Backend):
         self._direct = _direct_sequences(
             self._shared_page + VCPU_MASK_OFFSET, self._shared_page + VCPU_PENDING_OFFSET
         )
-        self._cr3 = 0
+        self._cr3: dict[int, int] = {}  # per vCPU: what the guest last loaded
+        self.smp_cpu_up = self._start_vcpu
         self._pinned_spaces: set[int] = set()  # mm_struct addresses
         self._pinned_tables: set[int] = set()  # guest frames of pinned page-table pages
 
@@ -443,10 +444,10 @@ class XenHooks(Backend):
 
     def pv_mmu_ops_read_cr3(self) -> int:
         self.machine.charge(Cost.SHARED_MEMORY)
-        return self._cr3
+        return self._cr3.get(self.machine.current, 0)
 
     def pv_mmu_ops_write_cr3(self, val: int) -> None:
-        self._cr3 = val
+        self._cr3[self.machine.current] = val
         self.machine.charge(Cost.FRAME_LOOKUP)
         base = self.machine.machine_address(val)
         self._gate.submit("mmuext_op:new_baseptr", lambda: self.machine.write_cr3(base))
@@ -474,7 +475,28 @@ class XenHooks(Backend):
         self._gate.submit("mmuext_op:invlpg_local", lambda: self.machine.invlpg(addr))
 
     def pv_mmu_ops_flush_tlb_others(self, cpus: int, mm: int, va: int) -> None:
-        self._call("mmuext_op:tlb_flush_multi", lambda: None)
+        # One multicast mmuext_op: Xen flushes the other vCPUs' TLBs itself, no IPI.
+        m = self.machine
+        mask = m.load(cpus)
+        targets = [cpu for cpu in range(len(m.cpus)) if mask >> cpu & 1]
+
+        def flush(cpu: int) -> None:
+            if va == k.FLUSH_ALL:
+                m.run_on(cpu, lambda: m.flush_tlb(keep_global=True))
+            else:
+                m.run_on(cpu, lambda: m.invlpg(va))
+
+        def flush_all() -> None:
+            for cpu in targets:
+                flush(cpu)
+
+        request = "tlb_flush_multi" if va == k.FLUSH_ALL else "invlpg_multi"
+        self._call(f"mmuext_op:{request}", flush_all)
+
+    def _start_vcpu(self, cpu: int, start_eip: int, start_esp: int) -> None:
+        """xen_cpu_up: VCPUOP_initialise with the new vCPU's context, then VCPUOP_up."""
+        self._call("vcpu_op:initialise", lambda: None)
+        self._call("vcpu_op:up", lambda: self.machine.start_cpu(cpu))
 
     def pv_mmu_ops_alloc_pte(self, mm: int, pfn: int) -> None:
         self._pin_table_page(mm, pfn, "l1")
