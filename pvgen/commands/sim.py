@@ -1,7 +1,8 @@
 """`pvgen sim`: run the simulated x86 guest on a paravirt backend.
 
 Takes: `--backend`, `--workload`, `--size`, `--seed`, `--compare`, `--format`,
-`--no-lazy-mmu`, `--patching on|off`, `--hook-costs`, `--emit-callsites FILE`, `--spec SPEC`.
+`--no-lazy-mmu`, `--patching on|off`, `--hook-costs`, `--cpus N`, `--pcpus M`,
+`--emit-callsites FILE`, `--spec SPEC`.
 Hands on: the guest's report (hook calls, hypercalls, batches, call sites, simulated
 cycles) on stdout; with --hook-costs each hook's cycles per call with patching off and on;
 with --emit-callsites the measured calls per hook as JSON.
@@ -54,6 +55,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="patch call sites at boot through the backend's patcher (default: on)",
     )
     parser.add_argument(
+        "--cpus", type=int, default=1, help="virtual CPUs of the guest, 1 to 8 (default: 1)"
+    )
+    parser.add_argument(
+        "--pcpus",
+        type=int,
+        help="physical CPUs the hypervisor runs them on (default: as many as --cpus);"
+        " fewer makes vCPUs lose their CPU, and lock holders with them",
+    )
+    parser.add_argument(
         "--hook-costs",
         action="store_true",
         help="run with patching off and on; print each hook's cycles per call both ways"
@@ -79,6 +89,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     if args.size < 1:
         raise UsageError(f"--size must be at least 1, not {args.size}")
+    if not 1 <= args.cpus <= 8:
+        raise UsageError(f"--cpus must be 1 to 8, not {args.cpus}")
+    if args.pcpus is not None and args.pcpus < 1:
+        raise UsageError(f"--pcpus must be at least 1, not {args.pcpus}")
     for value, choices, what in (
         (args.backend, BACKENDS, "backend"),
         (args.workload, WORKLOADS, "workload"),
@@ -125,6 +139,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 seed=args.seed,
                 workloads=workloads,
                 patching=patching,
+                cpus=args.cpus,
+                pcpus=args.pcpus,
                 bindings=bindings,
                 progress=show,
             )
@@ -138,6 +154,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
                     seed=args.seed,
                     lazy_mmu=not args.no_lazy_mmu,
                     patching=patching,
+                    cpus=args.cpus,
+                    pcpus=args.pcpus,
                     bindings=bindings,
                     progress=show,
                 )

@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 
 from .callsites import SiteKind
+from .costs import SPINNING
 from .meter import (
     BATCH,
     BATCHED,
@@ -27,6 +28,7 @@ from .meter import (
     VM_EXIT,
 )
 from .sim import TARGET, PatchingPair, RunResult
+from .smp import ACK_WAIT, CONTENDED, IPI, PREEMPTED, SHOOTDOWN, SPINLOCK
 
 BASELINE = "native"
 TRANSITIONS = ((HYPERCALL, "hypercalls"), (TRAP, "traps"), (VM_EXIT, "vm exits"))
@@ -50,7 +52,7 @@ def run_text(result: RunResult) -> str:
     lines = [
         f"backend {result.backend} ({env.get('name', '?')}), workload {result.workload}, "
         f"size {result.size}, seed {result.seed}, target {TARGET}, lazy MMU {lazy}, "
-        f"patching {'on' if result.patching else 'off'}",
+        f"patching {'on' if result.patching else 'off'}, {_cpus(result)}",
         f"cycles: {_n(run.cycles)} for the workload (boot: {_n(result.boot.cycles)}; "
         f"idle, not counted: {_n(run.idle_cycles)})",
     ]
@@ -71,6 +73,7 @@ def run_text(result: RunResult) -> str:
     lines += _by_prefix(run.events, f"{HYPERCALL}:", "hypercalls by request")
     lines += _by_prefix(run.events, f"{TRAP}:", "traps by instruction")
     lines += _by_prefix(run.events, f"{VM_EXIT}:", "vm exits by instruction")
+    lines += _smp_lines(result)
     lines += _site_lines(result)
     lines += _hook_table(result)
     return "\n".join(lines) + "\n"
@@ -84,6 +87,29 @@ def _by_prefix(events: dict[str, int], prefix: str, title: str) -> list[str]:
     if not items:
         return []
     return [f"{title}:"] + [f"  {name:<32}{_n(count):>8}" for name, count in items]
+
+
+def _cpus(result: RunResult) -> str:
+    if result.cpus == 1:
+        return "1 cpu"
+    return f"{result.cpus} cpus on {result.pcpus} physical"
+
+
+def _smp_lines(result: RunResult) -> list[str]:
+    if result.cpus == 1:
+        return []
+    run = result.run
+    spinning = run.categories.get(SPINNING, 0)
+    return [
+        "cpus:",
+        f"  {'tlb shootdowns':<26}{_n(run.event(SHOOTDOWN)):>14}",
+        f"  {'ipis sent':<26}{_n(run.event(IPI)):>14}",
+        f"  {'spinlocks taken':<26}{_n(run.event(SPINLOCK)):>14}",
+        f"  {'of them contended':<26}{_n(run.event(CONTENDED)):>14}",
+        f"  {'behind a preempted vcpu':<26}{_n(run.event(PREEMPTED)):>14}",
+        f"  {'waits for ipi acks':<26}{_n(run.event(ACK_WAIT)):>14}",
+        f"  {'cycles spinning':<26}{_n(spinning):>14}  {_percent(spinning, run.cycles)}",
+    ]
 
 
 def _site_lines(result: RunResult) -> list[str]:
@@ -140,6 +166,8 @@ def _run_dict(result: RunResult) -> dict[str, object]:
         "target": TARGET,
         "lazy_mmu": result.lazy_mmu,
         "patching": result.patching,
+        "cpus": result.cpus,
+        "pcpus": result.pcpus,
         "cycles": run.cycles,
         "boot_cycles": result.boot.cycles,
         "idle_cycles": run.idle_cycles,
@@ -178,8 +206,8 @@ def compare_text(results: Sequence[RunResult]) -> str:
     first = results[0]
     patching = "on" if first.patching else "off"
     lines = [
-        f"size {first.size}, seed {first.seed}, target {TARGET}, patching {patching}: workload"
-        f" cycles relative to {BASELINE} (lower is cheaper)",
+        f"size {first.size}, seed {first.seed}, target {TARGET}, patching {patching},"
+        f" {_cpus(first)}: workload cycles relative to {BASELINE} (lower is cheaper)",
         "",
         f"{'workload':<16}{BASELINE + ' cycles':>16}" + "".join(f"{b:>9}" for b in backends),
     ]
@@ -229,6 +257,8 @@ def compare_json(results: Sequence[RunResult]) -> str:
         "seed": first.seed,
         "target": TARGET,
         "patching": first.patching,
+        "cpus": first.cpus,
+        "pcpus": first.pcpus,
         "baseline": BASELINE,
         "backends": backends,
         "workloads": table,

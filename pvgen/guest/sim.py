@@ -24,7 +24,7 @@ from .backends import BACKENDS, IMPLEMENTATIONS, BackendMismatch, install
 from .bindings import Bindings, load_bindings
 from .callsites import BootFailure, CallSites, SitePatch
 from .kernel import Kernel
-from .machine import Device, Machine
+from .machine import Device, Machine, Platform
 from .meter import Measurement
 from .process import Processes
 from .smp import Smp
@@ -83,7 +83,7 @@ def simulate(
     `BackendMismatch` if the spec does not give `backend` the simulated target, and
     `BootFailure` if the backend cannot boot so (a must-patch hook, patching off). With
     `cpus` > 1 the other CPUs run a server process's threads (see `smp`), on `pcpus`
-    physical CPUs (default: as many as `cpus`)."""
+    physical CPUs (default: as many as `cpus`; on bare metal always as many)."""
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload '{workload}'; choose from {', '.join(WORKLOADS)}")
     kernel = prepare(backend, seed=seed, lazy_mmu=lazy_mmu, patching=patching, bindings=bindings)
@@ -91,7 +91,8 @@ def simulate(
     assert sites is not None
     rng = random.Random(f"{workload}/{seed}")
     processes = Processes(kernel, kernel.boot(), rng)
-    smp = Smp(kernel, processes, sites.backends, cpus, pcpus or cpus, seed)
+    bare = IMPLEMENTATIONS[backend].PLATFORM is Platform.BARE_METAL  # no hypervisor to share
+    smp = Smp(kernel, processes, sites.backends, cpus, cpus if bare else pcpus or cpus, seed)
     smp.boot()
     booted = machine.meter.reading()
     guest = Guest(kernel, processes, Syscalls(kernel, processes, rng), rng)
