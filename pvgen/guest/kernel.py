@@ -192,8 +192,8 @@ class Kernel:
 
     def _patch_call_sites(self) -> None:
         """apply_paravirt: every call site through the backend's patcher. (Linux patches
-        later in boot, from check_bugs; here it comes first, so that the boot's own hook
-        calls run from patched sites as every later call does.)"""
+        later in boot, from check_bugs; here it comes right after the memory map, so that
+        most of the boot's hook calls already run from patched sites.)"""
         if self.sites is None:
             return
         written = self.sites.apply(self.init.patch, enabled=self.patching)
