@@ -124,6 +124,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 args.workload or "kbuild",
                 size=args.size,
                 seed=args.seed,
+                cpus=args.cpus,
+                pcpus=args.pcpus,
                 bindings=bindings,
                 progress=show,
             )

@@ -233,6 +233,8 @@ def patching_pairs(
     *,
     size: int = DEFAULT_SIZE,
     seed: int = 0,
+    cpus: int = 1,
+    pcpus: int | None = None,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> list[PatchingPair]:
@@ -241,7 +243,14 @@ def patching_pairs(
     pairs = []
     for backend in backends:
         patched = simulate(
-            backend, workload, size=size, seed=seed, bindings=bindings, progress=progress
+            backend,
+            workload,
+            size=size,
+            seed=seed,
+            cpus=cpus,
+            pcpus=pcpus,
+            bindings=bindings,
+            progress=progress,
         )
         try:
             unpatched: RunResult | None = simulate(
@@ -250,6 +259,8 @@ def patching_pairs(
                 size=size,
                 seed=seed,
                 patching=False,
+                cpus=cpus,
+                pcpus=pcpus,
                 bindings=bindings,
                 progress=progress,
             )
