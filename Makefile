@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench fuzz golden docs clean
+.PHONY: install run test lint bench fuzz golden docs tables clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,13 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict $(EXAMPLES)
 	$(BIN)/mypy specs/linux/make_specs.py
 
+# The peers pvgen is compared with: protoc (with the Python and gRPC plugins) from PyPI,
+# and wayland-scanner from Debian's libwayland-bin (installed when apt can; else skipped).
 bench: $(STAMP)
+	$(BIN)/pip install --quiet 'grpcio-tools>=1.60'
+	command -v wayland-scanner >/dev/null 2>&1 || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwayland-bin >/dev/null 2>&1 || \
+		echo "wayland-scanner not installed: its figures are skipped"
 	$(BIN)/python bench/run.py
 
 # A long fuzzing run: FUZZ_EXAMPLES mutated specs through check, generate and fmt, half as
@@ -69,6 +75,11 @@ docs: $(STAMP)
 golden: $(STAMP)
 	PVGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_gen_c.py \
 		tests/test_import.py
+
+# The grammar's LALR tables, shipped as pvgen/parsetables.py: run after editing the grammar
+# (a test fails while they are another grammar's).
+tables: $(STAMP)
+	$(BIN)/python -c 'from pathlib import Path; from pvgen.syntax import write_parse_tables; write_parse_tables(Path("pvgen/parsetables.py"))'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

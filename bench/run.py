@@ -32,7 +32,14 @@ ROOT = HERE.parent
 WORK = HERE / "work"
 sys.path.insert(0, str(HERE))
 
-from synth import synth_header, synth_proto, synth_spec, synth_wayland  # noqa: E402
+from synth import (  # noqa: E402
+    edit_one_hook,
+    synth_header,
+    synth_proto,
+    synth_spec,
+    synth_split,
+    synth_wayland,
+)
 
 
 @dataclass
@@ -167,7 +174,70 @@ def measure_diff(pvgen: list[str], big: Path, runs: int) -> Figure:
     return measure("diff two 10,000-hook dumps, 1% changed", [*pvgen, "diff", *dumps], runs)
 
 
-PEER_SIZES = (100, 1_000, 10_000)
+def measure_incremental(pvgen: list[str], runs: int) -> tuple[list[Figure], dict[str, object]]:
+    """A large ABI as it is edited: 10,000 hooks in a root and ten included files of ten
+    tables each, one hook's return type changed in one file before every timed run (the
+    edit alternates between two texts, so every run sees a change). Also: the same ABI
+    with nothing changed, and cold (no cache). Returns the figures, and how many of the
+    outputs a generate after an edit writes."""
+    folder = WORK / "split"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for name, text in synth_split(10_000).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    root = folder / "root.pvspec"
+    edited = folder / "tables_03.pvspec"
+    out = WORK / "split_out"
+    shutil.rmtree(out, ignore_errors=True)
+
+    def edit() -> None:
+        edited.write_text(edit_one_hook(edited.read_text(encoding="utf-8")), encoding="utf-8")
+
+    def empty() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+
+    check = [*pvgen, "check", str(root)]
+    generate = [*pvgen, "generate", str(root), "--out", str(out)]
+    figures = [
+        measure("11 files: check, cold, no cache", check, runs, cache=False),
+        measure("11 files: generate, cold, no cache", generate, runs, cache=False, prepare=empty),
+        measure("11 files: check, nothing changed", check, runs),
+        measure("11 files: generate, nothing changed", generate, runs),
+        measure("11 files: check after a one-hook edit", check, runs, prepare=edit),
+        measure("11 files: generate after a one-hook edit", generate, runs, prepare=edit),
+    ]
+    edit()
+    env = dict(os.environ, PVGEN_CACHE_DIR=str(WORK / "cache"))
+    report = subprocess.run(generate, cwd=ROOT, env=env, capture_output=True, text=True).stdout
+    found = re.search(r"(\d+) written, (\d+) unchanged", report)
+    written: dict[str, object] = (
+        {"written": int(found[1]), "unchanged": int(found[2])} if found else {}
+    )
+    return figures, written
+
+
+def measure_large(pvgen: list[str], runs: int) -> list[Figure]:
+    """100,000 hooks (one file), cold: check and generate, time and peak memory."""
+    big = WORK / "synth_100000.pvspec"
+    big.write_text(synth_spec(100_000), encoding="utf-8")
+    out = WORK / "gen_100000"
+
+    def empty() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+
+    return [
+        measure("check 100,000 hooks, no cache", [*pvgen, "check", str(big)], runs, cache=False),
+        measure(
+            "generate 100,000 hooks, cold, no cache",
+            [*pvgen, "generate", str(big), "--out", str(out)],
+            runs,
+            cache=False,
+            prepare=empty,
+        ),
+    ]
+
+
+PEER_SIZES = (100, 1_000, 10_000, 100_000)
 
 
 def measure_peers(pvgen: list[str], runs: int) -> dict[str, object]:
@@ -196,6 +266,8 @@ def measure_peers(pvgen: list[str], runs: int) -> dict[str, object]:
         out.mkdir(parents=True)
 
     for hooks in PEER_SIZES:
+        if hooks >= 100_000:
+            runs = min(runs, 3)  # a run of the slowest peer takes most of a minute
         spec = WORK / f"peer_{hooks}.pvspec"
         spec.write_text(synth_spec(hooks), encoding="utf-8")
         figure = measure(
@@ -207,6 +279,7 @@ def measure_peers(pvgen: list[str], runs: int) -> dict[str, object]:
         )
         row: dict[str, object] = {
             "hooks": hooks,
+            "pvgen_s": figure.median_s,
             "pvgen_us_per_hook": figure.median_s / hooks * 1e6,
         }
         if scanner is not None:
@@ -216,6 +289,7 @@ def measure_peers(pvgen: list[str], runs: int) -> dict[str, object]:
                 f"{scanner} client-header {xml} {out}/c.h && {scanner} private-code {xml} {out}/c.c"
             )
             peer = measure(f"wayland-scanner {hooks:,}", ["sh", "-c", both], runs, prepare=empty)
+            row["wayland_scanner_s"] = peer.median_s
             row["wayland_scanner_us_per_hook"] = peer.median_s / hooks * 1e6
         if protoc:
             proto = WORK / f"peer_{hooks}.proto"
@@ -230,6 +304,7 @@ def measure_peers(pvgen: list[str], runs: int) -> dict[str, object]:
                 str(proto),
             ]
             peer = measure(f"protoc {hooks:,}", command, runs, prepare=empty)
+            row["protoc_s"] = peer.median_s
             row["protoc_us_per_hook"] = peer.median_s / hooks * 1e6
         rows.append(row)
     return {"rows": rows, "notes": notes}
@@ -305,6 +380,9 @@ def main() -> None:
         )
     )
     figures += measure_generate(pvgen, synthetic[10_000], args.runs)
+    incremental, edit_writes = measure_incremental(pvgen, args.runs)
+    figures += incremental
+    figures += measure_large(pvgen, min(args.runs, 3))
     figures += measure_authoring(pvgen, synthetic[10_000], args.runs)
     peers = measure_peers(pvgen, args.runs)
     guest = measure_guest()
@@ -325,6 +403,20 @@ def main() -> None:
         / by_name["floor: import lark, jinja2"],
         "no-op generate / check, reference spec": by_name["generate reference spec, no-op"]
         / by_name["check reference spec"],
+        "check 100,000 / 10,000 hooks, no cache": by_name["check 100,000 hooks, no cache"]
+        / by_name["check 10,000 hooks, no cache"],
+        "generate 100,000 / 10,000 hooks, cold, no cache": by_name[
+            "generate 100,000 hooks, cold, no cache"
+        ]
+        / by_name["generate 10,000 hooks, cold, no cache"],
+        "11 files: check after an edit / check cold": by_name[
+            "11 files: check after a one-hook edit"
+        ]
+        / by_name["11 files: check, cold, no cache"],
+        "11 files: generate after an edit / generate cold": by_name[
+            "11 files: generate after a one-hook edit"
+        ]
+        / by_name["11 files: generate, cold, no cache"],
     }
     results = {
         "machine": machine(),
@@ -333,6 +425,7 @@ def main() -> None:
         "ratios": ratios,
         "peers": peers,
         "guest": guest,
+        "edit_writes": edit_writes,
     }
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = render_markdown(results)
@@ -368,6 +461,7 @@ def render_markdown(results: dict) -> str:  # type: ignore[type-arg]
         ]
         lines.append(f"| {row['hooks']:,} | " + " | ".join(cells) + " |")
     lines += [f"\nNote: {note}" for note in peers["notes"]]
+    lines += _comparison(results)
     guest = results.get("guest")
     if guest:
         lines += [
@@ -389,6 +483,47 @@ def render_markdown(results: dict) -> str:  # type: ignore[type-arg]
             f" without ({guest['xen_fork_batching_factor']:.2f}x fewer).",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _comparison(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """Whole-process times of pvgen and its peers on the same tables, and the edit of one
+    hook in a 10,000-hook ABI, where the peers (which have no incremental mode) regenerate
+    everything."""
+    by_name = {f["name"]: f["median_s"] for f in results["figures"]}
+    rows = {row["hooks"]: row for row in results.get("peers", {}).get("rows", [])}
+
+    def cell(row: dict | None, key: str) -> str:  # type: ignore[type-arg]
+        return f"{row[key] * 1000:,.0f} ms" if row and key in row else "skipped"
+
+    lines = [
+        "",
+        "Generating the same tables (whole process, median; C header and code for"
+        " wayland-scanner, Python and gRPC stubs for protoc):",
+        "",
+        "| input | pvgen generate | wayland-scanner | protoc |",
+        "|---|---:|---:|---:|",
+    ]
+    for hooks in (1_000, 10_000, 100_000):
+        row = rows.get(hooks)
+        lines.append(
+            f"| {hooks:,} hooks, cold | {cell(row, 'pvgen_s')}"
+            f" | {cell(row, 'wayland_scanner_s')} | {cell(row, 'protoc_s')} |"
+        )
+    edit = by_name.get("11 files: generate after a one-hook edit")
+    if edit is not None:
+        row = rows.get(10_000)
+        lines.append(
+            f"| 10,000 hooks in 11 files, one hook edited | {edit * 1000:,.0f} ms"
+            f" | {cell(row, 'wayland_scanner_s')} (all again) | {cell(row, 'protoc_s')}"
+            " (all again) |"
+        )
+    writes = results.get("edit_writes")
+    if writes:
+        lines.append(
+            f"\nAfter the edit, pvgen wrote {writes['written']} of its outputs and left"
+            f" {writes['unchanged']} unchanged."
+        )
+    return lines
 
 
 if __name__ == "__main__":

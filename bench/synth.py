@@ -107,10 +107,9 @@ def synth_shape(
     return tables, backends
 
 
-def synth_spec(hooks: int, seed: int = 1) -> str:
-    tables, backends = synth_shape(hooks, seed)
-    out = [HEADER]
-    for t, table in enumerate(tables):
+def _tables_text(tables: list[SynthTable], first: int = 0) -> list[str]:
+    out = []
+    for t, table in enumerate(tables, first):
         out.append(f"/// Table {t}.\ntable {table.name} {{")
         for h, hook in enumerate(table.hooks):
             params = ", ".join(f"{kind} {name}" for kind, name in hook.params)
@@ -119,12 +118,56 @@ def synth_spec(hooks: int, seed: int = 1) -> str:
                 f"    {hook.returns} {hook.name}({params});"
             )
         out.append("    lazy_ops lazy_mode;\n}\n")
-    out.append("/// Bare hardware.\nbackend native default;\n")
+    return out
+
+
+def _backends_text(backends: list[list[tuple[str, list[str]]]]) -> list[str]:
+    out = ["/// Bare hardware.\nbackend native default;\n"]
     for b, chosen in enumerate(backends):
         out.append(f"/// Backend {b}.\nbackend hv{b} {{")
         out += [f"    {table}: {', '.join(names)};" for table, names in chosen]
         out.append("}\n")
-    return "\n".join(out)
+    return out
+
+
+def synth_spec(hooks: int, seed: int = 1) -> str:
+    tables, backends = synth_shape(hooks, seed)
+    return "\n".join([HEADER, *_tables_text(tables), *_backends_text(backends)])
+
+
+def synth_split(hooks: int, parts: int = 10, seed: int = 1) -> dict[str, str]:
+    """The same ABI as `synth_spec`, split as a large ABI is kept: a root and `parts` files.
+
+    The root (`root.pvspec`) holds the ABI header, the targets and types, an include of
+    each part and the backends; each part (`tables_NN.pvspec`) holds an equal share of
+    the tables. Returns the file names and their texts.
+    """
+    tables, backends = synth_shape(hooks, seed)
+    share = -(-len(tables) // parts)
+    files: dict[str, str] = {}
+    includes = []
+    for p in range(parts):
+        chunk = tables[p * share : (p + 1) * share]
+        if not chunk:
+            break
+        name = f"tables_{p:02d}.pvspec"
+        files[name] = "\n".join(_tables_text(chunk, p * share))
+        includes.append(f'include "{name}";')
+    root = [HEADER, *includes, "", *_backends_text(backends)]
+    return {"root.pvspec": "\n".join(root), **files}
+
+
+def edit_one_hook(text: str) -> str:
+    """`text` with one hook's return type changed: the edit of the incremental benchmark.
+
+    The first hook returning `void` now returns `u64` (marked with a comment), or, in a
+    text edited so before, that hook returns `void` again: repeated edits alternate
+    between two versions, and each is a change.
+    """
+    edited = "\n    u64 /* edited */ hook_"
+    if edited in text:
+        return text.replace(edited, "\n    void hook_", 1)
+    return text.replace("\n    void hook_", edited, 1)
 
 
 # How each spec type is spelled by the peers. Wayland has 32-bit int/uint, `array` for
@@ -256,7 +299,18 @@ def main() -> None:
     parser.add_argument(
         "--as", dest="form", choices=["pvspec", "wayland", "proto", "header"], default="pvspec"
     )
+    parser.add_argument(
+        "--split",
+        type=int,
+        metavar="PARTS",
+        help="write a root and PARTS included files into the folder OUT instead of one file",
+    )
     args = parser.parse_args()
+    if args.split:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, text in synth_split(args.hooks, args.split, args.seed).items():
+            (args.out / name).write_text(text, encoding="utf-8")
+        return
     render = {
         "pvspec": synth_spec,
         "wayland": synth_wayland,

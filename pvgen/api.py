@@ -90,10 +90,12 @@ def compile_spec(path: Path, spec_root: Path | None = None) -> tuple[Abi, list[P
 def _compile_traced(path: Path, spec_root: Path | None) -> tuple[Abi, list[tuple[Path, Path]]]:
     """`compile_spec`, with each source as named and the file that name resolved to when
     it was read: what the cache checks again before it hands the model out."""
+    from .cache import cached_parse
     from .loader import load
     from .resolve import resolve
+    from .syntax import parse
 
-    loaded = load(path, spec_root)
+    loaded = load(path, spec_root, parse=cached_parse(parse))
     return resolve(loaded), list(zip(loaded.named, loaded.paths, strict=True))
 
 

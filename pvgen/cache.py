@@ -26,18 +26,23 @@ write must never be unpickled. The cache's contents are not trusted:
 from __future__ import annotations
 
 import functools
+import json
 import os
 import pickle
 import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import __version__
 from .digest import compare_digest, hmac_sha256, sha256
 from .files import ReadProblem, read_bounded
 from .model import Abi
+
+if TYPE_CHECKING:
+    from .source import SourceFile
+    from .syntax import SpecFile
 
 FORMAT = 3
 T = TypeVar("T")
@@ -110,9 +115,10 @@ def _text_hash(path: Path) -> str | None:
 
 # ---- the folder, the key and sealed entries --------------------------------------------
 
-# An entry is MAGIC, then the HMAC-SHA256 of its name and payload under the user's key,
-# then the payload (a pickle). Nothing is unpickled before its HMAC is verified.
-MAGIC = b"pvgen-cache\x00\x02"
+# An entry is MAGIC, the HMAC-SHA256 of its name and header and that of its name, header MAC
+# and payload, under the user's key; then the header's length, the header (JSON) and the
+# payload (a pickle). Nothing is unpickled before both MACs are verified.
+MAGIC = b"pvgen-cache\x00\x03"
 KEY_NAME = "key"
 KEY_BYTES = 32
 _MAC_BYTES = 32
@@ -215,20 +221,51 @@ class _Folder:
         return None
 
 
-def _seal(key: bytes, name: str, value: object) -> bytes:
+def _seal(key: bytes, name: str, value: object, header: bytes = b"") -> bytes:
+    """An entry: `header` (JSON that says what the value was made from, compared before
+    anything else is done with the entry) and the pickled `value`, each under its own MAC."""
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    mac = hmac_sha256(key, name.encode() + b"\x00" + payload)
-    return MAGIC + mac + payload
+    header_mac = hmac_sha256(key, name.encode() + b"\x00header\x00" + header)
+    payload_mac = hmac_sha256(key, name.encode() + b"\x00payload\x00" + header_mac + payload)
+    size = len(header).to_bytes(4, "big")
+    return MAGIC + header_mac + payload_mac + size + header + payload
 
 
-def _unseal(key: bytes, name: str, data: bytes) -> object | None:
-    """The value of an entry that this user's pvgen sealed, else None, unpickling nothing."""
-    head = len(MAGIC) + _MAC_BYTES
+def _split(data: bytes) -> tuple[bytes, bytes, bytes, bytes] | None:
+    """(header MAC, payload MAC, header, payload) of an entry, or None if it is not one."""
+    head = len(MAGIC) + 2 * _MAC_BYTES + 4
     if len(data) < head or not data.startswith(MAGIC):
         return None
-    mac, payload = data[len(MAGIC) : head], data[head:]
-    expected = hmac_sha256(key, name.encode() + b"\x00" + payload)
-    if not compare_digest(mac, expected):
+    at = len(MAGIC)
+    header_mac = data[at : at + _MAC_BYTES]
+    payload_mac = data[at + _MAC_BYTES : at + 2 * _MAC_BYTES]
+    size = int.from_bytes(data[head - 4 : head], "big")
+    if head + size > len(data):
+        return None
+    return header_mac, payload_mac, data[head : head + size], data[head + size :]
+
+
+def _unseal(
+    key: bytes, name: str, data: bytes, fresh: Callable[[Any], bool] = lambda header: True
+) -> object | None:
+    """The value of an entry that this user's pvgen sealed and that `fresh` accepts, else
+    None. The header's MAC is verified and the header judged first: a stale entry is
+    turned away without its payload being verified or unpickled."""
+    parts = _split(data)
+    if parts is None:
+        return None
+    header_mac, payload_mac, header, payload = parts
+    expected = hmac_sha256(key, name.encode() + b"\x00header\x00" + header)
+    if not compare_digest(header_mac, expected):
+        return None
+    try:
+        judged = fresh(json.loads(header)) if header else fresh(None)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    if not judged:
+        return None
+    expected = hmac_sha256(key, name.encode() + b"\x00payload\x00" + header_mac + payload)
+    if not compare_digest(payload_mac, expected):
         return None
     try:
         value: object = pickle.loads(payload)
@@ -237,45 +274,60 @@ def _unseal(key: bytes, name: str, data: bytes) -> object | None:
         return None
 
 
-def _fetch(entry: Path) -> object | None:
+def _fetch(entry: Path, fresh: Callable[[Any], bool]) -> object | None:
     folder = _Folder.open(entry.parent, create=False)
     if folder is None:
         return None
     try:
         key = folder.key()
         data = folder.read(entry.name)
-        return None if key is None or data is None else _unseal(key, entry.name, data)
+        return None if key is None or data is None else _unseal(key, entry.name, data, fresh)
     finally:
         folder.close()
 
 
-def _load(entry: Path) -> Abi | None:
-    found = _fetch(entry)
-    if not isinstance(found, tuple) or len(found) != 2:
-        return None
-    traced, abi = found
-    if not isinstance(abi, Abi) or len(traced) != len(abi.sources):
-        return None
-    for (named, resolved), source in zip(traced, abi.sources, strict=True):
+def _sources_fresh(header: Any) -> bool:
+    """Whether each source in a model entry's header (as named, the file it led to, the
+    SHA-256 of its text) still leads to the same file with the same text."""
+    for named, resolved, digest in header:
         # The name must still lead to the same file (a retargeted link is a miss), and
         # that file must hold the same text.
-        if os.path.realpath(named) != resolved or _text_hash(Path(resolved)) != source.sha256:
-            return None
+        if os.path.realpath(named) != resolved or _text_hash(Path(resolved)) != digest:
+            return False
+    return True
+
+
+def _load(entry: Path) -> Abi | None:
+    header: list[Any] = []
+
+    def fresh(found: Any) -> bool:
+        header[:] = found
+        return _sources_fresh(found)
+
+    abi = _fetch(entry, fresh)
+    if not isinstance(abi, Abi) or len(header) != len(abi.sources):
+        return None
+    if any(h[2] != source.sha256 for h, source in zip(header, abi.sources, strict=True)):
+        return None
     return abi
 
 
 def _store(entry: Path, traced: list[tuple[Path, Path]], abi: Abi) -> None:
-    _store_pickle(entry, ([(str(named), str(resolved)) for named, resolved in traced], abi))
+    header = [
+        [str(named), str(resolved), source.sha256]
+        for (named, resolved), source in zip(traced, abi.sources, strict=True)
+    ]
+    _store_pickle(entry, abi, json.dumps(header).encode())
 
 
-def _store_pickle(entry: Path, value: object) -> None:
+def _store_pickle(entry: Path, value: object, header: bytes) -> None:
     folder = _Folder.open(entry.parent, create=True)
     if folder is None:
         return  # the cache is an optimisation only
     try:
         key = folder.key()
         if key is not None:
-            folder.write(entry.name, _seal(key, entry.name, value))
+            folder.write(entry.name, _seal(key, entry.name, value, header))
     except (pickle.PicklingError, RecursionError, TypeError):
         pass
     finally:
@@ -299,13 +351,65 @@ def cached_outputs(
     model_entry = _entry_path(folder, root, spec_root)
     suffix = sha256(variant.encode()).hexdigest()[:12]
     entry = model_entry.with_name(f"{model_entry.stem}-out-{suffix}.pickle")
-    sources = [(s.path, s.sha256) for s in abi.sources]
-    found = _fetch(entry)
-    if isinstance(found, tuple) and len(found) == 2 and found[0] == sources:
-        return list(found[1])
+    sources = [[s.path, s.sha256] for s in abi.sources]
+    found = _fetch(entry, lambda header: header == sources)
+    if isinstance(found, list):
+        return list(found)
     outputs = render()
-    _store_pickle(entry, (sources, outputs))
+    _store_pickle(entry, outputs, json.dumps(sources).encode())
     return outputs
+
+
+def cached_parse(parse: Callable[[SourceFile], SpecFile]) -> Callable[[SourceFile], SpecFile]:
+    """`parse`, with each file's syntax tree kept in the cache by the file's name and text.
+
+    One entry per file (its display name and its name below the spec root, which the tree
+    carries), replaced when the text changes: after an edit of one file of a large ABI,
+    only that file is parsed again.
+    """
+    folder = cache_dir()
+    if folder is None:
+        return parse
+
+    def parse_cached(source: SourceFile) -> SpecFile:
+        from .syntax import SpecFile  # loaded already: the loader that calls this parses
+
+        key = "\0".join(
+            [str(FORMAT), __version__, sys.version, _code_fingerprint(), source.display]
+            + [source.relative or ""]
+        )
+        entry = folder / ("parse-" + sha256(key.encode()).hexdigest()[:32] + ".pickle")
+        digest = sha256(source.text.encode()).hexdigest()
+        found = _fetch(entry, lambda header: header == digest)
+        if isinstance(found, SpecFile) and found.source.text == source.text:
+            return found
+        spec = parse(source)
+        _store_pickle(entry, spec, json.dumps(digest).encode())
+        return spec
+
+    return parse_cached
+
+
+def cached_result(kind: str, name: str, inputs: object, compute: Callable[[], T]) -> T:
+    """`compute()`, kept under (`kind`, `name`) while `inputs` are the same.
+
+    `inputs` (plain JSON values) must describe everything `compute` reads and is not pvgen's
+    code (which is part of the key): the hashes of the files it reads, say. One entry per
+    (`kind`, `name`), replaced when the inputs change.
+    """
+    folder = cache_dir()
+    if folder is None:
+        return compute()
+    key = "\0".join([str(FORMAT), __version__, sys.version, _code_fingerprint(), kind, name])
+    entry = folder / (f"{kind}-" + sha256(key.encode()).hexdigest()[:32] + ".pickle")
+    header = json.dumps(inputs, sort_keys=True)
+    expected = json.loads(header)
+    found = _fetch(entry, lambda found: found == expected)
+    if found is not None:
+        return cast(T, found)
+    value = compute()
+    _store_pickle(entry, value, header.encode())
+    return value
 
 
 def cached_compile(

@@ -4,16 +4,27 @@ Takes: a `model.Abi`.
 Hands on: a JSON-ready dict (sorted keys, no spans but `loc` strings relative
 to the spec root) and its text. The same text always comes from the same
 specs, wherever they are checked out; golden tests and tools read it.
+
+It also computes the fingerprint of every table: `table_fingerprints` from a dump (any
+dump, frozen releases included), `fingerprints` from a model (the same function over the
+same dump elements, once per model), which the generated C and Python define: 64 bits of
+a hash of what a consumer built against the table depends on, as genksyms' CRCs are for
+exported symbols (docs/releases.md, "Table fingerprints"). The dump itself does not carry
+them: a frozen release stays byte for byte what `pvgen dump` writes for its spec, and the
+fingerprints of any release are computed from its dump.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+import weakref
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from . import conditions as cond
 from . import model as m
+from .digest import sha256
 
 FORMAT_VERSION = 1
 
@@ -139,6 +150,122 @@ def _abi(abi: m.Abi) -> dict[str, Any]:
     if abi.patch_template is not None:  # only when set, so that older dumps stay valid
         out["patch_template"] = list(abi.patch_template)
     return out
+
+
+# ---- table fingerprints -------------------------------------------------------------------
+
+# Words of a C type spelling that are not names of declared types.
+_C_WORDS = frozenset(
+    "struct union enum const volatile signed unsigned char short int long void bool".split()
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _type_names(spelling: str) -> list[str]:
+    return [w for w in _IDENTIFIER.findall(spelling) if w not in _C_WORDS]
+
+
+def table_type_names(table: Mapping[str, Any]) -> set[str]:
+    """The names of declared types that the members of a dumped table spell."""
+    names: set[str] = set()
+    for member in table["members"]:
+        if member["kind"] == "hook":
+            spellings = [member["returns"], *(p["type"] for p in member["params"])]
+        elif member["kind"] == "data":
+            spellings = [member["type"]]
+        else:
+            continue
+        for spelling in spellings:
+            names.update(_type_names(spelling))
+    return names
+
+
+def _member_shape(member: Mapping[str, Any], subtables: Mapping[str, str]) -> list[Any]:
+    """What a consumer of a member depends on (no docs, locations or parameter names)."""
+    kind = member["kind"]
+    if kind == "hook":
+        patch = member.get("patch")
+        return [
+            "hook",
+            member["name"],
+            member["returns"],
+            [p["type"] for p in member["params"]],
+            member.get("callconv"),
+            bool(member.get("callee_save")),
+            None if patch is None else patch.get("clobbers"),
+        ]
+    if kind == "data":
+        return ["data", member["name"], member["type"]]
+    return ["table", member["name"], subtables.get(member["table"])]
+
+
+def table_fingerprints(dump: Mapping[str, Any]) -> dict[str, str]:
+    """Each table's fingerprint, `0x` and 16 hex digits, from a canonical dump.
+
+    The hash (SHA-256, its first 8 bytes) is over the canonical JSON of: the table's name;
+    its members in order, each with its kind, name, and for a hook the C spelling of its
+    return and parameter types, its calling convention, whether it is callee-save and the
+    clobbers of its patch; for a data member its type; for a subtable that table's own
+    fingerprint; then per target of the dump (name, data model): the table's size,
+    alignment and member offsets there, and the size, alignment and field offsets of every
+    declared type the members' spellings name. Docs, locations, since-versions,
+    deprecations, parameter names and hints (`@hot`) are left out: nothing compiled
+    depends on them.
+    """
+    tables = {t["name"]: t for t in dump["tables"]}
+    targets = [(t["name"], t["data_model"]) for t in dump["targets"]]
+    layouts = dump["layouts"]
+    done: dict[str, str] = {}
+
+    def fingerprint(name: str, seen: tuple[str, ...] = ()) -> str:
+        if name in done:
+            return done[name]
+        table = tables[name]
+        subtables = {
+            mb["table"]: fingerprint(mb["table"], (*seen, name))
+            for mb in table["members"]
+            if mb["kind"] == "subtable" and mb["table"] in tables and mb["table"] not in seen
+        }
+        members = [_member_shape(mb, subtables) for mb in table["members"]]
+        names = sorted(table_type_names(table))
+        per_target = []
+        for target, data_model in targets:
+            layout = layouts.get(target, {})
+            records, types = layout.get("records", {}), layout.get("types", {})
+            per_target.append(
+                [
+                    target,
+                    data_model,
+                    records.get(name),
+                    {n: [types.get(n), records.get(n)] for n in names},
+                ]
+            )
+        text = json.dumps([name, members, per_target], sort_keys=True, separators=(",", ":"))
+        done[name] = "0x" + sha256(text.encode()).digest()[:8].hex()
+        return done[name]
+
+    return {name: fingerprint(name) for name in tables}
+
+
+_FINGERPRINTS: weakref.WeakKeyDictionary[m.Abi, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def fingerprints(abi: m.Abi) -> dict[str, str]:
+    """Each table's fingerprint (`table_fingerprints`), computed once per model."""
+    found = _FINGERPRINTS.get(abi)
+    if found is None:
+        found = table_fingerprints(
+            {
+                "targets": [{"name": t.name, "data_model": t.data_model} for t in abi.targets],
+                "tables": [
+                    {"name": t.name, "members": [_member(mb) for mb in t.members]}
+                    for t in abi.tables
+                ],
+                "layouts": {name: _layout(facts) for name, facts in abi.facts.items()},
+            }
+        )
+        _FINGERPRINTS[abi] = found
+    return found
 
 
 def abi_to_dict(abi: m.Abi) -> dict[str, Any]:

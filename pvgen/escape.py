@@ -7,6 +7,8 @@ Hands on: one function per output language, each total (any string in, safe text
   literal, the body of a docstring;
 - `c_comment` and `c_string`: text inside a `/* */` comment, a string literal;
 - `terminal`: text for a person's terminal (text diagnostics, error lines);
+- `html_text` and `script_json`: text for HTML (element content and quoted attribute
+  values), and JSON for inside a `<script>` element of an HTML page;
 and `path_problem`, the reason a path name is refused (pvgen reads and writes no file
 whose name holds a control character).
 
@@ -126,3 +128,42 @@ def terminal(text: str) -> str:
     escaped (a carriage return would rewrite the line; escape sequences would drive the
     terminal)."""
     return _UNSAFE_BUT_LAYOUT.sub(_escaped, text)
+
+
+# ---- HTML -------------------------------------------------------------------------------
+
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
+def plain(text: str) -> str:
+    """Text with line breaks and tabs kept and every other unsafe character escaped: the
+    value an HTML escaper (or a page's script writing it as text) then makes safe."""
+    return _UNSAFE_BUT_LAYOUT.sub(_escaped, text)
+
+
+def html_text(text: str) -> str:
+    """Text for HTML element content or a double- or single-quoted attribute value: markup
+    characters as entities, line breaks and tabs kept, every other unsafe character (a
+    right-to-left override would reorder what a reader sees) as a visible escape."""
+    return _HTML_SPECIAL.sub(lambda m: _HTML[m.group()], plain(text))
+
+
+# In a <script> element only `</script`, `<!--` and `<script` change what the parser does;
+# writing `<`, `>` and `&` as JSON escapes rules all of them out. U+2028 and U+2029 end a
+# line in JavaScript source before ES2019, and a lone surrogate (a file name's byte that is
+# not UTF-8) cannot be written as UTF-8 at all: both are escaped too.
+_SCRIPT_SPECIAL = re.compile("[<>&\u2028\u2029\ud800-\udfff]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def script_json(value: object) -> str:
+    """`value` as compact JSON text that is safe inside an HTML `<script>` element: it cannot
+    close the element, open a comment, or break a line of script; it parses to `value`."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _SCRIPT_SPECIAL.sub(_json_escape, text)

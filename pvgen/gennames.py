@@ -265,6 +265,10 @@ class _GeneratedNames:
                 patch = _Owner("the patch ID macro of '{}'", path, span, False, MACRO, path)
                 yield namer.patch_macro(slot), patch
         for table in abi.tables:
+            owner = _Owner(
+                "the fingerprint macro of table '{}'", table.name, table.span, False, MACRO
+            )
+            yield namer.fingerprint_macro(table), owner
             for member in table.members:
                 if not isinstance(member, m.Hook):
                     continue

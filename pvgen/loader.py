@@ -11,6 +11,7 @@ errors, include cycles, includes that are missing or leave the spec root.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +80,13 @@ def decode_source(
     return SourceFile.from_text(shown, text, relative)
 
 
-def load(root: Path, spec_root: Path | None = None) -> LoadedSpec:
+def load(
+    root: Path, spec_root: Path | None = None, *, parse: Callable[[SourceFile], SpecFile] = parse
+) -> LoadedSpec:
+    """Read, parse and follow the includes of `root`; `parse` turns each file's text into
+    its syntax tree (the compiled-spec cache passes one that remembers trees by text)."""
     spec_root = _real(spec_root or root.parent)
-    loader = _Loader(spec_root)
+    loader = _Loader(spec_root, parse)
     source = read_source(root, spec_root, within=_root_folder(root, spec_root))
     if not source.text.strip():  # an included file may be empty; a root spec may not
         raise SpecError(
@@ -111,15 +116,16 @@ Chain = tuple[tuple[Path, "Span | None"], ...]
 
 
 class _Loader:
-    def __init__(self, spec_root: Path) -> None:
+    def __init__(self, spec_root: Path, parse: Callable[[SourceFile], SpecFile]) -> None:
         self.spec_root = spec_root
+        self.parse = parse
         self.files: list[SpecFile] = []
         self.paths: list[Path] = []
         self.named: list[Path] = []
         self.done: set[Path] = set()
 
     def visit(self, source: SourceFile, chain: Chain, named: Path) -> None:
-        spec = parse(source)
+        spec = self.parse(source)
         for item in spec.items:
             if isinstance(item, IncludeDecl):
                 self.include(item, chain)

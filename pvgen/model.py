@@ -512,7 +512,21 @@ class Abi:
 
     def null_slots(self, backend: Backend, target: str) -> tuple[HookSlot | DataSlot, ...]:
         """The slots present on `target` that are NULL under `backend`."""
-        return tuple(s for s in self.facts[target].slots if self.source(backend, s) is Source.NULL)
+        slots: tuple[HookSlot | DataSlot, ...] = self.facts[target].slots
+        if not backend.null_fallback:
+            # Without @fallback(none) only a @no_native hook can be NULL (see `source`): only
+            # those are asked, not every slot of a large ABI under every backend.
+            slots = self._no_native_slots[target]
+        return tuple(s for s in slots if self.source(backend, s) is Source.NULL)
+
+    @cached_property
+    def _no_native_slots(self) -> dict[str, tuple[HookSlot, ...]]:
+        return {
+            target: tuple(
+                s for s in facts.slots if isinstance(s, HookSlot) and s.hook.no_native is not None
+            )
+            for target, facts in self.facts.items()
+        }
 
     def top_level_tables(self) -> Iterator[Table]:
         """Tables that no other table embeds: the members of the aggregate."""

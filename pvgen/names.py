@@ -162,7 +162,8 @@ PY_STDLIB_MODULES = frozenset(sys.stdlib_module_names) | PY_STDLIB_IMPORTS
 # class `<Abi>Ops`: every table is a class there, defined after the constants and before the
 # rest, so a table named like one of these would replace it (or what the package exports).
 PY_TABLES_RUNTIME_NAMES = frozenset(
-    """TypeVar cast ABI_NAME ABI_VERSION PATCH_IDS SINCE OVERRIDES NULL RUNS_ON MUST_PATCH
+    """TypeVar cast ABI_NAME ABI_VERSION FINGERPRINTS PATCH_IDS SINCE OVERRIDES NULL RUNS_ON
+    MUST_PATCH
     _Table _table""".split()
 )
 # What tables.py reads only in annotations, which `from __future__ import annotations` keeps

@@ -19,6 +19,8 @@ from lark import Lark, Token, Transformer
 
 from . import conditions as cond
 from .diagnostics import SpecError, error
+from .digest import sha256
+from .lalr import Driver, NotParsed
 from .source import SourceFile, Span
 
 GRAMMAR = Path(__file__).with_name("grammar") / "pvspec.lark"
@@ -200,26 +202,78 @@ class SpecFile:
 
 
 @functools.cache
+def _driver() -> Driver:
+    lark_parser, builder = _parser()
+    return Driver(lark_parser, lark_parser.lexer_conf.callbacks)
+
+
+# How the grammar is turned into a parser; the shipped tables (pvgen/parsetables.py) were
+# made with these options, and `write_parse_tables` makes them again.
+LARK_OPTIONS: dict[str, Any] = {"parser": "lalr", "maybe_placeholders": True}
+
+
+@functools.cache
 def _parser() -> tuple[Lark, _Builder]:
-    # The LALR tables are cached on disk by lark, keyed by the grammar's hash,
-    # so only the first run after a grammar change pays for building them.
-    # The builder runs inside the parser, so no parse tree is ever built; it is
-    # told which file it reads before each parse.
+    # The builder runs inside the parser, so no parse tree is ever built; it is told which
+    # file it reads before each parse.
     builder = _Builder()
-    lark_parser = Lark(
-        GRAMMAR.read_text(encoding="utf-8"),
-        parser="lalr",
-        maybe_placeholders=True,
-        transformer=builder,
-        lexer_callbacks={
+    options = {
+        "transformer": builder,
+        "lexer_callbacks": {
             "LINE_COMMENT": builder.remember_comment,
             "BLOCK_COMMENT": builder.remember_comment,
             "DOC_COMMENT": builder.remember_comment,
             "RBRACE": builder.remember_brace,
         },
-        cache=True,
-    )
+    }
+    grammar = GRAMMAR.read_text(encoding="utf-8")
+    lark_parser = _shipped_parser(grammar, options)
+    if lark_parser is None:
+        # Tables of another grammar or lark version: built here, in memory. Lark's own
+        # disk cache is not used: it unpickles a file of a predictable name in the shared
+        # temporary folder, which another local user could have planted.
+        lark_parser = Lark(grammar, **LARK_OPTIONS, **options)
     return lark_parser, builder
+
+
+def _shipped_parser(grammar: str, options: dict[str, Any]) -> Lark | None:
+    """The parser from the tables shipped with pvgen, if they are this grammar's, made by
+    this lark version; they are part of the package, as trusted as its code."""
+    from . import parsetables
+
+    if parsetables.GRAMMAR_SHA256 != sha256(grammar.encode()).hexdigest():
+        return None
+    if parsetables.LARK_VERSION != lark.__version__:
+        return None
+    try:
+        return Lark.__new__(Lark)._load(parsetables.TABLES, **options)
+    except Exception:  # a lark whose private loader changed: build the tables instead
+        return None
+
+
+def write_parse_tables(path: Path) -> None:
+    """Write the module of the grammar's LALR tables (`make tables` after a grammar change)."""
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
+    grammar = GRAMMAR.read_text(encoding="utf-8")
+    data, memo = Lark(grammar, **LARK_OPTIONS).memo_serialize([TerminalDef, Rule])
+    # As `Lark.save` keeps them: without the options given again at load (the builder).
+    loaded_again = lark.lark._LOAD_ALLOWED_OPTIONS
+    data["options"] = {k: v for k, v in data["options"].items() if k not in loaded_again}
+    text = (
+        '"""The LALR(1) tables of grammar/pvspec.lark, as lark serializes them.\n\n'
+        "Takes: nothing; written by `make tables` (`syntax.write_parse_tables`).\n"
+        "Hands on: the tables `syntax` builds its parser from, while `GRAMMAR_SHA256` is the\n"
+        "grammar's hash and `LARK_VERSION` the installed lark's; otherwise the parser is built\n"
+        "from the grammar. Generated: do not edit.\n"
+        '"""\n\n'
+        "from typing import Any\n\n"
+        f"GRAMMAR_SHA256 = {sha256(grammar.encode()).hexdigest()!r}\n"
+        f"LARK_VERSION = {lark.__version__!r}\n"
+        f"TABLES: dict[str, Any] = {{'data': {data!r}, 'memo': {memo!r}}}\n"
+    )
+    path.write_text(text, encoding="utf-8")
 
 
 C_WORDS = {"unsigned", "signed", "short", "long", "int", "char", "void", "const"}
@@ -242,7 +296,18 @@ def parse(source: SourceFile) -> SpecFile:
     builder.comments = []
     builder.braces = []
     try:
-        items = cast(list[Item], lark_parser.parse(source.text))
+        items = cast(list[Item], _driver().parse(source.text))
+    except NotParsed:
+        # Not in the grammar: lark's own parser says exactly where and what was expected.
+        builder.cond_depth.clear()
+        builder.comments = []
+        builder.braces = []
+        try:
+            items = cast(list[Item], lark_parser.parse(source.text))
+        except lark.exceptions.UnexpectedInput as exc:
+            raise SpecError([_syntax_error(source, exc)]) from None
+        except RecursionError:
+            raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
     except lark.exceptions.UnexpectedInput as exc:
         raise SpecError([_syntax_error(source, exc)]) from None
     except RecursionError:

@@ -190,6 +190,14 @@ def cache_entries(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.pickle"))
 
 
+def real_header(entry: Path) -> bytes:
+    """The header of a real entry, so that a planted one is judged fresh and only its
+    seal or where it lies can stop it."""
+    parts = cache._split(entry.read_bytes())
+    assert parts is not None
+    return parts[2]
+
+
 def test_an_entry_planted_in_the_users_own_cache_is_not_unpickled(
     tmp_path: Path, private_cache: Path
 ) -> None:
@@ -200,16 +208,18 @@ def test_an_entry_planted_in_the_users_own_cache_is_not_unpickled(
     guessed_key = bytes(cache.KEY_BYTES)
     for entry in cache_entries(private_cache):
         raw = pickle.dumps(Planted(marker))
+        header = real_header(entry)
         entry.write_bytes(raw)  # a bare pickle, as the cache once stored them
         assert run_cli("dump", "a.pvspec", cwd=tmp_path).out == expected.out
-        entry.write_bytes(cache._seal(guessed_key, entry.name, Planted(marker)))
+        entry.write_bytes(cache._seal(guessed_key, entry.name, Planted(marker), header))
         assert run_cli("dump", "a.pvspec", cwd=tmp_path).out == expected.out
     assert not marker.exists()
     # A key that others can read is no secret: entries sealed with it are not trusted.
     key = private_cache / cache.KEY_NAME
     key.chmod(0o644)
     for entry in cache_entries(private_cache):
-        entry.write_bytes(cache._seal(key.read_bytes(), entry.name, Planted(marker)))
+        header = real_header(entry)
+        entry.write_bytes(cache._seal(key.read_bytes(), entry.name, Planted(marker), header))
     assert run_cli("dump", "a.pvspec", cwd=tmp_path).out == expected.out
     assert not marker.exists()
 
@@ -225,7 +235,8 @@ def test_a_symbolic_link_in_place_of_an_entry_or_the_folder_is_not_followed(
     for entry in cache_entries(private_cache):
         # A correctly sealed entry, but reached through a link: not read.
         key = (private_cache / cache.KEY_NAME).read_bytes()
-        (elsewhere / entry.name).write_bytes(cache._seal(key, entry.name, Planted(marker)))
+        planted = cache._seal(key, entry.name, Planted(marker), real_header(entry))
+        (elsewhere / entry.name).write_bytes(planted)
         entry.unlink()
         entry.symlink_to(elsewhere / entry.name)
     assert run_cli("dump", "a.pvspec", cwd=tmp_path).out == expected
@@ -286,7 +297,7 @@ def test_another_user_swapping_the_cache_folder_runs_no_code(
         config = Config(None)
         api.render(api.load_abi(spec, config), spec=spec, config=config)
         names = [p.name for p in cache_entries(ours)]
-        assert len(names) == 2  # the model and the outputs
+        assert len(names) == 3  # the model, the outputs and the one file's syntax tree
         marker = base / "PWNED"
         theirs = shared / "theirs"
         theirs.mkdir(mode=0o700)
@@ -294,7 +305,8 @@ def test_another_user_swapping_the_cache_folder_runs_no_code(
         (theirs / cache.KEY_NAME).write_bytes(their_key)
         (theirs / cache.KEY_NAME).chmod(0o600)
         for name in names:
-            (theirs / name).write_bytes(cache._seal(their_key, name, Planted(marker)))
+            planted = cache._seal(their_key, name, Planted(marker), real_header(ours / name))
+            (theirs / name).write_bytes(planted)
         for path in [theirs, *theirs.iterdir()]:
             os.chown(path, NOBODY, NOBODY)
         swapper = subprocess.Popen(as_nobody(python, "-c", SWAPPER, str(ours), str(theirs), "1.5"))

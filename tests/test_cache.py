@@ -14,17 +14,40 @@ MAIN = (
 
 
 def entries(cache: Path) -> list[Path]:
+    """Every entry: the models, outputs and syntax trees."""
     return sorted(cache.glob("*.pickle"))
+
+
+def models(cache: Path) -> list[Path]:
+    return [p for p in entries(cache) if not p.name.startswith("parse-")]
+
+
+def trees(cache: Path) -> list[Path]:
+    return [p for p in entries(cache) if p.name.startswith("parse-")]
 
 
 def test_second_run_hits_and_matches(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
     folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
     first = run_cli("dump", "a.pvspec", cwd=folder)
-    assert len(entries(private_cache)) == 1
-    stamp = entries(private_cache)[0].stat().st_mtime_ns
+    assert len(models(private_cache)) == 1
+    assert len(trees(private_cache)) == 2  # one per file
+    stamps = [p.stat().st_mtime_ns for p in entries(private_cache)]
     second = run_cli("dump", "a.pvspec", cwd=folder)
     assert second.out == first.out
-    assert entries(private_cache)[0].stat().st_mtime_ns == stamp  # read, not rewritten
+    # Read, not rewritten: the model was fresh, so no tree was even asked for.
+    assert [p.stat().st_mtime_ns for p in entries(private_cache)] == stamps
+
+
+def test_an_edit_parses_only_the_edited_file(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    run_cli("dump", "a.pvspec", cwd=folder)
+    before = {p.name: p.stat().st_mtime_ns for p in trees(private_cache)}
+    (folder / "types.pvspec").write_text("typedef u64 word_t;\n")
+    assert '"target": "u64"' in run_cli("dump", "a.pvspec", cwd=folder).out
+    after = {p.name: p.stat().st_mtime_ns for p in trees(private_cache)}
+    assert after.keys() == before.keys()  # one entry per file, replaced, not added
+    changed = [name for name in after if after[name] != before[name]]
+    assert len(changed) == 1  # the tree of types.pvspec; a.pvspec's was read back
 
 
 def test_editing_an_included_file_is_seen(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
@@ -87,3 +110,30 @@ def test_hmac_sha256_agrees_with_the_standard_library() -> None:
             assert hmac_sha256(key, message) == expected
             assert compare_digest(hmac_sha256(key, message), expected)
     assert not compare_digest(hmac_sha256(b"k", b"m"), hmac_sha256(b"k", b"n"))
+
+
+def test_the_kept_answer_about_frozen_releases_follows_the_dumps_and_the_spec(
+    write_specs, private_cache: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """PV003's answer is kept between runs; editing a frozen dump, the spec or adding a
+    release is seen at once, exactly as without the cache."""
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    assert run_cli("freeze", "a.pvspec", cwd=folder).status == 0
+    dump = folder / "abi" / "demo" / "1.json"
+    clean = run_cli("check", "a.pvspec", cwd=folder)
+    assert clean.status == 0 and "PV003" not in clean.err
+    assert any(p.name.startswith("frozen-") for p in entries(private_cache))
+    original = dump.read_text()
+    dump.write_text(original.replace('"u32"', '"u64"'))  # edited by hand
+    edited = run_cli("check", "a.pvspec", cwd=folder)
+    assert "PV003" in edited.err and "edited by hand" in edited.err
+    dump.write_text(original)
+    assert run_cli("check", "a.pvspec", cwd=folder).err == clean.err
+    (folder / "types.pvspec").write_text("typedef u64 word_t;\n")  # changes release 1
+    changed = run_cli("check", "a.pvspec", cwd=folder)
+    assert "PV003" in changed.err and "changes frozen version 1" in changed.err
+    os.environ["PVGEN_NO_CACHE"] = "1"
+    try:
+        assert run_cli("check", "a.pvspec", cwd=folder).err == changed.err
+    finally:
+        del os.environ["PVGEN_NO_CACHE"]

@@ -122,6 +122,8 @@ def test_the_wheel_holds_the_data_and_metadata(installed: Installed) -> None:
         "pvgen/specs/mm_types.pvspec",
         "pvgen/schemas/config.json",
         "pvgen/grammar/pvspec.lark",
+        "pvgen/report/assets/report.js",
+        "pvgen/report/assets/report.css",
     ):
         assert name in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
@@ -165,6 +167,10 @@ def test_every_command_works_from_a_folder_outside_the_repository(installed: Ins
     assert json.loads(result.stdout)["changes"] == []
     assert json.loads(run("dump").stdout)["abi"]["name"] == "paravirt"
     assert json.loads(run("schema", "config").stdout)["title"] == "pvgen configuration"
+    result = run("report", "-o", "report.html")
+    assert result.returncode == 0, result.stderr
+    page = (installed.work / "report.html").read_text(encoding="utf-8")
+    assert "pvgenReport" in page and "pv_mmu_ops.write_cr3" in page
 
 
 def test_sim_runs_the_packaged_reference_spec(installed: Installed) -> None:

@@ -121,6 +121,26 @@ def check_frozen(abi: Abi, folder: Path) -> list[str]:
     return problems
 
 
+def frozen_inputs(abi: Abi, folder: Path) -> dict[str, Any]:
+    """What `check_frozen` reads, for its answer to be kept: the spec's files and the
+    frozen dumps, each by its SHA-256 (a dump that cannot be read by its error)."""
+    from ..digest import sha256
+    from ..files import ReadProblem, read_bounded
+
+    dumps = []
+    for version, path in frozen_versions(folder).items():
+        try:
+            digest = sha256(read_bounded(path, None)).hexdigest()
+        except ReadProblem as exc:
+            digest = f"unreadable: {exc}"
+        dumps.append([version, str(path), digest])
+    return {
+        "abi": [abi.name, abi.version],
+        "sources": [[s.path, s.sha256] for s in abi.sources],
+        "frozen": dumps,
+    }
+
+
 def _same_sources(abi: Abi, frozen: dict[str, object]) -> bool:
     """Whether the spec files are byte for byte those the release was frozen from."""
     recorded = frozen.get("sources")

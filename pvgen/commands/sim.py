@@ -2,10 +2,12 @@
 
 Takes: `--backend`, `--workload`, `--size`, `--seed`, `--compare`, `--format`,
 `--no-lazy-mmu`, `--patching on|off`, `--hook-costs`, `--cpus N`, `--pcpus M`,
-`--emit-callsites FILE`, `--spec SPEC`.
+`--emit-callsites FILE`, `--spec SPEC`, `--backend-abi DUMP`.
 Hands on: the guest's report (hook calls, hypercalls, batches, call sites, simulated
 cycles) on stdout; with --hook-costs each hook's cycles per call with patching off and on;
-with --emit-callsites the measured calls per hook as JSON.
+with --emit-callsites the measured calls per hook as JSON. With --backend-abi, the
+table-by-table verdict on a backend built against that frozen release goes to stderr
+first; a refused table stops the run with exit status 1.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..diagnostics import SpecError
-from .base import EXIT_OK, UsageError, report_spec_error
+from .base import EXIT_FINDINGS, EXIT_OK, UsageError, report_spec_error
 
 NAME = "sim"
 HELP = "run the simulated x86 guest on a paravirt backend"
@@ -36,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workload",
-        help="fork, context-switch, interrupts, timekeeping, syscalls or kbuild (default);"
+        help="fork, context-switch, interrupts, timekeeping, syscalls, null-syscall or kbuild"
+        " (default);"
         " with --compare, only this workload",
     )
     parser.add_argument("--size", type=int, default=100, help="workload steps (default: 100)")
@@ -77,6 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--spec", metavar="SPEC", help="the root spec (default: the reference spec)"
     )
+    parser.add_argument(
+        "--backend-abi",
+        metavar="DUMP",
+        help="the frozen release (a dump from 'pvgen freeze') the backend was built against:"
+        " its tables are checked against the guest's one by one, and a breaking change"
+        " refuses the load",
+    )
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -103,6 +113,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise UsageError("--compare runs every backend; drop --backend")
     if args.hook_costs and (args.compare or args.patching == "off" or args.emit_callsites):
         raise UsageError("--hook-costs runs patching off and on itself, on one workload")
+    if args.backend_abi:
+        refused = _check_backend_abi(Path(args.backend_abi), args.spec)
+        if refused is not None:
+            return refused
     try:
         bindings = load_bindings(Path(args.spec) if args.spec else None)
     except SpecError as exc:
@@ -177,3 +191,30 @@ def run(args: argparse.Namespace, config: Config) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write '{args.emit_callsites}': {exc.strerror}") from exc
     return EXIT_OK
+
+
+def _check_backend_abi(dump: Path, spec: str | None) -> int | None:
+    """Print the verdict on a backend built against release `dump`; an exit status if the
+    backend is refused, None if it loads."""
+    from ..abi.sides import SideError
+    from ..guest.backend_abi import check_backend_abi, render
+    from ..guest.bindings import default_spec
+
+    try:
+        check = check_backend_abi(dump, Path(spec) if spec else default_spec())
+    except SpecError as exc:
+        return report_spec_error(exc)
+    except (SideError, ValueError) as exc:
+        raise UsageError(f"--backend-abi: {exc}") from exc
+    sys.stderr.write(render(check))
+    if check.loadable:
+        return None
+    refused = [t.table for t in check.refused]
+    if check.refused_globally:
+        refused.append("the patch template")
+    sys.stderr.write(
+        f"pvgen: error: a backend built against '{check.abi}' version {check.backend_version}"
+        f" cannot be loaded into this guest (version {check.guest_version}): breaking changes"
+        f" in {', '.join(refused)}\n"
+    )
+    return EXIT_FINDINGS

@@ -3,7 +3,7 @@
 Takes: a resolved `model.Abi` and `GenOptions` (the prefix of the macros that `@if` tests).
 Hands on: two `OutputFile`s, relative to the ABI's output folder:
 
-- `c/<abi>.h`: the ABI and hook versions, one block per target (selected by data model and
+- `c/<abi>.h`: the ABI and hook versions, each table's fingerprint, one block per target (selected by data model and
   configuration macros) naming the backends that run there (`<ABI>_BACKEND_<NAME>`) and
   giving the patch IDs as integer literals usable from assembly, then, outside assembly,
   every type in dependency order, one struct per table, the aggregate `struct <abi>_ops`,
@@ -28,6 +28,7 @@ from typing import TypeVar
 
 from ..conditions import Cond, Not, Or, conjoin
 from ..conditions import render as render_condition
+from ..dump import fingerprints
 from ..escape import c_comment as safe_comment_text
 from ..escape import c_string
 from ..model import (
@@ -334,6 +335,11 @@ class _CGen(CNames):
 
     # -- header pieces
 
+    def fingerprint_macros(self) -> list[Define]:
+        """Each table's fingerprint, computed once with the dump (`pvgen.dump`)."""
+        found = fingerprints(self.abi)
+        return [Define(self.fingerprint_macro(t), f"{found[t.name]}ULL") for t in self.abi.tables]
+
     def since_macros(self) -> list[Define]:
         """Unconditional, unless one name has several declarations (exclusive variants)."""
         hooks = [(t, m) for t in self.abi.tables for m in t.members if isinstance(m, Hook)]
@@ -564,6 +570,7 @@ class _CGen(CNames):
             ops=self.ops,
             version=self.abi.version,
             since=self.since_macros(),
+            fingerprints=self.fingerprint_macros(),
             targets=self.target_blocks(),
             forwards=self.forward_declarations(),
             types=types,

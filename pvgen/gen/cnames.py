@@ -1,5 +1,6 @@
 """How generated C names things: the aggregate, the patch template, the header's own
-macros, call wrappers, patch ID, since-version and target macros, native implementations.
+macros, call wrappers, patch ID, since-version, table fingerprint and target macros,
+native implementations.
 
 Takes: a `model.Abi`.
 Hands on: `CNames`, the one place these spellings live. The C generator writes with them;
@@ -92,6 +93,10 @@ class CNames:
         """Whether the hook has a patch ID: its top-level table is in the patch template."""
         template = self.abi.patch_template
         return template is None or slot.top.name in template
+
+    def fingerprint_macro(self, table: Table) -> str:
+        """The table's fingerprint (`pvgen.dump.fingerprints`), an unsigned 64-bit literal."""
+        return f"{self.upper}_{table.name.upper()}_FINGERPRINT"
 
     def target_macro(self, target: Target) -> str:
         return f"{self.upper}_TARGET_{target.name.upper()}"

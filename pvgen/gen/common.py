@@ -59,8 +59,10 @@ def banner_lines(abi: Abi) -> list[str]:
     """The banner, as plain lines for a generator to put in its comment syntax."""
     lines = [f"{BANNER_MARK} from ABI '{abi.name}' version {abi.version}. Do not edit:"]
     lines.append("change the spec and run 'pvgen generate' instead.")
-    lines.append("Spec files (SHA-256):")
-    lines += [f"  {s.path} {s.sha256}" for s in abi.sources]
+    # The files by name only: with their hashes, an edit of any file changed every output's
+    # banner, so a one-line edit rewrote every output of a large ABI.
+    lines.append("Spec files:")
+    lines += [f"  {s.path}" for s in abi.sources]
     return lines
 
 

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import model as m
+from ..dump import fingerprints
 from ..escape import python_comment, python_docstring
 from ..names import class_name as class_name  # the spelling the name checks use too
 from ..names import method_name as method_name
@@ -380,6 +381,8 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             banner=_banner(abi),
             abi_name=abi.name,
             abi_version=abi.version,
+            # black writes hex digits in upper case
+            fingerprints={t: "0x" + v[2:].upper() for t, v in fingerprints(abi).items()},
             dispatch=class_name(abi.name, "Ops"),
             native_stub=native_stub,
             native_module=native,

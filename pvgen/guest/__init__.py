@@ -10,7 +10,8 @@ Modules, in the order a run uses them:
 | module | takes | hands on |
 |---|---|---|
 | `bindings.py` | the spec | the generated Python package, imported under a private name |
-| `costs.py` | - | the one table of simulated cycle costs |
+| `backend_abi.py` | a frozen release, the spec | per table: whether a backend built against that release loads |
+| `costs.py` | - | the one table of simulated cycle costs (sources: docs/sim.md) |
 | `meter.py` | charges, events | a run's measurements |
 | `x86.py` | - | architectural bits, MSRs, descriptor formats |
 | `machine.py`, `apic.py` | instructions | CPUs, memory, paging, TLBs, APICs, interrupts, IPIs |
@@ -26,18 +27,19 @@ Modules, in the order a run uses them:
 | `report.py` | results | text tables and JSON |
 | `bench.py` | - | dispatch overhead and the batching figure |
 
-What the model leaves out, on purpose: the i386_pae target only (the x86_64-only hooks exist but are never called), and with it the
-backends that do not run there: lguest, which the spec (as Linux 2.6.26) gives 32-bit kernels
-without PAE only, is refused rather than run where it never ran; guest time
+What the model leaves out, on purpose: the i386_pae target only (the x86_64-only hooks exist
+but are never called), and with it the backends that do not run there: lguest, which the spec (as Linux 2.6.26) gives 32-bit kernels
+without PAE only, is refused rather than run where it never ran (its hooks are tested one by
+one); guest time
 that excludes the price of privileged operations (so time, and with it every interrupt,
 falls at the same point on every backend); and where a real backend also changed what the
 guest sees (Xen and lguest masking CPUID bits, lguest's missing APIC, Xen refusing to set
-the wall clock of an unprivileged guest) the model keeps the guest's view and prices the
-backend's route to it. Xen's machine frames in page tables are modelled, and pte_val and
-its peers hide them, as they do in Linux. With several CPUs, the TSS, the GDT and the
-kernel's scratch words are shared (one CPU runs at a time, and each use completes before
-another CPU runs), and vCPU scheduling prices waiting without changing what runs; see
-docs/sim-smp.md.
+the wall clock of an unprivileged guest, Xen and lguest hiding SEP so that system calls are
+int $0x80) the model keeps the guest's view and prices the backend's route to it. Xen's
+machine frames in page tables are modelled, and pte_val and its peers hide them, as they do
+in Linux. With several CPUs, the TSS, the GDT and the kernel's scratch words are shared (one
+CPU runs at a time, and each use completes before another CPU runs), and vCPU scheduling
+prices waiting without changing what runs; see docs/sim-smp.md.
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from .costs import (
     EXITS_UNDER_VTX,
     HYPERVISOR,
     TRAPS_WHEN_DEPRIVILEGED,
+    VTX_EXIT_HANDLING,
     WORK,
     Cost,
 )
@@ -262,6 +263,10 @@ class Machine:
         self._exit_cycles = CYCLES[exit_cost]
         self._exit_category = CATEGORY[exit_cost]
         self._exit_event = VM_EXIT if platform is Platform.HARDWARE_ASSISTED else TRAP
+        # The host's handling after a VM exit (a trap's emulation is in its own price).
+        self._exit_work = (
+            VTX_EXIT_HANDLING if platform is Platform.HARDWARE_ASSISTED else dict[Cost, int]()
+        )
         self.ram_frames = RAM_FRAMES
         self.cpu_khz = CPU_KHZ
         self._frames: dict[int, list[int]] = {}
@@ -279,6 +284,9 @@ class Machine:
         self._virtual_flag: int | None = None  # machine address of a virtual IF mask word
         self._virtual_flag_base: int | None = None  # the boot CPU's; others' follow it
         self._kernel_entry: KernelEntry | None = None
+        # User/kernel transfers a hypervisor lets through without entering it, each priced
+        # as the instruction the real path runs (`route_transfer`).
+        self._direct: dict[Cost, Cost] = {}
         self.executed = 0  # cycles this CPU has run (the meter's, while it was current)
         self.idled = 0  # cycles this CPU has waited halted
         self.started: set[int] = {0}  # CPUs that have been brought up
@@ -394,12 +402,30 @@ class Machine:
         meter.charge(CATEGORY[cost], cycles)
         if cost in self._exits:
             meter.charge(self._exit_category, self._exit_cycles * times)
+            work = self._exit_work.get(cost)
+            if work:
+                meter.charge(HYPERVISOR, work * times)
             meter.count(self._exit_event, times)
             meter.count(f"{self._exit_event}:{cost.value}", times)
 
     def charge(self, cost: Cost, times: int = 1) -> None:
         """Charge a cost that does not depend on who runs (a transition, a shared access)."""
         self.meter.charge(CATEGORY[cost], CYCLES[cost] * times)
+
+    def route_transfer(self, transfer: Cost, runs_as: Cost) -> None:
+        """A hypervisor lets the user/kernel transfer `transfer` (sysenter, int $0x80,
+        sysexit) reach its target directly, as the instruction `runs_as`: it is charged
+        natively and never traps. (Xen and lguest install the system-call gate in the real
+        IDT; with SEP hidden, the guest's fast path is really int $0x80 and iret.)"""
+        self._direct[transfer] = runs_as
+
+    def _transfer(self, cost: Cost) -> None:
+        """Charge a user/kernel transfer, routed directly where the hypervisor says so."""
+        runs_as = self._direct.get(cost)
+        if runs_as is None or self.host_mode:
+            self.execute(cost)
+        else:
+            self.meter.charge(CATEGORY[runs_as], CYCLES[runs_as])
 
     def as_hypervisor(self, action: Callable[[], T]) -> T:
         """Run `action` as the hypervisor: its instructions are native and never trap."""
@@ -882,7 +908,7 @@ class Machine:
         handler, kind, present = decode_gate(self.load(base + vector * 8))
         if not present:
             raise MachineError(f"no gate for vector {vector:#x}")
-        self.execute(cost)
+        self._transfer(cost)
         self.interrupt_frames.append(self.interrupts_enabled())
         if kind == INTERRUPT_GATE:
             self._set_interrupts_enabled(False)
@@ -905,14 +931,14 @@ class Machine:
 
     def sysenter(self) -> None:
         """Fast system call entry: to the kernel's SYSENTER_EIP, interrupts disabled."""
-        self.execute(Cost.SYSENTER)
+        self._transfer(Cost.SYSENTER)
         if not self.msrs[MSR_SYSENTER_EIP]:
             raise MachineError("sysenter before the kernel set MSR_SYSENTER_EIP")
         self._set_interrupts_enabled(False)
 
     def sysexit(self) -> None:
         """`sti; sysexit`: back to user mode with interrupts enabled."""
-        self.execute(Cost.SYSEXIT)
+        self._transfer(Cost.SYSEXIT)
         self._set_interrupts_enabled(True)
         self.poll()
 

@@ -23,6 +23,7 @@ TLB_MISS = "tlb miss"
 TLB_FLUSH = "tlb flush"
 INTERRUPT = "interrupt"
 PAGE_FAULT = "page fault"
+WARNING = "warning"  # a path the kernel only warns about (WARN_ON), as warning:<hook>
 
 
 @dataclass(frozen=True)

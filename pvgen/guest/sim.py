@@ -98,8 +98,9 @@ def simulate(
     guest = Guest(kernel, processes, Syscalls(kernel, processes, rng), rng)
     label = f"{backend} {workload}"
     step = None if progress is None else lambda done, total: progress(done, total, label)
-    run_workload(guest, workload, size, step, smp.between_steps if smp.threads else None)
+    ran = run_workload(guest, workload, size, step, smp.between_steps if smp.threads else None)
     finished = machine.meter.reading()
+    ran.finish()  # compared with the rest of the state, not priced
     readings = tuple(kernel.readings)
     return RunResult(
         backend=backend,

@@ -109,11 +109,19 @@ backend lguest { pv_mmu_ops: write_cr3; }
 """,
 )
 def private_hook(ctx: Context) -> Iterator[Finding]:
+    # Each backend's overrides by path, made on first use: a linear search per finding
+    # made the rule quadratic in large ABIs.
+    first_override: dict[int, dict[str, m.Override]] = {}
     for entry in ctx.hook_entries:
         users = ctx.overriders.get(entry.path, [])
         if len(users) == 1 and entry.hook.backend_specific is None:
             only = users[0]
-            override = next(o for o in only.overrides if o.path == entry.path)
+            index = first_override.get(id(only))
+            if index is None:
+                index = first_override[id(only)] = {}
+                for o in only.overrides:
+                    index.setdefault(o.path, o)
+            override = index[entry.path]
             yield Finding(
                 entry.hook.span,
                 f"hook '{entry.path}' is overridden only by backend '{only.name}'",
@@ -209,6 +217,8 @@ def unchecked_null(ctx: Context) -> Iterator[Finding]:
             for slot in abi.null_slots(backend, target.name):
                 if isinstance(slot, m.HookSlot) and not slot.hook.nullable:
                     where.setdefault(slot.path, []).append(target.name)
+        if not where:
+            continue
         for entry in ctx.hook_entries:
             targets = where.get(entry.path)
             if targets is None:

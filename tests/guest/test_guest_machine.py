@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from pvgen.guest import apic as lapic
-from pvgen.guest.costs import CYCLES, HYPERVISOR, INSTRUCTIONS, TRAPS, VM_EXITS, WORK, Cost
+from pvgen.guest.costs import (
+    CYCLES,
+    EXITS_UNDER_VTX,
+    HYPERVISOR,
+    INSTRUCTIONS,
+    TRAPS,
+    VM_EXITS,
+    VTX_EXIT_HANDLING,
+    WORK,
+    Cost,
+)
 from pvgen.guest.machine import Machine, MachineError, PageFault, Platform
 from pvgen.guest.x86 import (
     CR0_PG,
@@ -182,25 +192,38 @@ def test_work_advances_guest_time_and_costs_cycles() -> None:
 
 
 @pytest.mark.parametrize(
-    ("platform", "cost", "extra", "event"),
+    ("platform", "cost", "extra", "handling", "event"),
     [
-        (Platform.BARE_METAL, Cost.WRITE_CR3, 0, None),
-        (Platform.DEPRIVILEGED, Cost.WRITE_CR3, CYCLES[Cost.TRAP_AND_EMULATE], "trap"),
-        (Platform.DEPRIVILEGED, Cost.RDTSC, 0, None),
-        (Platform.HARDWARE_ASSISTED, Cost.WRITE_CR3, CYCLES[Cost.VM_EXIT], "vm exit"),
-        (Platform.HARDWARE_ASSISTED, Cost.CLI, 0, None),
+        (Platform.BARE_METAL, Cost.WRITE_CR3, 0, 0, None),
+        (Platform.DEPRIVILEGED, Cost.WRITE_CR3, CYCLES[Cost.TRAP_AND_EMULATE], 0, "trap"),
+        (Platform.DEPRIVILEGED, Cost.RDTSC, 0, 0, None),
+        (
+            Platform.HARDWARE_ASSISTED,
+            Cost.WRITE_CR3,
+            CYCLES[Cost.VM_EXIT],
+            VTX_EXIT_HANDLING[Cost.WRITE_CR3],
+            "vm exit",
+        ),
+        (Platform.HARDWARE_ASSISTED, Cost.CLI, 0, 0, None),
     ],
 )
 def test_an_instruction_costs_what_its_platform_says(
-    platform: Platform, cost: Cost, extra: int, event: str | None
+    platform: Platform, cost: Cost, extra: int, handling: int, event: str | None
 ) -> None:
     machine = Machine(platform)
     machine.execute(cost)
-    assert machine.meter.cycles == CYCLES[cost] + extra
+    assert machine.meter.cycles == CYCLES[cost] + extra + handling
     assert machine.meter.categories[INSTRUCTIONS] == CYCLES[cost]
     exits = machine.meter.categories[TRAPS] + machine.meter.categories[VM_EXITS]
     assert exits == extra
+    # The host's work after a VM exit is charged too; a trap's price already holds it.
+    assert machine.meter.categories.get(HYPERVISOR, 0) == handling
     assert dict(machine.meter.events) == ({event: 1, f"{event}:{cost.value}": 1} if event else {})
+
+
+def test_every_vm_exit_reason_has_its_handling_priced() -> None:
+    assert set(VTX_EXIT_HANDLING) == set(EXITS_UNDER_VTX)
+    assert all(cycles > 0 for cycles in VTX_EXIT_HANDLING.values())
 
 
 def test_the_hypervisor_runs_privileged_instructions_natively() -> None:

@@ -1,11 +1,29 @@
 """The lguest backend: the small in-kernel hypervisor for 32-bit Linux guests.
 
 Takes: the machine (deprivileged: the guest kernel runs in ring 1).
-Hands on: `LguestHooks`, the hooks the spec's `lguest` block lists. Most privileged
-operations are a hypercall, which traps into the Switcher and runs the host kernel: a world
-switch, dearer than a Xen hypercall. Nothing is batched: the lazy-mode hooks only note the
-mode. The interrupt flag and a copy of the registers the guest reads often (CR0, CR2, CR3,
-CR4, the clock) live in `lguest_data`, a page shared with the host.
+Hands on: `LguestHooks`, the hooks the spec's `lguest` block lists, modelled on Linux
+2.6.26's arch/x86/lguest/boot.c. Most privileged operations are a hypercall, which traps
+into the Switcher and runs the host kernel: a world switch, dearer than a Xen hypercall.
+The interrupt flag and a copy of the registers the guest reads often (CR0, CR2, CR3, CR4,
+the clock) live in `lguest_data`, a page shared with the host.
+
+- Batching (`lazy_hcall`, `async_hcall`): inside a lazy bracket the calls that may wait
+  (page-table updates, TLB flushes, CR3 and TS changes, TLS and stack loads) are stored in
+  `lguest_data`'s ring of LHCALL_RING_SIZE (64) slots, which the host runs at the next real
+  hypercall; a full ring makes the call a real one (which runs the ring first), and
+  leaving the bracket always makes one, LHCALL_FLUSH_ASYNC.
+- Page tables are the guest's own memory, shadowed by the host (drivers/lguest/
+  page_tables.c): `lguest_set_pte_at` and `lguest_set_pmd` store the entry with a plain
+  store, never a trap, and then tell the host (LHCALL_SET_PTE, LHCALL_SET_PMD);
+  `lguest_set_pte` stores and asks for a flush (LHCALL_FLUSH_TLB) once paging is up.
+- `lguest_cpuid` hides SEP (and PAE): the guest has no sysenter, its system calls are
+  int $0x80, whose gate the host copies into the real IDT (`direct_trap`, drivers/lguest/
+  interrupts_and_traps.c), and it returns with `lguest_iret`, a native iret. The guest
+  keeps its view (its fast path is sysenter and sysexit); the machine prices that route.
+
+Linux builds lguest for 32-bit kernels without PAE only (arch/x86/lguest/Kconfig), and the
+simulated guest pages with PAE only, so the simulator refuses to run it; the mechanisms
+above are exercised hook by hook by the tests.
 """
 
 from __future__ import annotations
@@ -18,6 +36,7 @@ from .. import kstructs as k
 from ..bindings import GuestTypes, PmdValue, PteValue
 from ..costs import Cost
 from ..machine import Machine, Platform
+from ..meter import BATCH, BATCHED, HYPERCALL
 from ..x86 import EFLAGS_IF, PAGE_SHIFT
 from .base import Backend, LazyMode
 from .hypercalls import HypervisorGate
@@ -25,10 +44,11 @@ from .hypercalls import HypervisorGate
 T = TypeVar("T")
 
 LGUEST_DATA_PAGE_OFFSET = 2  # lguest_data sits just past the guest's RAM
+LHCALL_RING_SIZE = 64  # include/asm-x86/lguest_hcall.h
 
 
 class LguestHooks(Backend):
-    """lguest guest: one hypercall per privileged operation, no batching."""
+    """lguest guest: a hypercall per privileged operation, deferred ones batched in a ring."""
 
     PLATFORM = Platform.DEPRIVILEGED
 
@@ -41,10 +61,45 @@ class LguestHooks(Backend):
         self._host = HypervisorGate(machine, entry=(Cost.LGUEST_HYPERCALL,))
         lguest_data = (machine.ram_frames + LGUEST_DATA_PAGE_OFFSET) << PAGE_SHIFT
         machine.use_virtual_interrupt_flag(lguest_data)
+        # int $0x80 goes straight to the guest; with SEP hidden, sysenter and sysexit
+        # stand for int $0x80 and lguest_iret's native iret.
+        machine.route_transfer(Cost.SOFTWARE_INTERRUPT, Cost.SOFTWARE_INTERRUPT)
+        machine.route_transfer(Cost.SYSENTER, Cost.SOFTWARE_INTERRUPT)
+        machine.route_transfer(Cost.SYSEXIT, Cost.IRET)
         self._cr3 = 0
+        self._ring: list[tuple[str, Callable[[], object]]] = []  # lguest_data.hcalls
 
     def _hcall(self, request: str, action: Callable[[], T]) -> T:
-        return self._host.call(request, action)
+        """A real hypercall; the host first runs the calls stored in the ring."""
+        stored, self._ring = self._ring, []
+        if not stored:
+            return self._host.call(request, action)
+        meter = self.machine.meter
+        meter.count(BATCH)
+        meter.count(BATCHED, len(stored))
+
+        def run() -> T:
+            for name, call in stored:  # do_async_hcalls, drivers/lguest/hypercalls.c
+                self.machine.charge(Cost.LGUEST_RING_ENTRY)
+                meter.count(f"{HYPERCALL}:{name}")
+                call()
+            return action()
+
+        return self._host.call(request, run)
+
+    def _lazy_hcall(self, request: str, action: Callable[[], object]) -> None:
+        """A call that may wait: stored in the ring inside a lazy bracket (async_hcall)."""
+        if self.lazy is LazyMode.NONE or len(self._ring) >= LHCALL_RING_SIZE:
+            self._hcall(request, action)
+            return
+        # local_irq_save, four argument words and the status byte, local_irq_restore
+        self.machine.charge(Cost.SHARED_MEMORY, 7)
+        self._ring.append((request, action))
+
+    def _leave_lazy_mode(self, mode: LazyMode) -> None:
+        """lguest_leave_lazy_mode: always one hypercall, which runs the ring."""
+        self._leave_lazy(mode)
+        self._hcall("flush_async", lambda: None)
 
     def _shared(self) -> Machine:
         """A read or write of lguest_data."""
@@ -56,8 +111,10 @@ class LguestHooks(Backend):
         if self._shared().deliverable() is not None:
             self._hcall("send_interrupts", self.machine.poll)
 
-    def _set_pte(self, entry: int, value: int) -> None:
-        self._hcall("set_pte", lambda: self.machine.write_page_table(entry, value))
+    def _store_entry(self, entry: int, value: int) -> None:
+        """`*ptep = pteval`: a plain store into the guest's own page table, no trap."""
+        self.machine.charge(Cost.PAGE_TABLE_WRITE)
+        self.machine.store(entry, value)
 
     # ---- pv_init_ops ------------------------------------------------------------------
 
@@ -85,13 +142,13 @@ class LguestHooks(Backend):
         self._hcall("set_debugreg", lambda: self.machine.write_dr(regno, value))
 
     def pv_cpu_ops_clts(self) -> None:
-        self._hcall("ts", self.machine.clts)
+        self._lazy_hcall("ts", self.machine.clts)
 
     def pv_cpu_ops_read_cr0(self) -> int:
         return self._shared().cr0  # current_cr0
 
     def pv_cpu_ops_write_cr0(self, val: int) -> None:
-        self._hcall("ts", lambda: self.machine.write_cr0(val))
+        self._lazy_hcall("ts", lambda: self.machine.write_cr0(val))
 
     def pv_cpu_ops_read_cr4(self) -> int:
         return self._shared().cr4
@@ -120,7 +177,7 @@ class LguestHooks(Backend):
             for i, descriptor in enumerate(descriptors):
                 self.machine.write_descriptor(self._tls_slot(k.GDT_ADDRESS, i), descriptor)
 
-        self._hcall("load_tls", copy)
+        self._lazy_hcall("load_tls", copy)
 
     def pv_cpu_ops_write_gdt_entry(self, gdt: int, entrynum: int, desc: int, size: int) -> None:
         value = self.machine.load(desc)
@@ -134,7 +191,7 @@ class LguestHooks(Backend):
 
     def pv_cpu_ops_load_sp0(self, tss: int, t: int) -> None:
         self.machine.store(tss + k.TSS_SP0, self._thread_sp0(t))
-        self._hcall("set_stack", lambda: None)
+        self._lazy_hcall("set_stack", lambda: None)
 
     def pv_cpu_ops_wbinvd(self) -> None:
         self._hcall("wbinvd", self.machine.wbinvd)
@@ -151,7 +208,7 @@ class LguestHooks(Backend):
         self._enter_lazy(LazyMode.CPU)
 
     def pv_cpu_ops_lazy_mode_leave(self) -> None:
-        self._leave_lazy(LazyMode.CPU)
+        self._leave_lazy_mode(LazyMode.CPU)
 
     # ---- pv_irq_ops ---------------------------------------------------------------------
 
@@ -201,28 +258,33 @@ class LguestHooks(Backend):
 
     def pv_mmu_ops_write_cr3(self, val: int) -> None:
         self._cr3 = val
-        self._hcall("new_pgtable", lambda: self.machine.write_cr3(val))
+        self._lazy_hcall("new_pgtable", lambda: self.machine.write_cr3(val))
 
     def pv_mmu_ops_flush_tlb_user(self) -> None:
-        self._hcall("flush_tlb", lambda: self.machine.flush_tlb(keep_global=True))
+        self._lazy_hcall("flush_tlb", lambda: self.machine.flush_tlb(keep_global=True))
 
     def pv_mmu_ops_flush_tlb_kernel(self) -> None:
-        self._hcall("flush_tlb", lambda: self.machine.flush_tlb(keep_global=False))
+        self._lazy_hcall("flush_tlb", lambda: self.machine.flush_tlb(keep_global=False))
 
     def pv_mmu_ops_flush_tlb_single(self, addr: int) -> None:
-        self._hcall("flush_tlb_single", lambda: self.machine.invlpg(addr))
+        # LHCALL_SET_PTE of a zero entry: the host drops the shadow entry (and the TLB's)
+        self._lazy_hcall("set_pte", lambda: self.machine.invlpg(addr))
 
     def pv_mmu_ops_set_pte(self, ptep: int, pteval: PteValue) -> None:
-        self._set_pte(ptep, pteval.pte)
+        self._store_entry(ptep, pteval.pte)
+        if self._cr3:  # no hypercall before the first page-table switch
+            self._lazy_hcall("flush_tlb", lambda: self.machine.flush_tlb(keep_global=False))
 
     def pv_mmu_ops_set_pte_at(self, mm: int, addr: int, ptep: int, pteval: PteValue) -> None:
-        self._set_pte(ptep, pteval.pte)
+        self._store_entry(ptep, pteval.pte)
+        self._lazy_hcall("set_pte", lambda: None)  # the host updates its shadow
 
     def pv_mmu_ops_set_pmd(self, pmdp: int, pmdval: PmdValue) -> None:
-        self._hcall("set_pmd", lambda: self.machine.write_page_table(pmdp, pmdval.pmd))
+        self._store_entry(pmdp, pmdval.pmd)
+        self._lazy_hcall("set_pmd", lambda: None)
 
     def pv_mmu_ops_lazy_mode_enter(self) -> None:
         self._enter_lazy(LazyMode.MMU)
 
     def pv_mmu_ops_lazy_mode_leave(self) -> None:
-        self._leave_lazy(LazyMode.MMU)
+        self._leave_lazy_mode(LazyMode.MMU)

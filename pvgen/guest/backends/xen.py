@@ -14,7 +14,20 @@ Xen guest:
 - The interrupt flag is a mask in the per-vCPU shared page: disabling is a store, enabling
   a store and a look at the pending bit, with a hypercall only if an event waits.
 - Address spaces are pinned (validated whole) when they come into use and unpinned at exit.
-- There is no local APIC: the timer is Xen's, programmed by hypercall; EOI is a store.
+- There is no local APIC: the timer is Xen's, programmed by hypercall; the guest's EOI is
+  the store that clears the event's pending bit. Any other APIC write is what 2.6.26's
+  `xen_apic_write` (arch/x86/xen/enlighten.c) makes of it: a warning (`WARN_ON(1)`), no
+  path into Xen; the write is dropped and counted as `warning:apic_write`.
+- System calls never enter Xen. 32-bit Xen refuses a sysenter callback
+  (`register_guest_callback` in Xen's arch/x86/x86_32/traps.c knows CALLBACKTYPE_sysenter
+  only with CONFIG_X86_SUPERVISOR_MODE_KERNEL), so `xen_enable_sysenter`
+  (arch/x86/xen/setup.c) clears SEP and the vDSO uses int $0x80; Xen copies that trap gate
+  into the real IDT (`init_int80_direct_trap`), so it reaches the guest kernel directly.
+  The way back is `xen_iret` (and `xen_sysexit`, which jumps to it) in
+  arch/x86/xen/xen-asm.S: the event mask is set from the frame's IF with a store, the
+  pending flag is tested, and a native iret returns from ring 1; only VM86 and NMI frames
+  take the iret hypercall, and this guest has neither. The guest keeps its own view (its
+  fast path is sysenter and sysexit); the machine prices the route Xen really takes.
 - Its patcher (xen_patch) puts the direct interrupt-flag sequences of xen-asm_32.S over the
   call sites they fit; everything else gets paravirt_patch_default.
 """
@@ -28,6 +41,7 @@ from .. import kstructs as k
 from ..bindings import GuestTypes, PgdValue, PmdValue, PteValue, PudValue
 from ..costs import Cost
 from ..machine import Machine, Platform
+from ..meter import WARNING
 from ..x86 import (
     EFLAGS_IF,
     FRAME_MASK,
@@ -103,6 +117,9 @@ class XenHooks(Backend):
         machine.install_p2m(domain_frames(machine.ram_frames))
         self._shared_page = machine.ram_frames << PAGE_SHIFT  # outside the domain's RAM
         machine.use_virtual_interrupt_flag(self._shared_page + VCPU_MASK_OFFSET)
+        # int $0x80 through the direct trap gate; sysenter stands for it (SEP cleared).
+        machine.route_transfer(Cost.SOFTWARE_INTERRUPT, Cost.SOFTWARE_INTERRUPT)
+        machine.route_transfer(Cost.SYSENTER, Cost.SOFTWARE_INTERRUPT)
         self._direct = _direct_sequences(
             self._shared_page + VCPU_MASK_OFFSET, self._shared_page + VCPU_PENDING_OFFSET
         )
@@ -359,10 +376,16 @@ class XenHooks(Backend):
         return self._emulated(lambda: self.machine.rdpmc(counter))
 
     def pv_cpu_ops_irq_enable_syscall_ret(self) -> None:
-        self._call("iret", self.machine.sysexit)
+        # xen_sysexit: the frame made an iret frame with IF set, then xen_iret's path.
+        machine = self.machine
+        machine.execute(Cost.IRET)
+        machine.mask_virtual_interrupts(False)  # the store of the event mask
+        self._shared().poll()  # the pending test; an event waiting runs its upcall now
 
     def pv_cpu_ops_iret(self) -> None:
-        self._call("iret", self.machine.iret)
+        # xen_iret: mask store from the frame's IF and the pending test, then a native iret.
+        self.machine.charge(Cost.SHARED_MEMORY, 2)
+        self.machine.iret()
 
     def pv_cpu_ops_lazy_mode_enter(self) -> None:
         self._open_batch(LazyMode.CPU)
@@ -404,8 +427,8 @@ class XenHooks(Backend):
     def pv_apic_ops_apic_write(self, reg: int, v: int) -> None:
         if reg == lapic.EOI:
             self._shared().apic_register_write(reg, v)  # clear the event's pending bit
-        else:
-            self._call("vcpu_op:timer", lambda: self.machine.apic_register_write(reg, v))
+        else:  # xen_apic_write: WARN_ON(1), and nothing else
+            self.machine.meter.count(f"{WARNING}:apic_write")
 
     def pv_apic_ops_apic_write_atomic(self, reg: int, v: int) -> None:
         self.pv_apic_ops_apic_write(reg, v)

@@ -1,0 +1,193 @@
+"""The fast parser loop (pvgen/lalr.py) against lark's own parser on the same grammar.
+
+For every spec in the repository and for many mutated ones, both must build the same syntax
+tree, the same comments and the same closing braces, or both must refuse the text (the
+driver refuses with NotParsed, and then `syntax.parse` asks lark for the exact error).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lark.exceptions import UnexpectedInput
+
+from pvgen import syntax
+from pvgen.diagnostics import SpecError
+from pvgen.lalr import NotParsed
+from pvgen.source import SourceFile
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted(
+    p
+    for p in ROOT.glob("**/*.pvspec")
+    if not any(
+        part.startswith(".") or part in ("build", "work") for part in p.relative_to(ROOT).parts
+    )
+)
+REFERENCE = (ROOT / "specs" / "paravirt.pvspec").read_text(encoding="utf-8")
+
+
+def _both(text: str) -> tuple[Any, Any]:
+    """(driver's result, lark's result); each is (items, comments, braces) or an error kind."""
+    lark_parser, builder = syntax._parser()
+    source = SourceFile.from_text("t.pvspec", text)
+    results = []
+    for parse in (syntax._driver().parse, lark_parser.parse):
+        builder.source = source
+        builder.cond_depth.clear()
+        builder.comments = []
+        builder.braces = []
+        try:
+            items = parse(text)
+        except (NotParsed, UnexpectedInput):
+            results.append("refused")
+        except SpecError as exc:
+            results.append(("spec error", str(exc)))
+        except RecursionError:
+            results.append("too deep")
+        else:
+            results.append((items, list(builder.comments), list(builder.braces)))
+    return results[0], results[1]
+
+
+def test_the_repository_has_specs_to_compare() -> None:
+    assert len(SPECS) > 40  # the shipped, example, test and Linux release specs
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_spec_parses_alike(path: Path) -> None:
+    mine, theirs = _both(path.read_text(encoding="utf-8"))
+    assert mine == theirs
+
+
+def test_keywords_as_names_and_doc_comments_out_of_place() -> None:
+    text = (
+        "abi int { version 1; }\n"
+        "target default { data_model lp64; defines include, table = 3; }\n"
+        "typedef u32 enum_t;\n"
+        "table table { /// doc\n void void_(int include /// a comment here\n, unsigned long default); int const_;"
+        " // not a doc here\n}\n"
+        "backend backend { table: void_; } /* block\n comment */ // line\n"
+        "@if(defined(include) && table >= 3 || !default) typedef u32 x;\n"
+    )
+    mine, theirs = _both(text)
+    assert mine == theirs
+    assert mine != "refused"
+
+
+def test_a_syntax_error_still_gets_larks_message() -> None:
+    source = SourceFile.from_text("t.pvspec", "table t { void f(; }\n")
+    with pytest.raises(SpecError) as caught:
+        syntax.parse(source)
+    assert "t.pvspec:1:18: error: unexpected ';'" in str(caught.value)
+
+
+_TOKEN = re.compile(r"\s+|//[^\n]*|/\*.*?\*/|\"[^\"\n]*\"|\w+|.", re.S)
+_PIECES = [";", "{", "}", "(", ")", ",", "*", "@", "=", "==", ".", ":", "!", "&&", "||",
+           "int", "const", "struct", "enum", "table", "default", "include", "if", "defined",
+           "/// d\n", "// c\n", "/* c */", '"s\\n"', "-1", "0x1f", "name", "\n", " "]  # fmt: skip
+_EDIT = st.tuples(
+    st.sampled_from(["drop", "insert", "replace", "swap"]),
+    st.integers(0, 10_000),
+    st.sampled_from(_PIECES),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(_EDIT, min_size=1, max_size=4))
+def test_mutated_reference_spec_parses_alike(edits: list[tuple[str, int, str]]) -> None:
+    tokens = _TOKEN.findall(REFERENCE)
+    for kind, at, piece in edits:
+        i = at % len(tokens)
+        if kind == "drop":
+            del tokens[i]
+        elif kind == "insert":
+            tokens.insert(i, piece)
+        elif kind == "replace":
+            tokens[i] = piece
+        else:
+            j = (i + 1) % len(tokens)
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+    mine, theirs = _both("".join(tokens))
+    assert mine == theirs
+
+
+# ---- the shipped tables -------------------------------------------------------------
+
+
+def test_the_shipped_tables_are_this_grammars() -> None:
+    from pvgen import parsetables
+    from pvgen.digest import sha256
+
+    grammar = syntax.GRAMMAR.read_text(encoding="utf-8")
+    assert parsetables.GRAMMAR_SHA256 == sha256(grammar.encode()).hexdigest(), "run make tables"
+
+
+def test_the_parser_is_built_from_the_shipped_tables() -> None:
+    import lark
+
+    from pvgen import parsetables
+
+    if parsetables.LARK_VERSION != lark.__version__:
+        pytest.skip(
+            f"tables made by lark {parsetables.LARK_VERSION}, lark {lark.__version__} is"
+            " installed: the parser is built from the grammar (tested below)"
+        )
+    grammar = syntax.GRAMMAR.read_text(encoding="utf-8")
+    assert syntax._shipped_parser(grammar, {}) is not None
+
+
+def test_tables_built_from_the_grammar_parse_alike() -> None:
+    """The shipped tables against tables lark builds now from the grammar."""
+    from lark import Lark
+
+    _, builder = syntax._parser()
+    fresh = Lark(
+        syntax.GRAMMAR.read_text(encoding="utf-8"),
+        **syntax.LARK_OPTIONS,
+        transformer=builder,
+        lexer_callbacks=syntax._parser()[0].lexer_conf.callbacks,
+    )
+    for path in SPECS:
+        text = path.read_text(encoding="utf-8")
+        source = SourceFile.from_text("t.pvspec", text)
+        try:
+            expected = syntax.parse(source)
+        except SpecError:
+            continue  # the specs of error tests
+        builder.source = source
+        builder.cond_depth.clear()
+        builder.comments = []
+        builder.braces = []
+        assert fresh.parse(text) == list(expected.items), path
+
+
+def test_nothing_is_read_or_written_in_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lark's own table cache is a pickle of a predictable name in the shared temporary
+    folder, which another local user could plant; pvgen never uses it."""
+    import subprocess
+    import sys
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TMPDIR": str(temp),
+        "PVGEN_NO_CACHE": "1",
+        "HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pvgen", "check", str(ROOT / "specs" / "paravirt.pvspec")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(temp.iterdir()) == []
