@@ -31,7 +31,15 @@ $(WHEELS): pyproject.toml $(STAMP)
 	rm -f $(dir $@)pvgen-*.whl
 	touch $@
 
-test: $(STAMP) $(WHEELS)
+# VS Code's TextMate engine for the tests of the editor grammar (tests/test_editor_grammar.py),
+# installed from the lock file where npm is at hand; without node those tests are skipped.
+GRAMMAR_TEST := editors/vscode/test
+NODE_MODULES := $(if $(shell command -v npm 2>/dev/null),$(GRAMMAR_TEST)/node_modules/.package-lock.json)
+
+$(GRAMMAR_TEST)/node_modules/.package-lock.json: $(GRAMMAR_TEST)/package-lock.json
+	cd $(GRAMMAR_TEST) && npm ci --no-audit --no-fund --loglevel=error
+
+test: $(STAMP) $(WHEELS) $(NODE_MODULES)
 	$(BIN)/ruff check pvgen tests bench examples specs/linux
 	$(BIN)/black --check --quiet pvgen tests bench examples specs/linux
 	$(BIN)/mypy
@@ -67,14 +75,18 @@ fuzz: $(STAMP)
 		tests/test_fuzz_valid.py tests/test_hostile.py tests/test_import.py \
 		-k "mutated or truncation or valid"
 
-# Regenerate docs/rules.md from the rule registry.
+# Regenerate docs/rules.md from the rule registry, and docs/linux/ (one reference page per
+# Linux release spec) with `pvgen doc`.
 docs: $(STAMP)
 	$(BIN)/pvgen rules --markdown > docs/rules.md
+	for spec in specs/linux/linux-*.pvspec; do \
+		$(BIN)/pvgen doc $$spec -o docs/linux/$$(basename $$spec .pvspec).md || exit 1; \
+	done
 
 # Rewrite the golden files of tests/golden from the current code; review the diff.
 golden: $(STAMP)
 	PVGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_gen_c.py \
-		tests/test_import.py
+		tests/test_import.py tests/test_doc.py
 
 # The grammar's LALR tables, shipped as pvgen/parsetables.py: run after editing the grammar
 # (a test fails while they are another grammar's).

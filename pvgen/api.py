@@ -4,7 +4,8 @@ Takes: paths of root specs (or spec text), and a `Config` (from pyproject.toml, 
 defaults of `Config(None)`).
 Hands on: typed results of every stage: the `Abi` model (compiled, or from the cache),
 the rules' `Diagnostic`s, the generated `OutputFile`s and what writing them did, the
-canonical dump, a frozen version, the `Change`s between two versions, formatted spec text.
+canonical dump, a frozen version, the `Change`s between two versions, formatted spec text,
+the reference documentation.
 Nothing here prints or exits; errors are exceptions: `SpecError` (with diagnostics that
 carry file:line:col) for a spec, and one exception type per other stage (`SideError`,
 `AcceptError`, `FreezeError`, `WriteError`, `PluginError`, `ConfigError`).
@@ -58,6 +59,7 @@ __all__ = [
     "count_hooks",
     "count_hooks_per_target",
     "diff",
+    "document",
     "dump",
     "dump_json",
     "format_text",
@@ -309,6 +311,14 @@ def dump_json(abi: Abi) -> str:
     from .dump import dump_json as as_json
 
     return as_json(abi)
+
+
+def document(abi: Abi, fmt: str = "markdown") -> str:
+    """The reference documentation of `abi`, from its doc comments (`pvgen doc`): Markdown,
+    or with `fmt="html"` one self-contained HTML page."""
+    from .docgen import render as render_doc
+
+    return render_doc(abi, fmt)
 
 
 def freeze(abi: Abi, spec: Path, config: Config | None = None) -> tuple[Path, bool]:

@@ -120,6 +120,45 @@ def c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+# ---- Markdown ---------------------------------------------------------------------------
+
+# Every character with a meaning inside a line of Markdown (emphasis, code spans, links and
+# images, raw HTML and autolinks, entities, table cells, strikethrough), escaped wherever it
+# stands. (`(`, `!` and `#` only act after `]`, before `[` or at a line's start.)
+_MARKDOWN_INLINE = re.compile(r"[\\`*_\[\]<>|~&]")
+
+
+def _layout_free(text: str) -> str:
+    """Text on one line: tabs and line breaks become spaces, other unsafe characters are
+    written as escapes."""
+    return _UNSAFE_CHAR.sub(lambda m: " " if m.group() in "\t\n\r" else visible(m.group()), text)
+
+
+def markdown_text(text: str) -> str:
+    """Inline Markdown that shows `text` as it is, on one line: no emphasis, link, image,
+    code span, raw HTML, entity, table-cell break or line break can come out of it."""
+    return _MARKDOWN_INLINE.sub(lambda m: "\\" + m.group(), _layout_free(text))
+
+
+def markdown_line(line: str) -> str:
+    """A line of inline Markdown that cannot start a block: no indented code, and a list
+    item, a heading or its underline, or an ordered list item (`1.`, `1)`) at its start is
+    escaped (what `markdown_text` escapes everywhere, such as `>` and `*`, needs no more)."""
+    line = line.lstrip(" ")
+    if line[:1] in ("-", "+", "=", "#"):
+        line = "\\" + line
+    return re.sub(r"^([0-9]+)([.)])", r"\1\\\2", line)
+
+
+def markdown_code(text: str) -> str:
+    """A Markdown code span showing `text` on one line (a backtick inside is fenced by a
+    longer run of backticks)."""
+    text = _layout_free(text)
+    fence = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 # ---- the terminal -----------------------------------------------------------------------
 
 
@@ -142,11 +181,17 @@ def plain(text: str) -> str:
     return _UNSAFE_BUT_LAYOUT.sub(_escaped, text)
 
 
-def html_text(text: str) -> str:
+def html_text(text: str, *, keep_lines: bool = False) -> str:
     """Text for HTML element content or a double- or single-quoted attribute value: markup
-    characters as entities, line breaks and tabs kept, every other unsafe character (a
-    right-to-left override would reorder what a reader sees) as a visible escape."""
-    return _HTML_SPECIAL.sub(lambda m: _HTML[m.group()], plain(text))
+    characters as character references, and every unsafe character (a right-to-left override
+    would reorder what a reader sees) as a visible escape. Line breaks and tabs are kept with
+    `keep_lines` (text whose layout matters: docs, preformatted code); otherwise a line break
+    is escaped too and a tab is a space (a heading, a name, a title)."""
+    if keep_lines:
+        text = plain(text)
+    else:
+        text = _UNSAFE_CHAR.sub(lambda m: " " if m.group() == "\t" else visible(m.group()), text)
+    return _HTML_SPECIAL.sub(lambda m: _HTML[m.group()], text)
 
 
 # In a <script> element only `</script`, `<!--` and `<script` change what the parser does;

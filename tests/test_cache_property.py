@@ -101,6 +101,16 @@ def _apply(folder: Path, op: tuple[str, Any], saved: dict[str, str]) -> None:
             os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
 
 
+def _start(folder: Path) -> Path:
+    """The first state of every sequence: a root, its types, two tables files and a link."""
+    (folder / "a.pvspec").write_text(ROOT_SPEC)
+    (folder / "types.pvspec").write_text(TYPES[0])
+    (folder / "tables_a.pvspec").write_text(TABLES[0])
+    (folder / "tables_b.pvspec").write_text(TABLES[1])
+    (folder / "tables.pvspec").symlink_to("tables_a.pvspec")
+    return Path("a.pvspec")
+
+
 def _write(path: Path, text: str) -> None:
     # A new file each time (not rewritten in place), as editors save.
     tmp = path.with_name(path.name + ".tmp")
@@ -124,12 +134,7 @@ def test_cached_runs_match_uncached_runs(
     cache.chmod(0o700)
     monkeypatch.chdir(folder)
     monkeypatch.setenv("PVGEN_CACHE_DIR", str(cache))
-    (folder / "a.pvspec").write_text(ROOT_SPEC)
-    (folder / "types.pvspec").write_text(TYPES[0])
-    (folder / "tables_a.pvspec").write_text(TABLES[0])
-    (folder / "tables_b.pvspec").write_text(TABLES[1])
-    (folder / "tables.pvspec").symlink_to("tables_a.pvspec")
-    spec = Path("a.pvspec")
+    spec = _start(folder)
     saved: dict[str, str] = {}
     _outcome(spec)  # fill the cache
     for op in ops:
@@ -152,17 +157,13 @@ def test_the_sequences_reach_both_hits_and_errors(
     cache.mkdir(mode=0o700)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PVGEN_CACHE_DIR", str(cache))
-    (tmp_path / "a.pvspec").write_text(ROOT_SPEC)
-    (tmp_path / "types.pvspec").write_text(TYPES[0])
-    (tmp_path / "tables_a.pvspec").write_text(TABLES[0])
-    (tmp_path / "tables_b.pvspec").write_text(TABLES[1])
-    (tmp_path / "tables.pvspec").symlink_to("tables_a.pvspec")
-    clean = _outcome(Path("a.pvspec"))
+    spec = _start(tmp_path)
+    clean = _outcome(spec)
     assert clean["diagnostics"] == [] and clean["files"]
     _apply(tmp_path, ("types", 3), {})
-    assert "unknown type 'nope'" in "".join(_outcome(Path("a.pvspec"))["diagnostics"])
+    assert "unknown type 'nope'" in "".join(_outcome(spec)["diagnostics"])
     _apply(tmp_path, ("rename", "types.pvspec"), {})
-    assert "types.pvspec" in "".join(_outcome(Path("a.pvspec"))["diagnostics"])
+    assert "types.pvspec" in "".join(_outcome(spec)["diagnostics"])
     _apply(tmp_path, ("rename", "types.pvspec"), {})
     _apply(tmp_path, ("types", 0), {})
-    assert _outcome(Path("a.pvspec")) == clean
+    assert _outcome(spec) == clean

@@ -33,7 +33,16 @@ REFERENCE = (ROOT / "specs" / "paravirt.pvspec").read_text(encoding="utf-8")
 
 
 def _both(text: str) -> tuple[Any, Any]:
-    """(driver's result, lark's result); each is (items, comments, braces) or an error kind."""
+    """(driver's result, lark's result); each is (items, comments, braces) or an error kind.
+    Where only the driver accepts the text, its result is marked "corrected": it read a word
+    as a name where lark's contextual lexer reads the keyword (see pvgen/lalr.py)."""
+    mine, theirs = _parse_both(text)
+    if mine != theirs and theirs == "refused" and syntax._driver().corrected:
+        return "corrected", theirs
+    return mine, theirs
+
+
+def _parse_both(text: str) -> tuple[Any, Any]:
     lark_parser, builder = syntax._parser()
     source = SourceFile.from_text("t.pvspec", text)
     results = []
@@ -80,6 +89,23 @@ def test_keywords_as_names_and_doc_comments_out_of_place() -> None:
     assert mine != "refused"
 
 
+def test_a_keyword_named_member_after_a_doc_comment_or_an_annotation() -> None:
+    """LALR(1) shares the states that read `///` and annotations with the top level, where
+    `table` begins a declaration: lark's contextual lexer reads the keyword there and the
+    member is refused; the driver reads the name, as the language says it may be."""
+    text = (
+        "/// The table named table.\ntable table { void f(); }\n"
+        "table ops {\n    /// A sub-table.\n    table lazy;\n"
+        "    @deprecated(since = 1)\n    table other;\n}\n"
+    )
+    mine, theirs = _parse_both(text)
+    assert theirs == "refused" and mine != "refused"
+    assert syntax._driver().corrected == 2
+    items = mine[0]
+    members = items[1].members
+    assert [(m.name, m.type.base) for m in members] == [("lazy", "table"), ("other", "table")]
+
+
 def test_a_syntax_error_still_gets_larks_message() -> None:
     source = SourceFile.from_text("t.pvspec", "table t { void f(; }\n")
     with pytest.raises(SpecError) as caught:
@@ -114,7 +140,7 @@ def test_mutated_reference_spec_parses_alike(edits: list[tuple[str, int, str]]) 
             j = (i + 1) % len(tokens)
             tokens[i], tokens[j] = tokens[j], tokens[i]
     mine, theirs = _both("".join(tokens))
-    assert mine == theirs
+    assert mine in (theirs, "corrected")
 
 
 # ---- the shipped tables -------------------------------------------------------------

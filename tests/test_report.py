@@ -231,7 +231,7 @@ HOSTILE = "</script><script>alert(1)</script><!-- <img src=x onerror=alert(2)> \
 
 
 def test_html_text_leaves_no_markup() -> None:
-    text = html_text(HOSTILE + "\u202e\x1b\n\t")
+    text = html_text(HOSTILE + "\u202e\x1b\n\t", keep_lines=True)
     assert not set(text) & set("<>\"'")
     assert "&lt;/script&gt;" in text and "&amp;" in text and "&quot;" in text and "&#39;" in text
     assert "\\u202e" in text and "\\x1b" in text and "\\u2028" in text

@@ -8,8 +8,8 @@ it works through `pvgen.api` and only prints and chooses exit statuses itself.
 
 from __future__ import annotations
 
-from . import check, diff, dump, fmt, freeze, generate, importer, report, rules, schema, sim
+from . import check, diff, doc, dump, fmt, freeze, generate, importer, report, rules, schema, sim
 
-COMMANDS = (check, rules, generate, diff, freeze, fmt, importer, dump, sim, report, schema)
+COMMANDS = (check, rules, generate, diff, freeze, fmt, importer, dump, doc, sim, report, schema)
 
 __all__ = ["COMMANDS"]

@@ -15,10 +15,12 @@ of vendor optimization manuals and published instruction-latency tables: simple 
 operations cost a few cycles, serializing instructions (control-register writes, WRMSR,
 CPUID) tens to a couple of hundred, uncached device accesses hundreds to thousands. The
 transition costs follow the orders of magnitude of published virtualization measurements of
-that era: a VT-x VM exit and re-entry round trip is about 1,000-2,000 cycles, a fault that a
-hypervisor decodes and emulates costs the same order or more, a paravirtual hypercall without
-a VM exit a few hundred. None of them is a measurement of a particular machine; each is
-meant to be right within a factor of two, which is what comparing backends needs.
+that era: a VT-x VM exit costs hundreds to thousands of cycles (less on Core 2 than on the
+Pentium 4), a fault that a software VMM takes a few thousand (Adams and Agesen, ASPLOS
+2006, on their first-generation VT-x test machine), a paravirtual hypercall without a VM exit a few hundred
+(an estimate). None of them is a measurement of a particular machine; each is meant to be
+right within a factor of two, which is what comparing backends needs. docs/sim.md says which
+published figures were checked against their text and which could not be.
 """
 
 from __future__ import annotations
@@ -171,9 +173,11 @@ CYCLES: Mapping[Cost, int] = {
     Cost.FRAME_LOOKUP: 3,
     Cost.PVCLOCK_READ: 45,
     # A privileged instruction executed outside ring 0 faults; the hypervisor decodes and
-    # emulates it and returns: published trap-and-emulate figures are in the low thousands.
+    # emulates it and returns: Adams and Agesen (ASPLOS 2006) measured faults taken by a
+    # software VMM at 3,223-3,927 cycles on their test machine.
     Cost.TRAP_AND_EMULATE: 1_800,
-    # VT-x VM exit plus VM entry on Core 2-era hardware: published round trips ~1,000-2,000.
+    # VT-x VM exit plus VM entry on Core 2-era hardware: of the published order (hundreds to
+    # thousands of cycles per exit); 1,500 itself is an estimate, not a published figure.
     Cost.VM_EXIT: 1_500,
     # A Xen PV hypercall is a software interrupt into the hypervisor's ring 0 and back, no
     # VM exit: a few hundred cycles. Inside a multicall each request costs its dispatch;

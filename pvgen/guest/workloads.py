@@ -255,8 +255,9 @@ class Kbuild(Workload):
     """A kernel build, as its share of time in the kernel says.
 
     Barham et al., "Xen and the Art of Virtualization" (SOSP 2003, section 4.1), report
-    that native Linux spends about 7% of the CPU time of a kernel build in the OS (file
-    I/O, scheduling, memory management): the rest is the compiler in user mode. Each step
+    that native Linux spends about 7% of the CPU time of a build of Linux 2.4.21 in the OS
+    (mostly file I/O, scheduling, memory management): the rest is the compiler in user
+    mode. Each step
     is a stretch of user-mode compilation (`USER_WORK`, with the timer and network
     interrupts that fall in it) and then one kernel unit: a fork and exec of the next
     compiler, system calls (reads and writes of sources and objects, mmap, clocks),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..escape import html_text as h
+from ..escape import html_text
 from .data import Release, SimTable, Step
 
 PALETTE = (
@@ -29,6 +29,11 @@ PALETTE = (
     "#86bcb6",
     "#d37295",
 )
+
+
+def h(text: str) -> str:
+    """Text from a spec, a dump or a file, for the page: escaped, its line breaks kept."""
+    return html_text(text, keep_lines=True)
 
 
 def colour(index: int) -> str:

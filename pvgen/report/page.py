@@ -16,10 +16,10 @@ from importlib import resources
 
 from ..abi.changes import Change
 from ..abi.diff import iter_classes
-from ..escape import html_text as h
 from ..escape import script_json
 from ..model import Abi
 from . import charts
+from .charts import h
 from .data import STATES, Release, SimTable, Step, layouts, matrix
 
 CSP = (

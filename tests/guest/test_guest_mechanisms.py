@@ -247,7 +247,7 @@ def test_a_build_spends_the_kernels_share_of_time_in_the_kernel(
     monkeypatch.setattr(Kbuild, "compile", compile)
     run = simulate("native", "kbuild", size=100, seed=0).run
     share = 1 - sum(user) / run.cycles
-    assert 0.05 <= share <= 0.10, share  # Barham et al. 2003: about 7% in the OS
+    assert 0.05 <= share <= 0.10, share  # Barham et al., SOSP 2003, 4.1: about 7% in the OS
 
 
 # ---- docs/sim.md ----------------------------------------------------------------------------
