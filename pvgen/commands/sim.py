@@ -1,9 +1,11 @@
 """`pvgen sim`: run the simulated x86 guest on a paravirt backend.
 
 Takes: `--backend`, `--workload`, `--size`, `--seed`, `--compare`, `--format`,
-`--no-lazy-mmu`, `--emit-callsites FILE`, `--spec SPEC`, `--backend-abi DUMP`.
-Hands on: the guest's report (hook calls, hypercalls, batches, simulated cycles) on stdout,
-and with --emit-callsites the measured calls per hook as JSON. With --backend-abi, the
+`--no-lazy-mmu`, `--patching on|off`, `--hook-costs`, `--cpus N`, `--pcpus M`,
+`--emit-callsites FILE`, `--spec SPEC`, `--backend-abi DUMP`.
+Hands on: the guest's report (hook calls, hypercalls, batches, call sites, simulated
+cycles) on stdout; with --hook-costs each hook's cycles per call with patching off and on;
+with --emit-callsites the measured calls per hook as JSON. With --backend-abi, the
 table-by-table verdict on a backend built against that frozen release goes to stderr
 first; a refused table stops the run with exit status 1.
 """
@@ -24,7 +26,9 @@ DESCRIPTION = (
     "Boot the simulated x86 guest, whose kernel calls every hook through the dispatch object"
     " generated from the spec, on one backend and run a workload; print hook calls,"
     " hypercalls, batches and simulated cycles. With --compare, run every backend on every"
-    " workload and print cycles relative to native."
+    " workload and print cycles relative to native. Call sites are patched at boot through"
+    " the backend's patcher unless --patching off; --hook-costs runs both ways and prints"
+    " what each hook costs per call unpatched and patched."
 )
 
 
@@ -48,6 +52,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-lazy-mmu", action="store_true", help="the kernel does not open lazy-MMU brackets"
     )
     parser.add_argument(
+        "--patching",
+        choices=["on", "off"],
+        default="on",
+        help="patch call sites at boot through the backend's patcher (default: on)",
+    )
+    parser.add_argument(
+        "--cpus", type=int, default=1, help="virtual CPUs of the guest, 1 to 8 (default: 1)"
+    )
+    parser.add_argument(
+        "--pcpus",
+        type=int,
+        help="physical CPUs the hypervisor runs them on (default: as many as --cpus);"
+        " fewer makes vCPUs lose their CPU, and lock holders with them",
+    )
+    parser.add_argument(
+        "--hook-costs",
+        action="store_true",
+        help="run with patching off and on; print each hook's cycles per call both ways"
+        " (every backend, or --backend)",
+    )
+    parser.add_argument(
         "--emit-callsites",
         metavar="FILE",
         help="write the measured calls per hook as JSON (hook path -> count)",
@@ -67,11 +92,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     import json
 
-    from ..guest import BACKENDS, WORKLOADS, compare, report, simulate
+    from ..guest import BACKENDS, WORKLOADS, compare, report, runnable, simulate
     from ..guest.bindings import SpecMismatch, load_bindings
+    from ..guest.callsites import BootFailure
+    from ..guest.sim import patching_pairs
 
     if args.size < 1:
         raise UsageError(f"--size must be at least 1, not {args.size}")
+    if not 1 <= args.cpus <= 8:
+        raise UsageError(f"--cpus must be 1 to 8, not {args.cpus}")
+    if args.pcpus is not None and args.pcpus < 1:
+        raise UsageError(f"--pcpus must be at least 1, not {args.pcpus}")
     for value, choices, what in (
         (args.backend, BACKENDS, "backend"),
         (args.workload, WORKLOADS, "workload"),
@@ -80,6 +111,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
             raise UsageError(f"unknown {what} '{value}'; choose from {', '.join(choices)}")
     if args.compare and args.backend:
         raise UsageError("--compare runs every backend; drop --backend")
+    if args.hook_costs and (args.compare or args.patching == "off" or args.emit_callsites):
+        raise UsageError("--hook-costs runs patching off and on itself, on one workload")
     if args.backend_abi:
         refused = _check_backend_abi(Path(args.backend_abi), args.spec)
         if refused is not None:
@@ -96,13 +129,34 @@ def run(args: argparse.Namespace, config: Config) -> int:
         sys.stderr.flush()
 
     show = progress if sys.stderr.isatty() else None
+    patching = args.patching == "on"
     try:
+        if args.hook_costs:
+            backends = [args.backend] if args.backend else list(runnable(bindings))
+            pairs = patching_pairs(
+                backends,
+                args.workload or "kbuild",
+                size=args.size,
+                seed=args.seed,
+                cpus=args.cpus,
+                pcpus=args.pcpus,
+                bindings=bindings,
+                progress=show,
+            )
+            if show is not None:
+                sys.stderr.write("\r\x1b[K")
+            text = report.hook_costs_json(pairs) if args.format == "json" else None
+            sys.stdout.write(text or report.hook_costs_text(pairs))
+            return EXIT_OK
         if args.compare:
             workloads = [args.workload] if args.workload else list(WORKLOADS)
             results = compare(
                 size=args.size,
                 seed=args.seed,
                 workloads=workloads,
+                patching=patching,
+                cpus=args.cpus,
+                pcpus=args.pcpus,
                 bindings=bindings,
                 progress=show,
             )
@@ -115,12 +169,17 @@ def run(args: argparse.Namespace, config: Config) -> int:
                     size=args.size,
                     seed=args.seed,
                     lazy_mmu=not args.no_lazy_mmu,
+                    patching=patching,
+                    cpus=args.cpus,
+                    pcpus=args.pcpus,
                     bindings=bindings,
                     progress=show,
                 )
             ]
     except SpecMismatch as exc:
         raise UsageError(f"the spec does not fit the simulated guest: {exc}") from exc
+    except BootFailure as exc:
+        raise UsageError(f"the guest does not boot: {exc}") from exc
     finally:
         if show is not None:
             sys.stderr.write("\r\x1b[K")

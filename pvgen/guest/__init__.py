@@ -14,28 +14,32 @@ Modules, in the order a run uses them:
 | `costs.py` | - | the one table of simulated cycle costs (sources: docs/sim.md) |
 | `meter.py` | charges, events | a run's measurements |
 | `x86.py` | - | architectural bits, MSRs, descriptor formats |
-| `machine.py`, `apic.py` | instructions | CPU, memory, paging, TLB, APIC, interrupts |
+| `machine.py`, `apic.py` | instructions | CPUs, memory, paging, TLBs, APICs, interrupts, IPIs |
 | `backends/` | the machine, the stubs | native, xen, vmi, lguest, kvm; hypercall gates |
-| `probe.py` | a dispatch object | hook call counts |
+| `callsites.py` | the dispatch object, the hooks' conventions | call sites laid out, patched at boot, run from their bytes; calls and cycles per hook; broken register contracts |
+| `probe.py` | a dispatch object | hook call counts (for the bench and tests) |
 | `kstructs.py` | - | the kernel's memory map and structure layouts |
 | `kernel.py`, `mm.py`, `process.py`, `syscalls.py` | the dispatch object | the guest kernel |
+| `smp.py` | a booted kernel | secondary CPUs, their threads, TLB shootdown, ticket spinlocks, vCPU scheduling |
 | `workloads.py` | a booted guest | the named workloads |
 | `state.py` | a kernel | the guest-visible state |
 | `sim.py` | names, size, seed | `RunResult`s |
 | `report.py` | results | text tables and JSON |
 | `bench.py` | - | dispatch overhead and the batching figure |
 
-What the model leaves out, on purpose: one CPU (remote TLB flushes and IPIs never happen);
-the i386_pae target only (the x86_64-only hooks exist but are never called), and with it the
-backends that do not run there: lguest, which the spec (as Linux 2.6.26) gives 32-bit kernels
+What the model leaves out, on purpose: the i386_pae target only (the x86_64-only hooks exist
+but are never called), and with it the backends that do not run there: lguest, which the spec (as Linux 2.6.26) gives 32-bit kernels
 without PAE only, is refused rather than run where it never ran (its hooks are tested one by
 one); guest time
 that excludes the price of privileged operations (so time, and with it every interrupt,
 falls at the same point on every backend); and where a real backend also changed what the
 guest sees (Xen and lguest masking CPUID bits, lguest's missing APIC, Xen refusing to set
 the wall clock of an unprivileged guest, Xen and lguest hiding SEP so that system calls are
-int $0x80) the model keeps the guest's view and prices the backend's route to it. Xen's machine frames in page tables are modelled, and pte_val and
-its peers hide them, as they do in Linux.
+int $0x80) the model keeps the guest's view and prices the backend's route to it. Xen's
+machine frames in page tables are modelled, and pte_val and its peers hide them, as they do
+in Linux. With several CPUs, the TSS, the GDT and the kernel's scratch words are shared (one
+CPU runs at a time, and each use completes before another CPU runs), and vCPU scheduling
+prices waiting without changing what runs; see docs/sim-smp.md.
 """
 
 from __future__ import annotations

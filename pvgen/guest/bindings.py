@@ -3,8 +3,10 @@
 Takes: a root spec (by default the reference spec, specs/paravirt.pvspec, which the package
 ships as data: `pvgen/specs/`).
 Hands on: `Bindings`: the generated modules, the stub class of every backend, OVERRIDES,
-PATCH_IDS and the hook paths, the dispatch class, and `GuestTypes`, typed constructors of
-the page-table entry types the hooks take. `SpecMismatch` says what a spec lacks that the
+PATCH_IDS and the hook paths, the dispatch class, `GuestTypes`, typed constructors of
+the page-table entry types the hooks take, and each hook's calling convention as the spec
+gives it (`HookConvention`: its call sites from `@hot(callsites = N)`, `@callee_save`, the
+registers its `@patch` lets a patched site clobber). `SpecMismatch` says what a spec lacks that the
 guest needs.
 
 The package is rendered by `pvgen.gen.python` from the model of the spec, so the guest
@@ -23,7 +25,7 @@ import importlib.util
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,6 +33,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import pvgen
+from pvgen.model import HookSlot
 
 
 class PteValue(Protocol):
@@ -71,6 +74,27 @@ class GuestTypes:
     km_pte1: int
 
 
+#: Call sites of a hook whose spec gives no `@hot(callsites = N)`: most hooks are called
+#: from a handful of places in the kernel; two keeps the patcher's work per hook honest
+#: without pretending to a count nobody measured.
+DEFAULT_CALLSITES = 2
+#: Registers a site lets its callee change: the C convention's caller-saved ones.
+CLOBBERS_C_CALL = ("eax", "ecx", "edx")
+#: Registers a callee-save site lets its callee change: the return register only.
+CLOBBERS_CALLEE_SAVE = ("eax",)
+
+
+@dataclass(frozen=True)
+class HookConvention:
+    """How the kernel's call sites call one hook, as the spec declares it."""
+
+    callsites: int  # `@hot(callsites = N)`, else DEFAULT_CALLSITES
+    callsites_given: bool  # whether the spec gave the count
+    callee_save: bool  # `@callee_save`: the hook keeps every register but the clobbers
+    clobbers: tuple[str, ...]  # registers a call at the site may change
+    native: str | None  # `@patch(native = ...)`: the bare-hardware sequence, as text
+
+
 @dataclass(frozen=True)
 class Bindings:
     """The generated package of one spec, loaded."""
@@ -90,6 +114,8 @@ class Bindings:
     hooks: tuple[str, ...]  # callable hook paths, in table order
     data_members: tuple[str, ...]
     types: GuestTypes
+    conventions: Mapping[str, HookConvention]  # hook path -> how its call sites call it
+    must_patch: Mapping[str, tuple[str, ...]]  # backend name -> hooks every site must patch
 
     def dispatch(self, backend: object, native: object, target: str | None = None) -> Any:
         """A `ParavirtOps` with `backend` installed and `native` as the fallback; given a
@@ -138,7 +164,9 @@ def load_bindings(spec: Path | None = None) -> Bindings:
     if digest not in _LOADED:
         package_name = f"_pvgen_guest_{abi.name}_{digest[:16]}"
         folder = _write_package(files, f"python/{abi.name}/", package_name)
-        _LOADED[digest] = _describe(abi.name, package_name, digest, folder)
+        _LOADED[digest] = _describe(
+            abi.name, package_name, digest, folder, _conventions(abi.hook_slots)
+        )
     return _LOADED[digest]
 
 
@@ -178,7 +206,31 @@ def _import_package(name: str, folder: Path) -> ModuleType:
     return module
 
 
-def _describe(abi_name: str, package_name: str, digest: str, folder: Path) -> Bindings:
+def _conventions(slots: Sequence[HookSlot]) -> dict[str, HookConvention]:
+    found: dict[str, HookConvention] = {}
+    for slot in slots:
+        hook = slot.hook
+        if hook.patch is not None and hook.patch.clobbers is not None:
+            clobbers = tuple(r.strip() for r in hook.patch.clobbers.split(",") if r.strip())
+        else:
+            clobbers = CLOBBERS_CALLEE_SAVE if hook.callee_save else CLOBBERS_C_CALL
+        found[slot.path] = HookConvention(
+            callsites=hook.callsites if hook.callsites is not None else DEFAULT_CALLSITES,
+            callsites_given=hook.callsites is not None,
+            callee_save=hook.callee_save,
+            clobbers=clobbers,
+            native=hook.patch.native if hook.patch is not None else None,
+        )
+    return found
+
+
+def _describe(
+    abi_name: str,
+    package_name: str,
+    digest: str,
+    folder: Path,
+    conventions: Mapping[str, HookConvention],
+) -> Bindings:
     package = _import_package(package_name, folder)
     tables = importlib.import_module(f"{package_name}.tables")
     types_module = importlib.import_module(f"{package_name}.types")
@@ -211,6 +263,8 @@ def _describe(abi_name: str, package_name: str, digest: str, folder: Path) -> Bi
         hooks=hooks,
         data_members=tuple(p for p in paths if p not in hooks),
         types=_guest_types(types_module),
+        conventions=conventions,
+        must_patch={name: tuple(paths) for name, paths in tables.MUST_PATCH.items()},
     )
 
 

@@ -34,6 +34,13 @@ class Cost(enum.Enum):
 
     # ---- the guest's own work (ordinary instructions between privileged ones)
     GUEST_WORK = "guest work"
+    # ---- reaching a hook from its call site
+    INDIRECT_CALL = "indirect call"
+    DIRECT_CALL = "direct call"
+    DIRECT_JUMP = "direct jump"
+    REGISTER_SAVE = "push and pop of a register"
+    # ---- several CPUs
+    ATOMIC = "lock-prefixed instruction"
     # ---- interrupt flag
     CLI = "cli"
     STI = "sti"
@@ -101,6 +108,19 @@ class Cost(enum.Enum):
 
 CYCLES: Mapping[Cost, int] = {
     Cost.GUEST_WORK: 1,  # per cycle of work: the workload states its work in cycles
+    # A call site reaches its hook by `call *pv_ops+n` (a predicted indirect call through
+    # memory and the return), by a direct `call rel32` once patched, or by a `jmp` for the
+    # hooks that do not return (iret, sysexit); the 32-bit sites of the callee-save hooks
+    # also push and pop %ecx and %edx around the call. Inline sequences pay none of it.
+    # Orders of magnitude of published latency tables for Core 2: a call and its return
+    # a few cycles, an indirect one a few more, a push/pop pair about two.
+    Cost.INDIRECT_CALL: 7,
+    Cost.DIRECT_CALL: 4,
+    Cost.DIRECT_JUMP: 2,
+    Cost.REGISTER_SAVE: 2,
+    # A locked read-modify-write (a ticket lock's xadd, a cpumask bit) drains the store
+    # buffer and owns the cache line: a few tens of cycles on Core 2.
+    Cost.ATOMIC: 25,
     # cli/sti are a few cycles; popf, which may change IF and IOPL, is microcoded (~20).
     Cost.CLI: 4,
     Cost.STI: 4,
@@ -192,9 +212,15 @@ HYPERCALLS = "hypercalls"
 ROM = "vmi rom"
 PARAVIRT = "paravirt shared state"
 PAGE_WALKS = "page walks"
+CALLS = "hook calls"
+SPINNING = "spinning"  # waiting for a lock or for other CPUs, on a CPU that could work
 
 _TRANSITIONS: Mapping[Cost, str] = {
     Cost.GUEST_WORK: WORK,
+    Cost.INDIRECT_CALL: CALLS,
+    Cost.DIRECT_CALL: CALLS,
+    Cost.DIRECT_JUMP: CALLS,
+    Cost.REGISTER_SAVE: CALLS,
     Cost.PAGE_WALK_LEVEL: PAGE_WALKS,
     Cost.SHARED_MEMORY: PARAVIRT,
     Cost.FRAME_LOOKUP: PARAVIRT,

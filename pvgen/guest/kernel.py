@@ -2,7 +2,8 @@
 operation through the dispatch object.
 
 Takes: a dispatch object (`ParavirtOps` with a backend installed), the machine, the
-generated entry types and the target's patch IDs.
+generated entry types, the target's patch IDs, and the hooks' call sites (`CallSites`),
+which boot patches through the backend's `patch` hook unless patching is off.
 Hands on: `Kernel`, booted by `boot()`: descriptor tables, control registers, MSRs and
 page tables set up through the hooks, the local timer ticking, interrupts enabled. It
 offers what processes, system calls and workloads are built from (interrupt-flag
@@ -21,6 +22,8 @@ from typing import Any
 from . import apic as lapic
 from . import kstructs as k
 from .bindings import GuestTypes
+from .callsites import CallSites
+from .costs import WORK, Cost
 from .machine import Machine, PageFault
 from .mm import AddressSpace, MemoryManager
 from .x86 import (
@@ -44,11 +47,11 @@ from .x86 import (
 )
 
 CODE_SEGMENT, DATA_SEGMENT = 0xA, 0x2  # execute/read and read/write segment types
-CLOBBERS_ALL = 0x7  # eax, ecx, edx: what a patched call site may clobber
 UNIMPLEMENTED_MSR = 0x8B  # probed at boot: reading it faults
 WORK_TICK = 1_200  # the timer interrupt's own work, in cycles
 WORK_FAULT_ENTRY = 300
 WORK_DEVICE_INTERRUPT = 2_000  # a network card's handler: ack, take the packets
+WORK_TLB_IPI = 200  # the invalidate IPI's handler
 
 
 class KernelPanic(Exception):
@@ -65,6 +68,8 @@ class Kernel:
         types: GuestTypes,
         patch_ids: Mapping[str, int],
         *,
+        sites: CallSites | None = None,
+        patching: bool = True,
         lazy_mmu: bool = True,
     ) -> None:
         self.ops = ops
@@ -73,11 +78,15 @@ class Kernel:
         self.machine = machine
         self.types = types
         self.patch_ids = patch_ids
+        self.sites = sites
+        self.patching = patching
+        if sites is not None:
+            sites.observe = self.observe
         self.mm = MemoryManager(self.mmu, machine, types, self.work, lazy_mmu=lazy_mmu)
         self.readings: list[tuple[str, int]] = []
         self.log: list[str] = []
         self.environment: dict[str, str] = {}
-        self.current_space: AddressSpace | None = None  # kept by the scheduler
+        self._spaces: dict[int, AddressSpace] = {}  # per CPU, kept by the scheduler
         self.processor_id = 0  # the one CPU's number, which TSC_AUX holds as well
         self._handlers: dict[int, Callable[[int], None]] = {
             k.ENTRY_TIMER: self._timer_interrupt,
@@ -86,6 +95,25 @@ class Kernel:
             k.ENTRY_DEVICE: self._device_interrupt,
         }
         machine.attach_kernel(self._enter)
+
+    @property
+    def current_space(self) -> AddressSpace | None:
+        """The address space the running CPU is in."""
+        return self._spaces.get(self.machine.current)
+
+    @current_space.setter
+    def current_space(self, space: AddressSpace | None) -> None:
+        if space is None:
+            self._spaces.pop(self.machine.current, None)
+        else:
+            self._spaces[self.machine.current] = space
+
+    def enable_smp(self) -> None:
+        """Install what other CPUs need of the boot CPU: the TLB-invalidate gate."""
+        self._handlers[k.ENTRY_INVALIDATE_TLB] = self._invalidate_tlb
+        gate = gate_descriptor(k.ENTRY_INVALIDATE_TLB, k.KERNEL_CS, INTERRUPT_GATE, 0)
+        self.machine.store(k.DESCRIPTOR_SCRATCH, gate)
+        self.cpu.write_idt_entry(k.IDT_ADDRESS, k.INVALIDATE_TLB_VECTOR, k.DESCRIPTOR_SCRATCH)
 
     # ---- small services -------------------------------------------------------------------
 
@@ -163,13 +191,12 @@ class Kernel:
         return max(start + frames for start, frames in ranges)
 
     def _patch_call_sites(self) -> None:
-        written = 0
-        for patch_id in sorted(self.patch_ids.values()):
-            site = k.PATCH_SITES + 8 * patch_id
-            address = k.PAGE_OFFSET + site
-            written += int(
-                self.init.patch(patch_id, CLOBBERS_ALL, site, address, k.PATCH_SITE_LENGTH)
-            )
+        """apply_paravirt: every call site through the backend's patcher. (Linux patches
+        later in boot, from check_bugs; here it comes right after the memory map, so that
+        most of the boot's hook calls already run from patched sites.)"""
+        if self.sites is None:
+            return
+        written = self.sites.apply(self.init.patch, enabled=self.patching)
         self.environment["patched_bytes"] = str(written)
 
     def _cpuid(self, leaf: int) -> tuple[int, ...]:
@@ -251,6 +278,10 @@ class Kernel:
             )
             self.cpu.write_idt_entry(k.IDT_ADDRESS, vector, k.DESCRIPTOR_SCRATCH)
 
+    def load_table(self, load: Any, base: int, entries: int) -> None:
+        """Load a descriptor-table register through `load` (load_gdt, load_idt)."""
+        self._load_table(load, base, entries)
+
     def _load_table(self, load: Any, base: int, entries: int) -> None:
         self.machine.store(k.DTR_SCRATCH + k.DTR_ADDRESS, base)
         self.machine.store(k.DTR_SCRATCH + k.DTR_SIZE, 8 * entries - 1)
@@ -288,11 +319,33 @@ class Kernel:
 
     def _timer_interrupt(self, vector: int) -> None:
         self.apic.apic_write(lapic.EOI, 0)
+        if self.machine.current != 0:  # the boot CPU keeps jiffies (do_timer)
+            self.work(WORK_TICK)
+            self.cpu.iret()
+            return
         jiffies = self.jiffies() + 1
         self.machine.kernel_store(k.JIFFIES_VA, jiffies)
         self.work(WORK_TICK)
         if jiffies % 8 == 0:
             self.observe("tick clock", self.time.sched_clock())
+        self.cpu.iret()
+
+    def _invalidate_tlb(self, vector: int) -> None:
+        """smp_invalidate_interrupt: flush what the sender left, if this CPU runs that mm,
+        and clear this CPU's bit of flush_cpumask. Its own work is priced, not timed: under
+        a hypervisor that flushes for the guest there is no such interrupt."""
+        machine = self.machine
+        space = self.current_space
+        va = machine.load(k.FLUSH_VA)
+        if space is not None and space.struct == machine.load(k.FLUSH_MM):
+            if va == k.FLUSH_ALL:
+                self.mmu.flush_tlb_user()
+            else:
+                self.mmu.flush_tlb_single(va)
+        machine.execute(Cost.ATOMIC)
+        machine.store(k.FLUSH_CPUMASK, machine.load(k.FLUSH_CPUMASK) & ~(1 << machine.current))
+        machine.meter.charge(WORK, WORK_TLB_IPI)
+        self.apic.apic_write(lapic.EOI, 0)
         self.cpu.iret()
 
     def _device_interrupt(self, vector: int) -> None:

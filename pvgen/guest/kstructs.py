@@ -29,8 +29,10 @@ KERNEL_DATA_PFN = 7  # jiffies and other kernel variables, reached through the M
 MM_STRUCTS_PFN = 8
 THREADS_PFN = 9
 E820_PFN = 10  # the memory map that memory_setup fills in
-PATCH_SITES_PFN = 11  # one word per patchable call site
+PV_TEMPLATE_PFN = 11  # the patch template: the hook tables, one pointer per slot
 MEM_MAP_PFN = 16  # struct page array (addresses only; nothing is stored there)
+CALL_SITES_PFN = 160  # kernel text holding the hooks' call sites, 16 bytes a site
+CALL_SITES_FRAMES = 48
 KERNEL_MAPPED_FRAMES = 256  # the direct map covers the first megabyte: the kernel image
 FIRST_FREE_PFN = 256
 
@@ -58,6 +60,16 @@ DEVICE_EVENTS_VA = JIFFIES_VA + 8  # interrupts the network card has raised
 
 E820_MAP = E820_PFN << PAGE_SHIFT  # word 0: entries; then (start frame, frames) pairs
 
+# What a CPU that asks others to flush their TLBs leaves for them (tlb_32.c's flush_mm,
+# flush_va and flush_cpumask), a cpumask handed to flush_tlb_others, and a spinlock's word.
+FLUSH_MM = KERNEL_DATA + 0x100
+FLUSH_VA = KERNEL_DATA + 0x108
+FLUSH_CPUMASK = KERNEL_DATA + 0x110
+CPUMASK_SCRATCH = KERNEL_DATA + 0x118
+FLUSH_ALL = 0xFFFF_FFFF  # flush_va meaning every user mapping
+SPINLOCKS = KERNEL_DATA + 0x200  # one word per lock: ticket head and tail
+MAX_CPUS = 8
+
 # ---- kernel structures --------------------------------------------------------------------
 
 STRUCT_SLOT = 64  # bytes per mm_struct or thread_struct slot
@@ -71,8 +83,10 @@ TLS_ENTRIES = 3
 
 MEM_MAP = MEM_MAP_PFN << PAGE_SHIFT
 STRUCT_PAGE_SIZE = 32
-PATCH_SITES = PATCH_SITES_PFN << PAGE_SHIFT
-PATCH_SITE_LENGTH = 6  # `call *pv_ops+n`: ff 15 and a 32-bit address
+PV_TEMPLATE = PV_TEMPLATE_PFN << PAGE_SHIFT
+CALL_SITES = CALL_SITES_PFN << PAGE_SHIFT
+CALL_SITE_STRIDE = 16  # bytes reserved per call site (a site is at most 10 bytes)
+PATCH_BUFFER = PERCPU + 0x300  # insnbuf: where `patch` writes a site's new bytes
 
 
 def page_struct(pfn: int) -> int:
@@ -107,6 +121,7 @@ PAGE_FAULT_VECTOR = 14
 DEVICE_VECTOR = 0x31  # the network card's interrupt
 SYSCALL_VECTOR = 0x80
 LOCAL_TIMER_VECTOR = 0xEF
+INVALIDATE_TLB_VECTOR = 0xFD  # 2.6.26 i386: the TLB shootdown IPI
 SPURIOUS_VECTOR = 0xFF
 
 KERNEL_TEXT = PAGE_OFFSET + 0x0010_0000
@@ -117,6 +132,7 @@ ENTRY_SPURIOUS = KERNEL_TEXT + 0x2200
 ENTRY_SYSCALL = KERNEL_TEXT + 0x2300
 ENTRY_SYSENTER = KERNEL_TEXT + 0x2400
 ENTRY_DEVICE = KERNEL_TEXT + 0x2500
+ENTRY_INVALIDATE_TLB = KERNEL_TEXT + 0x2600
 
 KERNEL_STACKS = PAGE_OFFSET + 0x0080_0000  # thread i's stack tops at + (i + 1) * 8 KiB
 STACK_SIZE = 0x2000

@@ -35,7 +35,7 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import apic as lapic
 from .apic import LocalApic
@@ -170,8 +170,83 @@ class Tlb:
             self.entries.clear()
 
 
+#: General-purpose registers of the 32-bit architecture, by their encoding number.
+EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
+REGISTER_NAMES = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
+#: What the caller's code holds in each register while it calls a hook: values it keeps
+#: live across the call, so a hook that changes one it should keep corrupts the caller.
+INITIAL_REGISTERS = (
+    0,
+    0x1C0C_0001,
+    0x1D0D_0002,
+    0x1B0B_0003,
+    0x7FF0,
+    0x1E0E_0005,
+    0x1F0F_0006,
+    0x1A0A_0007,
+)
+FUNCTION_BASE = 0xC020_0000  # kernel text where the simulated functions are placed
+FUNCTION_ALIGN = 16
+
+
+class CodeSpace:
+    """Addresses of the simulated kernel's functions, for direct calls written at boot.
+
+    A Python callable stands for the code of a function; the first time its address is
+    asked for, it is placed at the next free slot of the kernel text. A patched call site
+    holds that address (as `call rel32`), and the CPU finds the function there again.
+    """
+
+    def __init__(self) -> None:
+        self._addresses: dict[tuple[int, object], int] = {}
+        self._functions: dict[int, Callable[..., object]] = {}
+
+    def address_of(self, function: Callable[..., object]) -> int:
+        key = (id(getattr(function, "__self__", None)), getattr(function, "__func__", function))
+        address = self._addresses.get(key)
+        if address is None:
+            address = FUNCTION_BASE + FUNCTION_ALIGN * len(self._addresses)
+            self._addresses[key] = address
+            self._functions[address] = function
+        return address
+
+    def function_at(self, address: int) -> Callable[..., object] | None:
+        return self._functions.get(address)
+
+
+#: What each CPU has of its own; the machine holds the current CPU's in its attributes and
+#: swaps them when another CPU runs (`switch_cpu`). Memory, the meter and the code are shared.
+PER_CPU = (
+    "interrupt_flag",
+    "iopl",
+    "cr0",
+    "cr2",
+    "cr3",
+    "cr4",
+    "debug",
+    "msrs",
+    "tsc",
+    "gdtr",
+    "idtr",
+    "ldtr",
+    "tr",
+    "tlb",
+    "apic",
+    "pending",
+    "in_service",
+    "interrupt_frames",
+    "interrupts_delivered",
+    "devices",
+    "_virtual_flag",
+    "executed",
+    "idled",
+)
+PER_CPU_AREA = 64  # bytes between two CPUs' copies of a per-CPU word (%fs-relative)
+
+
 class Machine:
-    """One x86 CPU with its memory, TLB and local APIC, and the meter that prices it."""
+    """x86 CPUs sharing memory, each with its TLB and local APIC, and the meter that prices
+    them. One CPU runs at a time (`current`); the others keep their state aside."""
 
     def __init__(self, platform: Platform, meter: Meter | None = None) -> None:
         self.platform = platform
@@ -199,6 +274,7 @@ class Machine:
         self._m2p: dict[int, int] = {}
         self.tlb = Tlb()
         self.apic = LocalApic()
+        self.code = CodeSpace()
         self._reset_registers()
         self.pending: set[int] = set()
         self.in_service: list[int] = []
@@ -206,12 +282,99 @@ class Machine:
         self.interrupts_delivered = 0
         self.devices: list[Device] = []
         self._virtual_flag: int | None = None  # machine address of a virtual IF mask word
+        self._virtual_flag_base: int | None = None  # the boot CPU's; others' follow it
         self._kernel_entry: KernelEntry | None = None
         # User/kernel transfers a hypervisor lets through without entering it, each priced
         # as the instruction the real path runs (`route_transfer`).
         self._direct: dict[Cost, Cost] = {}
+        self.executed = 0  # cycles this CPU has run (the meter's, while it was current)
+        self.idled = 0  # cycles this CPU has waited halted
+        self.started: set[int] = {0}  # CPUs that have been brought up
+        self.waiting_for_startup: set[int] = set()  # CPUs an INIT has reset
+        self.current = 0
+        self.cpus: list[dict[str, Any]] = [{}]  # the others' state; the current's is live
+        self._mark = 0
+
+    # ---- several CPUs -------------------------------------------------------------------
+
+    def add_cpu(self) -> int:
+        """A CPU in its reset state, not running; returns its number."""
+        index = len(self.cpus)
+        saved = self._save()
+        self._reset_registers()
+        self.tlb = Tlb()
+        self.apic = LocalApic(index)
+        self.pending, self.in_service, self.interrupt_frames = set(), [], []
+        self.interrupts_delivered, self.devices, self.executed, self.idled = 0, [], 0, 0
+        self._virtual_flag = None
+        if self._virtual_flag_base is not None:
+            self._virtual_flag = self._virtual_flag_base + PER_CPU_AREA * index
+            self.store_machine(self._virtual_flag, 1)
+        self.cpus.append(self._save())
+        self._restore(saved)
+        return index
+
+    def _save(self) -> dict[str, Any]:
+        state = {name: getattr(self, name) for name in PER_CPU}
+        state["regs"] = list(self.regs)
+        return state
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        for name in PER_CPU:
+            setattr(self, name, state[name])
+        self.regs[:] = state["regs"]  # the one list that call sites hold
+
+    def switch_cpu(self, index: int) -> None:
+        """Make CPU `index` the one that runs; what ran so far is booked to the last one."""
+        if index == self.current:
+            return
+        self.executed += self.meter.cycles - self._mark
+        self._mark = self.meter.cycles
+        self.cpus[self.current] = self._save()
+        self._restore(self.cpus[index])
+        self.current = index
+
+    def run_on(self, index: int, action: Callable[[], T]) -> T:
+        """Run `action` on CPU `index`, then return to the CPU that ran before."""
+        previous = self.current
+        self.switch_cpu(index)
+        try:
+            return action()
+        finally:
+            self.switch_cpu(previous)
+
+    def elapsed(self, index: int) -> int:
+        """Cycles of CPU `index`'s own time line: what it ran and what it waited halted."""
+        idled = self.idled if index == self.current else self.cpus[index]["idled"]
+        return self.executed_by(index) + int(idled)
+
+    def executed_by(self, index: int) -> int:
+        """Cycles CPU `index` has run so far."""
+        if index == self.current:
+            return self.executed + self.meter.cycles - self._mark
+        return int(self.cpus[index]["executed"])
+
+    def cpu_state(self, index: int, name: str) -> Any:
+        """A per-CPU attribute of CPU `index` (live for the current CPU)."""
+        return getattr(self, name) if index == self.current else self.cpus[index][name]
+
+    def send_interrupt(self, index: int, vector: int) -> None:
+        """Make `vector` pending on CPU `index` (an IPI's arrival)."""
+        if index == self.current:
+            self.pending.add(vector)
+        else:
+            self.cpus[index]["pending"].add(vector)
+
+    @property
+    def fs_base(self) -> int:
+        """The current CPU's offset into per-CPU data (what %fs adds)."""
+        return PER_CPU_AREA * self.current
 
     def _reset_registers(self) -> None:
+        if "regs" in vars(self):
+            self.regs[:] = INITIAL_REGISTERS  # the one list that call sites hold
+        else:
+            self.regs: list[int] = list(INITIAL_REGISTERS)
         self.interrupt_flag = False
         self.iopl = 0
         self.cr0 = CR0_PE | CR0_ET
@@ -317,6 +480,17 @@ class Machine:
     def store(self, gpa: int, value: int) -> None:
         """A kernel store through the direct map."""
         self.store_machine(self.machine_address(gpa), value)
+
+    def write_code(self, gpa: int, code: bytes) -> None:
+        """Store instruction bytes (a 16-byte aligned slot of at most 16 bytes)."""
+        padded = code.ljust(16, b"\0")
+        self.store(gpa, int.from_bytes(padded[:8], "little"))
+        self.store(gpa + 8, int.from_bytes(padded[8:], "little"))
+
+    def read_code(self, gpa: int, length: int) -> bytes:
+        """The first `length` instruction bytes of a 16-byte slot."""
+        words = self.load(gpa).to_bytes(8, "little") + self.load(gpa + 8).to_bytes(8, "little")
+        return words[:length]
 
     def clear_frame(self, pfn: int) -> None:
         self._frames.pop(self.machine_frame(pfn), None)
@@ -591,6 +765,27 @@ class Machine:
                 self.poll()
         else:
             self.apic.write(register, value, self.tsc)
+            if register == lapic.ICR_LOW:
+                self._interprocessor(value)
+
+    def _interprocessor(self, command: int) -> None:
+        """A write to ICR_LOW sends: INIT and STARTUP to wake a CPU, fixed for an IPI."""
+        target = self.apic.registers[lapic.ICR_HIGH] >> 24
+        if not 0 <= target < len(self.cpus) or target == self.current:
+            return
+        mode = command & lapic.ICR_MODE_MASK
+        if mode == lapic.ICR_INIT:
+            self.waiting_for_startup.add(target)
+        elif mode == lapic.ICR_STARTUP:
+            if target in self.waiting_for_startup:
+                self.waiting_for_startup.discard(target)
+                self.started.add(target)
+        else:
+            self.send_interrupt(target, command & 0xFF)
+
+    def start_cpu(self, index: int) -> None:
+        """A hypervisor brings CPU `index` up directly (no INIT/STARTUP)."""
+        self.started.add(index)
 
     def attach_device(self, device: Device) -> None:
         self.devices.append(device)
@@ -611,7 +806,9 @@ class Machine:
     # ---- interrupt flag -----------------------------------------------------------------
 
     def use_virtual_interrupt_flag(self, maddr: int) -> None:
-        """Interrupts are enabled while the word at `maddr` is 0 (a shared per-vCPU mask)."""
+        """Interrupts are enabled while the word at `maddr` is 0 (a shared per-vCPU mask);
+        CPU i's mask is `PER_CPU_AREA` * i bytes further."""
+        self._virtual_flag_base = maddr - self.fs_base
         self._virtual_flag = maddr
         self.store_machine(maddr, 0 if self.interrupt_flag else 1)
 
@@ -692,6 +889,7 @@ class Machine:
 
     def _run_gate(self, vector: int, cost: Cost) -> None:
         saved = self.host_mode
+        registers = list(self.regs)  # the entry code saves them all, the exit restores them
         self.host_mode = False  # the handler is guest code, whoever delivered the event
         try:
             handler = self.enter_gate(vector, cost)
@@ -700,6 +898,7 @@ class Machine:
             self._kernel_entry(vector, handler)
         finally:
             self.host_mode = saved
+            self.regs[:] = registers
 
     def enter_gate(self, vector: int, cost: Cost) -> int:
         """Push a frame and go through IDT gate `vector`; returns the handler's offset."""
@@ -760,6 +959,7 @@ class Machine:
             if wake is None or not self.interrupts_enabled():
                 raise MachineError("halted with no interrupt that could wake the CPU")
             self.meter.idle_cycles += max(0, wake - self.tsc)
+            self.idled += max(0, wake - self.tsc)
             self.tsc = max(self.tsc, wake)
             self._raise_due_interrupts()
         self.poll()

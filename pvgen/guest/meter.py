@@ -3,8 +3,8 @@
 Takes: charges and event counts from the machine and the backends, hook calls from the
 probe that wraps the dispatch object.
 Hands on: `Measurement`, a frozen reading (cycles, their breakdown, idle time, events such
-as hypercalls, batches, traps and VM exits, and calls per hook), and the difference of two
-readings, so that a workload's figures exclude the boot.
+as hypercalls, batches, traps and VM exits, calls per hook and the cycles spent in each
+hook), and the difference of two readings, so that a workload's figures exclude the boot.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ class Measurement:
     categories: dict[str, int] = field(default_factory=dict)
     events: dict[str, int] = field(default_factory=dict)
     hook_calls: dict[str, int] = field(default_factory=dict)
+    # Cycles from a hook's call site to its return, the call included: what the hook cost
+    # the kernel, less guest work and the hooks it ran in turn (an interrupt it let in).
+    hook_cycles: dict[str, int] = field(default_factory=dict)
 
     def event(self, name: str) -> int:
         return self.events.get(name, 0)
@@ -47,6 +50,7 @@ class Measurement:
             _difference(self.categories, earlier.categories),
             _difference(self.events, earlier.events),
             _difference(self.hook_calls, earlier.hook_calls),
+            _difference(self.hook_cycles, earlier.hook_cycles),
         )
 
 
@@ -64,6 +68,7 @@ class Meter:
         self.categories: Counter[str] = Counter()
         self.events: Counter[str] = Counter()
         self.hook_calls: Counter[str] = Counter()
+        self.hook_cycles: Counter[str] = Counter()
 
     def charge(self, category: str, cycles: int) -> None:
         self.cycles += cycles
@@ -79,4 +84,5 @@ class Meter:
             dict(self.categories),
             dict(self.events),
             dict(self.hook_calls),
+            dict(self.hook_cycles),
         )

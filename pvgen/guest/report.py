@@ -2,9 +2,10 @@
 
 Takes: `RunResult`s.
 Hands on: strings only (the CLI prints them): one run's cycles, breakdown, events,
-hypercalls by request and calls per hook; the side-by-side comparison of every backend on
-every workload (cycles relative to native); JSON of either; the measured calls per hook
-for `--emit-callsites`.
+hypercalls by request, what patching made of the call sites, and calls and cycles per
+hook; the side-by-side comparison of every backend on every workload (cycles relative to
+native); the cost of each hook per call with patching off and on (`--hook-costs`); JSON of
+each; the measured calls per hook for `--emit-callsites`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from .callsites import SiteKind
+from .costs import SPINNING
 from .meter import (
     BATCH,
     BATCHED,
@@ -24,7 +27,8 @@ from .meter import (
     TRAP,
     VM_EXIT,
 )
-from .sim import TARGET, RunResult
+from .sim import TARGET, PatchingPair, RunResult
+from .smp import ACK_WAIT, CONTENDED, IPI, PREEMPTED, SHOOTDOWN, SPINLOCK
 
 BASELINE = "native"
 TRANSITIONS = ((HYPERCALL, "hypercalls"), (TRAP, "traps"), (VM_EXIT, "vm exits"))
@@ -47,7 +51,8 @@ def run_text(result: RunResult) -> str:
     env = result.environment
     lines = [
         f"backend {result.backend} ({env.get('name', '?')}), workload {result.workload}, "
-        f"size {result.size}, seed {result.seed}, target {TARGET}, lazy MMU {lazy}",
+        f"size {result.size}, seed {result.seed}, target {TARGET}, lazy MMU {lazy}, "
+        f"patching {'on' if result.patching else 'off'}, {_cpus(result)}",
         f"cycles: {_n(run.cycles)} for the workload (boot: {_n(result.boot.cycles)}; "
         f"idle, not counted: {_n(run.idle_cycles)})",
     ]
@@ -68,6 +73,8 @@ def run_text(result: RunResult) -> str:
     lines += _by_prefix(run.events, f"{HYPERCALL}:", "hypercalls by request")
     lines += _by_prefix(run.events, f"{TRAP}:", "traps by instruction")
     lines += _by_prefix(run.events, f"{VM_EXIT}:", "vm exits by instruction")
+    lines += _smp_lines(result)
+    lines += _site_lines(result)
     lines += _hook_table(result)
     return "\n".join(lines) + "\n"
 
@@ -82,15 +89,63 @@ def _by_prefix(events: dict[str, int], prefix: str, title: str) -> list[str]:
     return [f"{title}:"] + [f"  {name:<32}{_n(count):>8}" for name, count in items]
 
 
+def _cpus(result: RunResult) -> str:
+    if result.cpus == 1:
+        return "1 cpu"
+    return f"{result.cpus} cpus on {result.pcpus} physical"
+
+
+def _smp_lines(result: RunResult) -> list[str]:
+    if result.cpus == 1:
+        return []
+    run = result.run
+    spinning = run.categories.get(SPINNING, 0)
+    return [
+        "cpus:",
+        f"  {'tlb shootdowns':<26}{_n(run.event(SHOOTDOWN)):>14}",
+        f"  {'ipis sent':<26}{_n(run.event(IPI)):>14}",
+        f"  {'spinlocks taken':<26}{_n(run.event(SPINLOCK)):>14}",
+        f"  {'of them contended':<26}{_n(run.event(CONTENDED)):>14}",
+        f"  {'behind a preempted vcpu':<26}{_n(run.event(PREEMPTED)):>14}",
+        f"  {'waits for ipi acks':<26}{_n(run.event(ACK_WAIT)):>14}",
+        f"  {'cycles spinning':<26}{_n(spinning):>14}  {_percent(spinning, run.cycles)}",
+    ]
+
+
+def _site_lines(result: RunResult) -> list[str]:
+    sites: dict[SiteKind, list[int]] = {}
+    for patch in result.sites.values():
+        hooks_and_sites = sites.setdefault(patch.kind, [0, 0])
+        hooks_and_sites[0] += 1
+        hooks_and_sites[1] += patch.sites
+    written = result.environment.get("patched_bytes", "0")
+    lines = [f"call sites ({_n(int(written))} bytes patched at boot):"]
+    for kind in SiteKind:
+        if kind in sites:
+            hooks, count = sites[kind]
+            lines.append(f"  {kind.value:<26}{_n(count):>14} sites of {hooks} hooks")
+    for path, register, value in result.clobbered[:5]:
+        lines.append(
+            f"  CLOBBERED: {path} changed %{register} (now {value:#x}), which its site keeps"
+        )
+    return lines
+
+
 def _hook_table(result: RunResult) -> list[str]:
     calls = result.run.hook_calls
     total = sum(calls.values())
     lines = [f"hook calls: {_n(total)} calls to {len(calls)} hooks"]
-    lines.append(f"  {'hook':<40}{'calls':>10}  {'share':>6}  handled by")
+    lines.append(
+        f"  {'hook':<40}{'calls':>10}  {'share':>6}  {'cycles/call':>11}  {'site':<13}  handled by"
+    )
     for path, count in sorted(calls.items(), key=lambda item: (-item[1], item[0])):
         handler = result.handled_by.get(path, "?")
         share = _percent(count, total)
-        lines.append(f"  {path:<40}{_n(count):>10}  {share}  {handler}")
+        per_call = result.run.hook_cycles.get(path, 0) / count
+        site = result.sites[path].kind.value if path in result.sites else "-"
+        lines.append(
+            f"  {path:<40}{_n(count):>10}  {share}  {per_call:>11.1f}  {site:<13}  {handler}"
+        )
     return lines
 
 
@@ -110,13 +165,21 @@ def _run_dict(result: RunResult) -> dict[str, object]:
         "seed": result.seed,
         "target": TARGET,
         "lazy_mmu": result.lazy_mmu,
+        "patching": result.patching,
+        "cpus": result.cpus,
+        "pcpus": result.pcpus,
         "cycles": run.cycles,
         "boot_cycles": result.boot.cycles,
         "idle_cycles": run.idle_cycles,
         "categories": run.categories,
         "events": run.events,
         "hook_calls": run.hook_calls,
+        "hook_cycles": run.hook_cycles,
         "handled_by": {path: result.handled_by[path] for path in run.hook_calls},
+        "call_sites": {
+            path: {"sites": patch.sites, "kind": patch.kind.value, "code": patch.code}
+            for path, patch in sorted(result.sites.items())
+        },
         "environment": result.environment,
         "state_digest": result.state.digest(),
     }
@@ -141,9 +204,11 @@ def _relative(cell: RunResult, cells: dict[tuple[str, str], RunResult]) -> float
 def compare_text(results: Sequence[RunResult]) -> str:
     backends, workloads, cells = _grid(results)
     first = results[0]
+    patching = "on" if first.patching else "off"
+    hosted = next((r for r in results if r.backend != BASELINE), first)  # bare metal has all
     lines = [
-        f"size {first.size}, seed {first.seed}, target {TARGET}: workload cycles relative "
-        f"to {BASELINE} (lower is cheaper)",
+        f"size {first.size}, seed {first.seed}, target {TARGET}, patching {patching},"
+        f" {_cpus(hosted)}: workload cycles relative to {BASELINE} (lower is cheaper)",
         "",
         f"{'workload':<16}{BASELINE + ' cycles':>16}" + "".join(f"{b:>9}" for b in backends),
     ]
@@ -170,6 +235,7 @@ def compare_text(results: Sequence[RunResult]) -> str:
 def compare_json(results: Sequence[RunResult]) -> str:
     backends, workloads, cells = _grid(results)
     first = results[0]
+    hosted = next((r for r in results if r.backend != BASELINE), first)
     table: dict[str, dict[str, dict[str, object]]] = {}
     for workload in workloads:
         table[workload] = {}
@@ -192,9 +258,107 @@ def compare_json(results: Sequence[RunResult]) -> str:
         "size": first.size,
         "seed": first.seed,
         "target": TARGET,
+        "patching": first.patching,
+        "cpus": first.cpus,
+        "pcpus": hosted.pcpus,
         "baseline": BASELINE,
         "backends": backends,
         "workloads": table,
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+# ---- what patching buys, per hook -----------------------------------------------------------
+
+
+def _per_call(result: RunResult | None, path: str) -> float | None:
+    if result is None:
+        return None
+    calls = result.run.hook_calls.get(path, 0)
+    return result.run.hook_cycles.get(path, 0) / calls if calls else None
+
+
+def _cost_cell(pair: PatchingPair, path: str) -> str:
+    before, after = _per_call(pair.unpatched, path), _per_call(pair.patched, path)
+    site = pair.patched.sites.get(path)
+    kind = site.kind.value.replace(" call", "").replace("direct jump", "jump") if site else "-"
+    left = "-" if before is None else f"{before:.0f}"
+    right = "-" if after is None else f"{after:.0f}"
+    return f"{left:>5} {right:>5} {kind:<8}"
+
+
+def _hooks_called(pairs: Sequence[PatchingPair]) -> list[tuple[str, int]]:
+    calls = pairs[0].patched.run.hook_calls
+    return sorted(
+        ((path, count) for path, count in calls.items() if count),
+        key=lambda item: (-item[1], item[0]),
+    )
+
+
+def hook_costs_text(pairs: Sequence[PatchingPair], limit: int | None = None) -> str:
+    """Per hook and backend: cycles per call unpatched, patched, and what the patched
+    sites do; then the workload's cycles both ways."""
+    first = pairs[0].patched
+    lines = [
+        f"workload {first.workload}, size {first.size}, seed {first.seed}, target {TARGET}:"
+        " cycles per hook call from its call site (the call, the hook, what it runs in the"
+        " hypervisor; not guest work), unpatched / patched / what patching left there",
+        "",
+        f"{'hook':<38}{'calls':>8}" + "".join(f"  {p.backend:^20}" for p in pairs),
+    ]
+    hooks = _hooks_called(pairs)
+    for path, count in hooks[:limit] if limit else hooks:
+        lines.append(
+            f"{path:<38}{_n(count):>8}" + "".join(f"  {_cost_cell(p, path)}" for p in pairs)
+        )
+    lines += ["", "workload cycles, unpatched -> patched:"]
+    for pair in pairs:
+        after = pair.patched.run.cycles
+        if pair.unpatched is None:
+            lines.append(f"  {pair.backend:<8} cannot boot unpatched: {pair.refused}")
+            continue
+        before = pair.unpatched.run.cycles
+        saving = 100 * (before - after) / before if before else 0.0
+        lines.append(
+            f"  {pair.backend:<8}{_n(before):>14} -> {_n(after):>14}  ({saving:.1f}% saved)"
+        )
+    same = all(p.unpatched is None or p.unpatched.state == p.patched.state for p in pairs) and all(
+        p.patched.state == pairs[0].patched.state for p in pairs
+    )
+    lines += ["", f"guest-visible state identical patched and unpatched: {'yes' if same else 'NO'}"]
+    return "\n".join(lines) + "\n"
+
+
+def hook_costs_json(pairs: Sequence[PatchingPair]) -> str:
+    from ..schemas import SIM_FORMAT
+
+    first = pairs[0].patched
+    hooks: dict[str, dict[str, object]] = {}
+    for path, count in _hooks_called(pairs):
+        cells: dict[str, object] = {}
+        for pair in pairs:
+            site = pair.patched.sites.get(path)
+            cells[pair.backend] = {
+                "unpatched": _per_call(pair.unpatched, path),
+                "patched": _per_call(pair.patched, path),
+                "site": site.kind.value if site else None,
+            }
+        hooks[path] = {"calls": count, "backends": cells}
+    document = {
+        "format": SIM_FORMAT,
+        "workload": first.workload,
+        "size": first.size,
+        "seed": first.seed,
+        "target": TARGET,
+        "backends": {
+            pair.backend: {
+                "unpatched_cycles": None if pair.unpatched is None else pair.unpatched.run.cycles,
+                "patched_cycles": pair.patched.run.cycles,
+                "refused": pair.refused or None,
+            }
+            for pair in pairs
+        },
+        "hooks": hooks,
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 

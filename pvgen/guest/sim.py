@@ -1,11 +1,13 @@
 """One simulation run: a machine, a backend chosen at boot, the kernel, a workload.
 
-Takes: a backend name, a workload name, a size and a seed (and the bindings, loaded from
-the spec when not given).
+Takes: a backend name, a workload name, a size and a seed, whether call sites are patched
+at boot (and the bindings, loaded from the spec when not given).
 Hands on: `RunResult`: the boot's and the workload's measurements (cycles, their breakdown,
-hypercalls, batches, traps, VM exits, calls per hook), which backend handled each hook,
-the guest-visible state at the end and the values read along the way. `compare` runs every
-backend on every workload.
+hypercalls, batches, traps, VM exits, calls and cycles per hook), which backend handled
+each hook, what patching made of each hook's call sites, the guest-visible state at the
+end and the values read along the way. `compare` runs every backend on every workload; `patching_pairs` runs backends with patching off and on.
+`BootFailure` (from `callsites`) says why a backend cannot boot, such as VMI without
+patching.
 
 Everything is deterministic: guest time advances with guest work only, and every choice
 comes from one `random.Random` seeded from the workload's name and the seed.
@@ -20,11 +22,12 @@ from dataclasses import dataclass
 from . import kstructs as k
 from .backends import BACKENDS, IMPLEMENTATIONS, BackendMismatch, install
 from .bindings import Bindings, load_bindings
+from .callsites import BootFailure, CallSites, SitePatch
 from .kernel import Kernel
-from .machine import Device, Machine
+from .machine import Device, Machine, Platform
 from .meter import Measurement
-from .probe import instrument
 from .process import Processes
+from .smp import Smp
 from .state import GuestState, capture
 from .syscalls import Syscalls
 from .workloads import WORKLOADS, Guest, run_workload
@@ -49,6 +52,7 @@ class RunResult:
     size: int
     seed: int
     lazy_mmu: bool
+    patching: bool
     boot: Measurement
     run: Measurement  # the workload alone
     handled_by: dict[str, str]  # hook path -> backend whose method the dispatch bound
@@ -56,6 +60,10 @@ class RunResult:
     readings: tuple[tuple[str, int], ...]
     environment: dict[str, str]
     log: tuple[str, ...]
+    sites: dict[str, SitePatch]  # hook path -> what patching made of its call sites
+    clobbered: tuple[tuple[str, str, int], ...]  # (hook, register, value) a call broke
+    cpus: int = 1
+    pcpus: int = 1
 
 
 def simulate(
@@ -65,15 +73,68 @@ def simulate(
     size: int = DEFAULT_SIZE,
     seed: int = 0,
     lazy_mmu: bool = True,
+    patching: bool = True,
+    cpus: int = 1,
+    pcpus: int | None = None,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
     """Boot a guest on `backend` and run `workload` for `size` steps. Raises
-    `BackendMismatch` if the spec does not give `backend` the simulated target."""
-    if backend not in IMPLEMENTATIONS:
-        raise ValueError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
+    `BackendMismatch` if the spec does not give `backend` the simulated target, and
+    `BootFailure` if the backend cannot boot so (a must-patch hook, patching off). With
+    `cpus` > 1 the other CPUs run a server process's threads (see `smp`), on `pcpus`
+    physical CPUs (default: as many as `cpus`; on bare metal always as many)."""
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload '{workload}'; choose from {', '.join(WORKLOADS)}")
+    kernel = prepare(backend, seed=seed, lazy_mmu=lazy_mmu, patching=patching, bindings=bindings)
+    machine, sites = kernel.machine, kernel.sites
+    assert sites is not None
+    rng = random.Random(f"{workload}/{seed}")
+    processes = Processes(kernel, kernel.boot(), rng)
+    bare = IMPLEMENTATIONS[backend].PLATFORM is Platform.BARE_METAL  # no hypervisor to share
+    smp = Smp(kernel, processes, sites.backends, cpus, cpus if bare else pcpus or cpus, seed)
+    smp.boot()
+    booted = machine.meter.reading()
+    guest = Guest(kernel, processes, Syscalls(kernel, processes, rng), rng)
+    label = f"{backend} {workload}"
+    step = None if progress is None else lambda done, total: progress(done, total, label)
+    ran = run_workload(guest, workload, size, step, smp.between_steps if smp.threads else None)
+    finished = machine.meter.reading()
+    ran.finish()  # compared with the rest of the state, not priced
+    readings = tuple(kernel.readings)
+    return RunResult(
+        backend=backend,
+        workload=workload,
+        size=size,
+        seed=seed,
+        lazy_mmu=lazy_mmu,
+        patching=patching,
+        boot=booted,
+        run=finished.minus(booted),
+        handled_by=sites.handled_by,
+        state=capture(kernel, processes),
+        cpus=cpus,
+        pcpus=smp.schedule.pcpus,
+        readings=readings,
+        environment=dict(kernel.environment),
+        log=tuple(kernel.log),
+        sites=sites.summary(),
+        clobbered=tuple(sites.clobbered),
+    )
+
+
+def prepare(
+    backend: str,
+    *,
+    seed: int = 0,
+    lazy_mmu: bool = True,
+    patching: bool = True,
+    bindings: Bindings | None = None,
+) -> Kernel:
+    """A machine with `backend` installed, its call sites laid out, and the kernel, not yet
+    booted (`Kernel.boot` patches the sites). Raises `BackendMismatch` as `simulate`."""
+    if backend not in IMPLEMENTATIONS:
+        raise ValueError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
     bindings = bindings or load_bindings()
     if TARGET not in bindings.patch_ids:
         raise BackendMismatch(
@@ -91,38 +152,36 @@ def simulate(
     implementation, native = install(bindings, backend, machine, TARGET)
     ops = bindings.dispatch(implementation, native, TARGET)
     patch_ids = bindings.patch_ids[TARGET]
-    handled_by = instrument(ops, bindings.hooks, patch_ids, TARGET, machine.meter)
-    rng = random.Random(f"{workload}/{seed}")
-    kernel = Kernel(ops, machine, bindings.types, patch_ids, lazy_mmu=lazy_mmu)
-    processes = Processes(kernel, kernel.boot(), rng)
-    booted = machine.meter.reading()
-    guest = Guest(kernel, processes, Syscalls(kernel, processes, rng), rng)
-    label = f"{backend} {workload}"
-    step = None if progress is None else lambda done, total: progress(done, total, label)
-    ran = run_workload(guest, workload, size, step)
-    finished = machine.meter.reading()
-    ran.finish()  # compared with the rest of the state, not priced
-    readings = tuple(kernel.readings)
-    return RunResult(
-        backend=backend,
-        workload=workload,
-        size=size,
-        seed=seed,
+    sites = CallSites(
+        ops,
+        bindings.hooks,
+        patch_ids,
+        bindings.conventions,
+        bindings.must_patch.get(backend, ()),
+        machine,
+        backend,
+    )
+    sites.bind_patcher(implementation, native)
+    return Kernel(
+        ops,
+        machine,
+        bindings.types,
+        patch_ids,
+        sites=sites,
+        patching=patching,
         lazy_mmu=lazy_mmu,
-        boot=booted,
-        run=finished.minus(booted),
-        handled_by=handled_by,
-        state=capture(kernel, processes),
-        readings=readings,
-        environment=dict(kernel.environment),
-        log=tuple(kernel.log),
     )
 
 
-def runnable(bindings: Bindings | None = None) -> tuple[str, ...]:
-    """The backends that run on the simulated target, native first."""
+def runnable(bindings: Bindings | None = None, *, patching: bool = True) -> tuple[str, ...]:
+    """The backends that run on the simulated target, native first; without patching,
+    only those that need no call site patched."""
     bindings = bindings or load_bindings()
-    return tuple(b for b in BACKENDS if TARGET in bindings.runs_on.get(b, ()))
+    return tuple(
+        b
+        for b in BACKENDS
+        if TARGET in bindings.runs_on.get(b, ()) and (patching or not bindings.must_patch.get(b))
+    )
 
 
 def compare(
@@ -131,16 +190,83 @@ def compare(
     seed: int = 0,
     backends: Sequence[str] | None = None,
     workloads: Sequence[str] = tuple(WORKLOADS),
+    patching: bool = True,
+    cpus: int = 1,
+    pcpus: int | None = None,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> list[RunResult]:
     """Every backend that runs on the simulated target (or those given) on every workload,
-    workload by workload."""
+    workload by workload; without patching, the backends that boot without it."""
     bindings = bindings or load_bindings()
     if backends is None:
-        backends = runnable(bindings)
+        backends = runnable(bindings, patching=patching)
     return [
-        simulate(b, w, size=size, seed=seed, bindings=bindings, progress=progress)
+        simulate(
+            b,
+            w,
+            size=size,
+            seed=seed,
+            patching=patching,
+            cpus=cpus,
+            pcpus=pcpus,
+            bindings=bindings,
+            progress=progress,
+        )
         for w in workloads
         for b in backends
     ]
+
+
+@dataclass(frozen=True)
+class PatchingPair:
+    """One backend on one workload, with its call sites left alone and patched."""
+
+    backend: str
+    unpatched: RunResult | None  # None: the backend cannot boot without patching
+    refused: str  # why not, when unpatched is None
+    patched: RunResult
+
+
+def patching_pairs(
+    backends: Sequence[str],
+    workload: str,
+    *,
+    size: int = DEFAULT_SIZE,
+    seed: int = 0,
+    cpus: int = 1,
+    pcpus: int | None = None,
+    bindings: Bindings | None = None,
+    progress: Progress | None = None,
+) -> list[PatchingPair]:
+    """Each backend on `workload` twice, patching off and on: what patching buys."""
+    bindings = bindings or load_bindings()
+    pairs = []
+    for backend in backends:
+        patched = simulate(
+            backend,
+            workload,
+            size=size,
+            seed=seed,
+            cpus=cpus,
+            pcpus=pcpus,
+            bindings=bindings,
+            progress=progress,
+        )
+        try:
+            unpatched: RunResult | None = simulate(
+                backend,
+                workload,
+                size=size,
+                seed=seed,
+                patching=False,
+                cpus=cpus,
+                pcpus=pcpus,
+                bindings=bindings,
+                progress=progress,
+            )
+            refused = ""
+        except BootFailure as exc:
+            unpatched, refused = None, str(exc)
+        pairs.append(PatchingPair(backend, unpatched, refused, patched))
+    return pairs

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
+from functools import partial
 
 from . import apic as lapic
 from . import kstructs as k
@@ -55,6 +56,9 @@ class GuestState:
     descriptors: tuple[tuple[str, int, int], ...]  # (table, slot, descriptor)
     readings: int
     readings_digest: str
+    # The other CPUs, each as its kernel sees it: (cpu, what, value); translations of its
+    # address space's pages through its own TLB among them.
+    other_cpus: tuple[tuple[int, str, int], ...] = ()
 
     def digest(self) -> str:
         """A short fingerprint: equal states have equal digests."""
@@ -97,7 +101,30 @@ def capture(kernel: Kernel, processes: Processes) -> GuestState:
         descriptors=tuple(_descriptors(kernel)),
         readings=len(kernel.readings),
         readings_digest=readings_digest(kernel.readings),
+        other_cpus=tuple(_other_cpus(kernel)),
     )
+
+
+def _other_cpus(kernel: Kernel) -> Iterator[tuple[int, str, int]]:
+    machine = kernel.machine
+    for cpu in range(1, len(machine.cpus)):
+        yield from machine.run_on(cpu, partial(_this_cpu_list, kernel, cpu))
+
+
+def _this_cpu_list(kernel: Kernel, cpu: int) -> list[tuple[int, str, int]]:
+    return list(_this_cpu(kernel, cpu))
+
+
+def _this_cpu(kernel: Kernel, cpu: int) -> Iterator[tuple[int, str, int]]:
+    yield cpu, "cr0", int(kernel.cpu.read_cr0())
+    yield cpu, "cr3", int(kernel.mmu.read_cr3())
+    yield cpu, "cr4", int(kernel.cpu.read_cr4())
+    yield cpu, "interrupts enabled", int(kernel.irq.save_fl()) & EFLAGS_IF
+    yield cpu, "tsc", kernel.machine.tsc
+    space = kernel.current_space
+    if space is not None:
+        for va, frame in _translations(kernel, space):
+            yield cpu, f"translation {va:#x}", frame
 
 
 def _live_spaces(processes: Processes) -> list[AddressSpace]:

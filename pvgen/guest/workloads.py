@@ -305,14 +305,20 @@ WORKLOADS: dict[str, type[Workload]] = {
 
 
 def run_workload(
-    guest: Guest, name: str, size: int, progress: Callable[[int, int], None] | None = None
+    guest: Guest,
+    name: str,
+    size: int,
+    progress: Callable[[int, int], None] | None = None,
+    between: Callable[[], None] | None = None,
 ) -> Workload:
-    """Set up workload `name` and run `size` steps; `progress(done, size)` after each.
-    Returns the workload, for its `finish`."""
+    """Set up workload `name` and run `size` steps; `between()` after each step (the other
+    CPUs' turn), then `progress(done, size)`. Returns the workload, for its `finish`."""
     workload = WORKLOADS[name](guest)
     workload.setup()
     for done in range(1, size + 1):
         workload.step()
+        if between is not None:
+            between()
         if progress is not None:
             progress(done, size)
     return workload

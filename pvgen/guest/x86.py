@@ -40,6 +40,21 @@ FRAME_MASK = 0x000F_FFFF_FFFF_F000
 #: PAE paging: (shift, index mask) of the PDPT, page directory and page table.
 PAE_LEVELS = ((30, 0x3), (21, 0x1FF), (12, 0x1FF))
 
+#: The registers a call site lets its callee change (the kernel's CLBR_* of 32-bit x86).
+CLBR_NONE = 0
+CLBR_EAX = 1 << 0
+CLBR_ECX = 1 << 1
+CLBR_EDX = 1 << 2
+CLBR_ANY = CLBR_EAX | CLBR_ECX | CLBR_EDX
+CLOBBER_BITS = {"eax": CLBR_EAX, "ecx": CLBR_ECX, "edx": CLBR_EDX}
+
+#: Encodings a patcher writes over a call site.
+CALL_REL32 = 0xE8  # call rel32
+JMP_REL32 = 0xE9  # jmp rel32
+UD2 = bytes.fromhex("0f0b")  # the kernel's BUG: a NULL hook's call site traps
+NOP = 0x90
+FS_PREFIX = 0x64
+
 INTERRUPT_GATE = 0xE
 TRAP_GATE = 0xF
 TSS_AVAILABLE = 0x9

@@ -3,7 +3,10 @@
 Takes: the machine the guest runs on, the generated entry types, and the target's patch IDs.
 Hands on: `Backend`, the base of the five implementations (each joined with its generated
 stub by `backends.bound_class`), with helpers for the kernel structures that hooks receive
-by pointer and for the lazy-mode bracket.
+by pointer, for the lazy-mode bracket, and for patching call sites (the kernel's
+`paravirt_patch_default` and its helpers, which every backend's `patch` ends in); the
+`paravirt_nop` and `clobbers` marks a backend puts on its functions for the patcher and
+the CPU.
 
 An implementation class defines exactly the hooks and data members of its stub, named after
 the hook paths (`pv_mmu_ops_set_pte`), and nothing else that is public; helpers start with
@@ -24,8 +27,40 @@ from ..bindings import GuestTypes
 from ..costs import Cost
 from ..machine import Machine, MachineError, Platform
 from ..meter import TRAP
+from ..x86 import CALL_REL32, CLBR_ANY, CLOBBER_BITS, JMP_REL32, UD2
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., object])
+
+#: Hooks that never return to their call site: patched to a jump, not a call
+#: (`paravirt_patch_default` of Linux 2.6.26, arch/x86/kernel/paravirt.c).
+JUMP_HOOKS = frozenset({"pv_cpu_ops.iret", "pv_cpu_ops.irq_enable_syscall_ret"})
+CALL_LENGTH = 5  # call rel32 / jmp rel32
+
+
+def paravirt_nop(function: F) -> F:
+    """Mark a hook function that does nothing: its call sites are patched away."""
+    function.__dict__["paravirt_nop"] = True
+    return function
+
+
+def clobbers(*registers: str) -> Callable[[F], F]:
+    """Mark a function that changes only these registers (an assembly routine or ROM
+    entry); an unmarked function follows the C convention (eax, ecx and edx)."""
+    mask = 0
+    for register in registers:
+        mask |= CLOBBER_BITS[register]
+
+    def mark(function: F) -> F:
+        function.__dict__["pv_clobbers"] = mask
+        return function
+
+    return mark
+
+
+def function_clobbers(function: object) -> int:
+    """The registers a call to `function` may change."""
+    return int(getattr(function, "pv_clobbers", CLBR_ANY))
 
 
 class LazyMode(enum.Enum):
@@ -45,6 +80,74 @@ class Backend:
         self.types = types
         self.patch_ids = patch_ids
         self.lazy = LazyMode.NONE
+        self._paths = {patch_id: path for path, patch_id in patch_ids.items()}
+        # What the kernel's table holds in slot `patch_id`: set when the call sites are
+        # laid out (`CallSites`), read by the patcher as the kernel reads the template.
+        self.template_slot: Callable[[int], object] | None = None
+        # The kernel's send_IPI_mask(cpumask, vector), for hooks that interrupt other CPUs.
+        self.ipi_sender: Callable[[int, int], None] | None = None
+        # smp_ops.cpu_up(cpu, start_eip, start_esp) where the backend starts vCPUs itself
+        # (smp_ops is not a paravirt table in 2.6.26); None: INIT and STARTUP IPIs.
+        self.smp_cpu_up: Callable[[int, int, int], None] | None = None
+
+    # ---- patching call sites (arch/x86/kernel/paravirt.c of Linux 2.6.26) --------------
+
+    def _hook_path(self, patch_id: int) -> str:
+        return self._paths.get(patch_id, "")
+
+    @staticmethod
+    def _fits(code: bytes, room: int) -> bool:
+        return len(code) <= room
+
+    def _patch_insns(self, insnbuf: int, room: int, code: bytes) -> int:
+        """paravirt_patch_insns: copy `code` if it fits; else leave the site as it is."""
+        if len(code) > room:
+            return room
+        self.machine.write_code(insnbuf, code)
+        return len(code)
+
+    def _patch_branch(self, opcode: int, insnbuf: int, target: object, addr: int, room: int) -> int:
+        if room < CALL_LENGTH:
+            return room
+        destination = self.machine.code.address_of(target)  # type: ignore[arg-type]
+        relative = (destination - (addr + CALL_LENGTH)) & 0xFFFF_FFFF
+        self.machine.write_code(insnbuf, bytes([opcode]) + relative.to_bytes(4, "little"))
+        return CALL_LENGTH
+
+    def _patch_call(
+        self,
+        insnbuf: int,
+        target: object,
+        target_clobbers: int,
+        addr: int,
+        site_clobbers: int,
+        room: int,
+    ) -> int:
+        """paravirt_patch_call: a direct call, unless the target may change a register the
+        site keeps (then the indirect call, with whatever the site saves, stays)."""
+        if target_clobbers & ~site_clobbers:
+            return room
+        return self._patch_branch(CALL_REL32, insnbuf, target, addr, room)
+
+    def _patch_jump(self, insnbuf: int, target: object, addr: int, room: int) -> int:
+        return self._patch_branch(JMP_REL32, insnbuf, target, addr, room)
+
+    def _patch_default(
+        self, patch_id: int, clobber: int, insnbuf: int, addr: int, room: int
+    ) -> int:
+        """paravirt_patch_default: what the table holds decides. NULL: ud2 (a call is a
+        BUG); a paravirt_nop: nothing; iret and sysexit: a jump; anything else: a direct
+        call, assumed to clobber every caller-saved register."""
+        if self.template_slot is None:
+            raise MachineError("patch called before the call sites were laid out")
+        function = self.template_slot(patch_id)
+        if function is None:
+            return self._patch_insns(insnbuf, room, UD2)
+        if getattr(function, "paravirt_nop", False):
+            return 0
+        if self._hook_path(patch_id) in JUMP_HOOKS:
+            return self._patch_jump(insnbuf, function, addr, room)
+        return self._patch_call(insnbuf, function, CLBR_ANY, addr, clobber, room)
 
     # ---- lazy-mode bookkeeping (the kernel never nests the two brackets) ------------
 

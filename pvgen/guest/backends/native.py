@@ -15,9 +15,11 @@ from ..bindings import PgdValue, PmdValue, PteValue, PudValue
 from ..costs import Cost
 from ..machine import Platform
 from ..x86 import CR4_PGE
-from .base import Backend, LazyMode
+from .base import Backend, LazyMode, paravirt_nop
 
-#: What `patch` writes over a call site: the native instructions of the hooks that have them.
+#: What native_patch writes over a call site: the DEF_NATIVE sequences of Linux 2.6.26's
+#: arch/x86/kernel/paravirt_patch_32.c, eleven hooks; every other hook goes to
+#: paravirt_patch_default (a direct call, a nop, or ud2 for a NULL slot).
 NATIVE_CODE = {
     "pv_irq_ops.save_fl": bytes.fromhex("9c58"),  # pushf; pop %eax
     "pv_irq_ops.restore_fl": bytes.fromhex("509d"),  # push %eax; popf
@@ -36,7 +38,11 @@ BIOS_LOW_MEMORY_FRAMES = 0x9F  # 636 KiB below the ISA hole
 
 
 class NativeHooks(Backend):
-    """Bare hardware: every hook is the privileged instruction (or plain store) it names."""
+    """Bare hardware: every hook is the privileged instruction (or plain store) it names.
+
+    The hooks marked `paravirt_nop` are the ones Linux 2.6.26 fills with paravirt_nop
+    (arch/x86/kernel/paravirt.c): their call sites are patched away at boot.
+    """
 
     PLATFORM = Platform.BARE_METAL
 
@@ -48,16 +54,12 @@ class NativeHooks(Backend):
     # ---- pv_init_ops ------------------------------------------------------------------
 
     def pv_init_ops_patch(self, type: int, clobber: int, insnbuf: int, addr: int, len: int) -> int:
-        return self._patch_site(type, insnbuf, len)
+        code = NATIVE_CODE.get(self._hook_path(type))
+        if code is not None:
+            return self._patch_insns(insnbuf, len, code)
+        return self._patch_default(type, clobber, insnbuf, addr, len)
 
-    def _patch_site(self, patch_id: int, insnbuf: int, room: int) -> int:
-        path = next((p for p, i in self.patch_ids.items() if i == patch_id), "")
-        code = NATIVE_CODE.get(path)
-        if code is None or len(code) > room:
-            return room  # the indirect call stays
-        self.machine.store(insnbuf, int.from_bytes(code, "little"))
-        return len(code)
-
+    @paravirt_nop
     def pv_init_ops_arch_setup(self) -> None:
         return None
 
@@ -200,9 +202,11 @@ class NativeHooks(Backend):
     def pv_cpu_ops_swapgs(self) -> None:
         self.machine.swapgs()
 
+    @paravirt_nop
     def pv_cpu_ops_lazy_mode_enter(self) -> None:
         self._enter_lazy(LazyMode.CPU)
 
+    @paravirt_nop
     def pv_cpu_ops_lazy_mode_leave(self) -> None:
         self._leave_lazy(LazyMode.CPU)
 
@@ -247,6 +251,7 @@ class NativeHooks(Backend):
     def pv_apic_ops_setup_secondary_clock(self) -> None:
         self._program_timer()
 
+    @paravirt_nop
     def pv_apic_ops_startup_ipi_hook(
         self, phys_apicid: int, start_eip: int, start_esp: int
     ) -> None:
@@ -275,12 +280,15 @@ class NativeHooks(Backend):
     def pv_mmu_ops_write_cr3(self, val: int) -> None:
         self.machine.write_cr3(val)
 
+    @paravirt_nop
     def pv_mmu_ops_activate_mm(self, prev: int, next: int) -> None:
         return None
 
+    @paravirt_nop
     def pv_mmu_ops_dup_mmap(self, oldmm: int, mm: int) -> None:
         return None
 
+    @paravirt_nop
     def pv_mmu_ops_exit_mmap(self, mm: int) -> None:
         return None
 
@@ -296,26 +304,46 @@ class NativeHooks(Backend):
         self.machine.invlpg(addr)
 
     def pv_mmu_ops_flush_tlb_others(self, cpus: int, mm: int, va: int) -> None:
-        return None  # one CPU: there are no others to interrupt
+        # native_flush_tlb_others (tlb_32.c): leave what to flush for the others, send them
+        # the invalidate IPI, and wait until each has cleared its bit of flush_cpumask.
+        m = self.machine
+        mask = m.load(cpus)
+        if not mask or self.ipi_sender is None:
+            return
+        m.store(k.FLUSH_MM, mm)
+        m.store(k.FLUSH_VA, va)
+        m.execute(Cost.ATOMIC)
+        m.store(k.FLUSH_CPUMASK, mask)
+        self.ipi_sender(mask, k.INVALIDATE_TLB_VECTOR)
+        for cpu in range(len(m.cpus)):
+            if mask >> cpu & 1:
+                m.run_on(cpu, m.poll)  # the other CPU takes the interrupt
 
+    @paravirt_nop
     def pv_mmu_ops_alloc_pte(self, mm: int, pfn: int) -> None:
         return None
 
+    @paravirt_nop
     def pv_mmu_ops_alloc_pmd(self, mm: int, pfn: int) -> None:
         return None
 
+    @paravirt_nop
     def pv_mmu_ops_alloc_pmd_clone(self, pfn: int, clonepfn: int, start: int, count: int) -> None:
         return None
 
+    @paravirt_nop
     def pv_mmu_ops_alloc_pud(self, mm: int, pfn: int) -> None:
         return None
 
+    @paravirt_nop
     def pv_mmu_ops_release_pte(self, pfn: int) -> None:
         return None
 
+    @paravirt_nop
     def pv_mmu_ops_release_pmd(self, pfn: int) -> None:
         return None
 
+    @paravirt_nop
     def pv_mmu_ops_release_pud(self, pfn: int) -> None:
         return None
 
@@ -328,9 +356,11 @@ class NativeHooks(Backend):
     def pv_mmu_ops_set_pmd(self, pmdp: int, pmdval: PmdValue) -> None:
         self.machine.write_page_table(pmdp, pmdval.pmd)
 
+    @paravirt_nop
     def pv_mmu_ops_pte_update(self, mm: int, addr: int, ptep: int) -> None:
         return None
 
+    @paravirt_nop
     def pv_mmu_ops_pte_update_defer(self, mm: int, addr: int, ptep: int) -> None:
         return None
 
@@ -383,8 +413,10 @@ class NativeHooks(Backend):
         self.machine.execute(Cost.INVLPG)
         return k.page_frame(page) << 12
 
+    @paravirt_nop
     def pv_mmu_ops_lazy_mode_enter(self) -> None:
         self._enter_lazy(LazyMode.MMU)
 
+    @paravirt_nop
     def pv_mmu_ops_lazy_mode_leave(self) -> None:
         self._leave_lazy(LazyMode.MMU)

@@ -7,6 +7,12 @@ shadow of the vCPU's registers and a virtual interrupt flag, so reads and flag c
 stay in the guest; routines that change what the monitor must know (CR3, CR0, descriptor
 tables, page tables, TLB flushes) enter the monitor. In lazy mode the ROM defers those
 notifications and enters the monitor once, when the bracket closes.
+
+Its patcher (vmi_patch of Linux 2.6.26, arch/x86/kernel/vmi_32.c) patches six hooks with
+what the ROM says to put there: a direct call into the ROM routine (a jump for iret and
+sysexit, which do not return). ROM routines keep every register but eax, so they may take
+the callee-save sites. iret and irq_enable_syscall_ret must be patched (their slots hold
+sentinels); every other call site keeps its indirect call.
 """
 
 from __future__ import annotations
@@ -20,10 +26,20 @@ from ..costs import Cost
 from ..machine import Machine, Platform
 from ..meter import ROM_CALL
 from ..x86 import EFLAGS_IF, PAGE_SHIFT
-from .base import Backend, LazyMode
+from .base import JUMP_HOOKS, Backend, LazyMode, clobbers, function_clobbers
 from .hypercalls import HypervisorGate
 
 T = TypeVar("T")
+
+#: The hooks vmi_patch patches, and the ROM routine each call site then reaches.
+ROM_PATCHED = {
+    "pv_irq_ops.irq_disable": "pv_irq_ops_irq_disable",
+    "pv_irq_ops.irq_enable": "pv_irq_ops_irq_enable",
+    "pv_irq_ops.restore_fl": "pv_irq_ops_restore_fl",
+    "pv_irq_ops.save_fl": "pv_irq_ops_save_fl",
+    "pv_cpu_ops.iret": "pv_cpu_ops_iret",
+    "pv_cpu_ops.irq_enable_syscall_ret": "pv_cpu_ops_irq_enable_syscall_ret",
+}
 
 DEFERRED_LIMIT = 64  # notifications the ROM queues before it must enter the monitor
 ROM_DATA_PAGE_OFFSET = 1  # the ROM's data page sits just past the guest's RAM
@@ -88,11 +104,14 @@ class VmiHooks(Backend):
     # ---- pv_init_ops ------------------------------------------------------------------
 
     def pv_init_ops_patch(self, type: int, clobber: int, insnbuf: int, addr: int, len: int) -> int:
-        call_rom = 5  # call rel32 to the ROM routine
-        if call_rom > len:
+        path = self._hook_path(type)
+        routine = ROM_PATCHED.get(path)
+        if routine is None:
             return len
-        self.machine.store(insnbuf, 0xE8)
-        return call_rom
+        function = getattr(self, routine)
+        if path in JUMP_HOOKS:
+            return self._patch_jump(insnbuf, function, addr, len)
+        return self._patch_call(insnbuf, function, function_clobbers(function), addr, clobber, len)
 
     # ---- pv_time_ops ------------------------------------------------------------------
 
@@ -190,9 +209,11 @@ class VmiHooks(Backend):
     def pv_cpu_ops_read_tsc(self) -> int:
         return self._rom("RDTSC").rdtsc()
 
+    @clobbers("eax")
     def pv_cpu_ops_irq_enable_syscall_ret(self) -> None:
         self._monitor_call("SYSEXIT", self.machine.sysexit)
 
+    @clobbers("eax")
     def pv_cpu_ops_iret(self) -> None:
         self._monitor_call("IRET", self.machine.iret)
 
@@ -204,9 +225,11 @@ class VmiHooks(Backend):
 
     # ---- pv_irq_ops ---------------------------------------------------------------------
 
+    @clobbers("eax")
     def pv_irq_ops_save_fl(self) -> int:
         return EFLAGS_IF if self._rom("GetInterruptMask").interrupts_enabled() else 0
 
+    @clobbers("eax")
     def pv_irq_ops_restore_fl(self, flags: int) -> None:
         self._rom("SetInterruptMask")
         if flags & EFLAGS_IF:
@@ -214,9 +237,11 @@ class VmiHooks(Backend):
         else:
             self.machine.mask_virtual_interrupts(True)
 
+    @clobbers("eax")
     def pv_irq_ops_irq_disable(self) -> None:
         self._rom("DisableInterrupts").mask_virtual_interrupts(True)
 
+    @clobbers("eax")
     def pv_irq_ops_irq_enable(self) -> None:
         self._rom("EnableInterrupts")
         self._unmask()

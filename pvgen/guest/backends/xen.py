@@ -28,6 +28,8 @@ Xen guest:
   pending flag is tested, and a native iret returns from ring 1; only VM86 and NMI frames
   take the iret hypercall, and this guest has neither. The guest keeps its own view (its
   fast path is sysenter and sysexit); the machine prices the route Xen really takes.
+- Its patcher (xen_patch) puts the direct interrupt-flag sequences of xen-asm_32.S over the
+  call sites they fit; everything else gets paravirt_patch_default.
 """
 
 from __future__ import annotations
@@ -43,20 +45,48 @@ from ..meter import WARNING
 from ..x86 import (
     EFLAGS_IF,
     FRAME_MASK,
+    FS_PREFIX,
     MSR_SYSENTER_CS,
     MSR_SYSENTER_EIP,
     MSR_SYSENTER_ESP,
     PAGE_SHIFT,
     PTE_PRESENT,
 )
-from .base import Backend, LazyMode
+from .base import Backend, LazyMode, paravirt_nop
 from .hypercalls import HypervisorGate
 
 MULTICALL_BATCH = 32  # requests per multicall before the buffer must be sent
 VCPU_MASK_OFFSET = 8  # evtchn_upcall_mask in the shared page
+VCPU_PENDING_OFFSET = 0  # evtchn_upcall_pending
 CALLBACK_MSRS = frozenset({MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP})
 USER_PGD_SLOTS = range(k.KERNEL_PGD_INDEX)  # the kernel's gigabyte is pinned once, at boot
 ALL_PGD_SLOTS = range(4)
+
+
+def _direct_sequences(mask: int, pending: int) -> dict[str, bytes]:
+    """The 32-bit direct forms of the interrupt-flag hooks (xen-asm_32.S of 2.6.26, which
+    reach vcpu_info through the per-CPU %fs segment), encoded: only what fits a call site
+    is copied there, and on 32-bit that is irq_disable alone (the sites of the callee-save
+    hooks are 10 bytes: push %ecx; push %edx; call *op; pop %edx; pop %ecx)."""
+    fs = bytes([FS_PREFIX])
+
+    def at(address: int) -> bytes:
+        return address.to_bytes(4, "little")
+
+    movb_mask = fs + b"\xc6\x05" + at(mask)  # movb $imm8, %fs:mask
+    test_pending = fs + b"\xf6\x05" + at(pending) + b"\xff"  # testb $0xff, %fs:pending
+    check_events = b"\x74\x05" + b"\xe8" + bytes(4)  # jz 1f; call check_events; 1:
+    return {
+        "pv_irq_ops.irq_disable": movb_mask + b"\x01",
+        "pv_irq_ops.irq_enable": movb_mask + b"\x00" + test_pending + check_events,
+        "pv_irq_ops.save_fl": fs + b"\xf6\x05" + at(mask) + b"\xff" + b"\x0f\x94\xc4\x00\xe4",
+        "pv_irq_ops.restore_fl": b"\xf6\xc4\x02"  # testb $(IF >> 8), %ah
+        + fs
+        + b"\x0f\x94\x05"
+        + at(mask)  # setz %fs:mask
+        + test_pending
+        + check_events,
+    }
 
 
 def domain_frames(frames: int) -> list[int]:
@@ -90,7 +120,11 @@ class XenHooks(Backend):
         # int $0x80 through the direct trap gate; sysenter stands for it (SEP cleared).
         machine.route_transfer(Cost.SOFTWARE_INTERRUPT, Cost.SOFTWARE_INTERRUPT)
         machine.route_transfer(Cost.SYSENTER, Cost.SOFTWARE_INTERRUPT)
-        self._cr3 = 0
+        self._direct = _direct_sequences(
+            self._shared_page + VCPU_MASK_OFFSET, self._shared_page + VCPU_PENDING_OFFSET
+        )
+        self._cr3: dict[int, int] = {}  # per vCPU: what the guest last loaded
+        self.smp_cpu_up = self._start_vcpu
         self._pinned_spaces: set[int] = set()  # mm_struct addresses
         self._pinned_tables: set[int] = set()  # guest frames of pinned page-table pages
 
@@ -200,7 +234,10 @@ class XenHooks(Backend):
     # ---- pv_init_ops ------------------------------------------------------------------
 
     def pv_init_ops_patch(self, type: int, clobber: int, insnbuf: int, addr: int, len: int) -> int:
-        return len  # every call site keeps its call; Xen's direct sequences are not modelled
+        code = self._direct.get(self._hook_path(type))
+        if code is not None and self._fits(code, len):
+            return self._patch_insns(insnbuf, len, code)
+        return self._patch_default(type, clobber, insnbuf, addr, len)
 
     def pv_init_ops_arch_setup(self) -> None:
         self._call("set_callbacks", lambda: None)
@@ -408,6 +445,7 @@ class XenHooks(Backend):
     def pv_apic_ops_setup_secondary_clock(self) -> None:
         self.pv_apic_ops_setup_boot_clock()
 
+    @paravirt_nop
     def pv_apic_ops_startup_ipi_hook(
         self, phys_apicid: int, start_eip: int, start_esp: int
     ) -> None:
@@ -429,10 +467,10 @@ class XenHooks(Backend):
 
     def pv_mmu_ops_read_cr3(self) -> int:
         self.machine.charge(Cost.SHARED_MEMORY)
-        return self._cr3
+        return self._cr3.get(self.machine.current, 0)
 
     def pv_mmu_ops_write_cr3(self, val: int) -> None:
-        self._cr3 = val
+        self._cr3[self.machine.current] = val
         self.machine.charge(Cost.FRAME_LOOKUP)
         base = self.machine.machine_address(val)
         self._gate.submit("mmuext_op:new_baseptr", lambda: self.machine.write_cr3(base))
@@ -460,7 +498,28 @@ class XenHooks(Backend):
         self._gate.submit("mmuext_op:invlpg_local", lambda: self.machine.invlpg(addr))
 
     def pv_mmu_ops_flush_tlb_others(self, cpus: int, mm: int, va: int) -> None:
-        self._call("mmuext_op:tlb_flush_multi", lambda: None)
+        # One multicast mmuext_op: Xen flushes the other vCPUs' TLBs itself, no IPI.
+        m = self.machine
+        mask = m.load(cpus)
+        targets = [cpu for cpu in range(len(m.cpus)) if mask >> cpu & 1]
+
+        def flush(cpu: int) -> None:
+            if va == k.FLUSH_ALL:
+                m.run_on(cpu, lambda: m.flush_tlb(keep_global=True))
+            else:
+                m.run_on(cpu, lambda: m.invlpg(va))
+
+        def flush_all() -> None:
+            for cpu in targets:
+                flush(cpu)
+
+        request = "tlb_flush_multi" if va == k.FLUSH_ALL else "invlpg_multi"
+        self._call(f"mmuext_op:{request}", flush_all)
+
+    def _start_vcpu(self, cpu: int, start_eip: int, start_esp: int) -> None:
+        """xen_cpu_up: VCPUOP_initialise with the new vCPU's context, then VCPUOP_up."""
+        self._call("vcpu_op:initialise", lambda: None)
+        self._call("vcpu_op:up", lambda: self.machine.start_cpu(cpu))
 
     def pv_mmu_ops_alloc_pte(self, mm: int, pfn: int) -> None:
         self._pin_table_page(mm, pfn, "l1")
@@ -468,6 +527,7 @@ class XenHooks(Backend):
     def pv_mmu_ops_alloc_pmd(self, mm: int, pfn: int) -> None:
         self._pin_table_page(mm, pfn, "l2")
 
+    @paravirt_nop
     def pv_mmu_ops_alloc_pmd_clone(self, pfn: int, clonepfn: int, start: int, count: int) -> None:
         return None  # the new pgd is validated when its address space is pinned
 
@@ -486,9 +546,11 @@ class XenHooks(Backend):
     def pv_mmu_ops_set_pmd(self, pmdp: int, pmdval: PmdValue) -> None:
         self._mmu_update(pmdp, pmdval.pmd)
 
+    @paravirt_nop
     def pv_mmu_ops_pte_update(self, mm: int, addr: int, ptep: int) -> None:
         return None  # the in-place write already trapped and was validated
 
+    @paravirt_nop
     def pv_mmu_ops_pte_update_defer(self, mm: int, addr: int, ptep: int) -> None:
         return None
 
