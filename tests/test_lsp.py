@@ -476,6 +476,10 @@ async def test_completion_of_types_in_a_table(client: LanguageClient, tmp_path: 
     typing = DEMO.replace("void irq_enable();", "void irq_enable(u32 a, );")
     items = await complete_at(client, root, typing, where(typing, "u32 a, ", offset=7), 3)
     assert {"pte_t", "u8"} <= set(items)
+    # After `typedef`, at the top level: no tables there.
+    typing = DEMO.replace("/// Bare hardware.", "typedef \n/// Bare hardware.")
+    items = await complete_at(client, root, typing, where(typing, "typedef \n", offset=8), 4)
+    assert {"pte_t", "u16"} <= set(items) and "pv_irq_ops" not in items
 
 
 async def test_completion_of_tables_and_members_in_backend_blocks(

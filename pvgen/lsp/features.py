@@ -447,7 +447,7 @@ def completion(
             return _member_items(index, table, after.strip())
         return [Item(t, "table", "table") for t in index.top_level_tables]
     if block in ("table", "struct") or (
-        block is None and re.fullmatch(r"typedef\s+(const\s+)?", body)
+        block is None and re.fullmatch(r"typedef(\s+const)?", body)
     ):
         return _type_position(index, body, block == "table")
     if block is None and body == "":
@@ -515,7 +515,7 @@ def _type_position(index: Index, body: str, in_table: bool) -> list[Item]:
     if "(" in body:  # a parameter: after `(` or `,`
         tail = re.split(r"[(,]", body)[-1]
         words = tail.replace("*", " ").split()
-    words = [w for w in words if w != "const"]
+    words = [w for w in words if w not in ("const", "typedef")]
     if words and words[-1] in ("struct", "enum"):
         wanted = ("struct", "opaque struct") if words[-1] == "struct" else ("enum",)
         return [Item(n, "type", k) for n, k in index.types.items() if k in wanted]
