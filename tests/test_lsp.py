@@ -216,6 +216,16 @@ async def test_diagnostics_follow_edits_in_memory(client: LanguageClient, tmp_pa
     await diagnostics_for(client, root, lambda d: not any("second default" in x.message for x in d))
 
 
+async def test_each_spec_is_checked_under_its_folders_configuration(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    root, _ = demo_files(tmp_path)
+    (tmp_path / "pvgen.toml").write_text('[rules]\nPV103 = "warning"\n', encoding="utf-8")
+    open_doc(client, root)
+    found = await diagnostics_for(client, root, lambda d: len(d) > 0)
+    assert [(d.code, d.severity) for d in found] == [("PV103", lsp.DiagnosticSeverity.Warning)]
+
+
 async def test_a_syntax_error_is_a_diagnostic_and_the_server_lives_on(
     client: LanguageClient, tmp_path: Path
 ) -> None:

@@ -1,7 +1,8 @@
 """`pvgen lsp`: the language server, for editors.
 
 Takes: the Language Server Protocol on stdin (an editor starts `pvgen lsp`; `--stdio`, which
-some clients add, is accepted and changes nothing).
+some clients add, is accepted and changes nothing). Each spec is checked under the
+configuration found from its own folder, or under the one `--config` names.
 Hands on: the protocol's answers on stdout, until the editor says exit; see `pvgen.lsp`.
 pygls, on which the server is built, is imported only here, when the server starts.
 """
@@ -35,5 +36,5 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from ..lsp.server import serve
 
     gc.enable()  # a long-lived process: cycles must be collected (the CLI turns this off)
-    serve()
+    serve(config if getattr(args, "config", None) else None)
     return EXIT_OK

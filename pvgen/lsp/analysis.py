@@ -35,13 +35,6 @@ class Snapshot:
     diagnostics: tuple[Diagnostic, ...]  # errors, else the rules' findings
     depends: frozenset[Path]  # every file whose change may change this result
 
-    def tree(self, path: Path) -> SpecFile | None:
-        """The syntax tree of the file at resolved `path`, if this compile read it."""
-        for spec, where in zip(self.files, self.paths, strict=True):
-            if where == path:
-                return spec
-        return None
-
 
 def span_path(span: Span) -> Path:
     """The resolved path of the file a span points into (spans name their file as it was

@@ -354,7 +354,6 @@ class Item:
     detail: str = ""
     documentation: str = ""
     insert: str | None = None  # a snippet, when the client takes snippets
-    data: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")

@@ -25,6 +25,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__, api
+from ..config import Config
 from ..diagnostics import Diagnostic, Severity, SpecError
 from ..source import Span
 from ..syntax import SpecFile
@@ -47,8 +48,10 @@ _ABI_DECLARATION = re.compile(r"(?m)^\s*(?:@[^\n]*\s)?abi\s+[A-Za-z_]")
 class PvgenLanguageServer(LanguageServer):
     """The server and what it knows: the last compile of each root spec in use."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: Config | None = None) -> None:
         super().__init__("pvgen", __version__)
+        # The configuration every spec is checked under; None: the one found from its folder.
+        self.config = config
         self.debounce = DEBOUNCE_SECONDS
         self.snapshots: dict[Path, Snapshot] = {}  # by root
         self.loaded: dict[Path, Snapshot] = {}  # by root: the last compile whose trees loaded
@@ -110,7 +113,7 @@ class PvgenLanguageServer(LanguageServer):
                 roots |= self.roots_of(path)
             sources = self.sources()
             for root in sorted(roots):
-                self.store(compile_root(root, sources))
+                self.store(compile_root(root, sources, self.config))
             self.drop_unused()
             self.publish()
         except Exception as exc:  # a bug in the server: said, and the server goes on
@@ -150,7 +153,7 @@ class PvgenLanguageServer(LanguageServer):
             return roots
         sources = self.sources()
         for candidate in self.candidate_roots(path):
-            snapshot = compile_root(candidate, sources)
+            snapshot = compile_root(candidate, sources, self.config)
             if path in snapshot.depends:
                 self.store(snapshot)
                 roots.add(candidate)
@@ -161,7 +164,7 @@ class PvgenLanguageServer(LanguageServer):
         that name it in an include."""
         found: list[Path] = []
         try:
-            config = api.load_config(path.parent)
+            config = self.config or api.load_config(path.parent)
             found += [Path(os.path.realpath(p)) for p in config.specs]
         except api.ConfigError:
             pass
@@ -339,8 +342,8 @@ _ITEM_KINDS = {
 }
 
 
-def create_server() -> PvgenLanguageServer:
-    server = PvgenLanguageServer()
+def create_server(config: Config | None = None) -> PvgenLanguageServer:
+    server = PvgenLanguageServer(config)
 
     @server.feature(lsp.INITIALIZE)
     def initialize(ls: PvgenLanguageServer, params: lsp.InitializeParams) -> None:
@@ -519,7 +522,8 @@ def _overlaps(a: lsp.Range, b: lsp.Range) -> bool:
     return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
 
 
-def serve() -> None:
-    """Run the server on stdin and stdout until the client says exit."""
+def serve(config: Config | None = None) -> None:
+    """Run the server on stdin and stdout until the client says exit; with `config`, every
+    spec is checked under it."""
     logging.getLogger("pygls").setLevel(logging.WARNING)
-    create_server().start_io()
+    create_server(config).start_io()
