@@ -30,7 +30,7 @@ from .gen.common import GenOptions, OutputFile
 from .model import Abi
 
 if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from .abi.accept import Acceptance, AcceptError
     from .abi.changes import Change
@@ -39,6 +39,8 @@ if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
     from .gen.plugins import PluginError
     from .gen.writer import WriteError, WriteReport
     from .loader import LoadedSpec
+    from .source import SourceFile
+    from .syntax import SpecFile
 
 __all__ = [
     "Abi",
@@ -97,14 +99,22 @@ def compile_spec(
 
 
 def load_spec(
-    path: Path, spec_root: Path | None = None, *, sources: Mapping[Path, str] | None = None
+    path: Path,
+    spec_root: Path | None = None,
+    *,
+    sources: Mapping[Path, str] | None = None,
+    parse: Callable[[SourceFile], SpecFile] | None = None,
 ) -> LoadedSpec:
     """The first half of `compile_spec`: the syntax trees of a root spec and its includes,
-    in include order, each with its resolved path. Raises `SpecError` for a file that
-    cannot be read or parsed, or a bad include."""
+    in include order, each with its resolved path. `parse`, if given, turns each file's
+    text into its tree instead of the parser (one that remembers trees, for a tool that
+    compiles the same files again and again). Raises `SpecError` for a file that cannot
+    be read or parsed, or a bad include."""
     from .loader import load
 
-    return load(path, spec_root, sources=sources)
+    if parse is None:
+        return load(path, spec_root, sources=sources)
+    return load(path, spec_root, sources=sources, parse=parse)
 
 
 def resolve_spec(loaded: LoadedSpec) -> Abi:

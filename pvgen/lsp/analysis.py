@@ -20,8 +20,8 @@ from .. import api
 from ..config import Config
 from ..diagnostics import Diagnostic, Severity, SpecError
 from ..model import Abi
-from ..source import Span
-from ..syntax import SpecFile
+from ..source import SourceFile, Span
+from ..syntax import SpecFile, parse
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,21 @@ def span_path(span: Span) -> Path:
     return Path(os.path.realpath(os.path.abspath(span.file.display)))
 
 
+# The last syntax tree of each file, by its names: an edit of one file parses that file
+# alone again.
+_TREES: dict[tuple[str, str], SpecFile] = {}
+
+
+def _parse(source: SourceFile) -> SpecFile:
+    key = (source.display, source.relative)
+    found = _TREES.get(key)
+    if found is not None and found.source.text == source.text:
+        return found
+    tree = parse(source)
+    _TREES[key] = tree
+    return tree
+
+
 def compile_root(root: Path, sources: Mapping[Path, str], config: Config | None = None) -> Snapshot:
     """Compile the root spec at `root` with the text of `sources` in place of those files,
     and run the rules on the model, under `config` (by default the configuration found
@@ -53,7 +68,7 @@ def compile_root(root: Path, sources: Mapping[Path, str], config: Config | None 
     try:
         if config is None:
             config = api.load_config(root.parent)
-        loaded = api.load_spec(root, config.spec_root, sources=sources)
+        loaded = api.load_spec(root, config.spec_root, sources=sources, parse=_parse)
         files, paths = loaded.files, loaded.paths
         abi = api.resolve_spec(loaded)
         found.extend(api.lint(abi, root, config))
