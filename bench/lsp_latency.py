@@ -78,10 +78,15 @@ def main() -> None:
     args = parser.parse_args()
     times = asyncio.run(measure(args.runs))
     ms = sorted(t * 1000 for t in times)
+    # Even edits misspell the member (the spec stops at resolve), odd ones mend it (the
+    # rules run too).
+    broken = statistics.median(t * 1000 for t in times[0::2])
+    mended = statistics.median(t * 1000 for t in times[1::2])
     print(
         f"didChange -> publishDiagnostics on {SPEC.relative_to(ROOT)}, {len(ms)} edits:"
         f" median {statistics.median(ms):.1f} ms, p90 {ms[int(len(ms) * 0.9) - 1]:.1f} ms,"
-        f" max {ms[-1]:.1f} ms"
+        f" max {ms[-1]:.1f} ms (median {broken:.1f} ms to an error, {mended:.1f} ms to a"
+        " clean check with the rules)"
     )
 
 
