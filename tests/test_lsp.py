@@ -216,6 +216,22 @@ async def test_diagnostics_follow_edits_in_memory(client: LanguageClient, tmp_pa
     await diagnostics_for(client, root, lambda d: not any("second default" in x.message for x in d))
 
 
+async def test_columns_are_counted_in_utf16_as_the_client_asked(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    """A character outside the Basic Multilingual Plane is one column for pvgen and two
+    UTF-16 code units for the editor: ranges after it are shifted by one."""
+    root, _ = demo_files(tmp_path)
+    text = DEMO.replace("    void irq_enable();", "    /* \U0001f642 */ void irq_enable();")
+    open_doc(client, root, text)
+    found = await diagnostics_for(client, root, lambda d: any(x.code == "PV103" for x in d))
+    (d,) = [x for x in found if x.code == "PV103"]
+    line = text.split("\n")[d.range.start.line]
+    characters = line.index("irq_enable")
+    assert d.range.start.character == characters + 1  # the emoji is a surrogate pair
+    assert d.range.end.character == characters + 1 + len("irq_enable")
+
+
 async def test_each_spec_is_checked_under_its_folders_configuration(
     client: LanguageClient, tmp_path: Path
 ) -> None:
