@@ -30,12 +30,17 @@ from .gen.common import GenOptions, OutputFile
 from .model import Abi
 
 if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
+    from collections.abc import Callable, Mapping
+
     from .abi.accept import Acceptance, AcceptError
     from .abi.changes import Change
     from .abi.freeze import FreezeError
     from .abi.sides import SideError
     from .gen.plugins import PluginError
     from .gen.writer import WriteError, WriteReport
+    from .loader import LoadedSpec
+    from .source import SourceFile
+    from .syntax import SpecFile
 
 __all__ = [
     "Abi",
@@ -68,8 +73,10 @@ __all__ = [
     "lint",
     "load_abi",
     "load_config",
+    "load_spec",
     "plugin_outputs",
     "render",
+    "resolve_spec",
     "write_outputs",
 ]
 
@@ -77,17 +84,45 @@ __all__ = [
 # ---- compile ----------------------------------------------------------------------------
 
 
-def compile_spec(path: Path, spec_root: Path | None = None) -> tuple[Abi, list[Path]]:
+def compile_spec(
+    path: Path, spec_root: Path | None = None, *, sources: Mapping[Path, str] | None = None
+) -> tuple[Abi, list[Path]]:
     """Load, parse and resolve one root spec, never from the cache.
 
     Returns the model and the files it was read from (the root and its includes).
-    Raises `SpecError` for a spec with errors or a file that cannot be read.
+    `sources` maps resolved file paths to text used instead of the file's content (an
+    editor's unsaved buffers). Raises `SpecError` for a spec with errors or a file that
+    cannot be read.
     """
+    loaded = load_spec(path, spec_root, sources=sources)
+    return resolve_spec(loaded), list(loaded.paths)
+
+
+def load_spec(
+    path: Path,
+    spec_root: Path | None = None,
+    *,
+    sources: Mapping[Path, str] | None = None,
+    parse: Callable[[SourceFile], SpecFile] | None = None,
+) -> LoadedSpec:
+    """The first half of `compile_spec`: the syntax trees of a root spec and its includes,
+    in include order, each with its resolved path. `parse`, if given, turns each file's
+    text into its tree instead of the parser (one that remembers trees, for a tool that
+    compiles the same files again and again). Raises `SpecError` for a file that cannot
+    be read or parsed, or a bad include."""
     from .loader import load
+
+    if parse is None:
+        return load(path, spec_root, sources=sources)
+    return load(path, spec_root, sources=sources, parse=parse)
+
+
+def resolve_spec(loaded: LoadedSpec) -> Abi:
+    """The second half of `compile_spec`: the model of loaded syntax trees. Raises
+    `SpecError` with every error of the spec."""
     from .resolve import resolve
 
-    loaded = load(path, spec_root)
-    return resolve(loaded), list(loaded.paths)
+    return resolve(loaded)
 
 
 def _compile_traced(path: Path, spec_root: Path | None) -> tuple[Abi, list[tuple[Path, Path]]]:

@@ -11,7 +11,7 @@ errors, include cycles, includes that are missing or leave the spec root.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +36,21 @@ class LoadedSpec:
     named: tuple[Path, ...] = ()
 
 
+# Text to use instead of a file's content, by the file's resolved path: what an editor holds
+# in unsaved buffers (`pvgen lsp`).
+Sources = Mapping[Path, str]
+
+
 def read_source(
-    path: Path, spec_root: Path, *, span: Span | None = None, within: Path | None = None
+    path: Path,
+    spec_root: Path,
+    *,
+    span: Span | None = None,
+    within: Path | None = None,
+    sources: Sources | None = None,
 ) -> SourceFile:
     """Read and decode one file; errors are reported at `span` (the include) if given.
+    A file whose resolved path is in `sources` is taken from there, not read.
 
     The file is read through the one bounded reader (`files.read_bounded`): a regular
     file of at most 16 MiB, whose symbolic links lead nowhere outside `within` (by
@@ -48,15 +59,21 @@ def read_source(
     """
     shown = display_name(path)
     unreadable = span is None
+    text = sources.get(_real(path)) if sources else None
+    if text is not None:
+        return SourceFile.from_text(shown, text.removeprefix("\ufeff"), _relative(path, spec_root))
     try:
         data = read_bounded(path, within or spec_root, shown=shown)
     except ReadProblem as exc:
         raise SpecError([error(span, str(exc))], unreadable=unreadable) from None
+    return decode_source(data, shown, _relative(path, spec_root), unreadable=unreadable)
+
+
+def _relative(path: Path, spec_root: Path) -> str:
     try:
-        relative = _real(path).relative_to(_real(spec_root)).as_posix()
+        return _real(path).relative_to(_real(spec_root)).as_posix()
     except ValueError:
-        relative = path.name
-    return decode_source(data, shown, relative, unreadable=unreadable)
+        return path.name
 
 
 def decode_source(
@@ -81,13 +98,18 @@ def decode_source(
 
 
 def load(
-    root: Path, spec_root: Path | None = None, *, parse: Callable[[SourceFile], SpecFile] = parse
+    root: Path,
+    spec_root: Path | None = None,
+    *,
+    parse: Callable[[SourceFile], SpecFile] = parse,
+    sources: Sources | None = None,
 ) -> LoadedSpec:
     """Read, parse and follow the includes of `root`; `parse` turns each file's text into
-    its syntax tree (the compiled-spec cache passes one that remembers trees by text)."""
+    its syntax tree (the compiled-spec cache passes one that remembers trees by text).
+    Files in `sources` (by resolved path) are taken from there instead of the disk."""
     spec_root = _real(spec_root or root.parent)
-    loader = _Loader(spec_root, parse)
-    source = read_source(root, spec_root, within=_root_folder(root, spec_root))
+    loader = _Loader(spec_root, parse, sources)
+    source = read_source(root, spec_root, within=_root_folder(root, spec_root), sources=sources)
     if not source.text.strip():  # an included file may be empty; a root spec may not
         raise SpecError(
             [error(Span.point(source), "empty spec: expected declarations such as 'abi', 'table'")]
@@ -116,9 +138,15 @@ Chain = tuple[tuple[Path, "Span | None"], ...]
 
 
 class _Loader:
-    def __init__(self, spec_root: Path, parse: Callable[[SourceFile], SpecFile]) -> None:
+    def __init__(
+        self,
+        spec_root: Path,
+        parse: Callable[[SourceFile], SpecFile],
+        sources: Sources | None = None,
+    ) -> None:
         self.spec_root = spec_root
         self.parse = parse
+        self.sources = sources
         self.files: list[SpecFile] = []
         self.paths: list[Path] = []
         self.named: list[Path] = []
@@ -156,7 +184,7 @@ class _Loader:
             raise SpecError(
                 [error(item.span, f"includes nest deeper than {MAX_INCLUDE_DEPTH} files")]
             )
-        included = read_source(path, self.spec_root, span=item.span)
+        included = read_source(path, self.spec_root, span=item.span, sources=self.sources)
         self.visit(included, chain + ((real, item.span),), path)
 
     def check_path(self, item: IncludeDecl, including: Path) -> Path:

@@ -8,8 +8,36 @@ it works through `pvgen.api` and only prints and chooses exit statuses itself.
 
 from __future__ import annotations
 
-from . import check, diff, doc, dump, fmt, freeze, generate, importer, report, rules, schema, sim
+from . import (
+    check,
+    diff,
+    doc,
+    dump,
+    fmt,
+    freeze,
+    generate,
+    importer,
+    lsp,
+    report,
+    rules,
+    schema,
+    sim,
+)
 
-COMMANDS = (check, rules, generate, diff, freeze, fmt, importer, dump, doc, sim, report, schema)
+COMMANDS = (
+    check,
+    rules,
+    generate,
+    diff,
+    freeze,
+    fmt,
+    importer,
+    dump,
+    doc,
+    sim,
+    report,
+    schema,
+    lsp,
+)
 
 __all__ = ["COMMANDS"]
