@@ -106,7 +106,7 @@ def _c_comment_char(match: re.Match[str]) -> str:
 
 def c_string(text: str) -> str:
     """A C string literal: ASCII only, no trigraphs, every other byte as an octal escape."""
-    if text.isascii() and text.isprintable() and not any(c in text for c in '"\\?'):
+    if text.isascii() and text.isprintable() and not ('"' in text or "\\" in text or "?" in text):
         return f'"{text}"'  # the common case needs no escaping
     out = []
     for byte in text.encode("utf-8", errors="surrogateescape"):
