@@ -94,6 +94,8 @@ def c_comment(text: str) -> str:
     splice lines; control and bidirectional-override characters could hide code from
     a reader. A tab stays blank space.
     """
+    if text.isascii() and text.isprintable() and "/" not in text and "??" not in text:
+        return text  # the common case: nothing unsafe, no comment delimiter, no trigraph
     text = _UNSAFE_CHAR.sub(_c_comment_char, text)
     text = text.replace("*/", "*\\/").replace("/*", "/\\*")
     return _TRIGRAPH.sub("?\\\\?", text)

@@ -219,7 +219,10 @@ class _CGen(CNames):
         self._type_names: dict[str, str] = {}
         self._params: dict[int, str] = {}  # by id() of the hook
         self._docs: dict[str, tuple[str, ...]] = {}
-        self._patch_macros: dict[HookSlot, str] = {}  # each target's block asks again
+        # Each hook's path, and the macro of its patch ID: the fallbacks and every target's
+        # block ask for them.
+        self.paths = {slot: slot.path for slot in abi.hook_slots}
+        self.patch_macros = {slot: self.patch_macro(slot) for slot in abi.hook_slots}
         # Whether some struct needs the placeholder member (the header then defines it).
         self.has_placeholders = False
 
@@ -239,12 +242,6 @@ class _CGen(CNames):
         if lines is None:
             lines = self._docs[text] = doc_lines(text)
         return lines
-
-    def patch_macro(self, slot: HookSlot) -> str:
-        macro = self._patch_macros.get(slot)
-        if macro is None:
-            macro = self._patch_macros[slot] = super().patch_macro(slot)
-        return macro
 
     def tables_named(self, name: str) -> list[Table]:
         """The table of that name, as a list (none for a name that is not a table)."""
@@ -278,8 +275,11 @@ class _CGen(CNames):
     def params(self, hook: Hook) -> str:
         text = self._params.get(id(hook))
         if text is None:
-            declared = ", ".join(self.declarator(p.type, p.name) for p in hook.params)
-            text = self._params[id(hook)] = declared or "void"
+            c_type, parts = self.c_type, []
+            for p in hook.params:
+                spelled = c_type(p.type)
+                parts.append(f"{spelled}{'' if spelled.endswith('*') else ' '}{p.name}")
+            text = self._params[id(hook)] = ", ".join(parts) or "void"
         return text
 
     def placeholder(self, conds: Sequence[Cond | None]) -> list[str]:
@@ -305,6 +305,8 @@ class _CGen(CNames):
         return text
 
     def hook_doc(self, table: str, hook: Hook) -> tuple[str, ...]:
+        if hook.patch is None and hook.deprecated is None and hook.no_native is None:
+            return self.doc(hook.doc)
         notes = []
         if hook.patch is not None:
             note = f'Patch site: native "{safe_comment_text(hook.patch.native)}"'
@@ -411,7 +413,8 @@ class _CGen(CNames):
 
     def member(self, text: str, cond: Cond | None, doc: Sequence[str]) -> list[str]:
         """A member (or field) of a struct: its doc, the declaration, and its #if."""
-        return guard(self.cond_text(cond), [*comment(doc, "    "), f"    {text};"])
+        lines = [*comment(doc, "    "), f"    {text};"] if doc else [f"    {text};"]
+        return lines if cond is None else guard(self.cond_text(cond), lines)
 
     def member_lines(self, table: Table, m: TableMember) -> list[str]:
         if isinstance(m, Hook):
@@ -426,16 +429,16 @@ class _CGen(CNames):
 
     def table_items(self) -> list[str]:
         ordered = dependency_order(self.abi.tables, _sub_tables, self.abi.targets)
-        return [
-            self.struct(
-                t.name,
-                self.cond_text(t.condition),
-                self.doc(t.doc),
-                [line for m in t.members for line in self.member_lines(t, m)],
-                self.placeholder([m.condition for m in t.members]),
+        found = []
+        for t in ordered:
+            members: list[str] = []
+            for m in t.members:
+                members += self.member_lines(t, m)
+            holder = self.placeholder([m.condition for m in t.members])
+            found.append(
+                self.struct(t.name, self.cond_text(t.condition), self.doc(t.doc), members, holder)
             )
-            for t in ordered
-        ]
+        return found
 
     def tables_struct(self, name: str, tops: Sequence[Table], doc: Sequence[str]) -> str:
         """A struct with one member per table, named after it: the aggregate, the template."""
@@ -465,9 +468,9 @@ class _CGen(CNames):
         for slot in self.abi.hook_slots:
             if not self.in_template(slot):
                 continue
-            macro = self.patch_macro(slot)
+            macro = self.patch_macros[slot]
             found.setdefault(macro, []).append(slot.condition)
-            access = slot.path
+            access = self.paths[slot]
             exprs[macro] = f"(offsetof(struct {self.template}, {access}) / sizeof(void *))"
         return [
             "\n".join(
@@ -487,8 +490,9 @@ class _CGen(CNames):
         `@nullable` hook's comes with a test of its slot, and calls only when set if void."""
         hook = slot.hook
         name = self.wrapper_name(slot)
-        args = ", ".join(p.name for p in hook.params)
-        access = f"{self.ops}.{slot.path}"
+        args = ", ".join([p.name for p in hook.params])
+        path = self.paths[slot]
+        access = f"{self.ops}.{path}"
         call = f"{access}({args})"
         lines = []
         if hook.nullable:
@@ -502,7 +506,7 @@ class _CGen(CNames):
             ]
         lines += comment(self.doc(hook.doc))
         if slot.deprecated is not None:
-            message = self.deprecation_message(slot.path, slot.deprecated)
+            message = self.deprecation_message(path, slot.deprecated)
             lines.append(f"{self.names.deprecated}({c_string(message)})")
         lines += [
             f"static inline {self.declarator(hook.returns, f'{name}({self.params(hook)})')}",
@@ -547,7 +551,8 @@ class _CGen(CNames):
             for m in table.members:
                 if isinstance(m, Hook) and m.no_native is None:
                     head = f"{self.callconv(m)}{self.native_name(table, m)}({self.params(m)})"
-                    cond = self.cond_text(conjoin(table.condition, m.condition))
+                    either = table.condition is not None or m.condition is not None
+                    cond = self.cond_text(conjoin(table.condition, m.condition)) if either else None
                     extern = f"extern {self.declarator(m.returns, head)};"
                     found.append(f"#if {cond}\n{extern}\n#endif" if cond else extern)
         return found
@@ -566,7 +571,8 @@ class _CGen(CNames):
         for m in table.members:
             if isinstance(m, Hook) and m.no_native is None:
                 init = f"{indent}.{m.name} = {self.native_name(table, m)},"
-                found.append((m.condition, guard(self.cond_text(m.condition), [init])))
+                text = None if m.condition is None else self.cond_text(m.condition)
+                found.append((m.condition, guard(text, [init])))
             elif isinstance(m, SubTable):
                 for sub in self.tables_named(m.table):
                     cond = conjoin(m.condition, sub.condition)
@@ -708,13 +714,14 @@ class _TargetView:
     def patch_ids(self) -> list[tuple[str, str, int]]:
         """Each hook with a patch ID here: its path, its macro, its slot index in the
         template."""
-        ids = self.facts.patch_ids
+        ids, paths, macros = self.facts.patch_ids, self.gen.paths, self.gen.patch_macros
         found = []
         for slot in self.facts.slots:
             if isinstance(slot, HookSlot):
-                path = slot.path
+                path = paths.get(slot) or slot.path  # those of `Abi.hook_slots` are known
                 if path in ids:
-                    found.append((path, self.gen.patch_macro(slot), ids[path]))
+                    macro = macros.get(slot) or self.gen.patch_macro(slot)
+                    found.append((path, macro, ids[path]))
         return found
 
     def struct_asserts(self, struct: str, layout: RecordLayout) -> list[str]:
