@@ -660,24 +660,33 @@ class _TargetView:
         self.static_assert = gen.names.static_assert
         self.name = target.name
 
+    def assertions(self, proofs: Iterable[tuple[str, str]]) -> list[str]:
+        """`<ABI>_STATIC_ASSERT(expr, id, "what on target t");` for each (expr, what),
+        numbered in the target."""
+        found = []
+        prefix, target, counter = self.static_assert, self.name, self.counter
+        for expr, what in proofs:
+            counter += 1
+            message = c_string(f"{what} on target {target}")
+            found.append(f"{prefix}({expr}, {target}_{counter}, {message});")
+        self.counter = counter
+        return found
+
     def assertion(self, expr: str, what: str) -> str:
-        """`<ABI>_STATIC_ASSERT(expr, id, "what on target t");`, numbered in the target."""
-        self.counter += 1
-        message = c_string(f"{what} on target {self.name}")
-        return f"{self.static_assert}({expr}, {self.name}_{self.counter}, {message});"
+        return self.assertions([(expr, what)])[0]
 
     def record_asserts(self, tag: str, name: str, members: Iterable[Element]) -> list[str]:
         record = self.layout.records[name]
-        found = [self.assertion(f"sizeof({tag}) == {record.size}", f"sizeof({tag})")]
+        proofs = [(f"sizeof({tag}) == {record.size}", f"sizeof({tag})")]
         seen: set[str] = set()
-        holds, offsets, assertion = self.target.holds, record.offsets, self.assertion
+        holds, offsets = self.target.holds, record.offsets
         for m in members:
             name = m.name
             if name not in seen and (m.condition is None or holds(m.condition)):
                 seen.add(name)
                 what = f"offsetof({tag}, {name})"
-                found.append(assertion(f"{what} == {offsets[name]}", what))
-        return found
+                proofs.append((f"{what} == {offsets[name]}", what))
+        return self.assertions(proofs)
 
     def exact(self, name: str) -> bool:
         """Whether every C compiler lays out the record `name` as the model does."""
@@ -727,19 +736,18 @@ class _TargetView:
     def struct_asserts(self, struct: str, layout: RecordLayout) -> list[str]:
         """sizeof and the offset of every member of the aggregate or the patch template."""
         tag = f"struct {struct}"
-        found = [self.assertion(f"sizeof({tag}) == {layout.size}", f"sizeof({tag})")]
+        proofs = [(f"sizeof({tag}) == {layout.size}", f"sizeof({tag})")]
         for name, offset in layout.offsets.items():
             what = f"offsetof({tag}, {name})"
-            found.append(self.assertion(f"{what} == {offset}", what))
-        return found
+            proofs.append((f"{what} == {offset}", what))
+        return self.assertions(proofs)
 
     def id_asserts(self, ids: list[tuple[str, str, int]]) -> list[str]:
         tag = f"struct {self.gen.template}"
-        assertion = self.assertion
-        return [
-            assertion(f"{macro} == offsetof({tag}, {path}) / sizeof(void *)", macro)
+        return self.assertions(
+            (f"{macro} == offsetof({tag}, {path}) / sizeof(void *)", macro)
             for path, macro, _ in ids
-        ]
+        )
 
     def block(self) -> TargetBlock:
         asserts = self.type_asserts(exact=True) + self.table_asserts(exact=True)
