@@ -277,7 +277,11 @@ class _CGen(CNames):
         if text is None:
             c_type, parts = self.c_type, []
             for p in hook.params:
-                spelled = c_type(p.type)
+                ref = p.type
+                if ref.builtin and not ref.const and not ref.pointers:
+                    parts.append(f"{BUILTIN_C.get(ref.name, ref.name)} {p.name}")  # `u32 x`
+                    continue
+                spelled = c_type(ref)
                 parts.append(f"{spelled}{'' if spelled.endswith('*') else ' '}{p.name}")
             text = self._params[id(hook)] = ", ".join(parts) or "void"
         return text
