@@ -469,22 +469,19 @@ class _CGen(CNames):
     def patch_fallbacks(self) -> list[str]:
         found: dict[str, list[Cond | None]] = {}
         exprs: dict[str, str] = {}
+        template = f"struct {self.template}"
         for slot in self.abi.hook_slots:
             if not self.in_template(slot):
                 continue
             macro = self.patch_macros[slot]
             found.setdefault(macro, []).append(slot.condition)
-            access = self.paths[slot]
-            exprs[macro] = f"(offsetof(struct {self.template}, {access}) / sizeof(void *))"
-        return [
-            "\n".join(
-                guard(
-                    self.cond_text(_any_of(conds)),
-                    [f"#ifndef {m}", f"#define {m} {exprs[m]}", "#endif"],
-                )
-            )
-            for m, conds in found.items()
-        ]
+            exprs[macro] = f"(offsetof({template}, {self.paths[slot]}) / sizeof(void *))"
+        fallbacks = []
+        for m, conds in found.items():
+            define = f"#ifndef {m}\n#define {m} {exprs[m]}\n#endif"
+            cond = self.cond_text(conds[0] if len(conds) == 1 else _any_of(conds))
+            fallbacks.append(f"#if {cond}\n{define}\n#endif" if cond else define)
+        return fallbacks
 
     def wrappers(self) -> list[str]:
         return [self.wrapper(slot) for slot in self.abi.hook_slots]
@@ -667,13 +664,12 @@ class _TargetView:
     def assertions(self, proofs: Iterable[tuple[str, str]]) -> list[str]:
         """`<ABI>_STATIC_ASSERT(expr, id, "what on target t");` for each (expr, what),
         numbered in the target."""
-        found = []
-        prefix, target, counter = self.static_assert, self.name, self.counter
-        for expr, what in proofs:
-            counter += 1
-            message = c_string(f"{what} on target {target}")
-            found.append(f"{prefix}({expr}, {target}_{counter}, {message});")
-        self.counter = counter
+        prefix, target = self.static_assert, self.name
+        found = [
+            f"{prefix}({expr}, {target}_{n}, {c_string(f'{what} on target {target}')});"
+            for n, (expr, what) in enumerate(proofs, self.counter + 1)
+        ]
+        self.counter += len(found)
         return found
 
     def assertion(self, expr: str, what: str) -> str:
