@@ -490,38 +490,33 @@ class _CGen(CNames):
         """The static inline function that calls the hook through the aggregate. A
         `@nullable` hook's comes with a test of its slot, and calls only when set if void."""
         hook = slot.hook
-        name = self.wrapper_name(slot)
-        args = ", ".join([p.name for p in hook.params])
         path = self.paths[slot]
         access = f"{self.ops}.{path}"
-        call = f"{access}({args})"
-        lines = []
+        call = f"{access}({', '.join([p.name for p in hook.params])})"
+        parts = []
         if hook.nullable:
-            lines += [
-                "/* Whether the slot is set: it may be NULL, and callers check before calling. */",
-                f"static inline int {self.is_set_name(slot)}(void)",
-                "{",
-                f"    return {access} != 0;",
-                "}",
-                "",
-            ]
-        lines += comment(self.doc(hook.doc))
+            parts.append(
+                "/* Whether the slot is set: it may be NULL, and callers check before calling. */"
+                f"\nstatic inline int {self.is_set_name(slot)}(void)\n{{\n"
+                f"    return {access} != 0;\n}}\n"
+            )
+        doc = self.doc(hook.doc)
+        if doc:
+            parts.append("\n".join(comment(doc)))
         if slot.deprecated is not None:
             message = self.deprecation_message(path, slot.deprecated)
-            lines.append(f"{self.names.deprecated}({c_string(message)})")
-        lines += [
-            f"static inline {self.declarator(hook.returns, f'{name}({self.params(hook)})')}",
-            "{",
-        ]
-        if hook.returns.is_void:
-            if hook.nullable:
-                lines += [f"    if ({access} != 0)", f"        {call};"]
-            else:
-                lines.append(f"    {call};")
+            parts.append(f"{self.names.deprecated}({c_string(message)})")
+        if not hook.returns.is_void:
+            body = f"    return {call};"
+        elif hook.nullable:
+            body = f"    if ({access} != 0)\n        {call};"
         else:
-            lines.append(f"    return {call};")
-        lines.append("}")
-        return "\n".join(guard(self.cond_text(slot.condition), lines))
+            body = f"    {call};"
+        head = self.declarator(hook.returns, f"{self.wrapper_name(slot)}({self.params(hook)})")
+        parts.append(f"static inline {head}\n{{\n{body}\n}}")
+        text = "\n".join(parts)
+        cond = None if slot.condition is None else self.cond_text(slot.condition)
+        return f"#if {cond}\n{text}\n#endif" if cond else text
 
     # -- targets: selection, patch IDs and layout proofs
 
