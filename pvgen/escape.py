@@ -94,6 +94,8 @@ def c_comment(text: str) -> str:
     splice lines; control and bidirectional-override characters could hide code from
     a reader. A tab stays blank space.
     """
+    if text.isascii() and text.isprintable() and "/" not in text and "??" not in text:
+        return text  # the common case: nothing unsafe, no comment delimiter, no trigraph
     text = _UNSAFE_CHAR.sub(_c_comment_char, text)
     text = text.replace("*/", "*\\/").replace("/*", "/\\*")
     return _TRIGRAPH.sub("?\\\\?", text)
@@ -106,7 +108,7 @@ def _c_comment_char(match: re.Match[str]) -> str:
 
 def c_string(text: str) -> str:
     """A C string literal: ASCII only, no trigraphs, every other byte as an octal escape."""
-    if text.isascii() and text.isprintable() and not any(c in text for c in '"\\?'):
+    if text.isascii() and text.isprintable() and not ('"' in text or "\\" in text or "?" in text):
         return f'"{text}"'  # the common case needs no escaping
     out = []
     for byte in text.encode("utf-8", errors="surrogateescape"):

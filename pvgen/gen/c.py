@@ -15,8 +15,11 @@ Hands on: two `OutputFile`s, relative to the ABI's output folder:
   implementation `native_<declaring table>_<hook>`, which it declares extern; a
   `@no_native` hook stays NULL.
 
-Python decides order, names, conditions and layout numbers; the templates in templates/c/
-hold the layout of the text. Doc comments and annotation strings are escaped for C comments.
+Python decides order, names, conditions and layout numbers, and spells each declaration,
+call wrapper, initializer and layout proof (one per hook, member or assertion: a large ABI has
+tens of thousands, too many to spell through template macros); the templates in
+templates/c/ hold the layout of the file: its sections, its fixed text, and where each list
+goes. Doc comments and annotation strings are escaped for C comments, strings for C strings.
 """
 
 from __future__ import annotations
@@ -76,92 +79,42 @@ BUILTIN_C = {
 E = TypeVar("E", bound=Element)
 
 
-# ---- what the templates read ------------------------------------------------------------
+# ---- C text: what the templates read ---------------------------------------------------
+#
+# Each declaration is spelled as a list of lines; the templates receive one string per
+# declaration (its lines joined, no final newline) or one per line.
 
 
-@dataclass(frozen=True)
-class Line:
-    """One declaration line (a field, member, enumerator, extern...) with its doc and #if."""
-
-    text: str
-    cond: str | None = None
-    doc: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Define:
-    name: str
-    value: str
-    cond: str | None = None
+def comment(lines: Sequence[str], indent: str = "") -> list[str]:
+    """A block comment of lines already safe inside one (`doc_lines`, `line_end`): `/* x */`
+    for one line, a starred block for several, nothing for none."""
+    if len(lines) == 1:
+        return [f"{indent}/* {lines[0]} */"]
+    if not lines:
+        return []
+    star = f"{indent} *"
+    return [f"{indent}/*", *[f"{star} {line}" if line else star for line in lines], f"{star}/"]
 
 
-@dataclass(frozen=True)
-class Placeholder:
-    """A dummy member for a struct that has no member on some configuration."""
-
-    cond: str | None  # None: always (the struct has no member at all)
-
-
-@dataclass(frozen=True)
-class TypeItem:
-    """A typedef, enum or struct (or table) definition, in the order they are emitted."""
-
-    kind: str  # "typedef", "enum" or "struct"
-    name: str
-    cond: str | None
-    doc: tuple[str, ...]
-    text: str = ""  # typedef: the declaration; enum: the underlying C type
-    lines: tuple[Line, ...] = ()  # struct members, or enumerators
-    macros: bool = False  # enum: values as #define macros rather than an anonymous enum
-    packed: bool = False
-    placeholder: Placeholder | None = None
-
-
-@dataclass(frozen=True)
-class Assert:
-    expr: str
-    ident: str
-    message: str
+def guard(cond: str | None, lines: list[str]) -> list[str]:
+    """`lines` between `#if cond` and `#endif`, or as they are when always present."""
+    return [f"#if {cond}", *lines, "#endif"] if cond else lines
 
 
 @dataclass(frozen=True)
 class TargetBlock:
+    """What the header says of one target: its block of macros, and its layout proofs."""
+
     name: str
     macro: str
     selector: tuple[str, ...]  # conjuncts of the #if
-    doc: tuple[str, ...]
-    patch_ids: tuple[Define, ...]
-    asserts: tuple[Assert, ...]
+    doc: str  # the target's doc comment, or ""
     notes: tuple[str, ...]
-    # What holds only where GNU C gives an empty struct size 0, as the model does.
-    gnu_patch_ids: tuple[Define, ...] = ()
-    gnu_asserts: tuple[Assert, ...] = ()
-    backends: tuple[str, ...] = ()  # a macro for each backend that runs on the target
-
-
-@dataclass(frozen=True)
-class Wrapper:
-    head: str  # `unsigned long paravirt_pv_irq_ops_save_fl(void)`
-    call: str
-    returns: bool
-    cond: str | None
-    doc: tuple[str, ...]
-    attribute: str | None
-    # For a `@nullable` hook: the slot to test, and the name of the function that tests it.
-    # The wrapper of a void hook calls only when the slot is set; callers of the others
-    # test first.
-    slot: str | None = None
-    is_set: str | None = None
-
-
-@dataclass(frozen=True)
-class Init:
-    """A designated initializer: a value, or a brace group of further initializers."""
-
-    designator: str
-    value: str | None
-    cond: str | None
-    children: tuple[Init, ...] = ()
+    backends: tuple[str, ...]  # a macro for each backend that runs on the target
+    patch_ids: tuple[str, ...]  # `#define` lines
+    gnu_patch_ids: tuple[str, ...]  # those that hold only under GNU C (empty structs)
+    asserts: tuple[str, ...]  # static assert lines
+    gnu_asserts: tuple[str, ...]
 
 
 # ---- the model seen from C ----------------------------------------------------------------
@@ -262,6 +215,16 @@ class _CGen(CNames):
     def __init__(self, abi: Abi, options: GenOptions) -> None:
         super().__init__(abi)
         self.options = options
+        # Spellings asked for again and again in a large ABI, kept per generator.
+        self._type_names: dict[str, str] = {}
+        self._params: dict[int, str] = {}  # by id() of the hook
+        self._docs: dict[str, tuple[str, ...]] = {}
+        # Each hook's path, and the macro of its patch ID: the fallbacks and every target's
+        # block ask for them.
+        self.paths = {slot: slot.path for slot in abi.hook_slots}
+        self.patch_macros = {slot: self.patch_macro(slot) for slot in abi.hook_slots}
+        # Whether some struct needs the placeholder member (the header then defines it).
+        self.has_placeholders = False
 
     # -- names, types and conditions
 
@@ -271,6 +234,15 @@ class _CGen(CNames):
         prefix = self.options.macro_prefix
         return render_condition(cond, prefix + "{}", "defined(" + prefix + "{})")
 
+    def doc(self, text: str | None) -> tuple[str, ...]:
+        """`doc_lines(text)`, escaped once per distinct text."""
+        if not text:
+            return ()
+        lines = self._docs.get(text)
+        if lines is None:
+            lines = self._docs[text] = doc_lines(text)
+        return lines
+
     def tables_named(self, name: str) -> list[Table]:
         """The table of that name, as a list (none for a name that is not a table)."""
         table = self.abi.tables_by_name.get(name)
@@ -278,10 +250,12 @@ class _CGen(CNames):
 
     def type_name(self, name: str) -> str:
         """`struct X` for a name that is a struct on every target, else the bare name."""
-        variants = self.abi.types_by_name.get(name, ())
-        if variants and all(isinstance(v, (Struct, Opaque)) for v in variants):
-            return f"struct {name}"
-        return name
+        found = self._type_names.get(name)
+        if found is None:
+            variants = self.abi.types_by_name.get(name, ())
+            struct = variants and all(isinstance(v, (Struct, Opaque)) for v in variants)
+            found = self._type_names[name] = f"struct {name}" if struct else name
+        return found
 
     def c_type(self, ref: TypeRef) -> str:
         base = BUILTIN_C.get(ref.name, ref.name) if ref.builtin else self.type_name(ref.name)
@@ -299,13 +273,30 @@ class _CGen(CNames):
         return f"{self.callconv_macro(hook.callconv)} " if hook.callconv else ""
 
     def params(self, hook: Hook) -> str:
-        return ", ".join(self.declarator(p.type, p.name) for p in hook.params) or "void"
+        text = self._params.get(id(hook))
+        if text is None:
+            c_type, parts = self.c_type, []
+            for p in hook.params:
+                ref = p.type
+                if ref.builtin and not ref.const and not ref.pointers:
+                    parts.append(f"{BUILTIN_C.get(ref.name, ref.name)} {p.name}")  # `u32 x`
+                    continue
+                spelled = c_type(ref)
+                parts.append(f"{spelled}{'' if spelled.endswith('*') else ' '}{p.name}")
+            text = self._params[id(hook)] = ", ".join(parts) or "void"
+        return text
 
-    def placeholder(self, conds: Sequence[Cond | None]) -> Placeholder | None:
+    def placeholder(self, conds: Sequence[Cond | None]) -> list[str]:
+        """The dummy member of a struct that has no member on some configuration: none when
+        a member is always there, unconditional when there is no member at all."""
         if any(c is None for c in conds):
-            return None
+            return []
+        self.has_placeholders = True
         either = _any_of(conds)
-        return Placeholder(None if either is None else self.cond_text(Not(either)))
+        cond = None if either is None else self.cond_text(Not(either))
+        return guard(
+            cond, [f"    {self.names.empty_member}; /* no member on this configuration */"]
+        )
 
     def deprecation_message(self, what: str, deprecation: Deprecation) -> str:
         text = f"{what} is deprecated"
@@ -318,6 +309,8 @@ class _CGen(CNames):
         return text
 
     def hook_doc(self, table: str, hook: Hook) -> tuple[str, ...]:
+        if hook.patch is None and hook.deprecated is None and hook.no_native is None:
+            return self.doc(hook.doc)
         notes = []
         if hook.patch is not None:
             note = f'Patch site: native "{safe_comment_text(hook.patch.native)}"'
@@ -329,160 +322,201 @@ class _CGen(CNames):
             notes.append(safe_comment_text(self.deprecation_message(what, hook.deprecated)))
         if hook.no_native is not None:
             notes.append(f"No native implementation: {safe_comment_text(hook.no_native)}")
+        doc = self.doc(hook.doc)
+        if not notes:
+            return doc
         notes = [line_end(n) for n in notes]
-        doc = doc_lines(hook.doc)
-        return (*doc, "", *notes) if doc and notes else (*doc, *notes)
+        return (*doc, "", *notes) if doc else tuple(notes)
 
     # -- header pieces
 
-    def fingerprint_macros(self) -> list[Define]:
+    def fingerprint_macros(self) -> list[str]:
         """Each table's fingerprint, computed once with the dump (`pvgen.dump`)."""
         found = fingerprints(self.abi)
-        return [Define(self.fingerprint_macro(t), f"{found[t.name]}ULL") for t in self.abi.tables]
+        return [f"#define {self.fingerprint_macro(t)} {found[t.name]}ULL" for t in self.abi.tables]
 
-    def since_macros(self) -> list[Define]:
+    def since_macros(self) -> list[str]:
         """Unconditional, unless one name has several declarations (exclusive variants)."""
         hooks = [(t, m) for t in self.abi.tables for m in t.members if isinstance(m, Hook)]
         names = [self.since_macro(t, m) for t, m in hooks]
         uses = Counter(names)
         found = []
         for name, (table, hook) in zip(names, hooks, strict=True):
-            shared = uses[name] > 1
-            cond = self.cond_text(conjoin(table.condition, hook.condition)) if shared else None
-            found.append(Define(name, str(hook.since), cond))
+            define = f"#define {name} {hook.since}"
+            if uses[name] > 1:
+                cond = self.cond_text(conjoin(table.condition, hook.condition))
+                define = "\n".join(guard(cond, [define]))
+            found.append(define)
         return found
 
-    def forward_declarations(self) -> list[Line]:
+    def forward_declarations(self) -> list[str]:
         """`typedef struct X X;` for every struct: unconditional, unless X is also a typedef."""
         names: dict[str, list[Struct | Opaque]] = {}
         for decl in self.abi.types:
             if isinstance(decl, (Struct, Opaque)):
                 names.setdefault(decl.name, []).append(decl)
-        lines = []
+        found = []
         for name, decls in names.items():
-            doc = next((doc_lines(d.doc) for d in decls if isinstance(d, Opaque) and d.doc), ())
+            doc = next((self.doc(d.doc) for d in decls if isinstance(d, Opaque) and d.doc), ())
             alone = len(decls) == len(self.abi.types_by_name[name])
             cond = None if alone else self.cond_text(_any_of(d.condition for d in decls))
-            lines.append(Line(f"typedef struct {name} {name};", cond, doc))
-        return lines
+            lines = guard(cond, [*comment(doc), f"typedef struct {name} {name};"])
+            found.append("\n".join(lines))
+        return found
 
-    def type_items(self) -> list[TypeItem]:
+    def struct(
+        self,
+        name: str,
+        cond: str | None,
+        doc: Sequence[str],
+        members: list[str],
+        placeholder: list[str],
+        packed: bool = False,
+    ) -> str:
+        """A struct definition: its members' lines (each guarded and commented already)."""
+        end = f"}} {self.names.packed};" if packed else "};"
+        lines = [*comment(doc), f"struct {name} {{", *members, *placeholder, end]
+        return "\n".join(guard(cond, lines))
+
+    def type_items(self) -> list[str]:
         ordered = dependency_order(self.abi.types, _value_uses, self.abi.targets)
         return [self.type_item(d) for d in ordered if not isinstance(d, Opaque)]
 
-    def type_item(self, decl: TypeDecl) -> TypeItem:
-        cond, doc = self.cond_text(decl.condition), doc_lines(decl.doc)
+    def type_item(self, decl: TypeDecl) -> str:
+        cond, doc = self.cond_text(decl.condition), self.doc(decl.doc)
         if isinstance(decl, Typedef):
             text = f"typedef {self.declarator(decl.target, decl.name)};"
-            return TypeItem("typedef", decl.name, cond, doc, text=text)
+            return "\n".join(guard(cond, [*comment(doc), text]))
         if isinstance(decl, Enum):
-            return self.enum_item(decl, cond, doc)
+            return "\n".join(guard(cond, self.enum_lines(decl, doc)))
         assert isinstance(decl, Struct)
-        fields = tuple(
-            Line(self.declarator(f.type, f.name), self.cond_text(f.condition), doc_lines(f.doc))
+        fields = [
+            line
             for f in decl.fields
-        )
+            for line in self.member(self.declarator(f.type, f.name), f.condition, self.doc(f.doc))
+        ]
         holder = self.placeholder([f.condition for f in decl.fields])
-        return TypeItem(
-            "struct", decl.name, cond, doc, lines=fields, packed=decl.packed, placeholder=holder
-        )
+        return self.struct(decl.name, cond, doc, fields, holder, decl.packed)
 
-    def enum_item(self, decl: Enum, cond: str | None, doc: tuple[str, ...]) -> TypeItem:
+    def enum_lines(self, decl: Enum, doc: tuple[str, ...]) -> list[str]:
+        """The typedef of an enum, then its values: macros, or an anonymous enum."""
         ctype = self.c_type(decl.underlying)
-        macros = enum_as_macros(decl)
-        values = tuple(
-            Line(
-                (
-                    f"{v.name} (({ctype}){int_literal(v.value)})"
-                    if macros
-                    else f"{v.name} = {int_literal(v.value)}"
-                ),
-                self.cond_text(v.condition),
-                doc_lines(v.doc),
-            )
-            for v in decl.values
-        )
-        return TypeItem("enum", decl.name, cond, doc, text=ctype, lines=values, macros=macros)
+        lines = [*comment(doc), f"typedef {ctype} {decl.name};"]
+        if enum_as_macros(decl):
+            for v in decl.values:
+                define = f"#define {v.name} (({ctype}){int_literal(v.value)})"
+                lines += guard(self.cond_text(v.condition), [*comment(self.doc(v.doc)), define])
+            return lines
+        lines.append("enum {")
+        last = len(decl.values) - 1
+        for i, v in enumerate(decl.values):
+            lines += comment(self.doc(v.doc), "    ")
+            lines.append(f"    {v.name} = {int_literal(v.value)}{',' if i < last else ''}")
+        lines.append("};")
+        return lines
 
-    def member_line(self, table: Table, m: TableMember) -> Line:
+    def member(self, text: str, cond: Cond | None, doc: Sequence[str]) -> list[str]:
+        """A member (or field) of a struct: its doc, the declaration, and its #if."""
+        lines = [*comment(doc, "    "), f"    {text};"] if doc else [f"    {text};"]
+        return lines if cond is None else guard(self.cond_text(cond), lines)
+
+    def member_lines(self, table: Table, m: TableMember) -> list[str]:
         if isinstance(m, Hook):
             head = f"({self.callconv(m)}*{m.name})({self.params(m)})"
             text = self.declarator(m.returns, head)
-            return Line(text, self.cond_text(m.condition), self.hook_doc(table.name, m))
+            return self.member(text, m.condition, self.hook_doc(table.name, m))
         if isinstance(m, DataMember):
             text = self.declarator(m.type, m.name)
         else:
             text = f"struct {m.table} {m.name}"
-        return Line(text, self.cond_text(m.condition), doc_lines(m.doc))
+        return self.member(text, m.condition, self.doc(m.doc))
 
-    def table_items(self) -> list[TypeItem]:
+    def table_items(self) -> list[str]:
         ordered = dependency_order(self.abi.tables, _sub_tables, self.abi.targets)
-        return [
-            TypeItem(
-                "struct",
-                t.name,
-                self.cond_text(t.condition),
-                doc_lines(t.doc),
-                lines=tuple(self.member_line(t, m) for m in t.members),
-                placeholder=self.placeholder([m.condition for m in t.members]),
+        found = []
+        for t in ordered:
+            members: list[str] = []
+            for m in t.members:
+                members += self.member_lines(t, m)
+            holder = self.placeholder([m.condition for m in t.members])
+            found.append(
+                self.struct(t.name, self.cond_text(t.condition), self.doc(t.doc), members, holder)
             )
-            for t in ordered
+        return found
+
+    def tables_struct(self, name: str, tops: Sequence[Table], doc: Sequence[str]) -> str:
+        """A struct with one member per table, named after it: the aggregate, the template."""
+        members = [
+            line for t in tops for line in self.member(f"struct {t.name} {t.name}", t.condition, ())
         ]
+        return self.struct(name, None, doc, members, self.placeholder([t.condition for t in tops]))
 
-    def aggregate(self) -> TypeItem:
-        tops = list(self.abi.top_level_tables())
-        lines = tuple(Line(f"struct {t.name} {t.name}", self.cond_text(t.condition)) for t in tops)
+    def aggregate(self) -> str:
         doc = (f"Every top-level table of ABI '{self.abi.name}', in spec order.",)
-        holder = self.placeholder([t.condition for t in tops])
-        return TypeItem("struct", self.ops, None, doc, lines=lines, placeholder=holder)
+        return self.tables_struct(self.ops, list(self.abi.top_level_tables()), doc)
 
-    def template_item(self) -> TypeItem | None:
+    def template_item(self) -> str | None:
         """`struct <abi>_patch_template`, when the ABI lists its tables."""
         if self.abi.patch_template is None:
             return None
         tops = [self.abi.tables_by_name[name] for name in self.abi.patch_template]
-        lines = tuple(Line(f"struct {t.name} {t.name}", self.cond_text(t.condition)) for t in tops)
         doc = (
             "The tables whose slots the patch IDs count, in the order 'patch_template' lists",
             "them: a hook's patch ID is its offset in this struct over the size of a pointer.",
         )
-        holder = self.placeholder([t.condition for t in tops])
-        return TypeItem("struct", self.template, None, doc, lines=lines, placeholder=holder)
+        return self.tables_struct(self.template, tops, doc)
 
-    def patch_fallbacks(self) -> list[Define]:
+    def patch_fallbacks(self) -> list[str]:
         found: dict[str, list[Cond | None]] = {}
         exprs: dict[str, str] = {}
+        template = f"struct {self.template}"
         for slot in self.abi.hook_slots:
             if not self.in_template(slot):
                 continue
-            macro = self.patch_macro(slot)
+            macro = self.patch_macros[slot]
             found.setdefault(macro, []).append(slot.condition)
-            access = slot.path
-            exprs[macro] = f"(offsetof(struct {self.template}, {access}) / sizeof(void *))"
-        return [Define(m, exprs[m], self.cond_text(_any_of(c))) for m, c in found.items()]
+            exprs[macro] = f"(offsetof({template}, {self.paths[slot]}) / sizeof(void *))"
+        fallbacks = []
+        for m, conds in found.items():
+            define = f"#ifndef {m}\n#define {m} {exprs[m]}\n#endif"
+            cond = self.cond_text(conds[0] if len(conds) == 1 else _any_of(conds))
+            fallbacks.append(f"#if {cond}\n{define}\n#endif" if cond else define)
+        return fallbacks
 
-    def wrappers(self) -> list[Wrapper]:
+    def wrappers(self) -> list[str]:
         return [self.wrapper(slot) for slot in self.abi.hook_slots]
 
-    def wrapper(self, slot: HookSlot) -> Wrapper:
+    def wrapper(self, slot: HookSlot) -> str:
+        """The static inline function that calls the hook through the aggregate. A
+        `@nullable` hook's comes with a test of its slot, and calls only when set if void."""
         hook = slot.hook
-        name = self.wrapper_name(slot)
-        args = ", ".join(p.name for p in hook.params)
-        attribute = None
+        path = self.paths[slot]
+        access = f"{self.ops}.{path}"
+        call = f"{access}({', '.join([p.name for p in hook.params])})"
+        parts = []
+        if hook.nullable:
+            parts.append(
+                "/* Whether the slot is set: it may be NULL, and callers check before calling. */"
+                f"\nstatic inline int {self.is_set_name(slot)}(void)\n{{\n"
+                f"    return {access} != 0;\n}}\n"
+            )
+        doc = self.doc(hook.doc)
+        if doc:
+            parts.append("\n".join(comment(doc)))
         if slot.deprecated is not None:
-            message = self.deprecation_message(slot.path, slot.deprecated)
-            attribute = f"{self.names.deprecated}({c_string(message)})"
-        access = f"{self.ops}.{slot.path}"
-        return Wrapper(
-            head=self.declarator(hook.returns, f"{name}({self.params(hook)})"),
-            call=f"{access}({args})",
-            returns=not hook.returns.is_void,
-            cond=self.cond_text(slot.condition),
-            doc=doc_lines(hook.doc),
-            attribute=attribute,
-            slot=access if hook.nullable else None,
-            is_set=self.is_set_name(slot) if hook.nullable else None,
-        )
+            message = self.deprecation_message(path, slot.deprecated)
+            parts.append(f"{self.names.deprecated}({c_string(message)})")
+        if not hook.returns.is_void:
+            body = f"    return {call};"
+        elif hook.nullable:
+            body = f"    if ({access} != 0)\n        {call};"
+        else:
+            body = f"    {call};"
+        head = self.declarator(hook.returns, f"{self.wrapper_name(slot)}({self.params(hook)})")
+        parts.append(f"static inline {head}\n{{\n{body}\n}}")
+        text = "\n".join(parts)
+        cond = None if slot.condition is None else self.cond_text(slot.condition)
+        return f"#if {cond}\n{text}\n#endif" if cond else text
 
     # -- targets: selection, patch IDs and layout proofs
 
@@ -507,14 +541,16 @@ class _CGen(CNames):
 
     # -- native table
 
-    def externs(self) -> list[Line]:
+    def externs(self) -> list[str]:
         found = []
         for table in self.abi.tables:
             for m in table.members:
                 if isinstance(m, Hook) and m.no_native is None:
                     head = f"{self.callconv(m)}{self.native_name(table, m)}({self.params(m)})"
-                    cond = self.cond_text(conjoin(table.condition, m.condition))
-                    found.append(Line(f"extern {self.declarator(m.returns, head)};", cond))
+                    either = table.condition is not None or m.condition is not None
+                    cond = self.cond_text(conjoin(table.condition, m.condition)) if either else None
+                    extern = f"extern {self.declarator(m.returns, head)};"
+                    found.append(f"#if {cond}\n{extern}\n#endif" if cond else extern)
         return found
 
     def no_native_notes(self) -> list[str]:
@@ -524,48 +560,57 @@ class _CGen(CNames):
             if s.hook.no_native is not None
         ]
 
-    def initializers(self, table: Table) -> list[tuple[Cond | None, Init]]:
-        """(presence, initializer) of each hook with a native implementation, nested."""
-        found: list[tuple[Cond | None, Init]] = []
+    def initializers(self, table: Table, indent: str) -> list[tuple[Cond | None, list[str]]]:
+        """(presence, lines) of the designated initializer of each hook with a native
+        implementation, sub-tables as nested brace groups."""
+        found: list[tuple[Cond | None, list[str]]] = []
         for m in table.members:
             if isinstance(m, Hook) and m.no_native is None:
-                value = self.native_name(table, m)
-                found.append((m.condition, Init(m.name, value, self.cond_text(m.condition))))
+                init = f"{indent}.{m.name} = {self.native_name(table, m)},"
+                text = None if m.condition is None else self.cond_text(m.condition)
+                found.append((m.condition, guard(text, [init])))
             elif isinstance(m, SubTable):
                 for sub in self.tables_named(m.table):
-                    group = self.init_group(m.name, conjoin(m.condition, sub.condition), sub)
+                    cond = conjoin(m.condition, sub.condition)
+                    group = self.init_group(m.name, cond, sub, indent)
                     found += [group] if group is not None else []
         return found
 
     def init_group(
-        self, designator: str, cond: Cond | None, table: Table
-    ) -> tuple[Cond | None, Init] | None:
+        self, designator: str, cond: Cond | None, table: Table, indent: str
+    ) -> tuple[Cond | None, list[str]] | None:
         """A brace group, under a condition that keeps it from ever being empty."""
-        children = self.initializers(table)
+        children = self.initializers(table, indent + "    ")
         if not children:
             return None
         presence = conjoin(cond, _any_of(c for c, _ in children))
-        inits = tuple(i for _, i in children)
-        return presence, Init(designator, None, self.cond_text(presence), inits)
+        lines = [
+            f"{indent}.{designator} = {{",
+            *[x for _, c in children for x in c],
+            f"{indent}}},",
+        ]
+        return presence, guard(self.cond_text(presence), lines)
 
-    def ops_initializers(self) -> tuple[Cond | None, list[Init]]:
-        groups = [self.init_group(t.name, t.condition, t) for t in self.abi.top_level_tables()]
+    def ops_initializers(self) -> tuple[Cond | None, list[str]]:
+        """Under what the aggregate has an initializer, and its lines."""
+        groups = [
+            self.init_group(t.name, t.condition, t, "    ") for t in self.abi.top_level_tables()
+        ]
         present = [g for g in groups if g is not None]
-        return _any_of(c for c, _ in present), [i for _, i in present]
+        return _any_of(c for c, _ in present), [x for _, lines in present for x in lines]
 
     # -- files
 
-    def banner(self) -> list[str]:
-        return [line_end(safe_comment_text(line)) for line in banner_lines(self.abi)]
+    def banner(self) -> str:
+        return "\n".join(comment([line_end(safe_comment_text(x)) for x in banner_lines(self.abi)]))
 
     def header(self) -> str:
         template = environment("c").get_template("header.h.j2")
         types, tables, aggregate = self.type_items(), self.table_items(), self.aggregate()
         patch_template = self.template_item()
-        structs = [*types, *tables, aggregate, *([patch_template] if patch_template else [])]
         return template.render(
             banner=self.banner(),
-            abi_doc=doc_lines(self.abi.doc),
+            abi_doc="\n".join(comment(self.doc(self.abi.doc))),
             names=self.names,
             ops=self.ops,
             version=self.abi.version,
@@ -580,7 +625,7 @@ class _CGen(CNames):
             template_tag=self.template,
             fallbacks=self.patch_fallbacks(),
             wrappers=self.wrappers(),
-            has_placeholders=any(item.placeholder for item in structs),
+            has_placeholders=self.has_placeholders,
         )
 
     def native(self) -> str:
@@ -608,31 +653,44 @@ class _TargetView:
         self.facts = gen.abi.facts[target.name]
         self.layout = self.facts.layout
         self.counter = 0
+        self.static_assert = gen.names.static_assert
+        self.name = target.name
 
-    def assertion(self, expr: str, what: str) -> Assert:
-        self.counter += 1
-        ident = f"{self.target.name}_{self.counter}"
-        return Assert(expr, ident, c_string(f"{what} on target {self.target.name}"))
-
-    def record_asserts(self, tag: str, name: str, members: Iterable[Element]) -> list[Assert]:
-        record = self.layout.records[name]
-        found = [self.assertion(f"sizeof({tag}) == {record.size}", f"sizeof({tag})")]
-        seen: set[str] = set()
-        for m in members:
-            if self.target.holds(m.condition) and m.name not in seen:
-                seen.add(m.name)
-                what = f"offsetof({tag}, {m.name})"
-                found.append(self.assertion(f"{what} == {record.offsets[m.name]}", what))
+    def assertions(self, proofs: Iterable[tuple[str, str]]) -> list[str]:
+        """`<ABI>_STATIC_ASSERT(expr, id, "what on target t");` for each (expr, what),
+        numbered in the target."""
+        prefix, target = self.static_assert, self.name
+        found = [
+            f"{prefix}({expr}, {target}_{n}, {c_string(f'{what} on target {target}')});"
+            for n, (expr, what) in enumerate(proofs, self.counter + 1)
+        ]
+        self.counter += len(found)
         return found
+
+    def assertion(self, expr: str, what: str) -> str:
+        return self.assertions([(expr, what)])[0]
+
+    def record_asserts(self, tag: str, name: str, members: Iterable[Element]) -> list[str]:
+        record = self.layout.records[name]
+        proofs = [(f"sizeof({tag}) == {record.size}", f"sizeof({tag})")]
+        seen: set[str] = set()
+        holds, offsets = self.target.holds, record.offsets
+        for m in members:
+            name = m.name
+            if name not in seen and (m.condition is None or holds(m.condition)):
+                seen.add(name)
+                what = f"offsetof({tag}, {name})"
+                proofs.append((f"{what} == {offsets[name]}", what))
+        return self.assertions(proofs)
 
     def exact(self, name: str) -> bool:
         """Whether every C compiler lays out the record `name` as the model does."""
         return name not in self.facts.gnu_only
 
-    def type_asserts(self, exact: bool) -> list[Assert]:
+    def type_asserts(self, exact: bool) -> list[str]:
         """Layout proofs of the types whose C layout is (or, with `exact` False, is only
         under GNU C) the model's."""
-        found: list[Assert] = []
+        found: list[str] = []
         for decl in self.abi.types:
             if self.facts.present.get(decl.name) is not decl or decl.name not in self.layout.types:
                 continue
@@ -647,8 +705,8 @@ class _TargetView:
                 found.append(self.assertion(f"sizeof({tag}) == {size}", f"sizeof({tag})"))
         return found
 
-    def table_asserts(self, exact: bool) -> list[Assert]:
-        found: list[Assert] = []
+    def table_asserts(self, exact: bool) -> list[str]:
+        found: list[str] = []
         for table in self.abi.tables:
             name = table.name
             if self.facts.present.get(name) is not table or name not in self.layout.records:
@@ -657,32 +715,34 @@ class _TargetView:
                 found += self.record_asserts(f"struct {name}", name, table.members)
         return found
 
-    def patch_ids(self) -> list[tuple[HookSlot, Define]]:
-        """Each hook with a patch ID here, with its slot index in the template as a literal."""
-        ids = self.facts.patch_ids
-        return [
-            (slot, Define(self.gen.patch_macro(slot), str(ids[slot.path])))
-            for slot in self.facts.slots
-            if isinstance(slot, HookSlot) and slot.path in ids
-        ]
+    def patch_ids(self) -> list[tuple[str, str, int]]:
+        """Each hook with a patch ID here: its path, its macro, its slot index in the
+        template."""
+        ids, paths, macros = self.facts.patch_ids, self.gen.paths, self.gen.patch_macros
+        found = []
+        for slot in self.facts.slots:
+            if isinstance(slot, HookSlot):
+                path = paths.get(slot) or slot.path  # those of `Abi.hook_slots` are known
+                if path in ids:
+                    macro = macros.get(slot) or self.gen.patch_macro(slot)
+                    found.append((path, macro, ids[path]))
+        return found
 
-    def struct_asserts(self, struct: str, layout: RecordLayout) -> list[Assert]:
+    def struct_asserts(self, struct: str, layout: RecordLayout) -> list[str]:
         """sizeof and the offset of every member of the aggregate or the patch template."""
         tag = f"struct {struct}"
-        found = [self.assertion(f"sizeof({tag}) == {layout.size}", f"sizeof({tag})")]
+        proofs = [(f"sizeof({tag}) == {layout.size}", f"sizeof({tag})")]
         for name, offset in layout.offsets.items():
             what = f"offsetof({tag}, {name})"
-            found.append(self.assertion(f"{what} == {offset}", what))
-        return found
+            proofs.append((f"{what} == {offset}", what))
+        return self.assertions(proofs)
 
-    def id_asserts(self, ids: list[tuple[HookSlot, Define]]) -> list[Assert]:
+    def id_asserts(self, ids: list[tuple[str, str, int]]) -> list[str]:
         tag = f"struct {self.gen.template}"
-        found = []
-        for slot, define in ids:
-            access = slot.path
-            expr = f"{define.name} == offsetof({tag}, {access}) / sizeof(void *)"
-            found.append(self.assertion(expr, define.name))
-        return found
+        return self.assertions(
+            (f"{macro} == offsetof({tag}, {path}) / sizeof(void *)", macro)
+            for path, macro, _ in ids
+        )
 
     def block(self) -> TargetBlock:
         asserts = self.type_asserts(exact=True) + self.table_asserts(exact=True)
@@ -697,8 +757,8 @@ class _TargetView:
             asserts += self.struct_asserts(self.gen.ops, facts.aggregate)
         elif facts.aggregate.offsets:
             gnu_asserts += self.struct_asserts(self.gen.ops, facts.aggregate)
-        ids: list[tuple[HookSlot, Define]] = []
-        gnu_ids: list[tuple[HookSlot, Define]] = []
+        ids: list[tuple[str, str, int]] = []
+        gnu_ids: list[tuple[str, str, int]] = []
         template = self.gen.template
         if facts.patch_template_exact:
             ids = self.patch_ids()
@@ -719,15 +779,15 @@ class _TargetView:
             name=self.target.name,
             macro=self.gen.target_macro(self.target),
             selector=self.gen.selector(self.target),
-            doc=doc_lines(self.target.doc),
-            patch_ids=tuple(define for _, define in ids),
-            asserts=tuple(asserts),
+            doc="\n".join(comment(self.gen.doc(self.target.doc))),
             notes=tuple(notes),
-            gnu_patch_ids=tuple(define for _, define in gnu_ids),
-            gnu_asserts=tuple(gnu_asserts),
             backends=tuple(
                 self.gen.backend_macro(b) for b in self.abi.backends if b.runs_on(self.target)
             ),
+            patch_ids=tuple(f"#define {macro} {value}" for _, macro, value in ids),
+            gnu_patch_ids=tuple(f"#define {macro} {value}" for _, macro, value in gnu_ids),
+            asserts=tuple(asserts),
+            gnu_asserts=tuple(gnu_asserts),
         )
 
 

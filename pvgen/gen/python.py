@@ -92,8 +92,7 @@ class HookView:
 class TableView:
     name: str
     doc: list[str]
-    slots: tuple[tuple[str, str], ...]  # (member name, annotation)
-    subtables: tuple[tuple[str, str], ...]  # (member name, table class)
+    members: tuple[str, ...]  # the annotation lines: hooks and data, then sub-tables
 
 
 def hook_views(abi: m.Abi) -> list[HookView]:
@@ -144,23 +143,37 @@ def _member_docs(abi: m.Abi) -> dict[str, str | None]:
     return docs
 
 
-def null_paths(abi: m.Abi, backend: m.Backend) -> list[str]:
-    """The paths whose slot is NULL under `backend`, in spec order."""
-    return [s.path for s in abi.slots if abi.source(backend, s) is m.Source.NULL]
+Nulls = list[list[m.HookSlot | m.DataSlot]]  # per backend of `Abi.backends`, its NULL slots
 
 
-def may_be_null(abi: m.Abi) -> set[int]:
-    """The ids of the hooks and data members whose slot is NULL under some backend."""
-    found = {
-        id(s.member) for b in abi.backends for s in abi.slots if abi.source(b, s) is m.Source.NULL
-    }
+def null_slots(abi: m.Abi) -> Nulls:
+    """Per backend (in the order of `abi.backends`), the slots NULL under it, in spec order.
+
+    `Abi.source` decides; it is asked only about the slots it can find NULL: a `@no_native`
+    hook's, or, under a backend with `@fallback(none)`, every slot (not every slot of a
+    large ABI under every backend)."""
+    no_native = [s for s in abi.hook_slots if s.hook.no_native is not None]
+    return [
+        [
+            s
+            for s in (abi.slots if b.null_fallback else no_native)
+            if abi.source(b, s) is m.Source.NULL
+        ]
+        for b in abi.backends
+    ]
+
+
+def may_be_null(abi: m.Abi, nulls: Nulls) -> set[int]:
+    """The ids of the hooks and data members whose slot is NULL under some backend
+    (`nulls`: `null_slots(abi)`)."""
+    found = {id(s.member) for slots in nulls for s in slots}
     found |= {id(s.member) for s in abi.hook_slots if s.hook.nullable}
     return found
 
 
-def table_views(abi: m.Abi) -> list[TableView]:
+def table_views(abi: m.Abi, nulls: Nulls) -> list[TableView]:
     views = []
-    nullable = may_be_null(abi)
+    nullable = may_be_null(abi, nulls)
     for table in abi.tables:
         slots = []
         subtables = []
@@ -179,8 +192,10 @@ def table_views(abi: m.Abi) -> list[TableView]:
             TableView(
                 table.name,
                 docstring(table.doc, INDENT, f"The hooks of table '{table.name}'."),
-                tuple(slots),
-                tuple(subtables),
+                (
+                    *[f"{INDENT}{name}: {annotation}" for name, annotation in slots],
+                    *[f"{INDENT}{name}: type[{cls}]" for name, cls in subtables],
+                ),
             )
         )
     return views
@@ -200,18 +215,19 @@ def _banner(abi: m.Abi) -> list[str]:
 
 def render(abi: m.Abi, options: GenOptions) -> list[OutputFile]:
     hooks = hook_views(abi)
-    docs = _member_docs(abi)
+    nulls = null_slots(abi)
+    methods = _Methods(hooks, _member_docs(abi))
     base = f"python/{abi.name}"
     files = [
         OutputFile(f"{base}/__init__.py", _render_init(abi)),
         OutputFile(f"{base}/types.py", _render_types(abi)),
-        OutputFile(f"{base}/tables.py", _render_tables(abi, hooks)),
+        OutputFile(f"{base}/tables.py", _render_tables(abi, hooks, nulls)),
         OutputFile(f"{base}/backends/__init__.py", _render_backends_init(abi)),
     ]
-    for backend in abi.backends:
+    for backend, null in zip(abi.backends, nulls, strict=True):
         files.append(
             OutputFile(
-                f"{base}/backends/{backend.name}.py", _render_backend(abi, backend, hooks, docs)
+                f"{base}/backends/{backend.name}.py", _render_backend(abi, backend, null, methods)
             )
         )
     return files
@@ -361,7 +377,7 @@ def tables_made(abi: m.Abi) -> list[str]:
     return lines
 
 
-def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
+def _render_tables(abi: m.Abi, hooks: list[HookView], nulls: Nulls) -> str:
     top = list(abi.top_level_tables())
     native = _default_backend(abi)
     native_stub = class_name(native, "Stub") if native else "object"
@@ -388,17 +404,23 @@ def _render_tables(abi: m.Abi, hooks: list[HookView]) -> str:
             native_module=native,
             # TYPE_CHECKING guards the import of the default backend's stub, if there is one
             typing_names=f"{'TYPE_CHECKING, ' if native else ''}Any, TypeVar, cast",
-            tables=table_views(abi),
+            tables=table_views(abi, nulls),
             top=[t.name for t in top],
-            hooks=hooks,
+            # `"path": value,` entries of the dicts of every hook
+            since=[f'{INDENT}"{h.path}": {h.since},' for h in hooks],
             install=install,
             tables_made=tables_made(abi),
-            patch_ids=patch_ids(abi),
+            patch_ids={
+                target: [f'{INDENT * 2}"{path}": {number},' for path, number in ids.items()]
+                for target, ids in patch_ids(abi).items()
+            },
             patch_template=textwrap.wrap(", ".join(abi.patch_template or ()), 76),
             overrides={
                 b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default
             },
-            nulls={b.name: null_paths(abi, b) for b in abi.backends},
+            nulls={
+                b.name: [s.path for s in null] for b, null in zip(abi.backends, nulls, strict=True)
+            },
             runs_on={b.name: [t.name for t in abi.targets if b.runs_on(t)] for b in abi.backends},
             must_patch={b.name: [o.path for o in b.must_patch] for b in abi.backends},
             init_signature=signature(INDENT, "__init__", dispatch_params, "None"),
@@ -414,25 +436,44 @@ def _default_backend(abi: m.Abi) -> str | None:
     return default.name if default is not None else None
 
 
-def _render_backend(
-    abi: m.Abi, backend: m.Backend, hooks: list[HookView], docs: dict[str, str | None]
-) -> str:
-    overridden = {o.path for o in backend.overrides}
-    nulls = set(null_paths(abi, backend))
-    chosen = [h for h in hooks if (backend.default and h.path not in nulls) or h.path in overridden]
-    methods = []
-    for h in chosen:
+class _Methods:
+    """The text of each hook's (or data member's) stub method, made once for every backend
+    that has it; and where each path's hooks are in spec order."""
+
+    def __init__(self, hooks: list[HookView], docs: dict[str, str | None]) -> None:
+        self.hooks = hooks
+        self.docs = docs
+        self.texts: dict[int, str] = {}  # by index in `hooks`
+        self.at: dict[str, list[int]] = {}
+        for i, h in enumerate(hooks):
+            self.at.setdefault(h.path, []).append(i)
+
+    def text(self, i: int) -> str:
+        found = self.texts.get(i)
+        if found is None:
+            found = self.texts[i] = self.method(self.hooks[i])
+        return found
+
+    def method(self, h: HookView) -> str:
         if h.is_data:
-            methods.append({"data": True, "line": f"{INDENT}{h.method}: {h.returns} = {h.default}"})
-            continue
-        params = ["self", *h.params]
-        methods.append(
-            {
-                "data": False,
-                "signature": signature(INDENT, h.method, params, h.returns),
-                "doc": docstring(docs[h.path], INDENT * 2, f"Hook '{h.path}'."),
-            }
-        )
+            return f"{INDENT}{h.method}: {h.returns} = {h.default}"
+        lines = signature(INDENT, h.method, ["self", *h.params], h.returns)
+        lines += docstring(self.docs[h.path], INDENT * 2, f"Hook '{h.path}'.")
+        lines.append(f"{INDENT * 2}raise NotImplementedError")
+        return "\n".join(lines)
+
+
+def _render_backend(
+    abi: m.Abi, backend: m.Backend, nulls: list[m.HookSlot | m.DataSlot], methods: _Methods
+) -> str:
+    """The stub of one backend: a method per hook it overrides; the default backend's has
+    every hook that is not NULL under it."""
+    overridden = {o.path for o in backend.overrides}
+    chosen = {i for path in overridden for i in methods.at.get(path, ())}
+    if backend.default:
+        null_paths = {s.path for s in nulls}
+        chosen.update(i for i, h in enumerate(methods.hooks) if h.path not in null_paths)
+    texts = [methods.text(i) for i in sorted(chosen)]
     return (
         environment("python")
         .get_template("backend.py.j2")
@@ -447,7 +488,8 @@ def _render_backend(
                 INDENT,
                 f"Backend '{backend.name}'.",
             ),
-            methods=methods,
-            uses_types=any("t." in str(x) for x in methods),
+            methods=texts,
+            # Whether a method names a type: the stub then imports the types module.
+            uses_types=any("t." in text for text in texts),
         )
     )
