@@ -25,19 +25,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work" / "report"
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests"))
 
+from browser import CHROMIUM, FLAGS  # noqa: E402  (the flags the tests launch Chromium with)
 from synth import synth_spec  # noqa: E402
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMING = """() => {
     const nav = performance.getEntriesByType('navigation')[0];
     return [window.pvgenReport.ready, nav.domContentLoadedEventEnd, window.pvgenReport.painted];
@@ -47,7 +38,7 @@ TIMING = """() => {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="page loads per spec (default: 5)")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=CHROMIUM)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
