@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import CHROMIUM, FLAGS  # noqa: E402  (the flags the tests launch Chromium with)
 from synth import synth_spec  # noqa: E402
+
 TIMING = """() => {
     const nav = performance.getEntriesByType('navigation')[0];
     return [window.pvgenReport.ready, nav.domContentLoadedEventEnd, window.pvgenReport.painted];
