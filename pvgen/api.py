@@ -207,6 +207,9 @@ def _resolved_files(abi: Abi) -> list[list[str]]:
     return [[name, os.path.realpath(name)] for name in names]
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _rule_module_file(rule: object) -> str | None:
     """The file of a plugin rule's module; None for pvgen's own rules (in the cache key)."""
     import sys
@@ -214,7 +217,7 @@ def _rule_module_file(rule: object) -> str | None:
     check = getattr(rule, "check", None)
     module = sys.modules.get(getattr(check, "__module__", "") or "")
     path = getattr(module, "__file__", None)
-    if path is None or Path(path).resolve().is_relative_to(Path(__file__).resolve().parent):
+    if path is None or os.path.abspath(path).startswith(_PACKAGE):
         return None
     return str(path)
 
