@@ -15,7 +15,6 @@ as the JSON schema `pvgen schema config`, are valid in both files.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +131,8 @@ def load_config(start: Path | None = None, *, path: Path | None = None) -> Confi
 
 def _read(path: Path) -> dict[str, object]:
     try:
+        import tomllib  # only where there is a configuration file to read
+
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file") from None

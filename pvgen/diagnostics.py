@@ -8,7 +8,6 @@ every diagnostic collected so far, so one run reports all problems it can.
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -114,6 +113,8 @@ def _sort_key(d: Diagnostic) -> tuple[str, int, int]:
 def did_you_mean(word: str, choices: Iterable[str], *, prefix: str = "") -> str:
     """ "; did you mean 'x'?", or "; expected one of 'a', 'b'" when there are few choices."""
     options = sorted(set(choices))
+    import difflib  # only when a name is unknown: not on every run's start
+
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:
         return f"; did you mean '{prefix}{close[0]}'?"
