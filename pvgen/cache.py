@@ -360,16 +360,10 @@ def cached_outputs(
     folder = cache_dir()
     if folder is None:
         return render()
-    model_entry = _entry_path(folder, root, spec_root)
-    suffix = sha256(variant.encode()).hexdigest()[:12]
-    entry = model_entry.with_name(f"{model_entry.stem}-out-{suffix}.pickle")
+    # One entry per root spec (as the model's) and set of options.
+    name = f"{_entry_path(folder, root, spec_root).stem}\0{variant}"
     sources = [[s.path, s.sha256] for s in abi.sources]
-    found = _fetch(entry, lambda header: header == sources)
-    if isinstance(found, list):
-        return list(found)
-    outputs = render()
-    _store_pickle(entry, outputs, json.dumps(sources).encode())
-    return outputs
+    return list(cached_result("out", name, sources, render))
 
 
 def cached_parse(parse: Callable[[SourceFile], SpecFile]) -> Callable[[SourceFile], SpecFile]:
@@ -379,25 +373,13 @@ def cached_parse(parse: Callable[[SourceFile], SpecFile]) -> Callable[[SourceFil
     carries), replaced when the text changes: after an edit of one file of a large ABI,
     only that file is parsed again.
     """
-    folder = cache_dir()
-    if folder is None:
+    if cache_dir() is None:
         return parse
 
     def parse_cached(source: SourceFile) -> SpecFile:
-        from .syntax import SpecFile  # loaded already: the loader that calls this parses
-
-        key = "\0".join(
-            [str(FORMAT), __version__, sys.version, _code_fingerprint(), source.display]
-            + [source.relative or ""]
-        )
-        entry = folder / ("parse-" + sha256(key.encode()).hexdigest()[:32] + ".pickle")
+        name = f"{source.display}\0{source.relative or ''}"
         digest = sha256(source.text.encode()).hexdigest()
-        found = _fetch(entry, lambda header: header == digest)
-        if isinstance(found, SpecFile) and found.source.text == source.text:
-            return found
-        spec = parse(source)
-        _store_pickle(entry, spec, json.dumps(digest).encode())
-        return spec
+        return cached_result("parse", name, digest, lambda: parse(source))
 
     return parse_cached
 
