@@ -27,7 +27,11 @@ WORK = HERE / "work" / "report"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import CHROMIUM, FLAGS  # noqa: E402  (the flags the tests launch Chromium with)
+from browser import (
+    CHROMIUM,
+    FLAGS,
+    PAINTED,
+)  # noqa: E402  (the flags the tests launch Chromium with)
 from synth import synth_spec  # noqa: E402
 
 TIMING = """() => {
@@ -70,7 +74,7 @@ def main() -> None:
                 context = browser.new_context(viewport={"width": 1300, "height": 900})
                 page = context.new_page()
                 page.goto(page_file.as_uri())
-                page.wait_for_function("window.pvgenReport && window.pvgenReport.painted !== null")
+                page.wait_for_function(PAINTED)
                 timings.append(page.evaluate(TIMING))
                 context.close()
             drawn, loaded, painted = (

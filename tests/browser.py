@@ -32,6 +32,9 @@ FLAGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / ".artifacts" / "report"
+# Waits are written as functions: Playwright evaluates a bare expression with eval() in the
+# page, which the report's content security policy forbids (an intermittent EvalError).
+PAINTED = "() => window.pvgenReport && window.pvgenReport.painted !== null"
 
 
 def require_browser() -> None:
@@ -98,7 +101,7 @@ def open_page(chromium: Any, path: Path, *, width: int = 1300, height: int = 900
     page.on("pageerror", lambda exc: visit.errors.append(str(exc)))
     page.on("request", lambda request: visit.requests.append(request.url))
     page.goto(url)
-    page.wait_for_function("window.pvgenReport && window.pvgenReport.painted !== null")
+    page.wait_for_function(PAINTED)
     return visit
 
 

@@ -440,7 +440,8 @@ def test_ten_thousand_hooks_render(chromium: Any, tmp_path: Path) -> None:
     first.locator("summary").click()
     rows = len([s for s in abi.facts["i386"].slots if s.top.name == "ops_0000"])
     visit.page.wait_for_function(
-        f"document.querySelector('#layout details.layout-table tbody').rows.length === {rows}"
+        f"() => document.querySelector('#layout details.layout-table tbody').rows.length"
+        f" === {rows}"
     )
     assert_clean(visit, page)
     assert re.fullmatch(r"\d+ of \d+ hooks shown", visit.page.inner_text("#shown"))
