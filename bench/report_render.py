@@ -27,11 +27,8 @@ WORK = HERE / "work" / "report"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import (
-    CHROMIUM,
-    FLAGS,
-    PAINTED,
-)  # noqa: E402  (the flags the tests launch Chromium with)
+# The tests' Chromium, launch flags and wait for a painted page.
+from browser import CHROMIUM, FLAGS, PAINTED  # noqa: E402
 from synth import synth_spec  # noqa: E402
 
 TIMING = """() => {
