@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .conditions import Cond, conjoin, evaluate
+from .records import compact
 from .source import Span
 
 
@@ -42,7 +43,8 @@ class Target:
         return evaluate(condition, self.defines)
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class TypeRef:
     """A type as used by a member, field, parameter or typedef.
 
@@ -72,13 +74,15 @@ class TypeRef:
         return self.spelling()
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Patch:
     native: str
     clobbers: str | None
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Deprecation:
     since: int | None
     use: str | None  # dotted path of the replacement, as written
@@ -86,7 +90,8 @@ class Deprecation:
     span: Span = field(compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Allow:
     """`@allow(PVnnn, reason = "...")`: a deliberate exception to a check."""
 
@@ -99,7 +104,8 @@ class Allow:
 # declarations are: the same one or not. Value equality is kept for values (types,
 # patches, layouts). It also spares the generated __eq__ and __hash__ of fourteen
 # classes, a third of the time Python takes to create this module's classes.
-@dataclass(frozen=True, kw_only=True, eq=False)
+@compact
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Element:
     """What every declared thing has."""
 
@@ -147,20 +153,23 @@ class Enum(Element):
 TypeDecl = Typedef | Struct | Opaque | Enum
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Param:
     name: str
     type: TypeRef
     span: Span = field(compare=False, repr=False)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@compact
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Member(Element):
     renamed_from: str | None = None
     deprecated: Deprecation | None = None
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@compact
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Hook(Member):
     returns: TypeRef
     params: tuple[Param, ...]
@@ -176,12 +185,14 @@ class Hook(Member):
     backend_specific: str | None = None  # the reason, when one backend alone may use it
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@compact
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class DataMember(Member):
     type: TypeRef
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@compact
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class SubTable(Member):
     table: str  # the name of the embedded table
 
@@ -205,7 +216,8 @@ class Table(Element):
         return {k: tuple(v) for k, v in found.items()}
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Override:
     """One member a backend implements, by path: `pv_mmu_ops.lazy_mode.enter`."""
 
@@ -269,7 +281,8 @@ class TargetLayout:
 # ---- members as reached from a table ------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@compact
+@dataclass(frozen=True, slots=True, eq=False)
 class Slot:
     """A hook or data member as reached from a table through its sub-tables.
 
@@ -295,7 +308,8 @@ class Slot:
         return self.owners[-1]
 
 
-@dataclass(frozen=True, eq=False)
+@compact
+@dataclass(frozen=True, slots=True, eq=False)
 class HookSlot(Slot):
     hook: Hook
 
@@ -304,7 +318,8 @@ class HookSlot(Slot):
         return self.hook
 
 
-@dataclass(frozen=True, eq=False)
+@compact
+@dataclass(frozen=True, slots=True, eq=False)
 class DataSlot(Slot):
     data: DataMember
 

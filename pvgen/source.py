@@ -55,11 +55,11 @@ class SourceFile:
         return index + 1, offset - self.line_starts[index] + 1
 
 
-@dataclass(frozen=True, init=False)
 class Span:
     """A range in a source file; lines and columns are 1-based, columns count characters."""
 
-    file: SourceFile = field(compare=False, repr=False)
+    __slots__ = ("file", "line", "column", "end_line", "end_column")
+    file: SourceFile
     line: int
     column: int
     end_line: int
@@ -68,16 +68,34 @@ class Span:
     def __init__(
         self, file: SourceFile, line: int, column: int, end_line: int, end_column: int
     ) -> None:
-        # Every token and node has a span: set in one step, not through the frozen class's
-        # five object.__setattr__ calls (a tenth of the time of parsing a large spec).
-        self.__dict__.update(
-            file=file, line=line, column=column, end_line=end_line, end_column=end_column
-        )
+        set_file, set_line, set_column, set_end_line, set_end_column = _SPAN_SETTERS
+        set_file(self, file)
+        set_line(self, line)
+        set_column(self, column)
+        set_end_line(self, end_line)
+        set_end_column(self, end_column)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Span is immutable; cannot set '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Span is immutable; cannot delete '{name}'")
+
+    def _key(self) -> tuple[int, int, int, int]:
+        return (self.line, self.column, self.end_line, self.end_column)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Span:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Span(line={self.line}, column={self.column}, end_line={self.end_line}, end_column={self.end_column})"
 
     def __reduce__(self) -> tuple[type[Span], tuple[SourceFile, int, int, int, int]]:
-        # Pickled as its five values, not as a dictionary of them: the compiled-spec cache
-        # holds about ten spans per hook, and this makes its entries a third smaller and
-        # quicker to write and to read.
         return Span, (self.file, self.line, self.column, self.end_line, self.end_column)
 
     @property
@@ -91,6 +109,9 @@ class Span:
     @classmethod
     def point(cls, file: SourceFile, line: int = 1, column: int = 1) -> Span:
         return cls(file, line, column, line, column + 1)
+
+
+_SPAN_SETTERS = tuple(Span.__dict__[name].__set__ for name in Span.__slots__)
 
 
 # How much of a long line an excerpt shows: the span (up to EXCERPT_WIDTH characters) and

@@ -21,6 +21,7 @@ from . import conditions as cond
 from .diagnostics import SpecError, error
 from .digest import sha256
 from .lalr import Driver, NotParsed
+from .records import compact
 from .source import SourceFile, Span
 
 GRAMMAR = Path(__file__).with_name("grammar") / "pvspec.lark"
@@ -29,7 +30,8 @@ GRAMMAR = Path(__file__).with_name("grammar") / "pvspec.lark"
 # ---- the syntax tree ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class TypeExpr:
     """A type as written: `const struct desc_ptr *`, `unsigned long`, `pte_t`."""
 
@@ -40,7 +42,8 @@ class TypeExpr:
     pointers: tuple[bool, ...]  # one entry per `*`, True where that pointer is const
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class AnnotationArg:
     span: Span
     key: str | None
@@ -49,7 +52,8 @@ class AnnotationArg:
     literal: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Annotation:
     span: Span
     name: str
@@ -73,7 +77,8 @@ class Setting:
     values: tuple[SettingValue, ...]
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Declaration:
     """What every declaration has: where it is, its name, doc and annotations."""
 
@@ -125,14 +130,16 @@ class EnumDecl(Declaration):
     enumerators: tuple[EnumeratorDecl, ...] = ()
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class ParamDecl:
     span: Span
     type: TypeExpr
     name: str | None
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class MemberDecl(Declaration):
     """A table member: a hook when `params` is not None, else data or a sub-table."""
 
@@ -145,13 +152,15 @@ class TableDecl(Declaration):
     members: tuple[MemberDecl, ...] = ()
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class MemberPath:
     span: Span
     parts: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class BackendEntry:
     span: Span
     table: str
@@ -173,7 +182,8 @@ class IncludeDecl:
     literal: str = field(default="", compare=False)  # the path string as written
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Comment:
     """A comment as written; `doc` is True for `///` lines that document a declaration."""
 
