@@ -17,17 +17,17 @@ this module; see docs/api.md for examples.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .config import Config, ConfigError, load_config
 from .diagnostics import Diagnostic, Severity, SpecError
 from .gen import FAMILIES
 from .gen.common import GenOptions, OutputFile
-from .model import Abi
 
 if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
     from collections.abc import Callable, Mapping
@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
     from .gen.plugins import PluginError
     from .gen.writer import WriteError, WriteReport
     from .loader import LoadedSpec
+    from .model import Abi
     from .source import SourceFile
     from .syntax import SpecFile
 
@@ -47,6 +48,7 @@ __all__ = [
     "AcceptError",
     "CheckReport",
     "CheckedSpec",
+    "SpecSummary",
     "Config",
     "ConfigError",
     "Diagnostic",
@@ -143,6 +145,11 @@ def load_abi(path: Path, config: Config | None = None) -> Abi:
     The cache is keyed by the content of every file the spec reads and by where each
     include's symbolic links led, so an edit or a retargeted link is never missed; `PVGEN_CACHE_DIR` moves it and `PVGEN_NO_CACHE=1` turns it off.
     """
+    return _load_abi_traced(path, config)[0]
+
+
+def _load_abi_traced(path: Path, config: Config | None) -> tuple[Abi, list[list[str]]]:
+    """`load_abi`, with each source as named, where it led and its SHA-256."""
     from .cache import cached_compile
 
     spec_root = config.spec_root if config is not None else None
@@ -248,11 +255,46 @@ def count_hooks_per_target(abi: Abi) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class CheckedSpec:
-    """One root spec that compiled."""
+class SpecSummary:
+    """What a check says of a spec that compiled: its ABI's name and version and how much
+    it holds."""
 
-    path: Path
-    abi: Abi
+    name: str
+    version: int
+    tables: int
+    hooks: int  # the union over targets, as `count_hooks`
+    hooks_per_target: dict[str, int]  # as `count_hooks_per_target`
+    backends: int
+    targets: int
+
+    @classmethod
+    def of(cls, abi: Abi) -> SpecSummary:
+        return cls(
+            abi.name,
+            abi.version,
+            len(abi.tables),
+            count_hooks(abi),
+            count_hooks_per_target(abi),
+            len(abi.backends),
+            len(abi.targets),
+        )
+
+
+class CheckedSpec:
+    """One root spec that compiled: its summary, and its model, read when first asked for
+    (a check whose findings were kept has no need of it)."""
+
+    def __init__(self, path: Path, summary: SpecSummary, abi: Abi | None, config: Config) -> None:
+        self.path = path
+        self.summary = summary
+        self._abi = abi
+        self._config = config
+
+    @property
+    def abi(self) -> Abi:
+        if self._abi is None:
+            self._abi = load_abi(self.path, self._config)
+        return self._abi
 
 
 @dataclass(frozen=True)
@@ -275,10 +317,9 @@ def check(
 
     A spec that does not compile contributes its errors; the others are still checked.
     A `[[tool.pvgen.allow]]` of the config that accepted no finding in any spec is
-    reported as PV001.
+    reported as PV001. While nothing a spec's findings are made from has changed, they
+    are taken from the cache without reading the model.
     """
-    from .rules import all_rules
-
     config = config or Config(None)
     diagnostics: list[Diagnostic] = []
     checked: list[CheckedSpec] = []
@@ -286,18 +327,19 @@ def check(
     used_file_allows: set[int] = set()
     for path in paths:
         try:
-            abi = load_abi(path, config)
+            spec, found = _check_spec(path, config, rules, used_file_allows)
         except SpecError as exc:
             diagnostics.extend(exc.diagnostics)
             unreadable = unreadable or exc.unreadable
             continue
-        checked.append(CheckedSpec(path, abi))
-        if rules:
-            diagnostics.extend(_run_rules(abi, path, config, used_file_allows))
+        checked.append(spec)
+        diagnostics.extend(found)
     unused_level = config.rules.level("PV001", Severity.WARNING)
     for allow in config.allow if rules else ():
         if unused_level is None:  # PV001 is off
             break
+        from .rules import all_rules
+
         if id(allow) not in used_file_allows and allow.rule in all_rules():
             diagnostics.append(
                 Diagnostic(
@@ -310,6 +352,93 @@ def check(
             )
     diagnostics.sort(key=_location_key)
     return CheckReport(tuple(checked), tuple(diagnostics), unreadable)
+
+
+# A kept check: the findings, the indices of the configuration's allows they used, and the
+# spec's summary.
+_Kept = tuple[list[Diagnostic], list[int], SpecSummary]
+
+
+def _check_spec(
+    path: Path, config: Config, rules: bool, used_file_allows: set[int]
+) -> tuple[CheckedSpec, list[Diagnostic]]:
+    """One spec's part of `check`. The findings are kept with a header of everything they
+    are made from that is not pvgen's code: the spec's files (as named, where each name
+    led, their text's SHA-256), the files that declare something (file allows match their
+    resolved paths), the working folder, the configuration's rule settings and allows, the
+    frozen dumps and the rule plugins' modules. A later check asks the disk about each of
+    these again before it takes the findings, and reads neither the model nor the rules."""
+    from .cache import fetch, keep
+
+    name = f"{os.path.realpath(path)}\0{config.spec_root}\0{os.getcwd()}\0{rules}"
+    allows = list(config.allow)
+    kept = cast("_Kept | None", fetch("check", name, lambda h: _check_fresh(h, path, config)))
+    if kept is not None:
+        found, used, summary = kept
+        used_file_allows.update(id(allows[i]) for i in used)
+        return CheckedSpec(path, summary, None, config), found
+    abi, sources = _load_abi_traced(path, config)
+    used_here: set[int] = set()
+    found = _run_rules(abi, path, config, used_here) if rules else []
+    used_file_allows.update(used_here)
+    summary = SpecSummary.of(abi)
+    used = [i for i, a in enumerate(allows) if id(a) in used_here]
+    header = {
+        "sources": sources,
+        "abi": abi.name,
+        **_check_inputs(path, config, abi.name, [n for n, _ in _resolved_files(abi)]),
+    }
+    keep("check", name, header, (found, used, summary))
+    return CheckedSpec(path, summary, abi, config), found
+
+
+def _check_inputs(
+    spec: Path, config: Config, abi_name: str, declaring: list[str]
+) -> dict[str, Any]:
+    """The inputs of a spec's findings beyond its own files, asked of the disk now."""
+    from .abi.frozen import frozen_dumps
+
+    return {
+        "cwd": os.getcwd(),
+        "resolved": [[n, os.path.realpath(n)] for n in declaring],
+        "settings": repr(config.rules),
+        "allows": [repr(a) for a in config.allow],
+        "frozen": frozen_dumps((config.abi_dir or spec.parent / "abi") / abi_name),
+        "plugins": _rule_plugin_stamps(),
+    }
+
+
+def _rule_plugin_stamps() -> list[list[object]]:
+    """Each rule plugin's entry point, with its module's file stamped (pvgen's own rules
+    are in the cache key): found without importing the rules or the plugins' modules."""
+    from importlib.util import find_spec
+
+    from .cache import file_stamp
+    from .entrypoints import RULES_GROUP, entry_points
+
+    stamps: list[list[object]] = []
+    for name, value, dist in sorted(entry_points(RULES_GROUP)):
+        try:
+            spec = find_spec(value.partition(":")[0].strip())
+        except (ImportError, ValueError):
+            spec = None
+        stamps.append([name, value, dist, file_stamp(spec.origin if spec else None)])
+    return stamps
+
+
+def _check_fresh(header: Any, spec: Path, config: Config) -> bool:
+    """Whether the inputs a kept check's header records are still what the disk says."""
+    from .cache import sources_fresh
+
+    try:
+        if not sources_fresh(header["sources"]):
+            return False
+        declaring = [n for n, _ in header["resolved"]]
+        now = _check_inputs(spec, config, header["abi"], declaring)
+    except (KeyError, TypeError, ValueError):
+        return False
+    expected = json.loads(json.dumps(now, sort_keys=True))
+    return all(header.get(key) == value for key, value in expected.items())
 
 
 def _location_key(d: Diagnostic) -> tuple[str, int, int, str]:
@@ -510,6 +639,7 @@ def format_text(text: str, name: str = "<string>") -> str:
 
 
 _LATER_ERRORS = {
+    "Abi": "pvgen.model",
     "AcceptError": "pvgen.abi.accept",
     "FreezeError": "pvgen.abi.freeze",
     "PluginError": "pvgen.gen.plugins",

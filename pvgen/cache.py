@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from . import __version__
 from .digest import compare_digest, hmac_sha256, sha256
 from .files import ReadProblem, read_bounded
-from .model import Abi
 
 if TYPE_CHECKING:
+    from .model import Abi
     from .source import SourceFile
     from .syntax import SpecFile
 
@@ -298,7 +298,7 @@ def _fetch(entry: Path, fresh: Callable[[Any], bool]) -> object | None:
         folder.close()
 
 
-def _sources_fresh(header: Any) -> bool:
+def sources_fresh(header: Any) -> bool:
     """Whether each source in a model entry's header (as named, the file it led to, the
     SHA-256 of its text) still leads to the same file with the same text."""
     for named, resolved, digest in header:
@@ -309,27 +309,21 @@ def _sources_fresh(header: Any) -> bool:
     return True
 
 
-def _load(entry: Path) -> Abi | None:
+def _load(entry: Path) -> tuple[Abi, list[list[str]]] | None:
     header: list[Any] = []
 
     def fresh(found: Any) -> bool:
         header[:] = found
-        return _sources_fresh(found)
+        return sources_fresh(found)
+
+    from .model import Abi
 
     abi = _fetch(entry, fresh)
     if not isinstance(abi, Abi) or len(header) != len(abi.sources):
         return None
     if any(h[2] != source.sha256 for h, source in zip(header, abi.sources, strict=True)):
         return None
-    return abi
-
-
-def _store(entry: Path, traced: list[tuple[Path, Path]], abi: Abi) -> None:
-    header = [
-        [str(named), str(resolved), source.sha256]
-        for (named, resolved), source in zip(traced, abi.sources, strict=True)
-    ]
-    _store_pickle(entry, abi, json.dumps(header).encode())
+    return abi, header
 
 
 def _store_pickle(entry: Path, value: object, header: bytes) -> None:
@@ -391,37 +385,59 @@ def cached_result(kind: str, name: str, inputs: object, compute: Callable[[], T]
     code (which is part of the key): the hashes of the files it reads, say. One entry per
     (`kind`, `name`), replaced when the inputs change.
     """
-    folder = cache_dir()
-    if folder is None:
-        return compute()
-    key = "\0".join([str(FORMAT), __version__, sys.version, _code_fingerprint(), kind, name])
-    entry = folder / (f"{kind}-" + sha256(key.encode()).hexdigest()[:32] + ".pickle")
-    header = json.dumps(inputs, sort_keys=True)
-    expected = json.loads(header)
-    found = _fetch(entry, lambda found: found == expected)
+    expected = json.loads(json.dumps(inputs, sort_keys=True))
+    found = fetch(kind, name, lambda found: found == expected)
     if found is not None:
         return cast(T, found)
     value = compute()
-    _store_pickle(entry, value, header.encode())
+    keep(kind, name, inputs, value)
     return value
+
+
+def fetch(kind: str, name: str, fresh: Callable[[Any], bool]) -> object | None:
+    """The value kept under (`kind`, `name`) if `fresh` accepts the header it was kept
+    with (read before anything is unpickled); else None. For results whose inputs are
+    checked by asking the disk again rather than by comparing with values at hand."""
+    folder = cache_dir()
+    return None if folder is None else _fetch(_result_entry(folder, kind, name), fresh)
+
+
+def keep(kind: str, name: str, header: object, value: object) -> None:
+    """Keep `value` under (`kind`, `name`) with `header` (plain JSON values) saying what
+    it was made from."""
+    folder = cache_dir()
+    if folder is not None:
+        entry = _result_entry(folder, kind, name)
+        _store_pickle(entry, value, json.dumps(header, sort_keys=True).encode())
+
+
+def _result_entry(folder: Path, kind: str, name: str) -> Path:
+    key = "\0".join([str(FORMAT), __version__, sys.version, _code_fingerprint(), kind, name])
+    return folder / (f"{kind}-" + sha256(key.encode()).hexdigest()[:32] + ".pickle")
 
 
 def cached_compile(
     root: Path,
     spec_root: Path | None,
     compile_spec: Callable[[Path, Path | None], tuple[Abi, list[tuple[Path, Path]]]],
-) -> Abi:
-    """The Abi of `root`, from the cache if still valid, else compiled and stored.
+) -> tuple[Abi, list[list[str]]]:
+    """The Abi of `root`, from the cache if still valid, else compiled and stored; with
+    each of its sources as named, the file that name led to and the SHA-256 of its text
+    (what `sources_fresh` checks again).
 
     `compile_spec` returns the Abi and, for each of its sources in the order of
     `Abi.sources`, the path as named and the file it resolved to when read.
     """
     folder = cache_dir()
-    if folder is None:
-        return compile_spec(root, spec_root)[0]
-    entry = _entry_path(folder, root, spec_root)
-    abi = _load(entry)
-    if abi is None:
-        abi, paths = compile_spec(root, spec_root)
-        _store(entry, paths, abi)
-    return abi
+    if folder is not None:
+        found = _load(_entry_path(folder, root, spec_root))
+        if found is not None:
+            return found
+    abi, paths = compile_spec(root, spec_root)
+    sources = [
+        [str(named), str(resolved), source.sha256]
+        for (named, resolved), source in zip(paths, abi.sources, strict=True)
+    ]
+    if folder is not None:
+        _store_pickle(_entry_path(folder, root, spec_root), abi, json.dumps(sources).encode())
+    return abi, sources

@@ -180,3 +180,28 @@ def test_kept_findings_follow_the_configuration_the_links_and_the_spec(
         NO_DOC.replace("    void f", "    /// F.\n    void f")
     )
     assert "warning[PV111]" not in both()[0]
+
+
+def test_a_kept_check_needs_neither_the_model_nor_the_trees(
+    write_specs, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A check whose inputs are unchanged is answered from its `check-` entry alone: with
+    every other entry gone it prints the same and parses nothing. After an edit it is a
+    miss again, and agrees with a run without the cache."""
+    folder = write_specs({"a.pvspec": NO_DOC, "types.pvspec": "typedef u32 word_t;\n"})
+    first = run_cli("check", "a.pvspec", cwd=folder)
+    assert "PV111" in first.err and "abi 'demo' version 1" in first.out
+    kept = [p for p in entries(private_cache) if p.name.startswith("check-")]
+    assert len(kept) == 1
+    for entry in entries(private_cache):
+        if entry not in kept:
+            entry.unlink()
+    again = run_cli("check", "a.pvspec", cwd=folder)
+    assert (again.status, again.out, again.err) == (first.status, first.out, first.err)
+    assert entries(private_cache) == kept  # no model, tree or findings entry was made
+    (folder / "a.pvspec").write_text(NO_DOC.replace("    void f", "    /// F.\n    void f"))
+    edited = run_cli("check", "a.pvspec", cwd=folder)
+    assert "PV111" not in edited.err and trees(private_cache)
+    monkeypatch.setenv("PVGEN_NO_CACHE", "1")
+    fresh = run_cli("check", "a.pvspec", cwd=folder)
+    assert (edited.status, edited.out, edited.err) == (fresh.status, fresh.out, fresh.err)

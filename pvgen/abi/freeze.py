@@ -18,10 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model import Abi
+from .frozen import frozen_dumps, frozen_versions
 from .sides import SideError, load_dump_file
 
 if TYPE_CHECKING:
+    from ..model import Abi
     from .changes import Change
 
 
@@ -31,15 +32,6 @@ class FreezeError(Exception):
 
 def abi_folder(abi: Abi, spec: Path, configured: Path | None) -> Path:
     return (configured or spec.parent / "abi") / abi.name
-
-
-def frozen_versions(folder: Path) -> dict[int, Path]:
-    found = {}
-    if folder.is_dir():
-        for path in folder.glob("*.json"):
-            if path.stem.isdigit():
-                found[int(path.stem)] = path
-    return dict(sorted(found.items()))
 
 
 def release_changes(frozen: dict[str, Any], abi: Abi) -> list[Change]:
@@ -123,21 +115,11 @@ def check_frozen(abi: Abi, folder: Path) -> list[str]:
 
 def frozen_inputs(abi: Abi, folder: Path) -> dict[str, Any]:
     """What `check_frozen` reads, for its answer to be kept: the spec's files and the
-    frozen dumps, each by its SHA-256 (a dump that cannot be read by its error)."""
-    from ..digest import sha256
-    from ..files import ReadProblem, read_bounded
-
-    dumps = []
-    for version, path in frozen_versions(folder).items():
-        try:
-            digest = sha256(read_bounded(path, None)).hexdigest()
-        except ReadProblem as exc:
-            digest = f"unreadable: {exc}"
-        dumps.append([version, str(path), digest])
+    frozen dumps."""
     return {
         "abi": [abi.name, abi.version],
         "sources": [[s.path, s.sha256] for s in abi.sources],
-        "frozen": dumps,
+        "frozen": frozen_dumps(folder),
     }
 
 

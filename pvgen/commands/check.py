@@ -14,13 +14,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..diagnostics import Diagnostic, Severity
 from ..formats import FORMATS
-from ..model import Abi
 from ..source import display_name
 from .base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, spec_paths
+
+if TYPE_CHECKING:
+    from ..api import SpecSummary
 
 NAME = "check"
 HELP = "parse and validate specs"
@@ -70,9 +73,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     )
     report = api.check(spec_paths(args.paths, config), config, rules=not args.no_rules)
     summaries = [
-        f"{display_name(s.path)}: abi '{s.abi.name}' version {s.abi.version}: "
-        f"{len(s.abi.tables)} tables, {hook_summary(s.abi)}, "
-        f"{len(s.abi.backends)} backends, {len(s.abi.targets)} targets"
+        f"{display_name(s.path)}: abi '{s.summary.name}' version {s.summary.version}: "
+        f"{s.summary.tables} tables, {hook_summary(s.summary)}, "
+        f"{s.summary.backends} backends, {s.summary.targets} targets"
         for s in report.specs
     ]
     diagnostics = list(report.diagnostics)
@@ -92,13 +95,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     return EXIT_FINDINGS if any(d.severity is Severity.ERROR for d in diagnostics) else EXIT_OK
 
 
-def hook_summary(abi: Abi) -> str:
+def hook_summary(summary: SpecSummary) -> str:
     """`101 hooks (89 on i386, 96 on x86_64)`: the union of every target's hooks, then each
     target's own count where some target lacks some of them."""
-    from .. import api
-
-    total = api.count_hooks(abi)
-    per_target = api.count_hooks_per_target(abi)
+    total = summary.hooks
+    per_target = summary.hooks_per_target
     if all(count == total for count in per_target.values()):
         return f"{total} hooks"
     counts = ", ".join(f"{count} on {name}" for name, count in per_target.items())
@@ -108,15 +109,17 @@ def hook_summary(abi: Abi) -> str:
 def emit(fmt: str, diagnostics: Sequence[Diagnostic], summaries: Sequence[str]) -> None:
     """Print findings in the chosen format; text also prints one summary line per ABI."""
     from .. import formats
+
+    if fmt == "text":  # needs no rule names: kept findings are printed without the rules
+        for line in summaries:
+            print(line)
+        sys.stderr.write(formats.render_text(diagnostics))
+        return
     from ..rules import all_rules
 
     rules = all_rules()
     names = {r.id: r.name for r in rules.values()}
-    if fmt == "text":
-        for line in summaries:
-            print(line)
-        sys.stderr.write(formats.render_text(diagnostics))
-    elif fmt == "json":
+    if fmt == "json":
         sys.stdout.write(formats.render_json(diagnostics, names))
     elif fmt == "github":
         sys.stdout.write(formats.render_github(diagnostics, names))
@@ -127,9 +130,9 @@ def emit(fmt: str, diagnostics: Sequence[Diagnostic], summaries: Sequence[str]) 
 
 def _prefixes(values: Sequence[str], option: str) -> list[str]:
     """The rule ID prefixes of a repeatable, comma-separated option; each must match a rule."""
-    from ..rules import all_rules
-
     prefixes = [p.strip().upper() for value in values for p in value.split(",") if p.strip()]
+    if prefixes:
+        from ..rules import all_rules
     for prefix in prefixes:
         if not any(rule_id.startswith(prefix) for rule_id in all_rules()):
             raise UsageError(f"{option} {prefix}: no rule of 'pvgen check' has such an ID")
@@ -164,10 +167,10 @@ def select_rules(config: Config, select: Sequence[str], ignore: Sequence[str]) -
     `select`, only the rules whose ID starts with one of its prefixes stay on; every rule
     matching a prefix of `ignore` is off. A rule selected by name that [rules] turned off is
     on again, at its default severity."""
-    from ..rules import all_rules
-
     if not select and not ignore:
         return config
+    from ..rules import all_rules
+
     levels = dict(config.rules.levels)
     for rule_id, entry in all_rules().items():
         chosen = not select or any(rule_id.startswith(p) for p in select)

@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
     from ..abi.accept import AcceptError
-    from ..abi.freeze import abi_folder, frozen_versions
+    from ..abi.freeze import abi_folder
+    from ..abi.frozen import frozen_versions
     from ..abi.sides import SideError, load_dump_file
     from ..files import ReadProblem, read_bounded
     from ..gen.writer import WriteError, write_file

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from ..config import ConfigError
 from ..diagnostics import Related, Severity
+from ..entrypoints import RULES_GROUP, entry_points
 from ..source import Span
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ _REGISTRY: dict[str, RuleInfo] = {}
 # Rules from installed packages: the entry points of this group are imported the first time
 # the spec rules are asked for, and register themselves through `pvgen.plugins.rule`, with
 # IDs of this range only.
-ENTRY_POINT_GROUP = "pvgen.rules"
+ENTRY_POINT_GROUP = RULES_GROUP
 PLUGIN_RANGE = range(900, 1000)
 # Rule ID -> the distribution (package) that registered it, for plugin rules.
 ORIGINS: dict[str, str] = {}
@@ -151,54 +152,6 @@ def _load_plugins() -> None:
             ) from None
         finally:
             _LOADING.pop()
-
-
-def entry_points(group: str) -> list[tuple[str, str, str]]:
-    """(name, value, distribution) of the entry points of `group` in the installed
-    distributions on sys.path, the first of each distribution winning.
-
-    What importlib.metadata.entry_points finds, read straight from the `entry_points.txt`
-    files: importing importlib.metadata would cost `pvgen check` a hundred milliseconds.
-    """
-    import os
-    import sys
-
-    found: list[tuple[str, str, str]] = []
-    seen: set[str] = set()
-    for folder in sys.path:
-        try:
-            entries = [e for e in os.scandir(folder or ".") if e.name.endswith(".dist-info")]
-        except OSError:
-            continue
-        for entry in sorted(entries, key=lambda e: e.name):
-            dist = entry.name[: -len(".dist-info")].partition("-")[0]
-            key = dist.lower().replace("-", "_").replace(".", "_")
-            if key in seen:
-                continue
-            seen.add(key)
-            try:
-                with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            found += [(n, v, dist) for n, v in _section(text, group)]
-    return found
-
-
-def _section(text: str, group: str) -> list[tuple[str, str]]:
-    """The `name = value` lines of section [group] of an entry_points.txt."""
-    pairs = []
-    inside = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            inside = line[1:-1].strip() == group
-        elif inside and "=" in line:
-            name, _, value = line.partition("=")
-            pairs.append((name.strip(), value.strip()))
-    return pairs
 
 
 def plugin_rule(

@@ -220,7 +220,7 @@ table pv_irq_ops {
 def since_not_new_version(ctx: Context) -> Iterator[Finding]:
     if ctx.frozen is None:
         return
-    from ..abi.freeze import frozen_versions
+    from ..abi.frozen import frozen_versions
     from ..abi.sides import SideError, load_dump_file
 
     version = ctx.abi.version
