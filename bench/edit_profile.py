@@ -85,8 +85,11 @@ def profile(root: Path, edited: Path) -> dict[str, float]:
         lambda: loader.load(root, None, parse=kept),
     )
     abi = timed("resolve", lambda: resolve.resolve(loaded))
-    traced = list(zip(loaded.named, loaded.paths, strict=True))
-    timed("store the model for the next run", lambda: cache._store(entry, traced, abi))
+    sources = [
+        [str(named), str(path), source.sha256]
+        for named, path, source in zip(loaded.named, loaded.paths, abi.sources, strict=True)
+    ]
+    timed("store the model for the next run", lambda: cache.store_model(entry, abi, sources))
     found = timed("rules (and keeping their findings)", lambda: api.lint(abi, root))
     timed("report the findings", lambda: formats.render_text(found))
     return stages

@@ -16,9 +16,9 @@ this module; see docs/api.md for examples.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
+import weakref
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +65,7 @@ __all__ = [
     "check_rule_levels",
     "compile_spec",
     "count_hooks",
+    "current_outputs",
     "count_hooks_per_target",
     "diff",
     "document",
@@ -153,7 +154,14 @@ def _load_abi_traced(path: Path, config: Config | None) -> tuple[Abi, list[list[
     from .cache import cached_compile
 
     spec_root = config.spec_root if config is not None else None
-    return cached_compile(path, spec_root, _compile_traced)
+    abi, sources = cached_compile(path, spec_root, _compile_traced)
+    _SOURCES[abi] = sources
+    return abi, sources
+
+
+# The sources (as named, where each led, their hashes) of each model `load_abi` handed out:
+# what `render` keeps its manifest under.
+_SOURCES: weakref.WeakKeyDictionary[Abi, list[list[str]]] = weakref.WeakKeyDictionary()
 
 
 # ---- findings ---------------------------------------------------------------------------
@@ -461,20 +469,50 @@ def render(
     """The generated files of `abi`, sorted by path; nothing is written. `families` chooses
     among "c" (header and native table), "python" (the package) and "abi" (abi.json).
 
-    With `spec`, the root spec `abi` was compiled from (under `config`), the result is
-    cached until one of the spec's files changes.
+    With `spec`, the root spec `abi` was loaded from by `load_abi` (under `config`), the
+    manifest of the files is kept until one of the spec's files changes: `current_outputs`
+    asks it whether an output folder already holds them.
     """
     from .gen import render_all
 
     options = options or GenOptions()
-    make = functools.partial(render_all, abi, options, tuple(families))
-    if spec is None:
-        return make()
-    from .cache import cached_outputs
+    files = render_all(abi, options, tuple(families))
+    sources = _SOURCES.get(abi)
+    if spec is not None and sources is not None and set(families) == set(FAMILIES):
+        from .cache import keep
+        from .gen.writer import manifest_file
 
+        header = {"sources": sources}
+        made = (abi.name, manifest_file(files).content)
+        keep("made", _made_name(spec, config, options), header, made)
+    return files
+
+
+def current_outputs(
+    spec: Path, out: Path, options: GenOptions | None = None, config: Config | None = None
+) -> tuple[str, list[str]] | None:
+    """The ABI's name and its files, if `out/<abi>/` holds exactly what `generate` would
+    write for `spec` (under `config`, with `options`): known from the manifest that
+    `render` kept, while none of the spec's files has changed, without reading the model
+    or rendering anything; None when that cannot be told so (then render and write)."""
+    from .cache import fetch, sources_fresh
+    from .gen.writer import current
+
+    def fresh(header: Any) -> bool:
+        return isinstance(header, dict) and sources_fresh(header.get("sources", ()))
+
+    options = options or GenOptions()
+    kept = fetch("made", _made_name(spec, config, options), fresh)
+    if not isinstance(kept, tuple):
+        return None
+    name, manifest = kept
+    files = current(out / name, manifest)
+    return None if files is None else (name, files)
+
+
+def _made_name(spec: Path, config: Config | None, options: GenOptions) -> str:
     spec_root = config.spec_root if config is not None else None
-    variant = repr(options) if set(families) == set(FAMILIES) else repr((options, families))
-    return cached_outputs(spec, spec_root, abi, variant, make)
+    return f"{os.path.realpath(spec)}\0{spec_root}\0{os.getcwd()}\0{options!r}"
 
 
 def plugin_outputs(abi: Abi, plugins: Sequence[str]) -> list[OutputFile]:

@@ -1,10 +1,15 @@
 """Cache: compiled specs kept between runs, so an unchanged spec is not parsed again.
 
-Takes: a root spec path, its spec root, and the function that compiles it.
+Takes: a root spec path, its spec root, and the function that compiles it; for other
+results, a kind, a name and what the result is made from.
 Hands on: the `Abi`, either unpickled from the cache (when pvgen's code, the
 Python version, the working directory, the text of every file the spec was
 built from, all compared by SHA-256, and the file each include's name leads
-to through symbolic links are unchanged) or freshly compiled and then stored. One entry per root spec; a changed spec replaces its entry.
+to through symbolic links are unchanged) or freshly compiled and then stored. One entry per
+root spec; a changed spec replaces its entry. Besides: each file's syntax tree
+(`cached_parse`), results kept while their inputs compare equal (`cached_result`), and results
+kept with a header that the caller checks against the disk again (`fetch`, `keep`): a check's
+findings, and the manifest of the files a generate made.
 
 The cache lives in $PVGEN_CACHE_DIR, else $XDG_CACHE_HOME/pvgen, else
 ~/.cache/pvgen; PVGEN_NO_CACHE=1 turns it off. Any problem with the cache
@@ -237,8 +242,8 @@ def _seal(key: bytes, name: str, value: object, header: bytes = b"") -> bytes:
     """An entry: `header` (JSON that says what the value was made from, compared before
     anything else is done with the entry) and the pickled `value`, each under its own MAC."""
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    header_mac = hmac_sha256(key, name.encode() + b"\x00header\x00" + header)
-    payload_mac = hmac_sha256(key, name.encode() + b"\x00payload\x00" + header_mac + payload)
+    header_mac = hmac_sha256(key, name.encode(), b"\x00header\x00", header)
+    payload_mac = hmac_sha256(key, name.encode(), b"\x00payload\x00", header_mac, payload)
     size = len(header).to_bytes(4, "big")
     return MAGIC + header_mac + payload_mac + size + header + payload
 
@@ -267,7 +272,7 @@ def _unseal(
     if parts is None:
         return None
     header_mac, payload_mac, header, payload = parts
-    expected = hmac_sha256(key, name.encode() + b"\x00header\x00" + header)
+    expected = hmac_sha256(key, name.encode(), b"\x00header\x00", header)
     if not compare_digest(header_mac, expected):
         return None
     try:
@@ -276,7 +281,7 @@ def _unseal(
         return None
     if not judged:
         return None
-    expected = hmac_sha256(key, name.encode() + b"\x00payload\x00" + header_mac + payload)
+    expected = hmac_sha256(key, name.encode(), b"\x00payload\x00", header_mac, payload)
     if not compare_digest(payload_mac, expected):
         return None
     try:
@@ -338,26 +343,6 @@ def _store_pickle(entry: Path, value: object, header: bytes) -> None:
         pass
     finally:
         folder.close()
-
-
-def cached_outputs(
-    root: Path,
-    spec_root: Path | None,
-    abi: Abi,
-    variant: str,
-    render: Callable[[], list[T]],
-) -> list[T]:
-    """What `render` makes of `abi`, from the cache while the spec's files are unchanged.
-
-    `variant` names the generation options, which are part of the key.
-    """
-    folder = cache_dir()
-    if folder is None:
-        return render()
-    # One entry per root spec (as the model's) and set of options.
-    name = f"{_entry_path(folder, root, spec_root).stem}\0{variant}"
-    sources = [[s.path, s.sha256] for s in abi.sources]
-    return list(cached_result("out", name, sources, render))
 
 
 def cached_parse(parse: Callable[[SourceFile], SpecFile]) -> Callable[[SourceFile], SpecFile]:
@@ -439,5 +424,10 @@ def cached_compile(
         for (named, resolved), source in zip(paths, abi.sources, strict=True)
     ]
     if folder is not None:
-        _store_pickle(_entry_path(folder, root, spec_root), abi, json.dumps(sources).encode())
+        store_model(_entry_path(folder, root, spec_root), abi, sources)
     return abi, sources
+
+
+def store_model(entry: Path, abi: Abi, sources: list[list[str]]) -> None:
+    """Keep `abi` in `entry`, its sources (as `cached_compile` hands them on) as header."""
+    _store_pickle(entry, abi, json.dumps(sources).encode())

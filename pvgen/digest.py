@@ -9,18 +9,40 @@ hashes over padded keys.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hashlib import sha256
+    from collections.abc import Callable
+    from hashlib import _Hash
+
+    _builtin: Callable[[bytes], _Hash]
 else:
     try:
-        from _sha256 import sha256  # CPython 3.11
+        from _sha256 import sha256 as _builtin  # CPython 3.11
     except ImportError:
         try:
-            from _sha2 import sha256  # CPython 3.12 and later
+            from _sha2 import sha256 as _builtin  # CPython 3.12 and later
         except ImportError:
-            from hashlib import sha256
+            from hashlib import sha256 as _builtin
+
+# From this many bytes on, OpenSSL's SHA-256 is used: about three times as fast as the
+# built-in one (1.1 GB/s against 0.37 GB/s here), it repays its loading time on an input of
+# a few megabytes: the compiled-spec cache's large entries, abi.json, generated headers.
+LARGE = 1 << 21
+
+
+def sha256(data: bytes = b"") -> _Hash:
+    """A SHA-256 hash object, as hashlib's, started with `data`."""
+    return (_openssl() if len(data) >= LARGE else _builtin)(data)
+
+
+@functools.cache
+def _openssl() -> Callable[[bytes], _Hash]:
+    from hashlib import sha256 as openssl
+
+    return openssl
+
 
 if TYPE_CHECKING:
     from hmac import compare_digest
@@ -35,13 +57,17 @@ _INNER = bytes(x ^ 0x36 for x in range(256))
 _OUTER = bytes(x ^ 0x5C for x in range(256))
 
 
-def hmac_sha256(key: bytes, message: bytes) -> bytes:
-    """HMAC-SHA256 of `message` under `key`, as `hmac.new(key, message, "sha256").digest()`."""
+def hmac_sha256(key: bytes, *message: bytes) -> bytes:
+    """HMAC-SHA256 of the concatenation of `message` under `key`, as
+    `hmac.new(key, b"".join(message), "sha256").digest()`, without joining the parts."""
+    new = _openssl() if sum(map(len, message)) >= LARGE else _builtin
     if len(key) > BLOCK:
-        key = sha256(key).digest()
+        key = _builtin(key).digest()
     key = key.ljust(BLOCK, b"\0")
-    inner = sha256(key.translate(_INNER) + message).digest()
-    return sha256(key.translate(_OUTER) + inner).digest()
+    inner = new(key.translate(_INNER))
+    for part in message:
+        inner.update(part)
+    return _builtin(key.translate(_OUTER) + inner.digest()).digest()
 
 
 __all__ = ["compare_digest", "hmac_sha256", "sha256"]

@@ -96,10 +96,11 @@ def test_unwritable_cache_still_checks(write_specs, tmp_path: Path, monkeypatch:
 def test_hmac_sha256_agrees_with_the_standard_library() -> None:
     """The cache's own HMAC (it spares loading OpenSSL) gives hmac's digests, for keys
     shorter than, equal to and longer than SHA-256's block."""
+    import hashlib
     import hmac
     import random
 
-    from pvgen.digest import compare_digest, hmac_sha256
+    from pvgen.digest import LARGE, compare_digest, hmac_sha256, sha256
 
     rng = random.Random(5)
     for key_length in (0, 1, 32, 63, 64, 65, 200):
@@ -110,6 +111,12 @@ def test_hmac_sha256_agrees_with_the_standard_library() -> None:
             assert hmac_sha256(key, message) == expected
             assert compare_digest(hmac_sha256(key, message), expected)
     assert not compare_digest(hmac_sha256(b"k", b"m"), hmac_sha256(b"k", b"n"))
+    # In parts, and past the size where OpenSSL's SHA-256 takes over from the built-in one.
+    for size in (LARGE - 1, LARGE, LARGE + 100):
+        message = rng.randbytes(size)
+        expected = hmac.new(b"key", message, "sha256").digest()
+        assert hmac_sha256(b"key", message[:10], message[10:]) == expected
+        assert sha256(message).hexdigest() == hashlib.sha256(message).hexdigest()
 
 
 def test_the_kept_answer_about_frozen_releases_follows_the_dumps_and_the_spec(
@@ -205,3 +212,60 @@ def test_a_kept_check_needs_neither_the_model_nor_the_trees(
     monkeypatch.setenv("PVGEN_NO_CACHE", "1")
     fresh = run_cli("check", "a.pvspec", cwd=folder)
     assert (edited.status, edited.out, edited.err) == (fresh.status, fresh.out, fresh.err)
+
+
+def test_a_generate_of_unchanged_files_into_a_current_folder_renders_nothing(
+    write_specs, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """`generate` keeps the manifest of what it wrote (a `made-` entry). While the spec's
+    files are unchanged and the folder holds exactly those files, a run says so without
+    the model, the trees or rendering. Any difference in the folder (a file edited by hand,
+    one deleted, a leftover temporary file) or in the spec means a full run, which answers
+    exactly as a run without the cache."""
+    folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
+    out = folder / "out" / "demo"
+
+    def both(*args: str) -> tuple[int, str, str]:
+        cached = run_cli(*args, cwd=folder)
+        return cached.status, cached.out, cached.err
+
+    def uncached(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setenv("PVGEN_NO_CACHE", "1")
+        try:
+            fresh = run_cli(*args, cwd=folder)
+        finally:
+            monkeypatch.delenv("PVGEN_NO_CACHE")
+        return fresh.status, fresh.out, fresh.err
+
+    generate = ("generate", "a.pvspec", "--out", "out")
+    first = both(*generate)
+    assert first[0] == 0 and "0 unchanged" in first[1]
+    n = int(first[1].split(": ")[1].split()[0])  # how many files a run writes
+    made = [p for p in entries(private_cache) if p.name.startswith("made-")]
+    assert len(made) == 1
+    for entry in entries(private_cache):
+        if entry not in made:
+            entry.unlink()
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    again = both(*generate)
+    assert again == (0, f"out/demo: 0 written, {n} unchanged, 0 removed\n", "")
+    assert entries(private_cache) == made  # nothing was loaded, parsed or rendered
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
+    assert both("generate", "--check", "a.pvspec", "--out", "out") == (
+        0,
+        f"out/demo: up to date ({n} files)\n",
+        "",
+    )
+    header = out / "c" / "demo.h"
+    header.write_text(header.read_text() + "/* mine */\n")  # edited by hand: refused
+    assert both(*generate) == uncached(*generate) and both(*generate)[0] == 2
+    assert both("generate", "--check", "a.pvspec", "--out", "out")[0] == 1
+    header.unlink()  # deleted: written again
+    assert both(*generate) == (0, f"out/demo: 1 written, {n - 1} unchanged, 0 removed\n", "")
+    (out / ".pvgen-tmp-0123456789ab").write_text("left by a run that died")
+    assert both(*generate) == (0, f"out/demo: 0 written, {n} unchanged, 0 removed\n", "")
+    assert not (out / ".pvgen-tmp-0123456789ab").exists()  # the full run removed it
+    (folder / "types.pvspec").write_text("typedef u64 word_t;\n")
+    edited = both(*generate)
+    assert edited[0] == 0 and "0 written" not in edited[1]
+    assert both(*generate) == uncached(*generate)

@@ -77,11 +77,23 @@ def run(args: argparse.Namespace, config: Config) -> int:
     base = Path(args.out) if args.out else config.out
     options = api.GenOptions(macro_prefix=args.macro_prefix)
     status = EXIT_OK
+    plugins = [*config.plugins, *args.plugin]
     for path in spec_paths(args.paths, config):
+        # Nothing to render when the folder holds what the last run wrote from these very
+        # files (plugins are programs of their own: their outputs are always asked for).
+        done = None if plugins or args.diff else api.current_outputs(path, base, options, config)
+        if done is not None:
+            name, kept = done
+            shown = display_name(base / name)
+            if args.check:
+                print(f"{shown}: up to date ({len(kept)} files)")
+            else:
+                print(f"{shown}: 0 written, {len(kept)} unchanged, 0 removed")
+            continue
         try:
             abi = api.load_abi(path, config)
             files = api.render(abi, options, spec=path, config=config)
-            files += api.plugin_outputs(abi, [*config.plugins, *args.plugin])
+            files += api.plugin_outputs(abi, plugins)
         except SpecError as exc:
             status = max(status, report_spec_error(exc))
             continue

@@ -303,6 +303,30 @@ def check(root: Path, files: Sequence[OutputFile], *, diff: bool = False) -> Wri
     return report
 
 
+def current(root: Path, manifest: str) -> list[str] | None:
+    """The files of `root` if it holds exactly what a run that wrote `manifest` left there:
+    that manifest, every file it lists with the listed content, and no temporary file of a
+    run that died; None otherwise (then a full run decides what to write or refuse).
+    Touches nothing; runs that write the folder are waited for."""
+    if not os.path.isdir(root) or os.path.islink(root) or os.path.islink(root.parent):
+        return None
+    with _locked(root):
+        try:
+            if _read(safe_target(root, MANIFEST)) != manifest:
+                return None
+            listed = read_manifest(root) or {}
+            for relative in listed:
+                if not _owned(
+                    root, safe_target(root, relative).relative_to(root).as_posix(), listed
+                ):
+                    return None
+            if any(r.rsplit("/", 1)[-1].startswith(TEMP_PREFIX) for r in _existing_files(root)):
+                return None
+        except (WriteError, OSError, ValueError):
+            return None
+    return sorted(listed)
+
+
 def _unified(name: str, old: str, new: str) -> str:
     return "".join(
         difflib.unified_diff(
