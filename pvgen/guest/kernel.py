@@ -31,8 +31,6 @@ from .x86 import (
     CR0_NE,
     CR0_PG,
     CR0_WP,
-    CR4_PAE,
-    CR4_PGE,
     EFER_NXE,
     EFLAGS_IF,
     INTERRUPT_GATE,
@@ -82,7 +80,10 @@ class Kernel:
         self.patching = patching
         if sites is not None:
             sites.observe = self.observe
-        self.mm = MemoryManager(self.mmu, machine, types, self.work, lazy_mmu=lazy_mmu)
+        self.target = machine.target
+        self.mm = MemoryManager(
+            self.mmu, machine, types, self.work, lazy_mmu=lazy_mmu, hooks=patch_ids
+        )
         self.readings: list[tuple[str, int]] = []
         self.log: list[str] = []
         self.environment: dict[str, str] = {}
@@ -215,7 +216,7 @@ class Kernel:
             for value in self._cpuid(leaf):
                 self.observe(f"cpuid {leaf:#x}", value)
         self.cpu.write_cr0(int(self.cpu.read_cr0()) | CR0_MP | CR0_NE | CR0_WP)
-        self.cpu.write_cr4(int(self.cpu.read_cr4_safe()) | CR4_PAE | CR4_PGE)
+        self.cpu.write_cr4(int(self.cpu.read_cr4_safe()) | self.target.cr4)
         self.observe("cr4", self.cpu.read_cr4())
         efer, error = self._read_msr(MSR_EFER)
         self.observe("efer", efer)

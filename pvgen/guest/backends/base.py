@@ -23,7 +23,7 @@ from typing import ClassVar, TypeVar
 
 from .. import apic as lapic
 from .. import kstructs as k
-from ..bindings import GuestTypes
+from ..bindings import GuestTypes, PmdValue, PudValue
 from ..costs import Cost
 from ..machine import Machine, MachineError, Platform
 from ..meter import TRAP
@@ -160,6 +160,16 @@ class Backend:
         if self.lazy is not mode:
             raise MachineError(f"lazy {mode.name} mode left while in {self.lazy.name} mode")
         self.lazy = LazyMode.NONE
+
+    # ---- entry values as the target lays them out ----------------------------------------
+
+    def _pmd_raw(self, pmd: PmdValue) -> int:
+        """native_pmd_val: the raw entry; with 2 levels the pmd folds into the pgd."""
+        return pmd.pmd if self.machine.target.levels >= 3 else pmd.pud.pgd.pgd
+
+    def _pud_raw(self, pud: PudValue) -> int:
+        """native_pud_val: the raw entry with 4 levels; with PAE the pud folds into the pgd."""
+        return pud.pud if self.machine.target.levels == 4 else pud.pgd.pgd
 
     # ---- kernel structures behind the hooks' pointers ----------------------------------
 

@@ -354,7 +354,7 @@ class NativeHooks(Backend):
         self.machine.write_page_table(ptep, pteval.pte)
 
     def pv_mmu_ops_set_pmd(self, pmdp: int, pmdval: PmdValue) -> None:
-        self.machine.write_page_table(pmdp, pmdval.pmd)
+        self.machine.write_page_table(pmdp, self._pmd_raw(pmdval))
 
     @paravirt_nop
     def pv_mmu_ops_pte_update(self, mm: int, addr: int, ptep: int) -> None:
@@ -389,7 +389,7 @@ class NativeHooks(Backend):
         self.machine.write_page_table(pmdp, 0)
 
     def pv_mmu_ops_set_pud(self, pudp: int, pudval: PudValue) -> None:
-        self.machine.write_page_table(pudp, pudval.pgd.pgd)  # PAE: the pud folds into the pgd
+        self.machine.write_page_table(pudp, self._pud_raw(pudval))
 
     def pv_mmu_ops_pmd_val(self, pmd: PmdValue) -> int:
         return pmd.pmd
