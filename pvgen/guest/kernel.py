@@ -31,10 +31,16 @@ from .x86 import (
     CR0_NE,
     CR0_PG,
     CR0_WP,
+    EFER_LME,
     EFER_NXE,
+    EFER_SCE,
     EFLAGS_IF,
     INTERRUPT_GATE,
     MSR_EFER,
+    MSR_GS_BASE,
+    MSR_LSTAR,
+    MSR_STAR,
+    MSR_SYSCALL_MASK,
     MSR_SYSENTER_CS,
     MSR_SYSENTER_EIP,
     MSR_SYSENTER_ESP,
@@ -166,6 +172,8 @@ class Kernel:
         self._setup_interrupts()
         self.irq.irq_enable()
         self.log.append("Freeing unused kernel memory")
+        if self.target.long_mode:  # init's first return to user mode loads the user's GS
+            self.cpu.swapgs()
         return kernel_space
 
     def _probe_environment(self) -> None:
@@ -220,17 +228,31 @@ class Kernel:
         self.observe("cr4", self.cpu.read_cr4())
         efer, error = self._read_msr(MSR_EFER)
         self.observe("efer", efer)
-        self.observe("write efer", self.cpu.write_msr(MSR_EFER, (efer | EFER_NXE) & 0xFFFF_FFFF, 0))
+        long_mode = EFER_SCE | EFER_LME if self.target.long_mode else 0
+        efer = (efer | EFER_NXE | long_mode) & 0xFFFF_FFFF
+        self.observe("write efer", self.cpu.write_msr(MSR_EFER, efer, 0))
         self.observe("msr fault", self._read_msr(UNIMPLEMENTED_MSR)[1])
-        for msr, value in (
-            (MSR_SYSENTER_CS, k.KERNEL_CS),
-            (MSR_SYSENTER_ESP, k.KERNEL_STACKS),
-            (MSR_SYSENTER_EIP, k.ENTRY_SYSENTER),
-        ):
+        for msr, value in self._entry_msrs():
             self.observe("write msr", self.cpu.write_msr(msr, value, 0))
         self.cpu.set_debugreg(7, 0x400)
         self.observe("dr6", self.cpu.get_debugreg(6))
         self.cpu.clts()  # the FPU is ours
+
+    def _entry_msrs(self) -> tuple[tuple[int, int], ...]:
+        """The fast system call's MSRs: sysenter's on 32-bit (enable_sep_cpu); on x86_64
+        syscall's and the per-CPU data's GS base (syscall_init, pda_init)."""
+        if self.target.long_mode:
+            return (
+                (MSR_STAR, k.KERNEL_CS << 32),
+                (MSR_LSTAR, k.ENTRY_SYSCALL_64),
+                (MSR_SYSCALL_MASK, EFLAGS_IF),
+                (MSR_GS_BASE, k.PAGE_OFFSET + k.PERCPU),
+            )
+        return (
+            (MSR_SYSENTER_CS, k.KERNEL_CS),
+            (MSR_SYSENTER_ESP, k.KERNEL_STACKS),
+            (MSR_SYSENTER_EIP, k.ENTRY_SYSENTER),
+        )
 
     def _setup_descriptor_tables(self) -> None:
         self._fill_gdt()

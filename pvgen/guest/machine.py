@@ -70,6 +70,8 @@ from .x86 import (
     INTERRUPT_GATE,
     MSR_GS_BASE,
     MSR_KERNEL_GS_BASE,
+    MSR_LSTAR,
+    MSR_SYSCALL_MASK,
     MSR_SYSENTER_EIP,
     MSR_TSC,
     MSR_TSC_AUX,
@@ -973,6 +975,25 @@ class Machine:
         self._transfer(Cost.SYSEXIT)
         self._set_interrupts_enabled(True)
         self.poll()
+
+    def syscall(self) -> None:
+        """64-bit fast system call entry: to MSR_LSTAR, the flags in MSR_SYSCALL_MASK
+        (IF among them) cleared; the kernel's GS base is not yet loaded (swapgs)."""
+        self._transfer(Cost.SYSCALL)
+        if not self.msrs[MSR_LSTAR]:
+            raise MachineError("syscall before the kernel set MSR_LSTAR")
+        if self.msrs[MSR_SYSCALL_MASK] & EFLAGS_IF:
+            self._set_interrupts_enabled(False)
+
+    def sysret(self) -> None:
+        """`sysretq`: back to user mode with the user's flags (interrupts enabled)."""
+        self._transfer(Cost.SYSRET)
+        self._set_interrupts_enabled(True)
+        self.poll()
+
+    def gs_base(self) -> int:
+        """What a %gs-relative access adds (the 64-bit kernel's per-CPU data after swapgs)."""
+        return self.msrs[MSR_GS_BASE]
 
     def hlt(self) -> None:
         self.execute(Cost.HLT)

@@ -27,7 +27,7 @@ from ..bindings import GuestTypes, PmdValue, PudValue
 from ..costs import Cost
 from ..machine import Machine, MachineError, Platform
 from ..meter import TRAP
-from ..x86 import CALL_REL32, CLBR_ANY, CLOBBER_BITS, JMP_REL32, UD2
+from ..x86 import CALL_REL32, CLBR_ANY, CLBR_ANY_64, CLOBBER_BITS, JMP_REL32, UD2
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
@@ -147,7 +147,9 @@ class Backend:
             return 0
         if self._hook_path(patch_id) in JUMP_HOOKS:
             return self._patch_jump(insnbuf, function, addr, room)
-        return self._patch_call(insnbuf, function, CLBR_ANY, addr, clobber, room)
+        # a C function may change every caller-saved register of the target
+        any_register = CLBR_ANY_64 if self.machine.target.long_mode else CLBR_ANY
+        return self._patch_call(insnbuf, function, any_register, addr, clobber, room)
 
     # ---- lazy-mode bookkeeping (the kernel never nests the two brackets) ------------
 
