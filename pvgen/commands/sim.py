@@ -124,7 +124,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if target not in known:
         raise UsageError(f"unknown target '{target}'; choose from {', '.join(known)}")
     if target == "all" and args.format == "json":
-        raise UsageError("a JSON comparison holds one target: give --target i386, i386_pae or x86_64")
+        raise UsageError(
+            "a JSON comparison holds one target: give --target i386, i386_pae or x86_64"
+        )
     if args.hook_costs and (args.compare or args.patching == "off" or args.emit_callsites):
         raise UsageError("--hook-costs runs patching off and on itself, on one workload")
     if args.backend_abi:

@@ -163,7 +163,10 @@ def decode(code: bytes, site: Site, slots: Mapping[int, str], machine: Machine) 
     """What the CPU runs for a site holding `code` (nop padding stripped here)."""
     code = code.rstrip(bytes([NOP]))
     body = code
-    for save, restore in ((SAVE_REGISTERS, RESTORE_REGISTERS), (SAVE_REGISTERS_64, RESTORE_REGISTERS_64)):
+    for save, restore in (
+        (SAVE_REGISTERS, RESTORE_REGISTERS),
+        (SAVE_REGISTERS_64, RESTORE_REGISTERS_64),
+    ):
         if body.startswith(save) and body.endswith(restore) and len(body) > 2 * len(save):
             body = body[len(save) : -len(restore)]
             break

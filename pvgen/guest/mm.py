@@ -349,9 +349,7 @@ class MemoryManager:
             value = self.read_pte(source + offset) & ~PTE_RW
             frame = (value & FRAME_MASK) >> PAGE_SHIFT
             self.mmu.set_pte_at(parent.struct, va, source + offset, self.mmu.make_pte(value))
-            self.mmu.set_pte_at(
-                child.struct, va, target_table + offset, self.mmu.make_pte(value)
-            )
+            self.mmu.set_pte_at(child.struct, va, target_table + offset, self.mmu.make_pte(value))
             self.frames.share(frame)
             child.pages[va] = frame
             self.work(WORK_COPY_PTE)
