@@ -67,7 +67,7 @@ class LguestHooks(Backend):
         machine.route_transfer(Cost.SOFTWARE_INTERRUPT, Cost.SOFTWARE_INTERRUPT)
         machine.route_transfer(Cost.SYSENTER, Cost.SOFTWARE_INTERRUPT)
         machine.route_transfer(Cost.SYSEXIT, Cost.IRET)
-        self._cr3 = 0
+        self._cr3: dict[int, int] = {}  # lguest_data's copy of CR3, per vCPU
         self._ring: list[tuple[str, Callable[[], object]]] = []  # lguest_data.hcalls
 
     def _hcall(self, request: str, action: Callable[[], T]) -> T:
@@ -255,10 +255,10 @@ class LguestHooks(Backend):
 
     def pv_mmu_ops_read_cr3(self) -> int:
         self.machine.charge(Cost.SHARED_MEMORY)
-        return self._cr3
+        return self._cr3.get(self.machine.current, 0)
 
     def pv_mmu_ops_write_cr3(self, val: int) -> None:
-        self._cr3 = val
+        self._cr3[self.machine.current] = val
         self._lazy_hcall("new_pgtable", lambda: self.machine.write_cr3(val))
 
     def pv_mmu_ops_flush_tlb_user(self) -> None:
@@ -273,7 +273,7 @@ class LguestHooks(Backend):
 
     def pv_mmu_ops_set_pte(self, ptep: int, pteval: PteValue) -> None:
         self._store_entry(ptep, pteval.pte)
-        if self._cr3:  # no hypercall before the first page-table switch
+        if self._cr3:  # no hypercall before the first page-table switch (on any vCPU)
             self._lazy_hcall("flush_tlb", lambda: self.machine.flush_tlb(keep_global=False))
 
     def pv_mmu_ops_set_pte_at(self, mm: int, addr: int, ptep: int, pteval: PteValue) -> None:
