@@ -1,6 +1,6 @@
 """`pvgen sim`: run the simulated x86 guest on a paravirt backend.
 
-Takes: `--backend`, `--workload`, `--size`, `--seed`, `--compare`, `--format`,
+Takes: `--backend`, `--workload`, `--target`, `--size`, `--seed`, `--compare`, `--format`,
 `--no-lazy-mmu`, `--patching on|off`, `--hook-costs`, `--cpus N`, `--pcpus M`,
 `--emit-callsites FILE`, `--spec SPEC`, `--backend-abi DUMP`.
 Hands on: the guest's report (hook calls, hypercalls, batches, call sites, simulated
@@ -26,7 +26,8 @@ DESCRIPTION = (
     "Boot the simulated x86 guest, whose kernel calls every hook through the dispatch object"
     " generated from the spec, on one backend and run a workload; print hook calls,"
     " hypercalls, batches and simulated cycles. With --compare, run every backend on every"
-    " workload and print cycles relative to native. Call sites are patched at boot through"
+    " workload and print cycles relative to native (--target all: on each target, one table"
+    " per target). Call sites are patched at boot through"
     " the backend's patcher unless --patching off; --hook-costs runs both ways and prints"
     " what each hook costs per call unpatched and patched."
 )
@@ -41,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fork, context-switch, interrupts, timekeeping, syscalls, null-syscall or kbuild"
         " (default);"
         " with --compare, only this workload",
+    )
+    parser.add_argument(
+        "--target",
+        help="i386 (2-level paging), i386_pae (default) or x86_64 (4-level paging, syscall);"
+        " a backend runs only on the targets its spec allows. With --compare, 'all' runs"
+        " every backend on each of its targets, one table per target (text only)",
     )
     parser.add_argument("--size", type=int, default=100, help="workload steps (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -96,6 +103,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from ..guest.bindings import SpecMismatch, load_bindings
     from ..guest.callsites import BootFailure
     from ..guest.sim import patching_pairs
+    from ..guest.targets import DEFAULT_TARGET, TARGETS
 
     if args.size < 1:
         raise UsageError(f"--size must be at least 1, not {args.size}")
@@ -111,6 +119,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
             raise UsageError(f"unknown {what} '{value}'; choose from {', '.join(choices)}")
     if args.compare and args.backend:
         raise UsageError("--compare runs every backend; drop --backend")
+    target = args.target or DEFAULT_TARGET
+    known = [*TARGETS, "all"] if args.compare else list(TARGETS)
+    if target not in known:
+        raise UsageError(f"unknown target '{target}'; choose from {', '.join(known)}")
+    if target == "all" and args.format == "json":
+        raise UsageError(
+            "a JSON comparison holds one target: give --target i386, i386_pae or x86_64"
+        )
     if args.hook_costs and (args.compare or args.patching == "off" or args.emit_callsites):
         raise UsageError("--hook-costs runs patching off and on itself, on one workload")
     if args.backend_abi:
@@ -132,7 +148,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     patching = args.patching == "on"
     try:
         if args.hook_costs:
-            backends = [args.backend] if args.backend else list(runnable(bindings))
+            backends = [args.backend] if args.backend else list(runnable(bindings, target=target))
             pairs = patching_pairs(
                 backends,
                 args.workload or "kbuild",
@@ -140,6 +156,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 seed=args.seed,
                 cpus=args.cpus,
                 pcpus=args.pcpus,
+                target=target,
                 bindings=bindings,
                 progress=show,
             )
@@ -150,16 +167,21 @@ def run(args: argparse.Namespace, config: Config) -> int:
             return EXIT_OK
         if args.compare:
             workloads = [args.workload] if args.workload else list(WORKLOADS)
-            results = compare(
-                size=args.size,
-                seed=args.seed,
-                workloads=workloads,
-                patching=patching,
-                cpus=args.cpus,
-                pcpus=args.pcpus,
-                bindings=bindings,
-                progress=show,
-            )
+            results = []
+            for each in [DEFAULT_TARGET, *(t for t in TARGETS if t != DEFAULT_TARGET)]:
+                if target not in (each, "all"):
+                    continue
+                results += compare(
+                    size=args.size,
+                    seed=args.seed,
+                    workloads=workloads,
+                    patching=patching,
+                    cpus=args.cpus,
+                    pcpus=args.pcpus,
+                    target=each,
+                    bindings=bindings,
+                    progress=show,
+                )
         else:
             backend, workload = args.backend or "native", args.workload or "kbuild"
             results = [
@@ -172,6 +194,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                     patching=patching,
                     cpus=args.cpus,
                     pcpus=args.pcpus,
+                    target=target,
                     bindings=bindings,
                     progress=show,
                 )

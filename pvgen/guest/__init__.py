@@ -14,6 +14,7 @@ Modules, in the order a run uses them:
 | `costs.py` | - | the one table of simulated cycle costs (sources: docs/sim.md) |
 | `meter.py` | charges, events | a run's measurements |
 | `x86.py` | - | architectural bits, MSRs, descriptor formats |
+| `targets.py` | a target name | its paging (2, 3 or 4 levels), entry size, kernel entry, pointer size |
 | `machine.py`, `apic.py` | instructions | CPUs, memory, paging, TLBs, APICs, interrupts, IPIs |
 | `backends/` | the machine, the stubs | native, xen, vmi, lguest, kvm; hypercall gates |
 | `callsites.py` | the dispatch object, the hooks' conventions | call sites laid out, patched at boot, run from their bytes; calls and cycles per hook; broken register contracts |
@@ -27,10 +28,15 @@ Modules, in the order a run uses them:
 | `report.py` | results | text tables and JSON |
 | `bench.py` | - | dispatch overhead and the batching figure |
 
-What the model leaves out, on purpose: the i386_pae target only (the x86_64-only hooks exist
-but are never called), and with it the backends that do not run there: lguest, which the spec (as Linux 2.6.26) gives 32-bit kernels
-without PAE only, is refused rather than run where it never ran (its hooks are tested one by
-one); guest time
+A run is on one of the spec's three targets (`targets`): i386 (2-level paging, 4-byte
+entries), i386_pae (the default) or x86_64 (4-level paging, syscall/sysret and swapgs, 64-bit
+call sites and patch set); a backend runs only on the targets its `@if` gives (lguest on
+i386, Xen on i386_pae, VMI on both 32-bit ones, native and KVM on all three) and is refused
+elsewhere.
+
+What the model leaves out, on purpose: the x86_64 kernel's own layouts (its 16-byte gates
+and system descriptors, its registers r8-r15; the simulated CPU keeps the 32-bit register
+file and descriptor formats on every target); guest time
 that excludes the price of privileged operations (so time, and with it every interrupt,
 falls at the same point on every backend); and where a real backend also changed what the
 guest sees (Xen and lguest masking CPUID bits, lguest's missing APIC, Xen refusing to set
@@ -46,12 +52,14 @@ from __future__ import annotations
 
 from .backends import BACKENDS
 from .sim import DEFAULT_SIZE, TARGET, RunResult, compare, runnable, simulate
+from .targets import TARGETS
 from .workloads import WORKLOADS
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_SIZE",
     "TARGET",
+    "TARGETS",
     "WORKLOADS",
     "RunResult",
     "compare",

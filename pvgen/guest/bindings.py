@@ -43,9 +43,10 @@ class PteValue(Protocol):
 
 
 class PmdValue(Protocol):
-    """A generated `pmd_t` (PAE: a real level with its own raw value)."""
+    """A generated `pmd_t`: `pmd` with 3 or 4 levels; folded into `pud.pgd` with 2."""
 
     pmd: int
+    pud: PudValue
 
 
 class PgdValue(Protocol):
@@ -70,6 +71,7 @@ class GuestTypes:
     pgd: Callable[[int], PgdValue]
     pud_from_pgd: Callable[[PgdValue], PudValue]  # PAE: the pud level folds into the pgd
     pud: Callable[[int], PudValue]  # 4-level targets
+    pmd_from_pgd: Callable[[PgdValue], PmdValue]  # 2-level: the pmd level folds into the pgd
     km_pte0: int
     km_pte1: int
 
@@ -297,6 +299,7 @@ def _guest_types(t: Any) -> GuestTypes:
         pgd=t.pgd_t,
         pud_from_pgd=lambda pgd: t.pud_t(pgd=pgd),
         pud=t.pud_t,
+        pmd_from_pgd=lambda pgd: t.pmd_t(pud=t.pud_t(pgd=pgd)),
         km_pte0=int(t.km_type.KM_PTE0),
         km_pte1=int(t.km_type.KM_PTE1),
     )

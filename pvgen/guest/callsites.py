@@ -37,17 +37,34 @@ from .costs import CALLS, CATEGORY, CYCLES, WORK, Cost
 from .machine import (
     EAX,
     ECX,
+    EDI,
     EDX,
     REGISTER_NAMES,
     Machine,
     MachineError,
 )
-from .x86 import CALL_REL32, CLBR_ANY, CLOBBER_BITS, JMP_REL32, NOP, UD2
+from .x86 import (
+    CALL_REL32,
+    CLBR_ANY,
+    CLBR_ANY_64,
+    CLBR_RDI,
+    CLOBBER_BITS,
+    JMP_REL32,
+    NOP,
+    UD2,
+)
 
-POINTER_SIZE = 4  # the simulated kernel is 32-bit
+POINTER_SIZE = 4  # a 32-bit kernel's table slot (x86_64: 8)
 INDIRECT_CALL = b"\xff\x15"  # call *abs32
 SAVE_REGISTERS = b"\x51\x52"  # push %ecx; push %edx
 RESTORE_REGISTERS = b"\x5a\x59"  # pop %edx; pop %ecx
+#: x86_64 (-mcmodel=kernel): `call *abs32` through ModRM 0x14 and SIB 0x25, the slot's
+#: address sign-extended; a callee-save site saves %rdi only (PV_SAVE_REGS of 2.6.26's
+#: 64-bit paravirt.h), and the compiler treats rax, rcx, rdx and rsi (and r8-r11) as
+#: changed by the call (PV_VEXTRA_CLOBBERS).
+INDIRECT_CALL_64 = b"\xff\x14\x25"
+SAVE_REGISTERS_64 = b"\x57"  # push %rdi
+RESTORE_REGISTERS_64 = b"\x5f"  # pop %rdi
 SCRAMBLED = 0x0BAD_0000  # what a C function leaves in the caller-saved registers
 
 
@@ -128,6 +145,13 @@ _NATIVE: dict[bytes, tuple[Callable[[Machine, tuple[Any, ...]], Any], int]] = {
     bytes.fromhex("0f20d0"): (lambda m, a: m.read_cr2(), CLOBBER_BITS["eax"]),
     bytes.fromhex("0f20d8"): (lambda m, a: m.read_cr3(), CLOBBER_BITS["eax"]),
     bytes.fromhex("0f22d8"): (lambda m, a: m.write_cr3(a[0]), 0),
+    # the 64-bit sequences (paravirt_patch_64.c) that differ from the 32-bit ones
+    bytes.fromhex("579d"): (lambda m, a: m.popf(a[0]), 0),
+    bytes.fromhex("48cf"): (lambda m, a: m.iret(), 0),
+    bytes.fromhex("0f22df"): (lambda m, a: m.write_cr3(a[0]), 0),
+    bytes.fromhex("0f013f"): (lambda m, a: m.invlpg(a[0]), 0),
+    bytes.fromhex("0f09"): (lambda m, a: m.wbinvd(), 0),
+    bytes.fromhex("0f01f8"): (lambda m, a: m.swapgs(), 0),
 }
 
 
@@ -139,10 +163,16 @@ def decode(code: bytes, site: Site, slots: Mapping[int, str], machine: Machine) 
     """What the CPU runs for a site holding `code` (nop padding stripped here)."""
     code = code.rstrip(bytes([NOP]))
     body = code
-    if body.startswith(SAVE_REGISTERS) and body.endswith(RESTORE_REGISTERS):
-        body = body[len(SAVE_REGISTERS) : -len(RESTORE_REGISTERS)]
-    if len(body) == 6 and body.startswith(INDIRECT_CALL):
-        slot = int.from_bytes(body[2:], "little")
+    for save, restore in (
+        (SAVE_REGISTERS, RESTORE_REGISTERS),
+        (SAVE_REGISTERS_64, RESTORE_REGISTERS_64),
+    ):
+        if body.startswith(save) and body.endswith(restore) and len(body) > 2 * len(save):
+            body = body[len(save) : -len(restore)]
+            break
+    call = next((c for c in (INDIRECT_CALL, INDIRECT_CALL_64) if body.startswith(c)), None)
+    if call is not None and len(body) == len(call) + 4:
+        slot = int.from_bytes(body[len(call) :], "little")
         if slot not in slots:
             raise MachineError(f"call site {site.virtual:#x} calls through {slot:#x}, no hook")
         return Decoded(SiteKind.INDIRECT, code)
@@ -216,8 +246,11 @@ class CallSites:
         self.sites: list[Site] = []
         self.decoded: dict[str, Decoded] = {}
         self.bytes_written: dict[str, int] = {}
+        self.long_mode = machine.target.long_mode
+        self.pointer_size = machine.target.pointer_size
         self._slots = {
-            k.PAGE_OFFSET + k.PV_TEMPLATE + POINTER_SIZE * i: path for path, i in patch_ids.items()
+            k.PAGE_OFFSET + k.PV_TEMPLATE + self.pointer_size * i: path
+            for path, i in patch_ids.items()
         }
         self._nesting: list[int] = []
         self.backends: tuple[Any, ...] = ()
@@ -246,9 +279,16 @@ class CallSites:
             for register in convention.clobbers:
                 clobbers |= CLOBBER_BITS.get(register, 0)
             saves = convention.callee_save and clobbers != CLBR_ANY
-            slot = k.PAGE_OFFSET + k.PV_TEMPLATE + POINTER_SIZE * patch_ids[path]
-            call = INDIRECT_CALL + slot.to_bytes(4, "little")
-            code = SAVE_REGISTERS + call + RESTORE_REGISTERS if saves else call
+            slot = k.PAGE_OFFSET + k.PV_TEMPLATE + self.pointer_size * patch_ids[path]
+            if self.long_mode:
+                call = INDIRECT_CALL_64 + slot.to_bytes(4, "little")
+                # 64-bit: a callee-save site keeps what it pushes (%rdi); the call may
+                # change every other caller-saved register
+                clobbers = CLBR_ANY_64 & ~CLBR_RDI if saves else CLBR_ANY_64
+                code = SAVE_REGISTERS_64 + call + RESTORE_REGISTERS_64 if saves else call
+            else:
+                call = INDIRECT_CALL + slot.to_bytes(4, "little")
+                code = SAVE_REGISTERS + call + RESTORE_REGISTERS if saves else call
             for _ in range(convention.callsites):
                 if address >= end:
                     raise MachineError("the call sites do not fit the kernel text reserved")
@@ -390,8 +430,10 @@ class CallSites:
         else:
             changes = int(getattr(function, "pv_clobbers", CLBR_ANY))
         pops = site.saves and kind is SiteKind.INDIRECT  # the site's own push/pop pairs
+        saved = (EDI,) if self.long_mode else (ECX, EDX)
         if pops:
-            changes &= ~(CLOBBER_BITS["ecx"] | CLOBBER_BITS["edx"])
+            for register in saved:
+                changes &= ~CLOBBER_BITS[REGISTER_NAMES[register]]
         scramble = tuple(i for i in (ECX, EDX) if changes & CLOBBER_BITS[REGISTER_NAMES[i]])
         sets_eax = bool(changes & CLOBBER_BITS["eax"])
         clobbered = self._clobbered
@@ -404,10 +446,11 @@ class CallSites:
                 meter.cycles += price
                 categories[CALLS] += price
             nesting.append(0)
-            pushed = (regs[ECX], regs[EDX])
+            pushed = [regs[register] for register in saved]
             result = function(*args) if function is not None else None
             if pops:
-                regs[ECX], regs[EDX] = pushed
+                for register, value in zip(saved, pushed, strict=True):
+                    regs[register] = value
             inner = nesting.pop()
             for register in scramble:
                 regs[register] = SCRAMBLED | (calls[path] & 0xFFFF)

@@ -77,6 +77,8 @@ class Cost(enum.Enum):
     SYSEXIT = "sysexit"
     SOFTWARE_INTERRUPT = "int $0x80"
     SWAPGS = "swapgs"
+    SYSCALL = "syscall"
+    SYSRET = "sysret"
     INTERRUPT_DELIVERY = "interrupt delivery"
     FAULT_DELIVERY = "fault delivery"
     # ---- devices
@@ -157,6 +159,9 @@ CYCLES: Mapping[Cost, int] = {
     Cost.SYSEXIT: 30,
     Cost.SOFTWARE_INTERRUPT: 90,
     Cost.SWAPGS: 8,
+    # The 64-bit fast system call pair, of the order of sysenter and sysexit (estimates).
+    Cost.SYSCALL: 30,
+    Cost.SYSRET: 30,
     Cost.INTERRUPT_DELIVERY: 120,
     Cost.FAULT_DELIVERY: 120,
     # An ISA-bus port access (the out to port 0x80 behind io_delay, a CMOS register) takes
@@ -273,6 +278,8 @@ TRAPS_WHEN_DEPRIVILEGED: frozenset[Cost] = frozenset(
         Cost.SYSEXIT,
         Cost.SOFTWARE_INTERRUPT,
         Cost.SWAPGS,
+        Cost.SYSCALL,
+        Cost.SYSRET,
         Cost.INTERRUPT_DELIVERY,
         Cost.FAULT_DELIVERY,
         Cost.PORT_IO,

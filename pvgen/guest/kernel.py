@@ -31,12 +31,16 @@ from .x86 import (
     CR0_NE,
     CR0_PG,
     CR0_WP,
-    CR4_PAE,
-    CR4_PGE,
+    EFER_LME,
     EFER_NXE,
+    EFER_SCE,
     EFLAGS_IF,
     INTERRUPT_GATE,
     MSR_EFER,
+    MSR_GS_BASE,
+    MSR_LSTAR,
+    MSR_STAR,
+    MSR_SYSCALL_MASK,
     MSR_SYSENTER_CS,
     MSR_SYSENTER_EIP,
     MSR_SYSENTER_ESP,
@@ -82,7 +86,10 @@ class Kernel:
         self.patching = patching
         if sites is not None:
             sites.observe = self.observe
-        self.mm = MemoryManager(self.mmu, machine, types, self.work, lazy_mmu=lazy_mmu)
+        self.target = machine.target
+        self.mm = MemoryManager(
+            self.mmu, machine, types, self.work, lazy_mmu=lazy_mmu, hooks=patch_ids
+        )
         self.readings: list[tuple[str, int]] = []
         self.log: list[str] = []
         self.environment: dict[str, str] = {}
@@ -165,6 +172,8 @@ class Kernel:
         self._setup_interrupts()
         self.irq.irq_enable()
         self.log.append("Freeing unused kernel memory")
+        if self.target.long_mode:  # init's first return to user mode loads the user's GS
+            self.cpu.swapgs()
         return kernel_space
 
     def _probe_environment(self) -> None:
@@ -215,21 +224,35 @@ class Kernel:
             for value in self._cpuid(leaf):
                 self.observe(f"cpuid {leaf:#x}", value)
         self.cpu.write_cr0(int(self.cpu.read_cr0()) | CR0_MP | CR0_NE | CR0_WP)
-        self.cpu.write_cr4(int(self.cpu.read_cr4_safe()) | CR4_PAE | CR4_PGE)
+        self.cpu.write_cr4(int(self.cpu.read_cr4_safe()) | self.target.cr4)
         self.observe("cr4", self.cpu.read_cr4())
         efer, error = self._read_msr(MSR_EFER)
         self.observe("efer", efer)
-        self.observe("write efer", self.cpu.write_msr(MSR_EFER, (efer | EFER_NXE) & 0xFFFF_FFFF, 0))
+        long_mode = EFER_SCE | EFER_LME if self.target.long_mode else 0
+        efer = (efer | EFER_NXE | long_mode) & 0xFFFF_FFFF
+        self.observe("write efer", self.cpu.write_msr(MSR_EFER, efer, 0))
         self.observe("msr fault", self._read_msr(UNIMPLEMENTED_MSR)[1])
-        for msr, value in (
-            (MSR_SYSENTER_CS, k.KERNEL_CS),
-            (MSR_SYSENTER_ESP, k.KERNEL_STACKS),
-            (MSR_SYSENTER_EIP, k.ENTRY_SYSENTER),
-        ):
+        for msr, value in self._entry_msrs():
             self.observe("write msr", self.cpu.write_msr(msr, value, 0))
         self.cpu.set_debugreg(7, 0x400)
         self.observe("dr6", self.cpu.get_debugreg(6))
         self.cpu.clts()  # the FPU is ours
+
+    def _entry_msrs(self) -> tuple[tuple[int, int], ...]:
+        """The fast system call's MSRs: sysenter's on 32-bit (enable_sep_cpu); on x86_64
+        syscall's and the per-CPU data's GS base (syscall_init, pda_init)."""
+        if self.target.long_mode:
+            return (
+                (MSR_STAR, k.KERNEL_CS << 32),
+                (MSR_LSTAR, k.ENTRY_SYSCALL_64),
+                (MSR_SYSCALL_MASK, EFLAGS_IF),
+                (MSR_GS_BASE, k.PAGE_OFFSET + k.PERCPU),
+            )
+        return (
+            (MSR_SYSENTER_CS, k.KERNEL_CS),
+            (MSR_SYSENTER_ESP, k.KERNEL_STACKS),
+            (MSR_SYSENTER_EIP, k.ENTRY_SYSENTER),
+        )
 
     def _setup_descriptor_tables(self) -> None:
         self._fill_gdt()

@@ -19,8 +19,8 @@ PAGE_OFFSET = 0xC000_0000  # kernel virtual address of guest-physical 0
 
 # ---- guest-physical frames of the kernel image (frames below FIRST_FREE_PFN) --------------
 
-KERNEL_PGD_PFN = 1  # swapper_pg_dir: the PAE page-directory-pointer table
-KERNEL_PMD_PFN = 2  # page directory of the kernel's gigabyte
+KERNEL_PGD_PFN = 1  # swapper_pg_dir: the top table (PAE: the page-directory-pointer table)
+KERNEL_PMD_PFN = 2  # page directory of the kernel's gigabyte (PAE and x86_64)
 KERNEL_PTE_PFN = 3  # page table of the kernel's direct map
 GDT_PFN = 4
 IDT_PFN = 5
@@ -30,6 +30,7 @@ MM_STRUCTS_PFN = 8
 THREADS_PFN = 9
 E820_PFN = 10  # the memory map that memory_setup fills in
 PV_TEMPLATE_PFN = 11  # the patch template: the hook tables, one pointer per slot
+KERNEL_PUD_PFN = 12  # x86_64: the upper directory of the kernel's top 512 GB
 MEM_MAP_PFN = 16  # struct page array (addresses only; nothing is stored there)
 CALL_SITES_PFN = 160  # kernel text holding the hooks' call sites, 16 bytes a site
 CALL_SITES_FRAMES = 48
@@ -133,6 +134,7 @@ ENTRY_SYSCALL = KERNEL_TEXT + 0x2300
 ENTRY_SYSENTER = KERNEL_TEXT + 0x2400
 ENTRY_DEVICE = KERNEL_TEXT + 0x2500
 ENTRY_INVALIDATE_TLB = KERNEL_TEXT + 0x2600
+ENTRY_SYSCALL_64 = KERNEL_TEXT + 0x2700  # x86_64: system_call, what MSR_LSTAR holds
 
 KERNEL_STACKS = PAGE_OFFSET + 0x0080_0000  # thread i's stack tops at + (i + 1) * 8 KiB
 STACK_SIZE = 0x2000
@@ -141,7 +143,7 @@ TRAMPOLINE = 0x9_0000  # where a secondary CPU would start
 # ---- user address spaces ------------------------------------------------------------------
 
 USER_BASE = 0x0800_0000
-KERNEL_PGD_INDEX = PAGE_OFFSET >> 30  # PAE: the fourth gigabyte is the kernel's
+KERNEL_PGD_INDEX = PAGE_OFFSET >> 30  # PAE: the fourth gigabyte is the kernel's (`targets`)
 
 # ---- configuration --------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ Hands on: register, memory and device state; page faults and interrupts delivere
 kernel through the IDT; every cycle charged to the meter.
 
 What is modelled: EFLAGS.IF and IOPL; CR0, CR2, CR3, CR4; debug registers; MSRs; the TSC;
-GDT/IDT/LDT registers and descriptors in memory; PAE paging (three levels, 64-bit entries)
-walked in simulated memory; a TLB that caches translations until it is flushed; a local
+GDT/IDT/LDT registers and descriptors in memory; the paging of the target the kernel was
+built for (`targets`: 2-level with 4-byte entries, PAE, or 4-level) walked in simulated
+memory; a TLB that caches translations until it is flushed; a local
 APIC timer and devices that interrupt at seeded times; pending and in-service interrupts;
 a cycle counter.
 
@@ -50,6 +51,7 @@ from .costs import (
     Cost,
 )
 from .meter import INTERRUPT, PAGE_FAULT, TLB_FLUSH, TLB_MISS, TRAP, VM_EXIT, Meter
+from .targets import I386_PAE, Target
 from .x86 import (
     CPUID_LEAVES,
     CR0_ET,
@@ -68,10 +70,11 @@ from .x86 import (
     INTERRUPT_GATE,
     MSR_GS_BASE,
     MSR_KERNEL_GS_BASE,
+    MSR_LSTAR,
+    MSR_SYSCALL_MASK,
     MSR_SYSENTER_EIP,
     MSR_TSC,
     MSR_TSC_AUX,
-    PAE_LEVELS,
     PAGE_SHIFT,
     PAGE_SIZE,
     PTE_GLOBAL,
@@ -248,8 +251,11 @@ class Machine:
     """x86 CPUs sharing memory, each with its TLB and local APIC, and the meter that prices
     them. One CPU runs at a time (`current`); the others keep their state aside."""
 
-    def __init__(self, platform: Platform, meter: Meter | None = None) -> None:
+    def __init__(
+        self, platform: Platform, meter: Meter | None = None, target: Target = I386_PAE
+    ) -> None:
         self.platform = platform
+        self.target = target  # the paging mode and word size the kernel was built for
         self.meter = meter or Meter()
         self.host_mode = False  # True while a hypervisor model acts for the guest
         self._exits = {
@@ -514,12 +520,37 @@ class Machine:
     def write_page_table(self, gpa: int, value: int) -> None:
         """A store into a live page table by whoever runs now (it may trap or exit)."""
         self.execute(Cost.PAGE_TABLE_WRITE)
-        self.store(gpa, value)
+        self.store_entry(gpa, value)
 
     def write_page_table_machine(self, maddr: int, value: int) -> None:
         """A hypervisor's store into a page table, by machine address."""
         self.execute(Cost.PAGE_TABLE_WRITE)
-        self.store_machine(maddr, value)
+        self.store_entry_machine(maddr, value)
+
+    # ---- page-table entries: 4 bytes without PAE, 8 with PAE and on x86_64 ------------
+
+    def load_entry_machine(self, maddr: int) -> int:
+        """A page-table entry of the target's width, by machine address."""
+        word = self.load_machine(maddr & ~0x7)
+        if self.target.entry_bytes == 8:
+            return word
+        return (word >> (8 * (maddr & 0x4))) & 0xFFFF_FFFF
+
+    def store_entry_machine(self, maddr: int, value: int) -> None:
+        if self.target.entry_bytes == 8:
+            self.store_machine(maddr, value)
+            return
+        shift = 8 * (maddr & 0x4)
+        word = self.load_machine(maddr & ~0x7) & ~(0xFFFF_FFFF << shift)
+        self.store_machine(maddr & ~0x7, word | (value & 0xFFFF_FFFF) << shift)
+
+    def load_entry(self, gpa: int) -> int:
+        """A page-table entry through the kernel's direct map."""
+        return self.load_entry_machine(self.machine_address(gpa))
+
+    def store_entry(self, gpa: int, value: int) -> None:
+        """A plain kernel store of a page-table entry (a table not yet live)."""
+        self.store_entry_machine(self.machine_address(gpa), value)
 
     # ---- paging -----------------------------------------------------------------------
 
@@ -527,7 +558,7 @@ class Machine:
         """The machine address of `va`, through the TLB; raises PageFault (CR2 set)."""
         if not self.cr0 & CR0_PG:
             raise MachineError("translation with paging disabled")
-        vpn = va >> PAGE_SHIFT
+        vpn = self.target.canonical(va) >> PAGE_SHIFT
         entry = self.tlb.lookup(vpn)
         if entry is None:
             entry = self._walk(va, write, user)
@@ -540,17 +571,20 @@ class Machine:
         return frame | (va & (PAGE_SIZE - 1))
 
     def _walk(self, va: int, write: bool, user: bool) -> tuple[int, int]:
+        target = self.target
         self.meter.count(TLB_MISS)
-        table = self.cr3 & ~0x1F
+        table = self.cr3 & target.cr3_mask
         rights = PTE_RW | PTE_USER
         entry = 0
-        for shift, mask in PAE_LEVELS:
+        pointer_table = target.levels == 3  # PAE's top entries carry no access rights
+        for index in target.indices(va):
             self.execute(Cost.PAGE_WALK_LEVEL)
-            entry = self.load_machine(table + ((va >> shift) & mask) * 8)
+            entry = self.load_entry_machine(table + index * target.entry_bytes)
             if not entry & PTE_PRESENT:
                 raise self._page_fault(va, write, user, present=False)
-            if shift != PAE_LEVELS[0][0]:
-                rights &= entry  # PDPT entries carry no access rights
+            if not pointer_table:
+                rights &= entry
+            pointer_table = False
             table = entry & FRAME_MASK
         return table, rights | (entry & PTE_GLOBAL)
 
@@ -574,7 +608,7 @@ class Machine:
 
     def invlpg(self, va: int) -> None:
         self.execute(Cost.INVLPG)
-        self.tlb.invalidate(va >> PAGE_SHIFT)
+        self.tlb.invalidate(self.target.canonical(va) >> PAGE_SHIFT)
 
     def flush_tlb(self, *, keep_global: bool) -> None:
         """What a CR3 reload (keep_global) or a CR4.PGE toggle does to the TLB."""
@@ -941,6 +975,25 @@ class Machine:
         self._transfer(Cost.SYSEXIT)
         self._set_interrupts_enabled(True)
         self.poll()
+
+    def syscall(self) -> None:
+        """64-bit fast system call entry: to MSR_LSTAR, the flags in MSR_SYSCALL_MASK
+        (IF among them) cleared; the kernel's GS base is not yet loaded (swapgs)."""
+        self._transfer(Cost.SYSCALL)
+        if not self.msrs[MSR_LSTAR]:
+            raise MachineError("syscall before the kernel set MSR_LSTAR")
+        if self.msrs[MSR_SYSCALL_MASK] & EFLAGS_IF:
+            self._set_interrupts_enabled(False)
+
+    def sysret(self) -> None:
+        """`sysretq`: back to user mode with the user's flags (interrupts enabled)."""
+        self._transfer(Cost.SYSRET)
+        self._set_interrupts_enabled(True)
+        self.poll()
+
+    def gs_base(self) -> int:
+        """What a %gs-relative access adds (the 64-bit kernel's per-CPU data after swapgs)."""
+        return self.msrs[MSR_GS_BASE]
 
     def hlt(self) -> None:
         self.execute(Cost.HLT)

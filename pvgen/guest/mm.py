@@ -1,27 +1,32 @@
 """The kernel's memory management: frames, address spaces and their page tables.
 
 Takes: the `pv_mmu_ops` table of the dispatch object, the machine (for plain kernel loads
-and stores), the generated entry types, and a function that charges the kernel's own work.
+and stores, and the target it pages for), the generated entry types, a function that
+charges the kernel's own work, and the hooks the target has.
 Hands on: `MemoryManager` (the kernel page tables, address spaces that are created, forked,
 changed and torn down through the hooks, copy-on-write faults, a temporary kernel mapping)
 and `FrameAllocator`.
 
-As in Linux, live page tables are written only through the hooks; a fresh page-table page
+Tables have 2, 3 or 4 levels as the target pages (`targets`); each level is written with
+its own hook as Linux 2.6.26 does, and where a hook exists on PAE only, the kernel runs
+the inline function paravirt.h puts in its place. As in Linux, live page tables are
+written only through the hooks; a fresh page-table page
 is cleared, and the kernel's part of a new page directory copied, with plain stores before
-it is used. Entries are built with make_pte/make_pmd/make_pgd and read back with their
+it is used. Entries are built with make_pte/make_pmd/make_pud/make_pgd and read back with their
 _val peers, so a backend may keep other values in memory (Xen keeps machine frames). The
 fork loop runs inside the lazy-MMU bracket unless the manager is told not to use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import kstructs as k
 from .bindings import GuestTypes
 from .machine import Machine, MachineError
+from .targets import Target
 from .x86 import (
     FRAME_MASK,
     PAGE_SHIFT,
@@ -33,9 +38,7 @@ from .x86 import (
     PTE_USER,
 )
 
-ENTRIES = 512
-USER_PGD_SLOTS = range(k.KERNEL_PGD_INDEX)
-KMAP_INDEX = ENTRIES - 1  # a temporary kernel mapping in the last slot of the direct map's table
+KMAP_INDEX = 511  # a temporary kernel mapping in slot 511 of the direct map's page table
 KMAP_VA = k.PAGE_OFFSET + KMAP_INDEX * PAGE_SIZE
 
 # The kernel's own work, in cycles, for the steps below (copying a page, a pte, a fault).
@@ -46,18 +49,19 @@ WORK_COPY_PAGE = 1_500
 WORK_FAULT = 400
 WORK_RELEASE_PAGE = 60
 
+#: The kernel's own tables, top first below the pgd (its pte table is KERNEL_PTE_PFN).
+KERNEL_TABLES = {
+    2: (k.KERNEL_PGD_PFN, k.KERNEL_PTE_PFN),
+    3: (k.KERNEL_PGD_PFN, k.KERNEL_PMD_PFN, k.KERNEL_PTE_PFN),
+    4: (k.KERNEL_PGD_PFN, k.KERNEL_PUD_PFN, k.KERNEL_PMD_PFN, k.KERNEL_PTE_PFN),
+}
 
-def split(va: int) -> tuple[int, int, int]:
-    """(pgd slot, pmd index, pte index) of a virtual address under PAE."""
-    return va >> 30, (va >> 21) & 0x1FF, (va >> PAGE_SHIFT) & 0x1FF
 
-
-def _pages_by_table(space: AddressSpace) -> dict[tuple[int, int], list[int]]:
+def _pages_by_table(target: Target, space: AddressSpace) -> dict[tuple[int, ...], list[int]]:
     """The mapped pages of `space` grouped by page table, in address order."""
-    groups: dict[tuple[int, int], list[int]] = {}
+    groups: dict[tuple[int, ...], list[int]] = {}
     for va in sorted(space.pages):
-        slot, pmd_index, _ = split(va)
-        groups.setdefault((slot, pmd_index), []).append(va)
+        groups.setdefault(target.indices(va)[:-1], []).append(va)
     return groups
 
 
@@ -113,8 +117,8 @@ class AddressSpace:
     ident: int
     struct: int  # address of its mm_struct, which is what the hooks receive
     pgd_pfn: int
-    pmds: dict[int, int] = field(default_factory=dict)  # pgd slot -> pmd page
-    ptes: dict[tuple[int, int], int] = field(default_factory=dict)  # (slot, pmd index) -> page
+    # The indices above a table (top first) -> its page: a pud, pmd or pte table.
+    tables: dict[tuple[int, ...], int] = field(default_factory=dict)
     pages: dict[int, int] = field(default_factory=dict)  # user va -> mapped frame
 
     @property
@@ -123,7 +127,7 @@ class AddressSpace:
 
 
 class MemoryManager:
-    """Page tables through pv_mmu_ops."""
+    """Page tables through pv_mmu_ops, on the machine's target (2, 3 or 4 levels)."""
 
     def __init__(
         self,
@@ -133,15 +137,27 @@ class MemoryManager:
         work: Callable[[int], None],
         *,
         lazy_mmu: bool = True,
+        hooks: Collection[str] | None = None,
     ) -> None:
         self.mmu = mmu
         self.machine = machine
+        self.target = machine.target
         self.types = types
         self.work = work
         self.lazy_mmu = lazy_mmu
+        # The pv_mmu_ops hooks the target has (its patch IDs); None: every hook.
+        self._has = None if hooks is None else frozenset(hooks)
         self.frames = FrameAllocator(k.FIRST_FREE_PFN)
         self.mm_slots = SlotAllocator(k.MM_STRUCTS)
         self.spaces = 0  # address spaces created so far: the next one's ident
+
+    def has(self, hook: str) -> bool:
+        """Whether pv_mmu_ops has `hook` on this target (else the kernel inlines it)."""
+        return self._has is None or f"pv_mmu_ops.{hook}" in self._has
+
+    @property
+    def user_slots(self) -> range:
+        return self.target.user_slots
 
     # ---- entries --------------------------------------------------------------------------
 
@@ -149,19 +165,70 @@ class MemoryManager:
         return self.mmu.make_pte(pfn << PAGE_SHIFT | flags)
 
     def read_pte(self, ptep: int) -> int:
-        return int(self.mmu.pte_val(self.types.pte(self.machine.load(ptep))))
+        return int(self.mmu.pte_val(self.types.pte(self.machine.load_entry(ptep))))
 
-    def read_pmd(self, pmdp: int) -> int:
-        return int(self.mmu.pmd_val(self.types.pmd(self.machine.load(pmdp))))
+    def _read_entry(self, depth: int, entry: int) -> int:
+        """An entry of a table at `depth` (0: the pgd), read back through the _val hooks
+        (2-level: a directory entry is a folded pmd, whose pmd_val is pgd_val)."""
+        raw = self.machine.load_entry(entry)
+        name = self.target.level_names[depth]
+        if name == "pte":
+            return int(self.mmu.pte_val(self.types.pte(raw)))
+        if name == "pmd":
+            return int(self.mmu.pmd_val(self.types.pmd(raw)))
+        if name == "pud":
+            return int(self.mmu.pud_val(self.types.pud(raw)))
+        return int(self.mmu.pgd_val(self.types.pgd(raw)))
 
-    def read_pgd(self, pgdp: int) -> int:
-        return int(self.mmu.pgd_val(self.types.pgd(self.machine.load(pgdp))))
+    def _set_entry(self, depth: int, entry: int, value: int) -> None:
+        """Write an entry of a directory at `depth` through the hook of its level."""
+        mmu, types, levels = self.mmu, self.types, self.target.levels
+        name = self.target.level_names[depth]
+        if name == "pmd":
+            mmu.set_pmd(entry, mmu.make_pmd(value))
+        elif name == "pud":
+            mmu.set_pud(entry, mmu.make_pud(value))
+        elif levels == 2:  # the pmd folds into the pgd: set_pmd of __pmd(x), from __pgd(x)
+            mmu.set_pmd(entry, types.pmd_from_pgd(mmu.make_pgd(value)))
+        elif levels == 3:  # PAE: the pud folds into the pgd
+            mmu.set_pud(entry, types.pud_from_pgd(mmu.make_pgd(value)))
+        else:
+            mmu.set_pgd(entry, mmu.make_pgd(value))
 
-    def _set_pgd_entry(self, pgdp: int, value: int) -> None:
-        self.mmu.set_pud(pgdp, self.types.pud_from_pgd(self.mmu.make_pgd(value)))
+    def _clear_entry(self, depth: int, entry: int) -> None:
+        """pmd_clear, pud_clear, pgd_clear: a hook with PAE, else a write of zero."""
+        if self.target.level_names[depth] == "pmd" and self.has("pmd_clear"):
+            self.mmu.pmd_clear(entry)
+        else:
+            self._set_entry(depth, entry, 0)
+
+    def _alloc(self, depth: int, mm: int, pfn: int) -> None:
+        """paravirt_alloc_pte/pmd/pud: page `pfn` becomes a table at `depth`."""
+        getattr(self.mmu, f"alloc_{self.target.level_names[depth]}")(mm, pfn)
+
+    def _release(self, depth: int, pfn: int) -> None:
+        getattr(self.mmu, f"release_{self.target.level_names[depth]}")(pfn)
+
+    def _directory_flags(self, depth: int, *, user: bool) -> int:
+        if self.target.levels == 3 and depth == 0:
+            return PTE_PRESENT  # a PAE pointer-table entry has no access bits
+        return PTE_PRESENT | PTE_RW | (PTE_USER if user else 0)
+
+    def _slot_address(self, pfn: int, index: int) -> int:
+        return (pfn << PAGE_SHIFT) + self.target.entry_bytes * index
+
+    def clear_pte(self, mm: int, va: int, ptep: int) -> None:
+        """pte_clear: a hook with PAE; elsewhere set_pte_at of __pte(0) (paravirt.h)."""
+        if self.has("pte_clear"):
+            self.mmu.pte_clear(mm, va, ptep)
+        else:
+            self.mmu.set_pte_at(mm, va, ptep, self.mmu.make_pte(0))
 
     def _map_table(self, pfn: int, slot: int = 0) -> int:
-        """A page-table page's address, mapped with kmap_atomic_pte (HIGHPTE)."""
+        """A page-table page's address: mapped with kmap_atomic_pte where page tables may
+        live in highmem (HIGHPTE, 32-bit), else its direct-map address."""
+        if not self.has("kmap_atomic_pte"):
+            return pfn << PAGE_SHIFT
         km = self.types.km_pte1 if slot else self.types.km_pte0
         return int(self.mmu.kmap_atomic_pte(k.page_struct(pfn), km))
 
@@ -179,56 +246,56 @@ class MemoryManager:
         return space
 
     def build_kernel_space(self) -> AddressSpace:
-        """swapper_pg_dir: the direct map of the kernel image, global, in the top gigabyte."""
-        for pfn in (k.KERNEL_PGD_PFN, k.KERNEL_PMD_PFN, k.KERNEL_PTE_PFN):
+        """swapper_pg_dir: the direct map of the kernel image, global, at PAGE_OFFSET."""
+        target = self.target
+        chain = KERNEL_TABLES[target.levels]
+        for pfn in chain:
             self.machine.clear_frame(pfn)
         kernel = self._new_struct(k.KERNEL_PGD_PFN)
         self.mmu.pagetable_setup_start(kernel.pgd)
-        self.mmu.alloc_pmd(kernel.struct, k.KERNEL_PMD_PFN)
-        pmd_page = k.KERNEL_PMD_PFN << PAGE_SHIFT | PTE_PRESENT
-        self._set_pgd_entry(kernel.pgd + 8 * k.KERNEL_PGD_INDEX, pmd_page)
-        self.mmu.alloc_pte(kernel.struct, k.KERNEL_PTE_PFN)
-        pmd_value = k.KERNEL_PTE_PFN << PAGE_SHIFT | PTE_PRESENT | PTE_RW
-        self.mmu.set_pmd(k.KERNEL_PMD_PFN << PAGE_SHIFT, self.mmu.make_pmd(pmd_value))
-        table = k.KERNEL_PTE_PFN << PAGE_SHIFT
+        where = target.indices(k.PAGE_OFFSET)
+        for depth in range(1, target.levels):
+            self._alloc(depth, kernel.struct, chain[depth])
+            flags = self._directory_flags(depth - 1, user=False)
+            entry = self._slot_address(chain[depth - 1], where[depth - 1])
+            self._set_entry(depth - 1, entry, chain[depth] << PAGE_SHIFT | flags)
+            kernel.tables[where[:depth]] = chain[depth]
         for pfn in range(k.KERNEL_MAPPED_FRAMES):
             pte = self.make_pte(pfn, PTE_PRESENT | PTE_RW | PTE_GLOBAL)
-            self.mmu.set_pte(table + 8 * pfn, pte)
+            self.mmu.set_pte(self._slot_address(k.KERNEL_PTE_PFN, pfn), pte)
         self.mmu.pagetable_setup_done(kernel.pgd)
-        kernel.pmds[k.KERNEL_PGD_INDEX] = k.KERNEL_PMD_PFN
-        kernel.ptes[(k.KERNEL_PGD_INDEX, 0)] = k.KERNEL_PTE_PFN
         return kernel
 
     def new_space(self) -> AddressSpace:
-        """An empty user address space sharing the kernel's gigabyte (pgd_alloc)."""
+        """An empty user address space sharing the kernel's part (pgd_alloc, pgd_ctor)."""
+        target = self.target
         pgd_pfn = self.frames.allocate()
         self.machine.clear_frame(pgd_pfn)
         space = self._new_struct(pgd_pfn)
-        slot = 8 * k.KERNEL_PGD_INDEX
-        kernel_pgd = k.KERNEL_PGD_PFN << PAGE_SHIFT
-        self.machine.store(space.pgd + slot, self.machine.load(kernel_pgd + slot))
-        self.mmu.alloc_pmd_clone(pgd_pfn, k.KERNEL_PGD_PFN, k.KERNEL_PGD_INDEX, 1)
+        boundary = target.top_entries - target.kernel_slots  # KERNEL_PGD_BOUNDARY
+        for slot in range(boundary, target.top_entries):  # clone_pgd_range
+            value = self.machine.load_entry(self._slot_address(k.KERNEL_PGD_PFN, slot))
+            if value:
+                self.machine.store_entry(self._slot_address(pgd_pfn, slot), value)
+        self.mmu.alloc_pmd_clone(pgd_pfn, k.KERNEL_PGD_PFN, boundary, target.kernel_slots)
         self.work(WORK_NEW_SPACE)
         return space
 
-    def _pmd_page(self, space: AddressSpace, slot: int) -> int:
-        if slot not in space.pmds:
+    def _table(self, space: AddressSpace, where: tuple[int, ...], depth: int) -> int:
+        """The page of the table at `depth` on the way to `where`, made if missing."""
+        if depth == 0:
+            return space.pgd_pfn
+        key = where[:depth]
+        pfn = space.tables.get(key)
+        if pfn is None:
+            parent = self._table(space, where, depth - 1)
             pfn = self._table_page()
-            self.mmu.alloc_pmd(space.struct, pfn)
-            self._set_pgd_entry(space.pgd + 8 * slot, pfn << PAGE_SHIFT | PTE_PRESENT)
-            space.pmds[slot] = pfn
-        return space.pmds[slot]
-
-    def _pte_page(self, space: AddressSpace, slot: int, pmd_index: int) -> int:
-        key = (slot, pmd_index)
-        if key not in space.ptes:
-            pmd = self._pmd_page(space, slot)
-            pfn = self._table_page()
-            self.mmu.alloc_pte(space.struct, pfn)
-            value = pfn << PAGE_SHIFT | PTE_PRESENT | PTE_RW | PTE_USER
-            self.mmu.set_pmd((pmd << PAGE_SHIFT) + 8 * pmd_index, self.mmu.make_pmd(value))
-            space.ptes[key] = pfn
-        return space.ptes[key]
+            self._alloc(depth, space.struct, pfn)
+            flags = self._directory_flags(depth - 1, user=True)
+            entry = self._slot_address(parent, where[depth - 1])
+            self._set_entry(depth - 1, entry, pfn << PAGE_SHIFT | flags)
+            space.tables[key] = pfn
+        return pfn
 
     def _table_page(self) -> int:
         pfn = self.frames.allocate()
@@ -237,8 +304,9 @@ class MemoryManager:
         return pfn
 
     def pte_address(self, space: AddressSpace, va: int) -> int:
-        slot, pmd_index, index = split(va)
-        return self._map_table(self._pte_page(space, slot, pmd_index)) + 8 * index
+        where = self.target.indices(va)
+        table = self._table(space, where, self.target.levels - 1)
+        return self._map_table(table) + self.target.entry_bytes * where[-1]
 
     def map_page(self, space: AddressSpace, va: int, pfn: int, *, writable: bool) -> None:
         flags = PTE_PRESENT | PTE_USER | (PTE_RW if writable else 0)
@@ -248,7 +316,7 @@ class MemoryManager:
         space.pages[va] = pfn
 
     def unmap_page(self, space: AddressSpace, va: int, *, current: bool) -> None:
-        self.mmu.pte_clear(space.struct, va, self.pte_address(space, va))
+        self.clear_pte(space.struct, va, self.pte_address(space, va))
         if current:
             self.mmu.flush_tlb_single(va)
         self.frames.release(space.pages.pop(va))
@@ -257,8 +325,8 @@ class MemoryManager:
     def fork_space(self, parent: AddressSpace, *, parent_is_current: bool) -> AddressSpace:
         """dup_mmap: share every page copy-on-write, one lazy bracket per page table."""
         child = self.new_space()
-        for where, vas in _pages_by_table(parent).items():
-            self._copy_table(parent, child, parent.ptes[where], where, vas)
+        for where, vas in _pages_by_table(self.target, parent).items():
+            self._copy_table(parent, child, parent.tables[where], where, vas)
         if parent_is_current:
             self.mmu.flush_tlb_user()  # the parent's entries are now read-only
         self.mmu.dup_mmap(parent.struct, child.struct)
@@ -269,18 +337,19 @@ class MemoryManager:
         parent: AddressSpace,
         child: AddressSpace,
         table: int,
-        where: tuple[int, int],
+        where: tuple[int, ...],
         vas: list[int],
     ) -> None:
+        target = self.target
         source = self._map_table(table, 0)
-        target = self._map_table(self._pte_page(child, *where), 1)
+        target_table = self._map_table(self._table(child, (*where, 0), target.levels - 1), 1)
         self._lazy(entering=True)
         for va in vas:
-            offset = 8 * split(va)[2]
+            offset = target.entry_bytes * target.indices(va)[-1]
             value = self.read_pte(source + offset) & ~PTE_RW
             frame = (value & FRAME_MASK) >> PAGE_SHIFT
             self.mmu.set_pte_at(parent.struct, va, source + offset, self.mmu.make_pte(value))
-            self.mmu.set_pte_at(child.struct, va, target + offset, self.mmu.make_pte(value))
+            self.mmu.set_pte_at(child.struct, va, target_table + offset, self.mmu.make_pte(value))
             self.frames.share(frame)
             child.pages[va] = frame
             self.work(WORK_COPY_PTE)
@@ -288,40 +357,40 @@ class MemoryManager:
 
     def release_space(self, space: AddressSpace) -> None:
         """exit_mmap and pgd_free: unmap everything, free the tables (never the current mm)."""
+        target = self.target
         self.mmu.exit_mmap(space.struct)
         self._lazy(entering=True)
-        for where, vas in _pages_by_table(space).items():
-            table = self._map_table(space.ptes[where])
+        for where, vas in _pages_by_table(target, space).items():
+            table = self._map_table(space.tables[where])
             for va in vas:
-                self.mmu.pte_clear(space.struct, va, table + 8 * split(va)[2])
+                ptep = table + target.entry_bytes * target.indices(va)[-1]
+                self.clear_pte(space.struct, va, ptep)
                 self.frames.release(space.pages.pop(va))
                 self.work(WORK_RELEASE_PAGE)
         self._lazy(entering=False)
-        for (slot, pmd_index), pfn in sorted(space.ptes.items()):
-            self.mmu.pmd_clear((space.pmds[slot] << PAGE_SHIFT) + 8 * pmd_index)
-            self.mmu.release_pte(pfn)
-            self.frames.release(pfn)
-        for slot, pfn in sorted(space.pmds.items()):
-            self._set_pgd_entry(space.pgd + 8 * slot, 0)
-            self.mmu.release_pmd(pfn)
-            self.frames.release(pfn)
+        for depth in reversed(range(1, target.levels)):  # free_pgtables: the lowest first
+            for key, pfn in sorted(t for t in space.tables.items() if len(t[0]) == depth):
+                parent = space.tables[key[:-1]] if depth > 1 else space.pgd_pfn
+                self._clear_entry(depth - 1, self._slot_address(parent, key[-1]))
+                self._release(depth, pfn)
+                self.frames.release(pfn)
         self.frames.release(space.pgd_pfn)
         self.mm_slots.release(space.struct)
-        space.ptes.clear()
-        space.pmds.clear()
+        space.tables.clear()
 
     # ---- faults and in-place changes ------------------------------------------------------
 
     def walk(self, space: AddressSpace, va: int) -> int | None:
         """The address of va's pte, found the way the kernel does (through the _val hooks)."""
-        slot, pmd_index, index = split(va)
-        pgd_entry = self.read_pgd(space.pgd + 8 * slot)
-        if not pgd_entry & PTE_PRESENT:
-            return None
-        pmd_entry = self.read_pmd((pgd_entry & FRAME_MASK) + 8 * pmd_index)
-        if not pmd_entry & PTE_PRESENT:
-            return None
-        return self._map_table(pmd_entry >> PAGE_SHIFT) + 8 * index
+        target = self.target
+        where = target.indices(va)
+        table = space.pgd_pfn
+        for depth in range(target.levels - 1):
+            entry = self._read_entry(depth, self._slot_address(table, where[depth]))
+            if not entry & PTE_PRESENT:
+                return None
+            table = (entry & FRAME_MASK) >> PAGE_SHIFT
+        return self._map_table(table) + target.entry_bytes * where[-1]
 
     def write_fault(self, space: AddressSpace, va: int) -> bool:
         """Resolve a write to a copy-on-write page; False if va is not mapped."""
@@ -340,7 +409,10 @@ class MemoryManager:
                 self.frames.release(frame)
                 frame = copy
             writable = self.make_pte(frame, (value & 0xFFF) | PTE_RW)
-            self.mmu.set_pte_present(space.struct, page, ptep, writable)
+            if self.has("set_pte_present"):
+                self.mmu.set_pte_present(space.struct, page, ptep, writable)
+            else:  # paravirt.h without PAE: set_pte
+                self.mmu.set_pte(ptep, writable)
             space.pages[page] = frame
         self.mmu.flush_tlb_single(page)
         return True
@@ -348,7 +420,7 @@ class MemoryManager:
     def protect(self, space: AddressSpace, va: int, *, writable: bool, current: bool) -> None:
         """Change a pte's write bit in place and tell the hypervisor (mprotect's way)."""
         ptep = self.pte_address(space, va)
-        raw = self.machine.load(ptep)
+        raw = self.machine.load_entry(ptep)
         if writable and self.frames.references[space.pages[va]] > 1:
             return  # still shared copy-on-write: stays read-only until written
         self.machine.write_page_table(ptep, raw | PTE_RW if writable else raw & ~PTE_RW)
@@ -359,21 +431,27 @@ class MemoryManager:
     def age(self, space: AddressSpace, va: int) -> None:
         """Clear the accessed bit in place; the notice may wait for the next flush."""
         ptep = self.pte_address(space, va)
-        self.machine.write_page_table(ptep, self.machine.load(ptep) & ~PTE_ACCESSED)
+        self.machine.write_page_table(ptep, self.machine.load_entry(ptep) & ~PTE_ACCESSED)
         self.mmu.pte_update_defer(space.struct, va, ptep)
 
     # ---- a temporary kernel mapping -------------------------------------------------------
 
+    def _kmap_pte(self) -> int:
+        return self._slot_address(k.KERNEL_PTE_PFN, KMAP_INDEX)
+
     def kmap(self, pfn: int) -> int:
-        """Map frame pfn at KMAP_VA (set_pte_atomic on the kernel's table)."""
-        ptep = (k.KERNEL_PTE_PFN << PAGE_SHIFT) + 8 * KMAP_INDEX
-        self.mmu.set_pte_atomic(ptep, self.make_pte(pfn, PTE_PRESENT | PTE_RW | PTE_GLOBAL))
+        """Map frame pfn at KMAP_VA (set_pte_atomic on the kernel's table; set_pte
+        without PAE)."""
+        pte = self.make_pte(pfn, PTE_PRESENT | PTE_RW | PTE_GLOBAL)
+        if self.has("set_pte_atomic"):
+            self.mmu.set_pte_atomic(self._kmap_pte(), pte)
+        else:
+            self.mmu.set_pte(self._kmap_pte(), pte)
         self.mmu.flush_tlb_single(KMAP_VA)
         return KMAP_VA
 
     def kunmap(self, kernel: AddressSpace, *, flush_all: bool) -> None:
-        ptep = (k.KERNEL_PTE_PFN << PAGE_SHIFT) + 8 * KMAP_INDEX
-        self.mmu.pte_clear(kernel.struct, KMAP_VA, ptep)
+        self.clear_pte(kernel.struct, KMAP_VA, self._kmap_pte())
         if flush_all:
             self.mmu.flush_tlb_kernel()
         else:
@@ -381,23 +459,23 @@ class MemoryManager:
 
     # ---- what the tables hold, as the kernel reads them -----------------------------------
 
-    def entries(self, space: AddressSpace, slots: range) -> Iterator[tuple[int, int, int]]:
-        """(level, virtual address covered, value) of every nonzero entry under `slots`."""
+    def entries(self, space: AddressSpace, slots: Iterable[int]) -> Iterator[tuple[int, int, int]]:
+        """(level, virtual address covered, value) of every nonzero entry under `slots`
+        (level 1 is a pte; the pgd's level is the number of levels)."""
         for slot in slots:
-            pgd_entry = self.read_pgd(space.pgd + 8 * slot)
-            if not pgd_entry:
-                continue
-            yield 3, slot << 30, pgd_entry
-            pmd_page = pgd_entry & FRAME_MASK
-            for pmd_index in range(ENTRIES):
-                if not self.machine.load(pmd_page + 8 * pmd_index):
-                    continue
-                pmd_entry = self.read_pmd(pmd_page + 8 * pmd_index)
-                base = slot << 30 | pmd_index << 21
-                yield 2, base, pmd_entry
-                yield from self._pte_entries(pmd_entry & FRAME_MASK, base)
+            yield from self._entries(space.pgd_pfn, 0, (slot,))
 
-    def _pte_entries(self, table: int, base: int) -> Iterator[tuple[int, int, int]]:
-        for index in range(ENTRIES):
-            if self.machine.load(table + 8 * index):
-                yield 1, base | index << PAGE_SHIFT, self.read_pte(table + 8 * index)
+    def _entries(
+        self, table: int, depth: int, indices: Iterable[int], prefix: tuple[int, ...] = ()
+    ) -> Iterator[tuple[int, int, int]]:
+        target = self.target
+        for index in indices:
+            entry = self._slot_address(table, index)
+            if not self.machine.load_entry(entry):
+                continue
+            value = self._read_entry(depth, entry)
+            where = (*prefix, index)
+            yield target.levels - depth, target.va_of(where), value
+            if depth + 1 < target.levels:
+                child = (value & FRAME_MASK) >> PAGE_SHIFT
+                yield from self._entries(child, depth + 1, range(target.entries), where)

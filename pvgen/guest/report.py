@@ -27,7 +27,7 @@ from .meter import (
     TRAP,
     VM_EXIT,
 )
-from .sim import TARGET, PatchingPair, RunResult
+from .sim import PatchingPair, RunResult
 from .smp import ACK_WAIT, CONTENDED, IPI, PREEMPTED, SHOOTDOWN, SPINLOCK
 
 BASELINE = "native"
@@ -51,7 +51,7 @@ def run_text(result: RunResult) -> str:
     env = result.environment
     lines = [
         f"backend {result.backend} ({env.get('name', '?')}), workload {result.workload}, "
-        f"size {result.size}, seed {result.seed}, target {TARGET}, lazy MMU {lazy}, "
+        f"size {result.size}, seed {result.seed}, target {result.target}, lazy MMU {lazy}, "
         f"patching {'on' if result.patching else 'off'}, {_cpus(result)}",
         f"cycles: {_n(run.cycles)} for the workload (boot: {_n(result.boot.cycles)}; "
         f"idle, not counted: {_n(run.idle_cycles)})",
@@ -163,7 +163,7 @@ def _run_dict(result: RunResult) -> dict[str, object]:
         "workload": result.workload,
         "size": result.size,
         "seed": result.seed,
-        "target": TARGET,
+        "target": result.target,
         "lazy_mmu": result.lazy_mmu,
         "patching": result.patching,
         "cpus": result.cpus,
@@ -207,7 +207,7 @@ def compare_text(results: Sequence[RunResult]) -> str:
     patching = "on" if first.patching else "off"
     hosted = next((r for r in results if r.backend != BASELINE), first)  # bare metal has all
     lines = [
-        f"size {first.size}, seed {first.seed}, target {TARGET}, patching {patching},"
+        f"size {first.size}, seed {first.seed}, target {first.target}, patching {patching},"
         f" {_cpus(hosted)}: workload cycles relative to {BASELINE} (lower is cheaper)",
         "",
         f"{'workload':<16}{BASELINE + ' cycles':>16}" + "".join(f"{b:>9}" for b in backends),
@@ -257,7 +257,7 @@ def compare_json(results: Sequence[RunResult]) -> str:
         "format": SIM_FORMAT,
         "size": first.size,
         "seed": first.seed,
-        "target": TARGET,
+        "target": first.target,
         "patching": first.patching,
         "cpus": first.cpus,
         "pcpus": hosted.pcpus,
@@ -300,7 +300,8 @@ def hook_costs_text(pairs: Sequence[PatchingPair], limit: int | None = None) -> 
     sites do; then the workload's cycles both ways."""
     first = pairs[0].patched
     lines = [
-        f"workload {first.workload}, size {first.size}, seed {first.seed}, target {TARGET}:"
+        f"workload {first.workload}, size {first.size}, seed {first.seed},"
+        f" target {first.target}:"
         " cycles per hook call from its call site (the call, the hook, what it runs in the"
         " hypervisor; not guest work), unpatched / patched / what patching left there",
         "",
@@ -349,7 +350,7 @@ def hook_costs_json(pairs: Sequence[PatchingPair]) -> str:
         "workload": first.workload,
         "size": first.size,
         "seed": first.seed,
-        "target": TARGET,
+        "target": first.target,
         "backends": {
             pair.backend: {
                 "unpatched_cycles": None if pair.unpatched is None else pair.unpatched.run.cycles,
@@ -364,8 +365,14 @@ def hook_costs_json(pairs: Sequence[PatchingPair]) -> str:
 
 
 def render(results: Sequence[RunResult], *, compared: bool, fmt: str) -> str:
-    """The report `pvgen sim` prints: one run or a comparison, as text or JSON."""
+    """The report `pvgen sim` prints: one run or a comparison, as text or JSON. Compared
+    runs of several targets are one text table per target, each against native there."""
     if compared:
+        targets = list(dict.fromkeys(r.target for r in results))
+        if len(targets) > 1:
+            if fmt == "json":
+                raise ValueError("a JSON comparison holds one target")
+            return "\n".join(compare_text([r for r in results if r.target == t]) for t in targets)
         return compare_json(results) if fmt == "json" else compare_text(results)
     return run_json(results[0]) if fmt == "json" else run_text(results[0])
 

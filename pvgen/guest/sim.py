@@ -1,7 +1,8 @@
 """One simulation run: a machine, a backend chosen at boot, the kernel, a workload.
 
-Takes: a backend name, a workload name, a size and a seed, whether call sites are patched
-at boot (and the bindings, loaded from the spec when not given).
+Takes: a backend name, a workload name, a target (i386, i386_pae or x86_64; `targets`), a
+size and a seed, whether call sites are patched at boot (and the bindings, loaded from the
+spec when not given).
 Hands on: `RunResult`: the boot's and the workload's measurements (cycles, their breakdown,
 hypercalls, batches, traps, VM exits, calls and cycles per hook), which backend handled
 each hook, what patching made of each hook's call sites, the guest-visible state at the
@@ -30,12 +31,14 @@ from .process import Processes
 from .smp import Smp
 from .state import GuestState, capture
 from .syscalls import Syscalls
+from .targets import DEFAULT_TARGET, TARGETS
+from .targets import target as find_target
 from .workloads import WORKLOADS, Guest, run_workload
 
-# PAE paging, as 32-bit Xen guests require. A backend runs only on the targets its `@if`
-# gives: lguest, which 2.6.26 builds without PAE only, is not run here (the guest models no
-# 2-level paging).
-TARGET = "i386_pae"
+# PAE paging, as 32-bit Xen guests require, unless a run asks for another target. A backend
+# runs only on the targets its `@if` gives: lguest on i386 (2.6.26 builds it without PAE
+# only), Xen on i386_pae, VMI on both 32-bit targets, native and KVM on all three.
+TARGET = DEFAULT_TARGET
 DEFAULT_SIZE = 100
 NETWORK_GAPS = (5_000, 40_000)  # cycles between a busy network card's interrupts
 
@@ -64,6 +67,7 @@ class RunResult:
     clobbered: tuple[tuple[str, str, int], ...]  # (hook, register, value) a call broke
     cpus: int = 1
     pcpus: int = 1
+    target: str = TARGET
 
 
 def simulate(
@@ -76,6 +80,7 @@ def simulate(
     patching: bool = True,
     cpus: int = 1,
     pcpus: int | None = None,
+    target: str = TARGET,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
@@ -86,7 +91,14 @@ def simulate(
     physical CPUs (default: as many as `cpus`; on bare metal always as many)."""
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload '{workload}'; choose from {', '.join(WORKLOADS)}")
-    kernel = prepare(backend, seed=seed, lazy_mmu=lazy_mmu, patching=patching, bindings=bindings)
+    kernel = prepare(
+        backend,
+        seed=seed,
+        lazy_mmu=lazy_mmu,
+        patching=patching,
+        target=target,
+        bindings=bindings,
+    )
     machine, sites = kernel.machine, kernel.sites
     assert sites is not None
     rng = random.Random(f"{workload}/{seed}")
@@ -115,6 +127,7 @@ def simulate(
         state=capture(kernel, processes),
         cpus=cpus,
         pcpus=smp.schedule.pcpus,
+        target=target,
         readings=readings,
         environment=dict(kernel.environment),
         log=tuple(kernel.log),
@@ -129,29 +142,32 @@ def prepare(
     seed: int = 0,
     lazy_mmu: bool = True,
     patching: bool = True,
+    target: str = TARGET,
     bindings: Bindings | None = None,
 ) -> Kernel:
     """A machine with `backend` installed, its call sites laid out, and the kernel, not yet
-    booted (`Kernel.boot` patches the sites). Raises `BackendMismatch` as `simulate`."""
+    booted (`Kernel.boot` patches the sites). Raises `BackendMismatch` as `simulate`, and
+    ValueError for a backend or target the guest does not know."""
     if backend not in IMPLEMENTATIONS:
         raise ValueError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
+    paging = find_target(target)
     bindings = bindings or load_bindings()
-    if TARGET not in bindings.patch_ids:
+    if target not in bindings.patch_ids:
         raise BackendMismatch(
-            f"the guest runs target '{TARGET}', which the spec does not declare"
+            f"the guest runs target '{target}', which the spec does not declare"
             f" (it has {', '.join(sorted(bindings.patch_ids))})"
         )
     targets = bindings.runs_on.get(backend, ())
-    if TARGET not in targets:
+    if target not in targets:
         raise BackendMismatch(
-            f"backend '{backend}' does not run on {TARGET}, the target the guest simulates;"
-            f" the spec gives it {', '.join(targets) or 'no target'}"
+            f"backend '{backend}' does not run on {target}: the spec gives it"
+            f" {', '.join(targets) or 'no target'}"
         )
-    machine = Machine(IMPLEMENTATIONS[backend].PLATFORM)
+    machine = Machine(IMPLEMENTATIONS[backend].PLATFORM, target=paging)
     machine.attach_device(Device(k.DEVICE_VECTOR, random.Random(f"device/{seed}"), NETWORK_GAPS))
-    implementation, native = install(bindings, backend, machine, TARGET)
-    ops = bindings.dispatch(implementation, native, TARGET)
-    patch_ids = bindings.patch_ids[TARGET]
+    implementation, native = install(bindings, backend, machine, target)
+    ops = bindings.dispatch(implementation, native, target)
+    patch_ids = bindings.patch_ids[target]
     sites = CallSites(
         ops,
         bindings.hooks,
@@ -173,15 +189,23 @@ def prepare(
     )
 
 
-def runnable(bindings: Bindings | None = None, *, patching: bool = True) -> tuple[str, ...]:
-    """The backends that run on the simulated target, native first; without patching,
-    only those that need no call site patched."""
+def runnable(
+    bindings: Bindings | None = None, *, patching: bool = True, target: str = TARGET
+) -> tuple[str, ...]:
+    """The backends that run on `target`, native first; without patching, only those that
+    need no call site patched."""
     bindings = bindings or load_bindings()
     return tuple(
         b
         for b in BACKENDS
-        if TARGET in bindings.runs_on.get(b, ()) and (patching or not bindings.must_patch.get(b))
+        if target in bindings.runs_on.get(b, ()) and (patching or not bindings.must_patch.get(b))
     )
+
+
+def targets_of(backend: str, bindings: Bindings | None = None) -> tuple[str, ...]:
+    """The targets the guest models that `backend` runs on, in the guest's order."""
+    bindings = bindings or load_bindings()
+    return tuple(t for t in TARGETS if t in bindings.runs_on.get(backend, ()))
 
 
 def compare(
@@ -193,14 +217,15 @@ def compare(
     patching: bool = True,
     cpus: int = 1,
     pcpus: int | None = None,
+    target: str = TARGET,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> list[RunResult]:
-    """Every backend that runs on the simulated target (or those given) on every workload,
-    workload by workload; without patching, the backends that boot without it."""
+    """Every backend that runs on `target` (or those given) on every workload, workload by
+    workload; without patching, the backends that boot without it."""
     bindings = bindings or load_bindings()
     if backends is None:
-        backends = runnable(bindings, patching=patching)
+        backends = runnable(bindings, patching=patching, target=target)
     return [
         simulate(
             b,
@@ -210,6 +235,7 @@ def compare(
             patching=patching,
             cpus=cpus,
             pcpus=pcpus,
+            target=target,
             bindings=bindings,
             progress=progress,
         )
@@ -236,6 +262,7 @@ def patching_pairs(
     seed: int = 0,
     cpus: int = 1,
     pcpus: int | None = None,
+    target: str = TARGET,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
 ) -> list[PatchingPair]:
@@ -250,6 +277,7 @@ def patching_pairs(
             seed=seed,
             cpus=cpus,
             pcpus=pcpus,
+            target=target,
             bindings=bindings,
             progress=progress,
         )
@@ -262,6 +290,7 @@ def patching_pairs(
                 patching=False,
                 cpus=cpus,
                 pcpus=pcpus,
+                target=target,
                 bindings=bindings,
                 progress=progress,
             )

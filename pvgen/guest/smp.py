@@ -46,8 +46,6 @@ from .x86 import (
     CR0_NE,
     CR0_PG,
     CR0_WP,
-    CR4_PAE,
-    CR4_PGE,
     MSR_SYSENTER_CS,
     MSR_SYSENTER_EIP,
     MSR_SYSENTER_ESP,
@@ -250,7 +248,7 @@ class Smp:
         kernel.load_table(cpu.load_gdt, k.GDT_ADDRESS, k.GDT_ENTRIES)
         kernel.load_table(cpu.load_idt, k.IDT_ADDRESS, k.IDT_ENTRIES)
         cpu.write_cr0(int(cpu.read_cr0()) | CR0_MP | CR0_NE | CR0_WP)
-        cpu.write_cr4(int(cpu.read_cr4_safe()) | CR4_PAE | CR4_PGE)
+        cpu.write_cr4(int(cpu.read_cr4_safe()) | kernel.target.cr4)
         mmu.write_cr3(k.KERNEL_PGD_PFN << PAGE_SHIFT)
         cpu.write_cr0(int(cpu.read_cr0()) | CR0_PG)
         cpu.set_ldt(0, 0)
@@ -326,7 +324,7 @@ class Smp:
         new = mm.frames.allocate()
         machine.copy_frame(old, new)
         ptep = mm.pte_address(space, va)
-        kernel.mmu.pte_clear(space.struct, va, ptep)
+        mm.clear_pte(space.struct, va, ptep)
         self.flush_tlb_others(space, va)  # ptep_clear_flush
         flags = PTE_PRESENT | PTE_USER | PTE_RW
         kernel.mmu.set_pte_at(space.struct, va, ptep, mm.make_pte(new, flags))

@@ -20,7 +20,7 @@ from . import apic as lapic
 from . import kstructs as k
 from .kernel import Kernel
 from .machine import PageFault
-from .mm import USER_PGD_SLOTS, AddressSpace
+from .mm import AddressSpace
 from .process import Processes
 from .x86 import (
     EFLAGS_IF,
@@ -91,7 +91,7 @@ def capture(kernel: Kernel, processes: Processes) -> GuestState:
     tables = tuple(
         (space.ident, level, va, value)
         for space in spaces
-        for level, va, value in kernel.mm.entries(space, _slots(processes, space))
+        for level, va, value in kernel.mm.entries(space, _slots(kernel, processes, space))
     )
     return GuestState(
         page_tables=tables,
@@ -132,8 +132,11 @@ def _live_spaces(processes: Processes) -> list[AddressSpace]:
     return sorted(unique.values(), key=lambda space: space.ident)
 
 
-def _slots(processes: Processes, space: AddressSpace) -> range:
-    return range(4) if space is processes.kernel_space else USER_PGD_SLOTS
+def _slots(kernel: Kernel, processes: Processes, space: AddressSpace) -> list[int]:
+    """The top-level slots compared: user space's, and the kernel's own for its space."""
+    target = kernel.target
+    user = list(target.user_slots)
+    return [*user, target.kernel_slot] if space is processes.kernel_space else user
 
 
 def _memory(kernel: Kernel, spaces: list[AddressSpace]) -> Iterator[tuple[int, int, str]]:

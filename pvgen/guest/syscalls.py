@@ -2,8 +2,9 @@
 
 Takes: the kernel, its processes, and a seeded random generator (arguments).
 Hands on: `Syscalls.invoke(name, fast=...)`: a fast call enters with sysenter and leaves
-with irq_enable_syscall_ret (sti; sysexit); a slow one enters through the int $0x80 trap
-gate and leaves with iret. Each body uses the hooks a real one would: user copies that may
+with irq_enable_syscall_ret (sti; sysexit); on x86_64 it enters with syscall and swapgs
+and leaves with irq_enable_syscall_ret (swapgs; sysretq). A slow one enters through the
+int $0x80 trap gate and leaves with iret (swapgs on both sides on x86_64). Each body uses the hooks a real one would: user copies that may
 fault, clock reads, mapping and unmapping a page, changing a pte in place, a temporary
 kernel mapping, port I/O. The value each call returns is recorded as a reading.
 """
@@ -55,16 +56,26 @@ class Syscalls:
 
     def invoke(self, name: str, *, fast: bool) -> int:
         kernel = self.kernel
+        long_mode = kernel.target.long_mode
         if fast:
-            kernel.machine.sysenter()
+            if long_mode:  # system_call (entry_64.S): syscall, then SWAPGS
+                kernel.machine.syscall()
+                kernel.cpu.swapgs()
+                kernel.observe("per-cpu data", kernel.machine.gs_base())
+            else:
+                kernel.machine.sysenter()
             kernel.irq.irq_enable()
             result = self._bodies[name]()
             kernel.irq.irq_disable()
-            kernel.cpu.irq_enable_syscall_ret()
+            kernel.cpu.irq_enable_syscall_ret()  # x86_64: swapgs; sysretq
         else:
             if kernel.machine.software_interrupt(k.SYSCALL_VECTOR) != k.ENTRY_SYSCALL:
                 raise KernelPanic("int $0x80 reached the wrong handler")
+            if long_mode:  # ia32_syscall: SWAPGS in, and again on the way out
+                kernel.cpu.swapgs()
             result = self._bodies[name]()
+            if long_mode:
+                kernel.cpu.swapgs()
             kernel.cpu.iret()
         kernel.observe(name, result)
         return result

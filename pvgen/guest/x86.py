@@ -37,16 +37,24 @@ PTE_DIRTY = 1 << 6
 PTE_GLOBAL = 1 << 8
 FRAME_MASK = 0x000F_FFFF_FFFF_F000
 
-#: PAE paging: (shift, index mask) of the PDPT, page directory and page table.
-PAE_LEVELS = ((30, 0x3), (21, 0x1FF), (12, 0x1FF))
-
 #: The registers a call site lets its callee change (the kernel's CLBR_* of 32-bit x86).
 CLBR_NONE = 0
 CLBR_EAX = 1 << 0
 CLBR_ECX = 1 << 1
 CLBR_EDX = 1 << 2
 CLBR_ANY = CLBR_EAX | CLBR_ECX | CLBR_EDX
-CLOBBER_BITS = {"eax": CLBR_EAX, "ecx": CLBR_ECX, "edx": CLBR_EDX}
+#: 64-bit kernels add rsi and rdi (and r8-r11, which the simulated CPU does not have);
+#: the simulated register file keeps its 32-bit names on every target.
+CLBR_RSI = 1 << 3
+CLBR_RDI = 1 << 4
+CLBR_ANY_64 = CLBR_ANY | CLBR_RSI | CLBR_RDI
+CLOBBER_BITS = {
+    "eax": CLBR_EAX,
+    "ecx": CLBR_ECX,
+    "edx": CLBR_EDX,
+    "esi": CLBR_RSI,
+    "edi": CLBR_RDI,
+}
 
 #: Encodings a patcher writes over a call site.
 CALL_REL32 = 0xE8  # call rel32
@@ -68,10 +76,15 @@ MSR_SYSENTER_EIP = 0x176
 MSR_MISC_ENABLE = 0x1A0
 MSR_PAT = 0x277
 MSR_EFER = 0xC000_0080
+MSR_STAR = 0xC000_0081  # syscall/sysret segment selectors
+MSR_LSTAR = 0xC000_0082  # the 64-bit syscall entry point
+MSR_SYSCALL_MASK = 0xC000_0084  # RFLAGS bits syscall clears
 MSR_FS_BASE = 0xC000_0100
 MSR_GS_BASE = 0xC000_0101
 MSR_KERNEL_GS_BASE = 0xC000_0102
 MSR_TSC_AUX = 0xC000_0103
+EFER_SCE = 1 << 0  # syscall enabled
+EFER_LME = 1 << 8  # long mode
 EFER_NXE = 1 << 11
 
 INITIAL_MSRS = {
@@ -82,6 +95,9 @@ INITIAL_MSRS = {
     MSR_MISC_ENABLE: 0x1,
     MSR_PAT: 0x0007_0406_0007_0406,
     MSR_EFER: 0,
+    MSR_STAR: 0,
+    MSR_LSTAR: 0,
+    MSR_SYSCALL_MASK: 0,
     MSR_FS_BASE: 0,
     MSR_GS_BASE: 0,
     MSR_KERNEL_GS_BASE: 0,

@@ -23,11 +23,11 @@ from typing import ClassVar, TypeVar
 
 from .. import apic as lapic
 from .. import kstructs as k
-from ..bindings import GuestTypes
+from ..bindings import GuestTypes, PmdValue, PudValue
 from ..costs import Cost
 from ..machine import Machine, MachineError, Platform
 from ..meter import TRAP
-from ..x86 import CALL_REL32, CLBR_ANY, CLOBBER_BITS, JMP_REL32, UD2
+from ..x86 import CALL_REL32, CLBR_ANY, CLBR_ANY_64, CLOBBER_BITS, JMP_REL32, UD2
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
@@ -147,7 +147,9 @@ class Backend:
             return 0
         if self._hook_path(patch_id) in JUMP_HOOKS:
             return self._patch_jump(insnbuf, function, addr, room)
-        return self._patch_call(insnbuf, function, CLBR_ANY, addr, clobber, room)
+        # a C function may change every caller-saved register of the target
+        any_register = CLBR_ANY_64 if self.machine.target.long_mode else CLBR_ANY
+        return self._patch_call(insnbuf, function, any_register, addr, clobber, room)
 
     # ---- lazy-mode bookkeeping (the kernel never nests the two brackets) ------------
 
@@ -160,6 +162,16 @@ class Backend:
         if self.lazy is not mode:
             raise MachineError(f"lazy {mode.name} mode left while in {self.lazy.name} mode")
         self.lazy = LazyMode.NONE
+
+    # ---- entry values as the target lays them out ----------------------------------------
+
+    def _pmd_raw(self, pmd: PmdValue) -> int:
+        """native_pmd_val: the raw entry; with 2 levels the pmd folds into the pgd."""
+        return pmd.pmd if self.machine.target.levels >= 3 else pmd.pud.pgd.pgd
+
+    def _pud_raw(self, pud: PudValue) -> int:
+        """native_pud_val: the raw entry with 4 levels; with PAE the pud folds into the pgd."""
+        return pud.pud if self.machine.target.levels == 4 else pud.pgd.pgd
 
     # ---- kernel structures behind the hooks' pointers ----------------------------------
 

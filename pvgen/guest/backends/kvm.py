@@ -160,7 +160,7 @@ class KvmHooks(Backend):
         self._mmu_write(ptep, pteval.pte)
 
     def pv_mmu_ops_set_pmd(self, pmdp: int, pmdval: PmdValue) -> None:
-        self._mmu_write(pmdp, pmdval.pmd)
+        self._mmu_write(pmdp, self._pmd_raw(pmdval))
 
     def pv_mmu_ops_set_pte_atomic(self, ptep: int, pteval: PteValue) -> None:
         self._mmu_write(ptep, pteval.pte)
@@ -175,7 +175,7 @@ class KvmHooks(Backend):
         self._mmu_write(pmdp, 0)
 
     def pv_mmu_ops_set_pud(self, pudp: int, pudval: PudValue) -> None:
-        self._mmu_write(pudp, pudval.pgd.pgd)
+        self._mmu_write(pudp, self._pud_raw(pudval))
 
     def pv_mmu_ops_set_pgd(self, pudp: int, pgdval: PgdValue) -> None:
         self._mmu_write(pudp, pgdval.pgd)

@@ -34,6 +34,27 @@ NATIVE_CODE = {
     "pv_mmu_ops.write_cr3": bytes.fromhex("0f22d8"),  # mov %eax, %cr3
 }
 
+#: The 64-bit sequences of arch/x86/kernel/paravirt_patch_64.c (Linux 2.6.26), thirteen
+#: hooks; irq_enable_syscall_ret's (movq %gs:pda_oldrsp,%rsp; swapgs; sysretq, 15 bytes)
+#: is longer than its call site, so paravirt_patch_insns leaves that site as it is.
+NATIVE_CODE_64 = {
+    "pv_irq_ops.save_fl": bytes.fromhex("9c58"),  # pushfq; popq %rax
+    "pv_irq_ops.restore_fl": bytes.fromhex("579d"),  # pushq %rdi; popfq
+    "pv_irq_ops.irq_disable": bytes.fromhex("fa"),  # cli
+    "pv_irq_ops.irq_enable": bytes.fromhex("fb"),  # sti
+    "pv_cpu_ops.iret": bytes.fromhex("48cf"),  # iretq
+    "pv_cpu_ops.irq_enable_syscall_ret": bytes.fromhex("65488b2425") + bytes(4)
+    # pda_oldrsp's offset stands as zero here; the sequence never fits a site
+    + bytes.fromhex("0f01f8480f07"),
+    "pv_cpu_ops.swapgs": bytes.fromhex("0f01f8"),  # swapgs
+    "pv_mmu_ops.read_cr2": bytes.fromhex("0f20d0"),  # movq %cr2, %rax
+    "pv_mmu_ops.read_cr3": bytes.fromhex("0f20d8"),  # movq %cr3, %rax
+    "pv_mmu_ops.write_cr3": bytes.fromhex("0f22df"),  # movq %rdi, %cr3
+    "pv_mmu_ops.flush_tlb_single": bytes.fromhex("0f013f"),  # invlpg (%rdi)
+    "pv_cpu_ops.clts": bytes.fromhex("0f06"),  # clts
+    "pv_cpu_ops.wbinvd": bytes.fromhex("0f09"),  # wbinvd
+}
+
 BIOS_LOW_MEMORY_FRAMES = 0x9F  # 636 KiB below the ISA hole
 
 
@@ -54,7 +75,8 @@ class NativeHooks(Backend):
     # ---- pv_init_ops ------------------------------------------------------------------
 
     def pv_init_ops_patch(self, type: int, clobber: int, insnbuf: int, addr: int, len: int) -> int:
-        code = NATIVE_CODE.get(self._hook_path(type))
+        table = NATIVE_CODE_64 if self.machine.target.long_mode else NATIVE_CODE
+        code = table.get(self._hook_path(type))
         if code is not None:
             return self._patch_insns(insnbuf, len, code)
         return self._patch_default(type, clobber, insnbuf, addr, len)
@@ -194,7 +216,11 @@ class NativeHooks(Backend):
         return tsc
 
     def pv_cpu_ops_irq_enable_syscall_ret(self) -> None:
-        self.machine.sysexit()
+        if self.machine.target.long_mode:  # native_irq_enable_syscall_ret, entry_64.S
+            self.machine.swapgs()
+            self.machine.sysret()
+        else:
+            self.machine.sysexit()
 
     def pv_cpu_ops_iret(self) -> None:
         self.machine.iret()
@@ -354,7 +380,7 @@ class NativeHooks(Backend):
         self.machine.write_page_table(ptep, pteval.pte)
 
     def pv_mmu_ops_set_pmd(self, pmdp: int, pmdval: PmdValue) -> None:
-        self.machine.write_page_table(pmdp, pmdval.pmd)
+        self.machine.write_page_table(pmdp, self._pmd_raw(pmdval))
 
     @paravirt_nop
     def pv_mmu_ops_pte_update(self, mm: int, addr: int, ptep: int) -> None:
@@ -389,7 +415,7 @@ class NativeHooks(Backend):
         self.machine.write_page_table(pmdp, 0)
 
     def pv_mmu_ops_set_pud(self, pudp: int, pudval: PudValue) -> None:
-        self.machine.write_page_table(pudp, pudval.pgd.pgd)  # PAE: the pud folds into the pgd
+        self.machine.write_page_table(pudp, self._pud_raw(pudval))
 
     def pv_mmu_ops_pmd_val(self, pmd: PmdValue) -> int:
         return pmd.pmd

@@ -318,7 +318,7 @@ class VmiHooks(Backend):
         self._set_pxe(ptep, pteval.pte)
 
     def pv_mmu_ops_set_pmd(self, pmdp: int, pmdval: PmdValue) -> None:
-        self._set_pxe(pmdp, pmdval.pmd)
+        self._set_pxe(pmdp, self._pmd_raw(pmdval))
 
     def pv_mmu_ops_pte_update(self, mm: int, addr: int, ptep: int) -> None:
         self._monitor_notify("UpdatePTE", lambda: None)
@@ -339,7 +339,7 @@ class VmiHooks(Backend):
         self._set_pxe(pmdp, 0)
 
     def pv_mmu_ops_set_pud(self, pudp: int, pudval: PudValue) -> None:
-        self._set_pxe(pudp, pudval.pgd.pgd)
+        self._set_pxe(pudp, self._pud_raw(pudval))
 
     def pv_mmu_ops_kmap_atomic_pte(self, page: int, type: int) -> int:
         self._rom("MapPTE")
