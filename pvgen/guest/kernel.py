@@ -78,6 +78,12 @@ class Kernel:
         self.machine = machine
         self.types = types
         self.patch_ids = patch_ids
+        # Hooks the release renamed (2.6.27: irq_enable_sysexit, get_tsc_khz) and its
+        # spinlock table (None before 2.6.27): the kernel is built for one release.
+        self.release_27 = hasattr(self.cpu, "irq_enable_sysexit")
+        self.sysexit_hook = "irq_enable_sysexit" if self.release_27 else "irq_enable_syscall_ret"
+        self.khz_hook = "get_tsc_khz" if hasattr(self.time, "get_tsc_khz") else "get_cpu_khz"
+        self.lock: Any = getattr(ops, "pv_lock_ops", None)
         self.sites = sites
         self.patching = patching
         if sites is not None:
@@ -301,7 +307,7 @@ class Kernel:
     def _setup_interrupts(self) -> None:
         self.irq.init_IRQ()
         self.time.time_init()
-        self.observe("cpu khz", self.time.get_cpu_khz())
+        self.observe("cpu khz", getattr(self.time, self.khz_hook)())
         self.observe("wallclock", self.time.get_wallclock())
         self.apic.setup_boot_clock()
         for register in (lapic.ID, lapic.VERSION, lapic.LVT_TIMER, lapic.TIMER_INITIAL):

@@ -29,7 +29,7 @@ spins the same way here, and only the cost of being preempted differs.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -38,6 +38,7 @@ from . import kstructs as k
 from .backends.base import Backend
 from .costs import SPINNING, Cost
 from .kernel import Kernel, KernelPanic
+from .locks import Deadlock, Hold, SpinLock
 from .machine import Machine
 from .mm import AddressSpace
 from .process import Processes, Task
@@ -67,6 +68,14 @@ WORK_RECLAIM = 1_500
 SPINLOCK = "spinlock"
 CONTENDED = "spinlock contended"
 PREEMPTED = "lock-holder preemption"
+LOCK_WAIT = "spinlock wait cycles"  # wall time from wanting a lock to holding it
+BLOCKED = "spinlock poll"  # a vCPU that blocked on a lock (Xen's SCHEDOP_poll)
+BLOCKED_CYCLES = "spinlock cycles blocked"  # wall time it spent blocked, its pCPU given up
+YIELDED = "spinlock pcpu to preempted holder"
+# From a kick to the blocked vCPU running: the event-channel send, Xen's wake-up of the
+# vCPU and its return from the poll hypercall. Unverified: a few microseconds; the
+# credit scheduler boosts a waking vCPU so that it preempts the running one.
+WAKE_LATENCY = 6_000
 SHOOTDOWN = "tlb shootdown"
 IPI = "ipi"
 ACK_WAIT = "ipi ack wait"
@@ -126,36 +135,6 @@ class Schedule:
         return max(wall, slot * QUANTUM)
 
 
-HELD_KEPT = 64  # hold intervals a lock remembers
-
-
-@dataclass
-class SpinLock:
-    """A ticket lock: its word in kernel memory, and when it was held, in wall time.
-
-    The CPUs take it in guest-time order, which is not quite wall-time order; so a CPU
-    that takes it waits only if its wall time falls inside an earlier holder's interval,
-    until that interval's end (and so on, if the next one starts before)."""
-
-    name: str
-    address: int
-    held: list[tuple[int, int, bool]] = field(default_factory=list)  # (from, to, preempted)
-    taken_wall: int = 0
-    taken_own: int = 0
-
-    def free_from(self, wall: int) -> tuple[int, bool]:
-        """When a CPU arriving at `wall` gets the lock, and whether it waited on a holder
-        that had lost its physical CPU."""
-        preempted = False
-        moved = True
-        while moved:
-            moved = False
-            for start, end, lost in self.held:
-                if start <= wall < end:
-                    wall, preempted, moved = end, preempted or lost, True
-        return wall, preempted
-
-
 @dataclass
 class Thread:
     """What one secondary CPU runs."""
@@ -191,12 +170,17 @@ class Smp:
         self.threads: list[Thread] = []
         self.server: Task | None = None
         self.lock_of: dict[int, SpinLock] = {}  # mm_struct -> its page_table_lock
+        self.lock_at: dict[int, SpinLock] = {}  # lock address -> the lock
+        self.wanted: dict[int, int] = {}  # CPU -> wall time it began to want a lock
+        self.contended: set[int] = set()  # CPUs that found the lock they want held
+        self.lock = kernel.lock  # pv_lock_ops, from 2.6.27 on
         self.steps = 0
         self.clock = [0] * cpus  # each CPU's wall time, as of `self.accounted`
         self.accounted = [0] * cpus  # its own time (`Machine.elapsed`) the clock includes
         self.backend = backends[0]
         for backend in backends:  # genapic's send_IPI_mask, for native_flush_tlb_others
             backend.ipi_sender = self.send_ipi_mask
+            backend.lock_waits = self
 
     # ---- bringing the CPUs up -----------------------------------------------------------
 
@@ -322,6 +306,8 @@ class Smp:
         va = self.rng.choice(sorted(space.pages))
         lock = self._page_table_lock(space)
         self.spin_lock(lock)
+        if self.lock is not None:  # assert_spin_locked(&mm->page_table_lock)
+            kernel.observe("page_table_lock held", int(self.lock.spin_is_locked(lock.address)))
         old = space.pages[va]
         new = mm.frames.allocate()
         machine.copy_frame(old, new)
@@ -393,6 +379,7 @@ class Smp:
                 f"page_table_lock of mm {space.ident}", k.SPINLOCKS + 8 * len(self.lock_of)
             )
             self.lock_of[space.struct] = lock
+            self.lock_at[lock.address] = lock
         return lock
 
     def _wall(self, cpu: int) -> int:
@@ -402,7 +389,7 @@ class Smp:
         self.accounted[cpu] = own
         return self.clock[cpu]
 
-    def _spin_until(self, wall: int, event: str) -> int:
+    def _spin_until(self, wall: int, event: str | None) -> int:
         """Spin on this CPU until wall time `wall` (while it has a physical CPU: a vCPU
         that loses it spins on when it gets it back); returns the cycles spun."""
         cpu = self.machine.current
@@ -411,27 +398,116 @@ class Smp:
             return 0
         spun = self.schedule.own(cpu, wall) - self.schedule.own(cpu, now)
         self.machine.meter.charge(SPINNING, spun)
-        self.machine.meter.count(event)
+        if event is not None:
+            self.machine.meter.count(event)
         self.clock[cpu] = wall
         self.accounted[cpu] = self.machine.elapsed(cpu)
         return spun
 
     def spin_lock(self, lock: SpinLock) -> None:
+        """spin_lock: through pv_lock_ops from 2.6.27 on; before, the ticket lock inline."""
         machine = self.machine
-        machine.execute(Cost.ATOMIC)  # lock xaddw: take a ticket
         machine.meter.count(SPINLOCK)
-        free, preempted = lock.free_from(self._wall(machine.current))
-        if self._spin_until(free, CONTENDED) and preempted:
-            machine.meter.count(PREEMPTED)
+        self.wanted[machine.current] = self._wall(machine.current)
+        if self.lock is not None:
+            self.lock.spin_lock(lock.address)
+            return
+        machine.execute(Cost.ATOMIC)  # lock xaddw: take a ticket
+        self.spin(lock.address, handover=True)
         ticket = machine.load(lock.address)
         machine.store(lock.address, ticket + 1)
-        lock.taken_wall = self._wall(machine.current)
-        lock.taken_own = machine.elapsed(machine.current)
+        self.taken(lock.address)
 
     def spin_unlock(self, lock: SpinLock) -> None:
+        if self.lock is not None:
+            self.lock.spin_unlock(lock.address)
+            return
+        self.machine.execute(Cost.ATOMIC)  # incb: serve the next ticket
+        self.released(lock.address)
+
+    # ---- the wall-time side of a lock (`locks.LockWaits`), for the CPU that runs ------------
+
+    def spin(self, address: int, *, handover: bool, budget: int | None = None) -> bool:
+        machine, schedule = self.machine, self.schedule
+        cpu = machine.current
+        lock = self.lock_at[address]
+        now = self._wall(cpu)
+        self.wanted.setdefault(cpu, now)
+        free, preempted = lock.free_from(now)
+        if not handover:  # a byte lock: it is taken by a waiter that looks while it runs
+            while True:
+                running = schedule.next_running(cpu, free)
+                if running == free:
+                    break
+                free, behind = lock.free_from(running)
+                preempted = preempted or behind
+        if free <= now:
+            return True
+        event = None if cpu in self.contended else CONTENDED  # once per acquisition
+        self.contended.add(cpu)
+        if budget is not None:
+            limit = schedule.advance(cpu, now, budget)
+            if limit < free:
+                self._spin_until(limit, event)
+                return False
+        if self._spin_until(free, event) and preempted:
+            machine.meter.count(PREEMPTED)
+        return True
+
+    def block(self, address: int, kicked: Callable[[], bool]) -> None:
+        machine, schedule = self.machine, self.schedule
+        cpu = machine.current
+        lock = self.lock_at[address]
+        now = self._wall(cpu)
+        hold = lock.covering(now)
+        if hold is None:
+            return
+        machine.meter.count(BLOCKED)
+        if schedule.overcommitted and schedule.next_running(hold.cpu, now) > now:
+            # The physical CPU this vCPU gives up goes to a runnable vCPU: the preempted
+            # holder, which finishes its critical section on it.
+            done = schedule.own(hold.cpu, now) - schedule.own(hold.cpu, hold.start)
+            end = now + max(0, hold.own - done)
+            if end < hold.end:
+                hold.end = end
+                machine.meter.count(YIELDED)
+        if hold.after_release is not None:  # what the holder's unlock did after the store
+            machine.run_on(hold.cpu, hold.after_release)
+        if not kicked():
+            raise Deadlock(
+                f"CPU{cpu} blocked in SCHEDOP_poll on {lock.name} and was never kicked: CPU"
+                f"{hold.cpu} released the lock without waking its spinners, so this vCPU"
+                " sleeps forever"
+            )
+        wake = max(now, hold.end + WAKE_LATENCY)
+        machine.meter.count(BLOCKED_CYCLES, wake - now)
+        self.clock[cpu] = wake
+        self.accounted[cpu] = machine.elapsed(cpu)
+
+    def taken(self, address: int) -> None:
         machine = self.machine
-        machine.execute(Cost.ATOMIC)  # incb: serve the next ticket
-        released = self._wall(machine.current)
-        held = machine.elapsed(machine.current) - lock.taken_own
-        lock.held.append((lock.taken_wall, released, released - lock.taken_wall > held))
-        del lock.held[:-HELD_KEPT]
+        cpu = machine.current
+        lock = self.lock_at[address]
+        lock.taken_wall = self._wall(cpu)
+        lock.taken_own = machine.elapsed(cpu)
+        lock.taken_by = cpu
+        self.contended.discard(cpu)
+        waited = lock.taken_wall - self.wanted.pop(cpu, lock.taken_wall)
+        if waited > 0:
+            machine.meter.count(LOCK_WAIT, waited)
+
+    def released(self, address: int, after_release: Callable[[], None] | None = None) -> None:
+        machine = self.machine
+        cpu = machine.current
+        lock = self.lock_at[address]
+        released = self._wall(cpu)
+        held = machine.elapsed(cpu) - lock.taken_own
+        preempted = released - lock.taken_wall > held
+        lock.record(Hold(cpu, lock.taken_wall, released, held, preempted, after_release))
+
+    def lockup(self, address: int) -> Deadlock:
+        lock = self.lock_at[address]
+        return Deadlock(
+            f"BUG: spinlock lockup on CPU{self.machine.current}: {lock.name} reads held, and"
+            f" no CPU is inside it (CPU{lock.taken_by} took it last and left it locked)"
+        )
