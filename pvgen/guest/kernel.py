@@ -250,7 +250,12 @@ class Kernel:
             self.observe("dtr limit", self.machine.load(k.DTR_SCRATCH + k.DTR_SIZE))
         self.observe("tr", self.cpu.store_tr())
 
-    def _fill_gdt(self) -> None:
+    def fill_gdt(self, cpu: int) -> None:
+        """Write CPU `cpu`'s GDT through the hooks: the flat segments and its own TSS's
+        descriptor (init_gdt and set_tss_desc, run by the boot CPU before it starts `cpu`)."""
+        self._fill_gdt(k.gdt_address(cpu), k.tss_address(cpu))
+
+    def _fill_gdt(self, gdt: int = k.GDT_ADDRESS, tss_base: int = k.TSS_ADDRESS) -> None:
         segments = [
             (k.GDT_ENTRY_KERNEL_CS, segment_descriptor(0, 0xFFFFF, CODE_SEGMENT, 0)),
             (k.GDT_ENTRY_KERNEL_DS, segment_descriptor(0, 0xFFFFF, DATA_SEGMENT, 0)),
@@ -258,12 +263,10 @@ class Kernel:
             (k.GDT_ENTRY_USER_DS, segment_descriptor(0, 0xFFFFF, DATA_SEGMENT, 3)),
         ]
         for entry, descriptor in segments:
-            self._write_descriptor(self.cpu.write_gdt_entry, k.GDT_ADDRESS, entry, descriptor)
-        tss = segment_descriptor(k.PAGE_OFFSET + k.TSS_ADDRESS, 0x67, TSS_AVAILABLE, 0, 0)
+            self._write_descriptor(self.cpu.write_gdt_entry, gdt, entry, descriptor)
+        tss = segment_descriptor(k.PAGE_OFFSET + tss_base, 0x67, TSS_AVAILABLE, 0, 0)
         self.machine.store(k.DESCRIPTOR_SCRATCH, tss)
-        self.cpu.write_gdt_entry(
-            k.GDT_ADDRESS, k.GDT_ENTRY_TSS, k.DESCRIPTOR_SCRATCH, k.GDT_TSS_KIND
-        )
+        self.cpu.write_gdt_entry(gdt, k.GDT_ENTRY_TSS, k.DESCRIPTOR_SCRATCH, k.GDT_TSS_KIND)
 
     def _write_descriptor(self, write: Any, table: int, entry: int, descriptor: int) -> None:
         self.machine.store(k.DESCRIPTOR_SCRATCH, descriptor)

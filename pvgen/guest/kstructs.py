@@ -31,6 +31,8 @@ THREADS_PFN = 9
 E820_PFN = 10  # the memory map that memory_setup fills in
 PV_TEMPLATE_PFN = 11  # the patch template: the hook tables, one pointer per slot
 MEM_MAP_PFN = 16  # struct page array (addresses only; nothing is stored there)
+SECONDARY_GDT_PFN = 145  # the GDT pages of CPUs 1..7, one page each (per-CPU gdt_page)
+SECONDARY_TSS_PFN = 152  # the TSSs of CPUs 1..7 (per-CPU init_tss), 128 bytes each
 CALL_SITES_PFN = 160  # kernel text holding the hooks' call sites, 16 bytes a site
 CALL_SITES_FRAMES = 48
 KERNEL_MAPPED_FRAMES = 256  # the direct map covers the first megabyte: the kernel image
@@ -87,6 +89,20 @@ PV_TEMPLATE = PV_TEMPLATE_PFN << PAGE_SHIFT
 CALL_SITES = CALL_SITES_PFN << PAGE_SHIFT
 CALL_SITE_STRIDE = 16  # bytes reserved per call site (a site is at most 10 bytes)
 PATCH_BUFFER = PERCPU + 0x300  # insnbuf: where `patch` writes a site's new bytes
+
+
+TSS_STRIDE = 0x80  # a tss_struct (0x68 bytes) rounded up
+
+
+def gdt_address(cpu: int) -> int:
+    """CPU `cpu`'s GDT (get_cpu_gdt_table): the boot CPU's at GDT_ADDRESS, the others' each
+    on a page of its own."""
+    return GDT_ADDRESS if cpu == 0 else (SECONDARY_GDT_PFN + cpu - 1) << PAGE_SHIFT
+
+
+def tss_address(cpu: int) -> int:
+    """CPU `cpu`'s TSS (per_cpu(init_tss, cpu))."""
+    return TSS_ADDRESS if cpu == 0 else (SECONDARY_TSS_PFN << PAGE_SHIFT) + cpu * TSS_STRIDE
 
 
 def page_struct(pfn: int) -> int:

@@ -207,6 +207,7 @@ class Smp:
         APIC; a backend with its own way (`smp_cpu_up`) uses that instead."""
         kernel, machine = self.kernel, self.machine
         stack = k.KERNEL_STACKS + (k.STRUCT_SLOTS + cpu) * k.STACK_SIZE
+        kernel.fill_gdt(cpu)  # its own GDT, with its own TSS's descriptor
         if self.backend.smp_cpu_up is not None:
             self.backend.smp_cpu_up(cpu, k.TRAMPOLINE, stack)
         else:
@@ -231,7 +232,7 @@ class Smp:
         """What a secondary CPU runs first (cpu_init, then start_secondary)."""
         kernel = self.kernel
         cpu, mmu = kernel.cpu, kernel.mmu
-        kernel.load_table(cpu.load_gdt, k.GDT_ADDRESS, k.GDT_ENTRIES)
+        kernel.load_table(cpu.load_gdt, k.gdt_address(self.machine.current), k.GDT_ENTRIES)
         kernel.load_table(cpu.load_idt, k.IDT_ADDRESS, k.IDT_ENTRIES)
         cpu.write_cr0(int(cpu.read_cr0()) | CR0_MP | CR0_NE | CR0_WP)
         cpu.write_cr4(int(cpu.read_cr4_safe()) | CR4_PAE | CR4_PGE)
@@ -257,7 +258,7 @@ class Smp:
         flags = kernel.irq_save()
         kernel.cpu.lazy_mode.enter()
         kernel.mmu.write_cr3(space.pgd)
-        kernel.cpu.load_sp0(k.TSS_ADDRESS, thread.task.thread)
+        kernel.cpu.load_sp0(k.tss_address(thread.cpu), thread.task.thread)
         kernel.cpu.load_tls(thread.task.thread, thread.cpu)
         kernel.cpu.lazy_mode.leave()
         kernel.current_space = space

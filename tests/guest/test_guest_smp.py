@@ -156,3 +156,30 @@ def test_sim_cpus_on_the_command_line() -> None:
     for bad in (["--cpus", "9"], ["--cpus", "0"], ["--pcpus", "0"]):
         refused = run_cli("sim", "--size", "1", *bad)
         assert refused.status == 2 and refused.err.startswith("pvgen: error:"), bad
+
+
+def test_each_cpu_has_its_own_gdt_and_tss() -> None:
+    result = simulate("xen", "fork", size=10, cpus=4)
+    seen = {(cpu, what): value for cpu, what, value in result.state.other_cpus}
+    bases = {seen[(cpu, "gdt base")] for cpu in range(1, 4)}
+    assert bases == {k.gdt_address(cpu) for cpu in range(1, 4)}
+    assert k.GDT_ADDRESS not in bases
+    for cpu in range(1, 4):
+        tss = seen[(cpu, f"gdt {k.GDT_ENTRY_TSS}")]
+        assert tss >> 41 & 1  # busy: this CPU's ltr marked its own TSS descriptor
+        assert seen[(cpu, "tss sp0")] != 0  # its thread's kernel stack, in its own TSS
+        assert seen[(cpu, f"gdt {k.GDT_ENTRY_TLS_MIN}")] != 0  # its thread's TLS
+    assert len({seen[(cpu, "tss sp0")] for cpu in range(1, 4)}) == 3
+
+
+def test_tls_loaded_into_the_wrong_cpus_gdt_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = simulate("native", "fork", size=10, cpus=3)
+    original = XenHooks.pv_cpu_ops_load_tls
+
+    def shared(self: Any, t: int, cpu: int) -> None:
+        original(self, t, 0)  # as if every CPU shared the boot CPU's GDT
+
+    monkeypatch.setattr(XenHooks, "pv_cpu_ops_load_tls", shared)
+    broken = simulate("xen", "fork", size=10, cpus=3)
+    differences = reference.state.differences(broken.state)
+    assert any("gdt 6" in d for d in differences if d.startswith("other_cpus")), differences
