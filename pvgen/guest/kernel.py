@@ -115,11 +115,17 @@ class Kernel:
             self._spaces[self.machine.current] = space
 
     def enable_smp(self) -> None:
-        """Install what other CPUs need of the boot CPU: the TLB-invalidate gate."""
+        """Install what other CPUs need of the boot CPU: the TLB-invalidate and reschedule
+        gates."""
         self._handlers[k.ENTRY_INVALIDATE_TLB] = self._invalidate_tlb
-        gate = gate_descriptor(k.ENTRY_INVALIDATE_TLB, k.KERNEL_CS, INTERRUPT_GATE, 0)
-        self.machine.store(k.DESCRIPTOR_SCRATCH, gate)
-        self.cpu.write_idt_entry(k.IDT_ADDRESS, k.INVALIDATE_TLB_VECTOR, k.DESCRIPTOR_SCRATCH)
+        self._handlers[k.ENTRY_RESCHEDULE] = self._reschedule_interrupt
+        for vector, entry in (
+            (k.INVALIDATE_TLB_VECTOR, k.ENTRY_INVALIDATE_TLB),
+            (k.RESCHEDULE_VECTOR, k.ENTRY_RESCHEDULE),
+        ):
+            gate = gate_descriptor(entry, k.KERNEL_CS, INTERRUPT_GATE, 0)
+            self.machine.store(k.DESCRIPTOR_SCRATCH, gate)
+            self.cpu.write_idt_entry(k.IDT_ADDRESS, vector, k.DESCRIPTOR_SCRATCH)
 
     # ---- small services -------------------------------------------------------------------
 
@@ -354,6 +360,15 @@ class Kernel:
         machine.execute(Cost.ATOMIC)
         machine.store(k.FLUSH_CPUMASK, machine.load(k.FLUSH_CPUMASK) & ~(1 << machine.current))
         machine.meter.charge(WORK, WORK_TLB_IPI)
+        self.apic.apic_write(lapic.EOI, 0)
+        self.cpu.iret()
+
+    def _reschedule_interrupt(self, vector: int) -> None:
+        """smp_reschedule_interrupt: acknowledge and count; the scheduling itself happens
+        on the way out, where need_resched is looked at (`smp.Smp`'s thread step)."""
+        machine = self.machine
+        count = k.RESCHED_COUNT + 8 * machine.current
+        machine.store(count, machine.load(count) + 1)
         self.apic.apic_write(lapic.EOI, 0)
         self.cpu.iret()
 

@@ -70,6 +70,11 @@ FLUSH_CPUMASK = KERNEL_DATA + 0x110
 CPUMASK_SCRATCH = KERNEL_DATA + 0x118
 FLUSH_ALL = 0xFFFF_FFFF  # flush_va meaning every user mapping
 SPINLOCKS = KERNEL_DATA + 0x200  # one word per lock: ticket head and tail
+# Per CPU, one word each: a request handed to the thread it runs (a pipe's buffer), that
+# thread's need_resched flag, and the reschedule IPIs it took (irq_stat.irq_resched_count).
+REQUESTS = KERNEL_DATA + 0x280
+NEED_RESCHED = KERNEL_DATA + 0x2C0
+RESCHED_COUNT = KERNEL_DATA + 0x300
 MAX_CPUS = 8
 
 # ---- kernel structures --------------------------------------------------------------------
@@ -138,6 +143,7 @@ DEVICE_VECTOR = 0x31  # the network card's interrupt
 SYSCALL_VECTOR = 0x80
 LOCAL_TIMER_VECTOR = 0xEF
 INVALIDATE_TLB_VECTOR = 0xFD  # 2.6.26 i386: the TLB shootdown IPI
+RESCHEDULE_VECTOR = 0xFC  # 2.6.26 i386 (irq_vectors.h): the reschedule IPI
 SPURIOUS_VECTOR = 0xFF
 
 KERNEL_TEXT = PAGE_OFFSET + 0x0010_0000
@@ -149,6 +155,7 @@ ENTRY_SYSCALL = KERNEL_TEXT + 0x2300
 ENTRY_SYSENTER = KERNEL_TEXT + 0x2400
 ENTRY_DEVICE = KERNEL_TEXT + 0x2500
 ENTRY_INVALIDATE_TLB = KERNEL_TEXT + 0x2600
+ENTRY_RESCHEDULE = KERNEL_TEXT + 0x2700
 
 KERNEL_STACKS = PAGE_OFFSET + 0x0080_0000  # thread i's stack tops at + (i + 1) * 8 KiB
 STACK_SIZE = 0x2000

@@ -36,6 +36,7 @@ from .smp import (
     IPI,
     LOCK_WAIT,
     PREEMPTED,
+    RESCHEDULE,
     SHOOTDOWN,
     SPINLOCK,
 )
@@ -115,6 +116,7 @@ def _smp_lines(result: RunResult) -> list[str]:
         "cpus:",
         f"  {'tlb shootdowns':<26}{_n(run.event(SHOOTDOWN)):>14}",
         f"  {'ipis sent':<26}{_n(run.event(IPI)):>14}",
+        f"  {'reschedules sent':<26}{_n(run.event(RESCHEDULE)):>14}",
         f"  {'spinlocks taken':<26}{_n(run.event(SPINLOCK)):>14}",
         f"  {'of them contended':<26}{_n(run.event(CONTENDED)):>14}",
         f"  {'behind a preempted vcpu':<26}{_n(run.event(PREEMPTED)):>14}",

@@ -61,6 +61,8 @@ from .x86 import (
 QUANTUM = 250_000  # cycles (125 us) a vCPU keeps a physical CPU before the next rotation
 SERVER_PAGES = 12
 RECLAIM_EVERY = 4  # workload steps between two reclaimed pages of the server
+REQUEST_EVERY = 4  # workload steps between two requests CPU 0 hands a server thread
+RESCHEDULE = "reschedule ipi"
 WORK_CRITICAL = (200, 1_200)  # an AP thread's work under the page-table lock
 WORK_THREAD = (4_000, 30_000)  # and outside it
 WORK_RECLAIM = 1_500
@@ -166,6 +168,7 @@ class Smp:
         self.cpus = cpus
         self.schedule = Schedule(cpus, pcpus, seed)
         self.rng = random.Random(f"smp/{seed}")
+        self.requests = random.Random(f"requests/{seed}")
         self.seed = seed
         self.threads: list[Thread] = []
         self.server: Task | None = None
@@ -274,6 +277,8 @@ class Smp:
         self.steps += 1
         if self.steps % RECLAIM_EVERY == 0:
             self._reclaim()
+        if self.steps % REQUEST_EVERY == REQUEST_EVERY // 2:
+            self._request()
         machine = self.machine
         target = machine.tsc
         while True:  # one step at a time, the CPU furthest behind in guest time first
@@ -285,9 +290,38 @@ class Smp:
                 return
             machine.run_on(thread.cpu, partial(self._thread_step, thread))
 
+    def _request(self) -> None:
+        """Hand a server thread a request, as a pipe write wakes its reader on another CPU:
+        the request goes into the pipe's buffer, the reader is marked need_resched
+        (try_to_wake_up, resched_task) and its CPU gets the reschedule IPI."""
+        machine = self.machine
+        thread = self.requests.choice(self.threads)
+        machine.store(k.REQUESTS + 8 * thread.cpu, self.requests.randrange(1, 1 << 32))
+        machine.store(k.NEED_RESCHED + 8 * thread.cpu, 1)
+        machine.meter.count(RESCHEDULE)
+        if self.backend.smp_send_reschedule is not None:
+            self.backend.smp_send_reschedule(thread.cpu)
+        else:  # native_smp_send_reschedule: send_IPI_mask(cpumask_of_cpu(cpu), ...)
+            self.send_ipi_mask(1 << thread.cpu, k.RESCHEDULE_VECTOR)
+        # It arrives at once, whatever carried it: the target takes it at this point of
+        # guest time (as the invalidate IPI is taken), so that every backend delivers it
+        # at the same instruction of the target's stream.
+        machine.run_on(thread.cpu, machine.poll)
+
+    def _serve_request(self, thread: Thread) -> None:
+        """The reader, rescheduled, copies the request to its user memory."""
+        kernel, machine = self.kernel, self.machine
+        machine.store(k.NEED_RESCHED + 8 * thread.cpu, 0)
+        request = machine.load(k.REQUESTS + 8 * thread.cpu)
+        va = min(thread.task.space.pages) + 8 * thread.cpu
+        kernel.user_write(va, request)  # copy_to_user
+        kernel.observe(f"cpu{thread.cpu} request", request)
+
     def _thread_step(self, thread: Thread) -> None:
         kernel, rng = self.kernel, thread.rng
         space = thread.task.space
+        if self.machine.load(k.NEED_RESCHED + 8 * thread.cpu):
+            self._serve_request(thread)
         pages = sorted(space.pages)
         for _ in range(2):
             va = rng.choice(pages) + 8 * rng.randrange(512)

@@ -126,6 +126,7 @@ def _this_cpu(kernel: Kernel, cpu: int) -> Iterator[tuple[int, str, int]]:
     yield cpu, "gdt base", kernel.machine.load(k.DTR_SCRATCH + k.DTR_ADDRESS)
     yield cpu, "tr", int(kernel.cpu.store_tr())
     yield cpu, "tss sp0", kernel.machine.load(k.tss_address(cpu) + k.TSS_SP0)
+    yield cpu, "reschedule interrupts", kernel.machine.load(k.RESCHED_COUNT + 8 * cpu)
     for slot in range(k.GDT_ENTRIES):
         yield cpu, f"gdt {slot}", kernel.machine.load(k.gdt_address(cpu) + 8 * slot)
     space = kernel.current_space

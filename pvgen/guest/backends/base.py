@@ -92,6 +92,9 @@ class Backend:
         # smp_ops.cpu_up(cpu, start_eip, start_esp) where the backend starts vCPUs itself
         # (smp_ops is not a paravirt table in 2.6.26); None: INIT and STARTUP IPIs.
         self.smp_cpu_up: Callable[[int, int, int], None] | None = None
+        # smp_ops.smp_send_reschedule(cpu) where the backend has its own (an event channel
+        # under Xen); None: the reschedule IPI through the APIC.
+        self.smp_send_reschedule: Callable[[int], None] | None = None
         # The wall-time side of spinlocks, for pv_lock_ops hooks (set by `smp.Smp`).
         self.lock_waits: LockWaits | None = None
 
