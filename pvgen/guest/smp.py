@@ -10,8 +10,11 @@ process, and between two steps of the workload lets every other CPU catch up wit
 guest time. Its threads read their process's memory through their own TLB and take the
 process's page-table lock; CPU 0 reclaims one of the server's pages every few steps
 (clear the entry, `flush_tlb_others` to the CPUs running it, map a copy, free the old
-frame), as page reclaim does. `SpinLock` is a ticket lock; `Schedule` is the hypervisor's
-placement of vCPUs on physical CPUs.
+frame), as page reclaim does, and every few steps hands a thread a request with the
+reschedule IPI, as a pipe write wakes its reader. Each CPU gets its own GDT and TSS. The
+spinlocks are 2.6.26's inline ticket lock, or, on a release with pv_lock_ops (2.6.27),
+the backend's hooks, which wait through this module's side of `locks.LockWaits`;
+`Schedule` is the hypervisor's placement of vCPUs on physical CPUs.
 
 Time and cost. What each CPU does, and in which order, follows guest time only (each CPU's
 TSC, which moves with guest work), so every backend runs the same instruction stream and
@@ -22,8 +25,10 @@ in wall time, and if the hypervisor descheduled the holder inside its critical s
 (lock-holder preemption) the spinning includes the time the holder was off its physical
 CPU. A CPU waiting for other CPUs to acknowledge a TLB-flush IPI spins until the last of
 them has run its handler, later if one was descheduled. Spinning is charged as cycles
-(`SPINNING`); Linux 2.6.26 has no pv_lock_ops (they came with 2.6.27), so every backend
-spins the same way here, and only the cost of being preempted differs.
+(`SPINNING`). Linux 2.6.26 has no pv_lock_ops, so there every backend spins the same way
+and only the cost of being preempted differs; on 2.6.27 Xen's waiters spin a bounded time
+and then block until the unlocker kicks them, their physical CPU given to the preempted
+holder meanwhile (see docs/sim-smp.md for the sources and the estimates).
 """
 
 from __future__ import annotations
