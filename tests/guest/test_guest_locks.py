@@ -82,7 +82,7 @@ def test_a_revision_that_misses_or_adds_a_member_is_refused(
 @pytest.mark.parametrize("workload", list(WORKLOADS))
 def test_every_backend_leaves_the_same_state_on_2_6_27(b27: Bindings, workload: str) -> None:
     assert runnable(b27) == ("native", "xen", "vmi", "kvm")
-    for cpus, pcpus in ((1, 1), (2, 2), (4, 2)):
+    for cpus, pcpus in ((1, 1), (2, 2), (4, 2), (8, 3)):
         native = simulate("native", workload, size=SIZE, seed=1, cpus=cpus, bindings=b27)
         for backend in runnable(b27)[1:]:
             other = simulate(
