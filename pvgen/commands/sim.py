@@ -2,6 +2,7 @@
 
 Takes: `--backend`, `--workload`, `--target`, `--size`, `--seed`, `--compare`, `--format`,
 `--no-lazy-mmu`, `--patching on|off`, `--hook-costs`, `--cpus N`, `--pcpus M`,
+`--pv-spinlocks on|off`,
 `--emit-callsites FILE`, `--spec SPEC`, `--backend-abi DUMP`.
 Hands on: the guest's report (hook calls, hypercalls, batches, call sites, simulated
 cycles) on stdout; with --hook-costs each hook's cycles per call with patching off and on;
@@ -74,6 +75,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " fewer makes vCPUs lose their CPU, and lock holders with them",
     )
     parser.add_argument(
+        "--pv-spinlocks",
+        choices=["on", "off"],
+        default="on",
+        help="on a release with pv_lock_ops (--spec specs/linux/linux-2.6.27.pvspec), let Xen's"
+        " lock waiters block and be kicked (default: on); off: they only spin",
+    )
+    parser.add_argument(
         "--hook-costs",
         action="store_true",
         help="run with patching off and on; print each hook's cycles per call both ways"
@@ -102,6 +110,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from ..guest import BACKENDS, WORKLOADS, compare, report, runnable, simulate
     from ..guest.bindings import SpecMismatch, load_bindings
     from ..guest.callsites import BootFailure
+    from ..guest.locks import Deadlock
     from ..guest.sim import patching_pairs
     from ..guest.targets import DEFAULT_TARGET, TARGETS
 
@@ -181,6 +190,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                     target=each,
                     bindings=bindings,
                     progress=show,
+                    pv_spinlocks=args.pv_spinlocks == "on",
                 )
         else:
             backend, workload = args.backend or "native", args.workload or "kbuild"
@@ -197,12 +207,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
                     target=target,
                     bindings=bindings,
                     progress=show,
+                    pv_spinlocks=args.pv_spinlocks == "on",
                 )
             ]
     except SpecMismatch as exc:
         raise UsageError(f"the spec does not fit the simulated guest: {exc}") from exc
     except BootFailure as exc:
         raise UsageError(f"the guest does not boot: {exc}") from exc
+    except Deadlock as exc:
+        sys.stderr.write(f"pvgen: error: the guest deadlocks: {exc}\n")
+        return EXIT_FINDINGS
     finally:
         if show is not None:
             sys.stderr.write("\r\x1b[K")

@@ -1,5 +1,7 @@
 """A simulated x86 guest whose kernel calls every paravirt operation through the dispatch
-object generated from specs/paravirt.pvspec, with the backend chosen at boot.
+object generated from specs/paravirt.pvspec (Linux 2.6.26), or from the Linux 2.6.27
+release spec (`--spec specs/linux/linux-2.6.27.pvspec`, with pv_lock_ops), with the
+backend chosen at boot.
 
 It shows what each backend costs, which hooks are hot, what batching buys, and that
 paravirtualization does not change what the guest sees: every backend must leave the same
@@ -16,12 +18,13 @@ Modules, in the order a run uses them:
 | `x86.py` | - | architectural bits, MSRs, descriptor formats |
 | `targets.py` | a target name | its paging (2, 3 or 4 levels), entry size, kernel entry, pointer size |
 | `machine.py`, `apic.py` | instructions | CPUs, memory, paging, TLBs, APICs, interrupts, IPIs |
-| `backends/` | the machine, the stubs | native, xen, vmi, lguest, kvm; hypercall gates |
+| `backends/` | the machine, the stubs | native, xen, vmi, lguest, kvm as 2.6.26 set them, and their 2.6.27 revisions (`release27.py`, pv_lock_ops); the release matching a spec; hypercall gates |
+| `locks.py` | - | spinlocks in wall time: holds, the interface lock hooks wait through, `Deadlock` |
 | `callsites.py` | the dispatch object, the hooks' conventions | call sites laid out, patched at boot, run from their bytes; calls and cycles per hook; broken register contracts |
 | `probe.py` | a dispatch object | hook call counts (for the bench and tests) |
 | `kstructs.py` | - | the kernel's memory map and structure layouts |
 | `kernel.py`, `mm.py`, `process.py`, `syscalls.py` | the dispatch object | the guest kernel |
-| `smp.py` | a booted kernel | secondary CPUs, their threads, TLB shootdown, ticket spinlocks, vCPU scheduling |
+| `smp.py` | a booted kernel | secondary CPUs with their own GDT and TSS, their threads, TLB shootdown, the reschedule IPI, spinlocks (inline tickets on 2.6.26, pv_lock_ops on 2.6.27) and their wall time, vCPU scheduling |
 | `workloads.py` | a booted guest | the named workloads |
 | `state.py` | a kernel | the guest-visible state |
 | `sim.py` | names, size, seed | `RunResult`s |
@@ -43,9 +46,10 @@ guest sees (Xen and lguest masking CPUID bits, lguest's missing APIC, Xen refusi
 the wall clock of an unprivileged guest, Xen and lguest hiding SEP so that system calls are
 int $0x80) the model keeps the guest's view and prices the backend's route to it. Xen's
 machine frames in page tables are modelled, and pte_val and its peers hide them, as they do
-in Linux. With several CPUs, the TSS, the GDT and the kernel's scratch words are shared (one
-CPU runs at a time, and each use completes before another CPU runs), and vCPU scheduling
-prices waiting without changing what runs; see docs/sim-smp.md.
+in Linux. With several CPUs, the kernel's scratch words are shared (one CPU runs at a time,
+and each use completes before another CPU runs; each CPU has its own GDT and TSS), the
+workload runs on CPU 0 only, and vCPU scheduling prices waiting (spinning, or blocking in
+Xen's pv spinlocks) without changing what runs; see docs/sim-smp.md.
 """
 
 from __future__ import annotations

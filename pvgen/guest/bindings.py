@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import pvgen
 from pvgen.model import HookSlot
+from pvgen.names import class_name as names_class_name
 
 
 class PteValue(Protocol):
@@ -122,7 +123,8 @@ class Bindings:
     def dispatch(self, backend: object, native: object, target: str | None = None) -> Any:
         """A `ParavirtOps` with `backend` installed and `native` as the fallback; given a
         target, one the backend runs on."""
-        return self.tables.ParavirtOps(backend, native, target)
+        dispatch = getattr(self.tables, names_class_name(self.abi_name, "Ops"))
+        return dispatch(backend, native, target)
 
     def stub_methods(self, backend: str) -> frozenset[str]:
         """Names of the hook methods and data members the stub of `backend` declares."""

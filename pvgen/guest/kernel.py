@@ -82,6 +82,12 @@ class Kernel:
         self.machine = machine
         self.types = types
         self.patch_ids = patch_ids
+        # Hooks the release renamed (2.6.27: irq_enable_sysexit, get_tsc_khz) and its
+        # spinlock table (None before 2.6.27): the kernel is built for one release.
+        self.release_27 = hasattr(self.cpu, "irq_enable_sysexit")
+        self.sysexit_hook = "irq_enable_sysexit" if self.release_27 else "irq_enable_syscall_ret"
+        self.khz_hook = "get_tsc_khz" if hasattr(self.time, "get_tsc_khz") else "get_cpu_khz"
+        self.lock: Any = getattr(ops, "pv_lock_ops", None)
         self.sites = sites
         self.patching = patching
         if sites is not None:
@@ -116,11 +122,17 @@ class Kernel:
             self._spaces[self.machine.current] = space
 
     def enable_smp(self) -> None:
-        """Install what other CPUs need of the boot CPU: the TLB-invalidate gate."""
+        """Install what other CPUs need of the boot CPU: the TLB-invalidate and reschedule
+        gates."""
         self._handlers[k.ENTRY_INVALIDATE_TLB] = self._invalidate_tlb
-        gate = gate_descriptor(k.ENTRY_INVALIDATE_TLB, k.KERNEL_CS, INTERRUPT_GATE, 0)
-        self.machine.store(k.DESCRIPTOR_SCRATCH, gate)
-        self.cpu.write_idt_entry(k.IDT_ADDRESS, k.INVALIDATE_TLB_VECTOR, k.DESCRIPTOR_SCRATCH)
+        self._handlers[k.ENTRY_RESCHEDULE] = self._reschedule_interrupt
+        for vector, entry in (
+            (k.INVALIDATE_TLB_VECTOR, k.ENTRY_INVALIDATE_TLB),
+            (k.RESCHEDULE_VECTOR, k.ENTRY_RESCHEDULE),
+        ):
+            gate = gate_descriptor(entry, k.KERNEL_CS, INTERRUPT_GATE, 0)
+            self.machine.store(k.DESCRIPTOR_SCRATCH, gate)
+            self.cpu.write_idt_entry(k.IDT_ADDRESS, vector, k.DESCRIPTOR_SCRATCH)
 
     # ---- small services -------------------------------------------------------------------
 
@@ -267,7 +279,12 @@ class Kernel:
             self.observe("dtr limit", self.machine.load(k.DTR_SCRATCH + k.DTR_SIZE))
         self.observe("tr", self.cpu.store_tr())
 
-    def _fill_gdt(self) -> None:
+    def fill_gdt(self, cpu: int) -> None:
+        """Write CPU `cpu`'s GDT through the hooks: the flat segments and its own TSS's
+        descriptor (init_gdt and set_tss_desc, run by the boot CPU before it starts `cpu`)."""
+        self._fill_gdt(k.gdt_address(cpu), k.tss_address(cpu))
+
+    def _fill_gdt(self, gdt: int = k.GDT_ADDRESS, tss_base: int = k.TSS_ADDRESS) -> None:
         segments = [
             (k.GDT_ENTRY_KERNEL_CS, segment_descriptor(0, 0xFFFFF, CODE_SEGMENT, 0)),
             (k.GDT_ENTRY_KERNEL_DS, segment_descriptor(0, 0xFFFFF, DATA_SEGMENT, 0)),
@@ -275,12 +292,10 @@ class Kernel:
             (k.GDT_ENTRY_USER_DS, segment_descriptor(0, 0xFFFFF, DATA_SEGMENT, 3)),
         ]
         for entry, descriptor in segments:
-            self._write_descriptor(self.cpu.write_gdt_entry, k.GDT_ADDRESS, entry, descriptor)
-        tss = segment_descriptor(k.PAGE_OFFSET + k.TSS_ADDRESS, 0x67, TSS_AVAILABLE, 0, 0)
+            self._write_descriptor(self.cpu.write_gdt_entry, gdt, entry, descriptor)
+        tss = segment_descriptor(k.PAGE_OFFSET + tss_base, 0x67, TSS_AVAILABLE, 0, 0)
         self.machine.store(k.DESCRIPTOR_SCRATCH, tss)
-        self.cpu.write_gdt_entry(
-            k.GDT_ADDRESS, k.GDT_ENTRY_TSS, k.DESCRIPTOR_SCRATCH, k.GDT_TSS_KIND
-        )
+        self.cpu.write_gdt_entry(gdt, k.GDT_ENTRY_TSS, k.DESCRIPTOR_SCRATCH, k.GDT_TSS_KIND)
 
     def _write_descriptor(self, write: Any, table: int, entry: int, descriptor: int) -> None:
         self.machine.store(k.DESCRIPTOR_SCRATCH, descriptor)
@@ -324,7 +339,7 @@ class Kernel:
     def _setup_interrupts(self) -> None:
         self.irq.init_IRQ()
         self.time.time_init()
-        self.observe("cpu khz", self.time.get_cpu_khz())
+        self.observe("cpu khz", getattr(self.time, self.khz_hook)())
         self.observe("wallclock", self.time.get_wallclock())
         self.apic.setup_boot_clock()
         for register in (lapic.ID, lapic.VERSION, lapic.LVT_TIMER, lapic.TIMER_INITIAL):
@@ -368,6 +383,15 @@ class Kernel:
         machine.execute(Cost.ATOMIC)
         machine.store(k.FLUSH_CPUMASK, machine.load(k.FLUSH_CPUMASK) & ~(1 << machine.current))
         machine.meter.charge(WORK, WORK_TLB_IPI)
+        self.apic.apic_write(lapic.EOI, 0)
+        self.cpu.iret()
+
+    def _reschedule_interrupt(self, vector: int) -> None:
+        """smp_reschedule_interrupt: acknowledge and count; the scheduling itself happens
+        on the way out, where need_resched is looked at (`smp.Smp`'s thread step)."""
+        machine = self.machine
+        count = k.RESCHED_COUNT + 8 * machine.current
+        machine.store(count, machine.load(count) + 1)
         self.apic.apic_write(lapic.EOI, 0)
         self.cpu.iret()
 

@@ -32,6 +32,8 @@ E820_PFN = 10  # the memory map that memory_setup fills in
 PV_TEMPLATE_PFN = 11  # the patch template: the hook tables, one pointer per slot
 KERNEL_PUD_PFN = 12  # x86_64: the upper directory of the kernel's top 512 GB
 MEM_MAP_PFN = 16  # struct page array (addresses only; nothing is stored there)
+SECONDARY_GDT_PFN = 145  # the GDT pages of CPUs 1..7, one page each (per-CPU gdt_page)
+SECONDARY_TSS_PFN = 152  # the TSSs of CPUs 1..7 (per-CPU init_tss), 128 bytes each
 CALL_SITES_PFN = 160  # kernel text holding the hooks' call sites, 16 bytes a site
 CALL_SITES_FRAMES = 48
 KERNEL_MAPPED_FRAMES = 256  # the direct map covers the first megabyte: the kernel image
@@ -69,6 +71,11 @@ FLUSH_CPUMASK = KERNEL_DATA + 0x110
 CPUMASK_SCRATCH = KERNEL_DATA + 0x118
 FLUSH_ALL = 0xFFFF_FFFF  # flush_va meaning every user mapping
 SPINLOCKS = KERNEL_DATA + 0x200  # one word per lock: ticket head and tail
+# Per CPU, one word each: a request handed to the thread it runs (a pipe's buffer), that
+# thread's need_resched flag, and the reschedule IPIs it took (irq_stat.irq_resched_count).
+REQUESTS = KERNEL_DATA + 0x280
+NEED_RESCHED = KERNEL_DATA + 0x2C0
+RESCHED_COUNT = KERNEL_DATA + 0x300
 MAX_CPUS = 8
 
 # ---- kernel structures --------------------------------------------------------------------
@@ -88,6 +95,20 @@ PV_TEMPLATE = PV_TEMPLATE_PFN << PAGE_SHIFT
 CALL_SITES = CALL_SITES_PFN << PAGE_SHIFT
 CALL_SITE_STRIDE = 16  # bytes reserved per call site (a site is at most 10 bytes)
 PATCH_BUFFER = PERCPU + 0x300  # insnbuf: where `patch` writes a site's new bytes
+
+
+TSS_STRIDE = 0x80  # a tss_struct (0x68 bytes) rounded up
+
+
+def gdt_address(cpu: int) -> int:
+    """CPU `cpu`'s GDT (get_cpu_gdt_table): the boot CPU's at GDT_ADDRESS, the others' each
+    on a page of its own."""
+    return GDT_ADDRESS if cpu == 0 else (SECONDARY_GDT_PFN + cpu - 1) << PAGE_SHIFT
+
+
+def tss_address(cpu: int) -> int:
+    """CPU `cpu`'s TSS (per_cpu(init_tss, cpu))."""
+    return TSS_ADDRESS if cpu == 0 else (SECONDARY_TSS_PFN << PAGE_SHIFT) + cpu * TSS_STRIDE
 
 
 def page_struct(pfn: int) -> int:
@@ -123,6 +144,7 @@ DEVICE_VECTOR = 0x31  # the network card's interrupt
 SYSCALL_VECTOR = 0x80
 LOCAL_TIMER_VECTOR = 0xEF
 INVALIDATE_TLB_VECTOR = 0xFD  # 2.6.26 i386: the TLB shootdown IPI
+RESCHEDULE_VECTOR = 0xFC  # 2.6.26 i386 (irq_vectors.h): the reschedule IPI
 SPURIOUS_VECTOR = 0xFF
 
 KERNEL_TEXT = PAGE_OFFSET + 0x0010_0000
@@ -135,6 +157,7 @@ ENTRY_SYSENTER = KERNEL_TEXT + 0x2400
 ENTRY_DEVICE = KERNEL_TEXT + 0x2500
 ENTRY_INVALIDATE_TLB = KERNEL_TEXT + 0x2600
 ENTRY_SYSCALL_64 = KERNEL_TEXT + 0x2700  # x86_64: system_call, what MSR_LSTAR holds
+ENTRY_RESCHEDULE = KERNEL_TEXT + 0x2800
 
 KERNEL_STACKS = PAGE_OFFSET + 0x0080_0000  # thread i's stack tops at + (i + 1) * 8 KiB
 STACK_SIZE = 0x2000

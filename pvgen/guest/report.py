@@ -28,7 +28,18 @@ from .meter import (
     VM_EXIT,
 )
 from .sim import PatchingPair, RunResult
-from .smp import ACK_WAIT, CONTENDED, IPI, PREEMPTED, SHOOTDOWN, SPINLOCK
+from .smp import (
+    ACK_WAIT,
+    BLOCKED,
+    BLOCKED_CYCLES,
+    CONTENDED,
+    IPI,
+    LOCK_WAIT,
+    PREEMPTED,
+    RESCHEDULE,
+    SHOOTDOWN,
+    SPINLOCK,
+)
 
 BASELINE = "native"
 TRANSITIONS = ((HYPERCALL, "hypercalls"), (TRAP, "traps"), (VM_EXIT, "vm exits"))
@@ -92,7 +103,8 @@ def _by_prefix(events: dict[str, int], prefix: str, title: str) -> list[str]:
 def _cpus(result: RunResult) -> str:
     if result.cpus == 1:
         return "1 cpu"
-    return f"{result.cpus} cpus on {result.pcpus} physical"
+    spinlocks = "" if result.pv_spinlocks else ", pv spinlocks off"
+    return f"{result.cpus} cpus on {result.pcpus} physical{spinlocks}"
 
 
 def _smp_lines(result: RunResult) -> list[str]:
@@ -104,12 +116,21 @@ def _smp_lines(result: RunResult) -> list[str]:
         "cpus:",
         f"  {'tlb shootdowns':<26}{_n(run.event(SHOOTDOWN)):>14}",
         f"  {'ipis sent':<26}{_n(run.event(IPI)):>14}",
+        f"  {'reschedules sent':<26}{_n(run.event(RESCHEDULE)):>14}",
         f"  {'spinlocks taken':<26}{_n(run.event(SPINLOCK)):>14}",
         f"  {'of them contended':<26}{_n(run.event(CONTENDED)):>14}",
         f"  {'behind a preempted vcpu':<26}{_n(run.event(PREEMPTED)):>14}",
         f"  {'waits for ipi acks':<26}{_n(run.event(ACK_WAIT)):>14}",
         f"  {'cycles spinning':<26}{_n(spinning):>14}  {_percent(spinning, run.cycles)}",
-    ]
+        f"  {'wall cycles lock waits':<26}{_n(run.event(LOCK_WAIT)):>14}",
+    ] + (
+        [
+            f"  {'blocked in poll':<26}{_n(run.event(BLOCKED)):>14}",
+            f"  {'wall cycles blocked':<26}{_n(run.event(BLOCKED_CYCLES)):>14}",
+        ]
+        if run.event(BLOCKED)
+        else []
+    )
 
 
 def _site_lines(result: RunResult) -> list[str]:

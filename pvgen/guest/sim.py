@@ -68,6 +68,7 @@ class RunResult:
     cpus: int = 1
     pcpus: int = 1
     target: str = TARGET
+    pv_spinlocks: bool = True
 
 
 def simulate(
@@ -83,12 +84,15 @@ def simulate(
     target: str = TARGET,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
+    pv_spinlocks: bool = True,
 ) -> RunResult:
     """Boot a guest on `backend` and run `workload` for `size` steps. Raises
     `BackendMismatch` if the spec does not give `backend` the simulated target, and
     `BootFailure` if the backend cannot boot so (a must-patch hook, patching off). With
     `cpus` > 1 the other CPUs run a server process's threads (see `smp`), on `pcpus`
-    physical CPUs (default: as many as `cpus`; on bare metal always as many)."""
+    physical CPUs (default: as many as `cpus`; on bare metal always as many). Without
+    `pv_spinlocks`, a backend whose pv_lock_ops block a waiting vCPU (Xen from 2.6.27)
+    only spins, as before its kicker event channels are bound."""
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload '{workload}'; choose from {', '.join(WORKLOADS)}")
     kernel = prepare(
@@ -101,6 +105,9 @@ def simulate(
     )
     machine, sites = kernel.machine, kernel.sites
     assert sites is not None
+    for installed in sites.backends:
+        if hasattr(installed, "pv_spinlocks"):  # release27.XenHooks27
+            setattr(installed, "pv_spinlocks", pv_spinlocks)  # noqa: B010
     rng = random.Random(f"{workload}/{seed}")
     processes = Processes(kernel, kernel.boot(), rng)
     bare = IMPLEMENTATIONS[backend].PLATFORM is Platform.BARE_METAL  # no hypervisor to share
@@ -128,6 +135,7 @@ def simulate(
         cpus=cpus,
         pcpus=smp.schedule.pcpus,
         target=target,
+        pv_spinlocks=pv_spinlocks,
         readings=readings,
         environment=dict(kernel.environment),
         log=tuple(kernel.log),
@@ -220,6 +228,7 @@ def compare(
     target: str = TARGET,
     bindings: Bindings | None = None,
     progress: Progress | None = None,
+    pv_spinlocks: bool = True,
 ) -> list[RunResult]:
     """Every backend that runs on `target` (or those given) on every workload, workload by
     workload; without patching, the backends that boot without it."""
@@ -238,6 +247,7 @@ def compare(
             target=target,
             bindings=bindings,
             progress=progress,
+            pv_spinlocks=pv_spinlocks,
         )
         for w in workloads
         for b in backends

@@ -10,8 +10,11 @@ process, and between two steps of the workload lets every other CPU catch up wit
 guest time. Its threads read their process's memory through their own TLB and take the
 process's page-table lock; CPU 0 reclaims one of the server's pages every few steps
 (clear the entry, `flush_tlb_others` to the CPUs running it, map a copy, free the old
-frame), as page reclaim does. `SpinLock` is a ticket lock; `Schedule` is the hypervisor's
-placement of vCPUs on physical CPUs.
+frame), as page reclaim does, and every few steps hands a thread a request with the
+reschedule IPI, as a pipe write wakes its reader. Each CPU gets its own GDT and TSS. The
+spinlocks are 2.6.26's inline ticket lock, or, on a release with pv_lock_ops (2.6.27),
+the backend's hooks, which wait through this module's side of `locks.LockWaits`;
+`Schedule` is the hypervisor's placement of vCPUs on physical CPUs.
 
 Time and cost. What each CPU does, and in which order, follows guest time only (each CPU's
 TSC, which moves with guest work), so every backend runs the same instruction stream and
@@ -22,14 +25,16 @@ in wall time, and if the hypervisor descheduled the holder inside its critical s
 (lock-holder preemption) the spinning includes the time the holder was off its physical
 CPU. A CPU waiting for other CPUs to acknowledge a TLB-flush IPI spins until the last of
 them has run its handler, later if one was descheduled. Spinning is charged as cycles
-(`SPINNING`); Linux 2.6.26 has no pv_lock_ops (they came with 2.6.27), so every backend
-spins the same way here, and only the cost of being preempted differs.
+(`SPINNING`). Linux 2.6.26 has no pv_lock_ops, so there every backend spins the same way
+and only the cost of being preempted differs; on 2.6.27 Xen's waiters spin a bounded time
+and then block until the unlocker kicks them, their physical CPU given to the preempted
+holder meanwhile (see docs/sim-smp.md for the sources and the estimates).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -38,6 +43,7 @@ from . import kstructs as k
 from .backends.base import Backend
 from .costs import SPINNING, Cost
 from .kernel import Kernel, KernelPanic
+from .locks import Deadlock, Hold, SpinLock
 from .machine import Machine
 from .mm import AddressSpace
 from .process import Processes, Task
@@ -58,6 +64,8 @@ from .x86 import (
 QUANTUM = 250_000  # cycles (125 us) a vCPU keeps a physical CPU before the next rotation
 SERVER_PAGES = 12
 RECLAIM_EVERY = 4  # workload steps between two reclaimed pages of the server
+REQUEST_EVERY = 4  # workload steps between two requests CPU 0 hands a server thread
+RESCHEDULE = "reschedule ipi"
 WORK_CRITICAL = (200, 1_200)  # an AP thread's work under the page-table lock
 WORK_THREAD = (4_000, 30_000)  # and outside it
 WORK_RECLAIM = 1_500
@@ -65,6 +73,14 @@ WORK_RECLAIM = 1_500
 SPINLOCK = "spinlock"
 CONTENDED = "spinlock contended"
 PREEMPTED = "lock-holder preemption"
+LOCK_WAIT = "spinlock wait cycles"  # wall time from wanting a lock to holding it
+BLOCKED = "spinlock poll"  # a vCPU that blocked on a lock (Xen's SCHEDOP_poll)
+BLOCKED_CYCLES = "spinlock cycles blocked"  # wall time it spent blocked, its pCPU given up
+YIELDED = "spinlock pcpu to preempted holder"
+# From a kick to the blocked vCPU running: the event-channel send, Xen's wake-up of the
+# vCPU and its return from the poll hypercall. Unverified: a few microseconds; the
+# credit scheduler boosts a waking vCPU so that it preempts the running one.
+WAKE_LATENCY = 6_000
 SHOOTDOWN = "tlb shootdown"
 IPI = "ipi"
 ACK_WAIT = "ipi ack wait"
@@ -124,36 +140,6 @@ class Schedule:
         return max(wall, slot * QUANTUM)
 
 
-HELD_KEPT = 64  # hold intervals a lock remembers
-
-
-@dataclass
-class SpinLock:
-    """A ticket lock: its word in kernel memory, and when it was held, in wall time.
-
-    The CPUs take it in guest-time order, which is not quite wall-time order; so a CPU
-    that takes it waits only if its wall time falls inside an earlier holder's interval,
-    until that interval's end (and so on, if the next one starts before)."""
-
-    name: str
-    address: int
-    held: list[tuple[int, int, bool]] = field(default_factory=list)  # (from, to, preempted)
-    taken_wall: int = 0
-    taken_own: int = 0
-
-    def free_from(self, wall: int) -> tuple[int, bool]:
-        """When a CPU arriving at `wall` gets the lock, and whether it waited on a holder
-        that had lost its physical CPU."""
-        preempted = False
-        moved = True
-        while moved:
-            moved = False
-            for start, end, lost in self.held:
-                if start <= wall < end:
-                    wall, preempted, moved = end, preempted or lost, True
-        return wall, preempted
-
-
 @dataclass
 class Thread:
     """What one secondary CPU runs."""
@@ -185,16 +171,22 @@ class Smp:
         self.cpus = cpus
         self.schedule = Schedule(cpus, pcpus, seed)
         self.rng = random.Random(f"smp/{seed}")
+        self.requests = random.Random(f"requests/{seed}")
         self.seed = seed
         self.threads: list[Thread] = []
         self.server: Task | None = None
         self.lock_of: dict[int, SpinLock] = {}  # mm_struct -> its page_table_lock
+        self.lock_at: dict[int, SpinLock] = {}  # lock address -> the lock
+        self.wanted: dict[int, int] = {}  # CPU -> wall time it began to want a lock
+        self.contended: set[int] = set()  # CPUs that found the lock they want held
+        self.lock = kernel.lock  # pv_lock_ops, from 2.6.27 on
         self.steps = 0
         self.clock = [0] * cpus  # each CPU's wall time, as of `self.accounted`
         self.accounted = [0] * cpus  # its own time (`Machine.elapsed`) the clock includes
         self.backend = backends[0]
         for backend in backends:  # genapic's send_IPI_mask, for native_flush_tlb_others
             backend.ipi_sender = self.send_ipi_mask
+            backend.lock_waits = self
 
     # ---- bringing the CPUs up -----------------------------------------------------------
 
@@ -221,6 +213,7 @@ class Smp:
         APIC; a backend with its own way (`smp_cpu_up`) uses that instead."""
         kernel, machine = self.kernel, self.machine
         stack = k.KERNEL_STACKS + (k.STRUCT_SLOTS + cpu) * k.STACK_SIZE
+        kernel.fill_gdt(cpu)  # its own GDT, with its own TSS's descriptor
         if self.backend.smp_cpu_up is not None:
             self.backend.smp_cpu_up(cpu, k.TRAMPOLINE, stack)
         else:
@@ -245,7 +238,7 @@ class Smp:
         """What a secondary CPU runs first (cpu_init, then start_secondary)."""
         kernel = self.kernel
         cpu, mmu = kernel.cpu, kernel.mmu
-        kernel.load_table(cpu.load_gdt, k.GDT_ADDRESS, k.GDT_ENTRIES)
+        kernel.load_table(cpu.load_gdt, k.gdt_address(self.machine.current), k.GDT_ENTRIES)
         kernel.load_table(cpu.load_idt, k.IDT_ADDRESS, k.IDT_ENTRIES)
         cpu.write_cr0(int(cpu.read_cr0()) | CR0_MP | CR0_NE | CR0_WP)
         cpu.write_cr4(int(cpu.read_cr4_safe()) | kernel.target.cr4)
@@ -271,7 +264,7 @@ class Smp:
         flags = kernel.irq_save()
         kernel.cpu.lazy_mode.enter()
         kernel.mmu.write_cr3(space.pgd)
-        kernel.cpu.load_sp0(k.TSS_ADDRESS, thread.task.thread)
+        kernel.cpu.load_sp0(k.tss_address(thread.cpu), thread.task.thread)
         kernel.cpu.load_tls(thread.task.thread, thread.cpu)
         kernel.cpu.lazy_mode.leave()
         kernel.current_space = space
@@ -287,6 +280,8 @@ class Smp:
         self.steps += 1
         if self.steps % RECLAIM_EVERY == 0:
             self._reclaim()
+        if self.steps % REQUEST_EVERY == REQUEST_EVERY // 2:
+            self._request()
         machine = self.machine
         target = machine.tsc
         while True:  # one step at a time, the CPU furthest behind in guest time first
@@ -298,9 +293,38 @@ class Smp:
                 return
             machine.run_on(thread.cpu, partial(self._thread_step, thread))
 
+    def _request(self) -> None:
+        """Hand a server thread a request, as a pipe write wakes its reader on another CPU:
+        the request goes into the pipe's buffer, the reader is marked need_resched
+        (try_to_wake_up, resched_task) and its CPU gets the reschedule IPI."""
+        machine = self.machine
+        thread = self.requests.choice(self.threads)
+        machine.store(k.REQUESTS + 8 * thread.cpu, self.requests.randrange(1, 1 << 32))
+        machine.store(k.NEED_RESCHED + 8 * thread.cpu, 1)
+        machine.meter.count(RESCHEDULE)
+        if self.backend.smp_send_reschedule is not None:
+            self.backend.smp_send_reschedule(thread.cpu)
+        else:  # native_smp_send_reschedule: send_IPI_mask(cpumask_of_cpu(cpu), ...)
+            self.send_ipi_mask(1 << thread.cpu, k.RESCHEDULE_VECTOR)
+        # It arrives at once, whatever carried it: the target takes it at this point of
+        # guest time (as the invalidate IPI is taken), so that every backend delivers it
+        # at the same instruction of the target's stream.
+        machine.run_on(thread.cpu, machine.poll)
+
+    def _serve_request(self, thread: Thread) -> None:
+        """The reader, rescheduled, copies the request to its user memory."""
+        kernel, machine = self.kernel, self.machine
+        machine.store(k.NEED_RESCHED + 8 * thread.cpu, 0)
+        request = machine.load(k.REQUESTS + 8 * thread.cpu)
+        va = min(thread.task.space.pages) + 8 * thread.cpu
+        kernel.user_write(va, request)  # copy_to_user
+        kernel.observe(f"cpu{thread.cpu} request", request)
+
     def _thread_step(self, thread: Thread) -> None:
         kernel, rng = self.kernel, thread.rng
         space = thread.task.space
+        if self.machine.load(k.NEED_RESCHED + 8 * thread.cpu):
+            self._serve_request(thread)
         pages = sorted(space.pages)
         for _ in range(2):
             va = rng.choice(pages) + 8 * rng.randrange(512)
@@ -320,6 +344,8 @@ class Smp:
         va = self.rng.choice(sorted(space.pages))
         lock = self._page_table_lock(space)
         self.spin_lock(lock)
+        if self.lock is not None:  # assert_spin_locked(&mm->page_table_lock)
+            kernel.observe("page_table_lock held", int(self.lock.spin_is_locked(lock.address)))
         old = space.pages[va]
         new = mm.frames.allocate()
         machine.copy_frame(old, new)
@@ -391,6 +417,7 @@ class Smp:
                 f"page_table_lock of mm {space.ident}", k.SPINLOCKS + 8 * len(self.lock_of)
             )
             self.lock_of[space.struct] = lock
+            self.lock_at[lock.address] = lock
         return lock
 
     def _wall(self, cpu: int) -> int:
@@ -400,7 +427,7 @@ class Smp:
         self.accounted[cpu] = own
         return self.clock[cpu]
 
-    def _spin_until(self, wall: int, event: str) -> int:
+    def _spin_until(self, wall: int, event: str | None) -> int:
         """Spin on this CPU until wall time `wall` (while it has a physical CPU: a vCPU
         that loses it spins on when it gets it back); returns the cycles spun."""
         cpu = self.machine.current
@@ -409,27 +436,116 @@ class Smp:
             return 0
         spun = self.schedule.own(cpu, wall) - self.schedule.own(cpu, now)
         self.machine.meter.charge(SPINNING, spun)
-        self.machine.meter.count(event)
+        if event is not None:
+            self.machine.meter.count(event)
         self.clock[cpu] = wall
         self.accounted[cpu] = self.machine.elapsed(cpu)
         return spun
 
     def spin_lock(self, lock: SpinLock) -> None:
+        """spin_lock: through pv_lock_ops from 2.6.27 on; before, the ticket lock inline."""
         machine = self.machine
-        machine.execute(Cost.ATOMIC)  # lock xaddw: take a ticket
         machine.meter.count(SPINLOCK)
-        free, preempted = lock.free_from(self._wall(machine.current))
-        if self._spin_until(free, CONTENDED) and preempted:
-            machine.meter.count(PREEMPTED)
+        self.wanted[machine.current] = self._wall(machine.current)
+        if self.lock is not None:
+            self.lock.spin_lock(lock.address)
+            return
+        machine.execute(Cost.ATOMIC)  # lock xaddw: take a ticket
+        self.spin(lock.address, handover=True)
         ticket = machine.load(lock.address)
         machine.store(lock.address, ticket + 1)
-        lock.taken_wall = self._wall(machine.current)
-        lock.taken_own = machine.elapsed(machine.current)
+        self.taken(lock.address)
 
     def spin_unlock(self, lock: SpinLock) -> None:
+        if self.lock is not None:
+            self.lock.spin_unlock(lock.address)
+            return
+        self.machine.execute(Cost.ATOMIC)  # incb: serve the next ticket
+        self.released(lock.address)
+
+    # ---- the wall-time side of a lock (`locks.LockWaits`), for the CPU that runs ------------
+
+    def spin(self, address: int, *, handover: bool, budget: int | None = None) -> bool:
+        machine, schedule = self.machine, self.schedule
+        cpu = machine.current
+        lock = self.lock_at[address]
+        now = self._wall(cpu)
+        self.wanted.setdefault(cpu, now)
+        free, preempted = lock.free_from(now)
+        if not handover:  # a byte lock: it is taken by a waiter that looks while it runs
+            while True:
+                running = schedule.next_running(cpu, free)
+                if running == free:
+                    break
+                free, behind = lock.free_from(running)
+                preempted = preempted or behind
+        if free <= now:
+            return True
+        event = None if cpu in self.contended else CONTENDED  # once per acquisition
+        self.contended.add(cpu)
+        if budget is not None:
+            limit = schedule.advance(cpu, now, budget)
+            if limit < free:
+                self._spin_until(limit, event)
+                return False
+        if self._spin_until(free, event) and preempted:
+            machine.meter.count(PREEMPTED)
+        return True
+
+    def block(self, address: int, kicked: Callable[[], bool]) -> None:
+        machine, schedule = self.machine, self.schedule
+        cpu = machine.current
+        lock = self.lock_at[address]
+        now = self._wall(cpu)
+        hold = lock.covering(now)
+        if hold is None:
+            return
+        machine.meter.count(BLOCKED)
+        if schedule.overcommitted and schedule.next_running(hold.cpu, now) > now:
+            # The physical CPU this vCPU gives up goes to a runnable vCPU: the preempted
+            # holder, which finishes its critical section on it.
+            done = schedule.own(hold.cpu, now) - schedule.own(hold.cpu, hold.start)
+            end = now + max(0, hold.own - done)
+            if end < hold.end:
+                hold.end = end
+                machine.meter.count(YIELDED)
+        if hold.after_release is not None:  # what the holder's unlock did after the store
+            machine.run_on(hold.cpu, hold.after_release)
+        if not kicked():
+            raise Deadlock(
+                f"CPU{cpu} blocked in SCHEDOP_poll on {lock.name} and was never kicked: CPU"
+                f"{hold.cpu} released the lock without waking its spinners, so this vCPU"
+                " sleeps forever"
+            )
+        wake = max(now, hold.end + WAKE_LATENCY)
+        machine.meter.count(BLOCKED_CYCLES, wake - now)
+        self.clock[cpu] = wake
+        self.accounted[cpu] = machine.elapsed(cpu)
+
+    def taken(self, address: int) -> None:
         machine = self.machine
-        machine.execute(Cost.ATOMIC)  # incb: serve the next ticket
-        released = self._wall(machine.current)
-        held = machine.elapsed(machine.current) - lock.taken_own
-        lock.held.append((lock.taken_wall, released, released - lock.taken_wall > held))
-        del lock.held[:-HELD_KEPT]
+        cpu = machine.current
+        lock = self.lock_at[address]
+        lock.taken_wall = self._wall(cpu)
+        lock.taken_own = machine.elapsed(cpu)
+        lock.taken_by = cpu
+        self.contended.discard(cpu)
+        waited = lock.taken_wall - self.wanted.pop(cpu, lock.taken_wall)
+        if waited > 0:
+            machine.meter.count(LOCK_WAIT, waited)
+
+    def released(self, address: int, after_release: Callable[[], None] | None = None) -> None:
+        machine = self.machine
+        cpu = machine.current
+        lock = self.lock_at[address]
+        released = self._wall(cpu)
+        held = machine.elapsed(cpu) - lock.taken_own
+        preempted = released - lock.taken_wall > held
+        lock.record(Hold(cpu, lock.taken_wall, released, held, preempted, after_release))
+
+    def lockup(self, address: int) -> Deadlock:
+        lock = self.lock_at[address]
+        return Deadlock(
+            f"BUG: spinlock lockup on CPU{self.machine.current}: {lock.name} reads held, and"
+            f" no CPU is inside it (CPU{lock.taken_by} took it last and left it locked)"
+        )

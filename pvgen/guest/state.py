@@ -121,6 +121,14 @@ def _this_cpu(kernel: Kernel, cpu: int) -> Iterator[tuple[int, str, int]]:
     yield cpu, "cr4", int(kernel.cpu.read_cr4())
     yield cpu, "interrupts enabled", int(kernel.irq.save_fl()) & EFLAGS_IF
     yield cpu, "tsc", kernel.machine.tsc
+    # Its own GDT and TSS (per-CPU gdt_page and init_tss), and what its registers point at.
+    kernel.cpu.store_gdt(k.DTR_SCRATCH)
+    yield cpu, "gdt base", kernel.machine.load(k.DTR_SCRATCH + k.DTR_ADDRESS)
+    yield cpu, "tr", int(kernel.cpu.store_tr())
+    yield cpu, "tss sp0", kernel.machine.load(k.tss_address(cpu) + k.TSS_SP0)
+    yield cpu, "reschedule interrupts", kernel.machine.load(k.RESCHED_COUNT + 8 * cpu)
+    for slot in range(k.GDT_ENTRIES):
+        yield cpu, f"gdt {slot}", kernel.machine.load(k.gdt_address(cpu) + 8 * slot)
     space = kernel.current_space
     if space is not None:
         for va, frame in _translations(kernel, space):

@@ -67,7 +67,8 @@ class Syscalls:
             kernel.irq.irq_enable()
             result = self._bodies[name]()
             kernel.irq.irq_disable()
-            kernel.cpu.irq_enable_syscall_ret()  # x86_64: swapgs; sysretq
+            # irq_enable_syscall_ret before 2.6.27 (on x86_64: swapgs; sysretq)
+            getattr(kernel.cpu, kernel.sysexit_hook)()
         else:
             if kernel.machine.software_interrupt(k.SYSCALL_VECTOR) != k.ENTRY_SYSCALL:
                 raise KernelPanic("int $0x80 reached the wrong handler")

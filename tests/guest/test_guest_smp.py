@@ -18,7 +18,15 @@ from pvgen.guest import kstructs as k
 from pvgen.guest.backends.xen import XenHooks
 from pvgen.guest.machine import Machine
 from pvgen.guest.meter import HYPERCALL
-from pvgen.guest.smp import CONTENDED, IPI, PREEMPTED, SHOOTDOWN, SPINLOCK, Schedule
+from pvgen.guest.smp import (
+    CONTENDED,
+    IPI,
+    PREEMPTED,
+    RESCHEDULE,
+    SHOOTDOWN,
+    SPINLOCK,
+    Schedule,
+)
 
 SIZE = 15
 
@@ -60,14 +68,18 @@ def test_tlb_shootdown_is_ipis_natively_and_one_hypercall_under_xen() -> None:
     native = simulate("native", "kbuild", size=40, cpus=cpus)
     shootdowns = native.run.event(SHOOTDOWN)
     assert shootdowns > 0
-    assert native.run.event(IPI) == shootdowns * (cpus - 1)
+    reschedules = native.run.event(RESCHEDULE)
+    assert reschedules > 0
+    assert native.run.event(IPI) == shootdowns * (cpus - 1) + reschedules
     assert native.run.hook_calls["pv_mmu_ops.flush_tlb_others"] == shootdowns
     kvm = simulate("kvm", "kbuild", size=40, cpus=cpus)
-    assert kvm.run.event(IPI) == shootdowns * (cpus - 1)  # KVM keeps native's in 2.6.26
+    assert kvm.run.event(IPI) == shootdowns * (cpus - 1) + reschedules  # native's in 2.6.26
     assert kvm.run.event("vm exit:local APIC write") > native.run.event(IPI)
     xen = simulate("xen", "kbuild", size=40, cpus=cpus)
     assert xen.run.event(IPI) == 0
     assert xen.run.event(f"{HYPERCALL}:mmuext_op:invlpg_multi") == shootdowns
+    # xen_smp_send_reschedule: an event-channel send, no APIC
+    assert xen.run.event(f"{HYPERCALL}:event_channel_op:send") == reschedules
 
 
 def test_a_lost_ipi_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,3 +168,54 @@ def test_sim_cpus_on_the_command_line() -> None:
     for bad in (["--cpus", "9"], ["--cpus", "0"], ["--pcpus", "0"]):
         refused = run_cli("sim", "--size", "1", *bad)
         assert refused.status == 2 and refused.err.startswith("pvgen: error:"), bad
+
+
+def test_each_cpu_has_its_own_gdt_and_tss() -> None:
+    result = simulate("xen", "fork", size=10, cpus=4)
+    seen = {(cpu, what): value for cpu, what, value in result.state.other_cpus}
+    bases = {seen[(cpu, "gdt base")] for cpu in range(1, 4)}
+    assert bases == {k.gdt_address(cpu) for cpu in range(1, 4)}
+    assert k.GDT_ADDRESS not in bases
+    for cpu in range(1, 4):
+        tss = seen[(cpu, f"gdt {k.GDT_ENTRY_TSS}")]
+        assert tss >> 41 & 1  # busy: this CPU's ltr marked its own TSS descriptor
+        assert seen[(cpu, "tss sp0")] != 0  # its thread's kernel stack, in its own TSS
+        assert seen[(cpu, f"gdt {k.GDT_ENTRY_TLS_MIN}")] != 0  # its thread's TLS
+    assert len({seen[(cpu, "tss sp0")] for cpu in range(1, 4)}) == 3
+
+
+def test_tls_loaded_into_the_wrong_cpus_gdt_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = simulate("native", "fork", size=10, cpus=3)
+    original = XenHooks.pv_cpu_ops_load_tls
+
+    def shared(self: Any, t: int, cpu: int) -> None:
+        original(self, t, 0)  # as if every CPU shared the boot CPU's GDT
+
+    monkeypatch.setattr(XenHooks, "pv_cpu_ops_load_tls", shared)
+    broken = simulate("xen", "fork", size=10, cpus=3)
+    differences = reference.state.differences(broken.state)
+    assert any("gdt 6" in d for d in differences if d.startswith("other_cpus")), differences
+
+
+@pytest.mark.parametrize("backend", ["native", "xen"])
+def test_a_lost_reschedule_ipi_is_caught(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = simulate("native", "fork", size=20, cpus=3)
+    served = [(label, value) for label, value in reference.readings if label.endswith("request")]
+    assert served  # the threads served the requests CPU 0 handed them
+    counts = {(cpu, value) for cpu, what, value in reference.state.other_cpus}
+    assert reference.run.event(RESCHEDULE) > 0
+    send = Machine.send_interrupt
+    lost: list[int] = []
+
+    def lossy(self: Machine, index: int, vector: int) -> None:
+        if vector == k.RESCHEDULE_VECTOR and not lost:
+            lost.append(index)  # the first reschedule IPI (or event) never arrives
+            return
+        send(self, index, vector)
+
+    monkeypatch.setattr(Machine, "send_interrupt", lossy)
+    broken = simulate(backend, "fork", size=20, cpus=3)
+    assert lost and broken.state != reference.state
+    stale = [d for d in reference.state.differences(broken.state) if d.startswith("other_cpus")]
+    assert stale and "reschedule interrupts" in stale[0], stale
+    assert counts

@@ -25,6 +25,7 @@ from .. import apic as lapic
 from .. import kstructs as k
 from ..bindings import GuestTypes, PmdValue, PudValue
 from ..costs import Cost
+from ..locks import LockWaits
 from ..machine import Machine, MachineError, Platform
 from ..meter import TRAP
 from ..x86 import CALL_REL32, CLBR_ANY, CLBR_ANY_64, CLOBBER_BITS, JMP_REL32, UD2
@@ -34,7 +35,9 @@ F = TypeVar("F", bound=Callable[..., object])
 
 #: Hooks that never return to their call site: patched to a jump, not a call
 #: (`paravirt_patch_default` of Linux 2.6.26, arch/x86/kernel/paravirt.c).
-JUMP_HOOKS = frozenset({"pv_cpu_ops.iret", "pv_cpu_ops.irq_enable_syscall_ret"})
+JUMP_HOOKS = frozenset(
+    {"pv_cpu_ops.iret", "pv_cpu_ops.irq_enable_syscall_ret", "pv_cpu_ops.irq_enable_sysexit"}
+)
 CALL_LENGTH = 5  # call rel32 / jmp rel32
 
 
@@ -89,6 +92,11 @@ class Backend:
         # smp_ops.cpu_up(cpu, start_eip, start_esp) where the backend starts vCPUs itself
         # (smp_ops is not a paravirt table in 2.6.26); None: INIT and STARTUP IPIs.
         self.smp_cpu_up: Callable[[int, int, int], None] | None = None
+        # smp_ops.smp_send_reschedule(cpu) where the backend has its own (an event channel
+        # under Xen); None: the reschedule IPI through the APIC.
+        self.smp_send_reschedule: Callable[[int], None] | None = None
+        # The wall-time side of spinlocks, for pv_lock_ops hooks (set by `smp.Smp`).
+        self.lock_waits: LockWaits | None = None
 
     # ---- patching call sites (arch/x86/kernel/paravirt.c of Linux 2.6.26) --------------
 

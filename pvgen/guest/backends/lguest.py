@@ -176,7 +176,7 @@ class LguestHooks(Backend):
 
         def copy() -> None:
             for i, descriptor in enumerate(descriptors):
-                self.machine.write_descriptor(self._tls_slot(k.GDT_ADDRESS, i), descriptor)
+                self.machine.write_descriptor(self._tls_slot(k.gdt_address(cpu), i), descriptor)
 
         self._lazy_hcall("load_tls", copy)
 

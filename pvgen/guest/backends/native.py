@@ -170,7 +170,7 @@ class NativeHooks(Backend):
 
     def pv_cpu_ops_load_tls(self, t: int, cpu: int) -> None:
         for i, descriptor in enumerate(self._tls_descriptors(t)):
-            self.machine.write_descriptor(self._tls_slot(k.GDT_ADDRESS, i), descriptor)
+            self.machine.write_descriptor(self._tls_slot(k.gdt_address(cpu), i), descriptor)
 
     def pv_cpu_ops_write_ldt_entry(self, ldt: int, entrynum: int, desc: int) -> None:
         self.machine.write_descriptor(ldt + 8 * entrynum, self.machine.load(desc))

@@ -125,6 +125,7 @@ class XenHooks(Backend):
         )
         self._cr3: dict[int, int] = {}  # per vCPU: what the guest last loaded
         self.smp_cpu_up = self._start_vcpu
+        self.smp_send_reschedule = self._send_reschedule
         self._pinned_spaces: set[int] = set()  # mm_struct addresses
         self._pinned_tables: set[int] = set()  # guest frames of pinned page-table pages
 
@@ -325,7 +326,7 @@ class XenHooks(Backend):
 
     def pv_cpu_ops_load_tls(self, t: int, cpu: int) -> None:
         for i, descriptor in enumerate(self._tls_descriptors(t)):
-            self._update_descriptor(self._tls_slot(k.GDT_ADDRESS, i), descriptor)
+            self._update_descriptor(self._tls_slot(k.gdt_address(cpu), i), descriptor)
 
     def pv_cpu_ops_write_ldt_entry(self, ldt: int, entrynum: int, desc: int) -> None:
         self._update_descriptor(ldt + 8 * entrynum, self.machine.load(desc))
@@ -515,6 +516,14 @@ class XenHooks(Backend):
 
         request = "tlb_flush_multi" if va == k.FLUSH_ALL else "invlpg_multi"
         self._call(f"mmuext_op:{request}", flush_all)
+
+    def _send_reschedule(self, cpu: int) -> None:
+        """xen_smp_send_reschedule (arch/x86/xen/smp.c): xen_send_IPI_one on the CPU's
+        reschedule event channel, one EVTCHNOP_send; Xen makes the event pending there."""
+        self._call(
+            "event_channel_op:send",
+            lambda: self.machine.send_interrupt(cpu, k.RESCHEDULE_VECTOR),
+        )
 
     def _start_vcpu(self, cpu: int, start_eip: int, start_esp: int) -> None:
         """xen_cpu_up: VCPUOP_initialise with the new vCPU's context, then VCPUOP_up."""
