@@ -183,7 +183,7 @@ class Driver:
                 if kind in unseen:
                     token = None
                 else:
-                    token = Token(
+                    token = _new_token(
                         kind,
                         value,
                         pos,
@@ -235,6 +235,35 @@ class Driver:
         else:
             end_line = line
             end_column = pos - line_start + 1 + len(value)
-        return Token(
+        return _new_token(
             kind, value, pos, line, pos - line_start + 1, end_line, end_column, pos + len(value)
         )
+
+
+_make_str = str.__new__
+
+
+def _new_token(
+    kind: str,
+    value: str,
+    start: int,
+    line: int,
+    column: int,
+    end_line: int,
+    end_column: int,
+    end: int,
+) -> Token:
+    """`Token(kind, value, start, line, column, end_line, end_column, end)`, in a third of
+    the time: lark's constructor goes through two Python-level calls (its keyword
+    deprecation shim) for each of the hundred thousand tokens of a large spec. The fields
+    are lark's slots; `tests/test_lalr.py` holds the trees to lark's own."""
+    token: Token = _make_str(Token, value)
+    token.type = kind
+    token.value = value
+    token.start_pos = start
+    token.line = line
+    token.column = column
+    token.end_line = end_line
+    token.end_column = end_column
+    token.end_pos = end
+    return token
