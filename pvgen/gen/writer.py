@@ -316,9 +316,8 @@ def current(root: Path, manifest: str) -> list[str] | None:
                 return None
             listed = read_manifest(root) or {}
             for relative in listed:
-                if not _owned(
-                    root, safe_target(root, relative).relative_to(root).as_posix(), listed
-                ):
+                safe_target(root, relative)  # a planted manifest cannot lead elsewhere
+                if not _owned(root, relative, listed):
                     return None
             if any(r.rsplit("/", 1)[-1].startswith(TEMP_PREFIX) for r in _existing_files(root)):
                 return None
