@@ -2,11 +2,13 @@
 
 `python bench/edit_profile.py [--hooks N] [--parts P]` writes the synthetic ABI of N hooks
 (default 10,000) as a root and P included files (default 10) into a temporary folder, runs
-one check to fill a private cache, changes one hook's return type in one file, and then runs
-the stages of `pvgen check` one by one in this process, printing the CPU time of each: the
-look-up that turns the stale model away, the syntax trees (the edited file parsed and kept,
-the others read back), resolving, storing the new model, the rules, and the report. Garbage
-collection is off, as in the command.
+one check and one generate to fill a private cache and an output folder, changes one hook's
+return type in one file, and then runs the stages of `pvgen check` one by one in this
+process, printing the CPU time of each: the look-up that turns the stale model away, the
+syntax trees (the edited file parsed and kept, the others read back), resolving, storing the
+new model, the rules, and the report; then what `pvgen generate` adds: rendering each family
+of outputs, and bringing the output folder up to date. Garbage collection is off, as in the
+commands.
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ def main() -> None:
         os.chdir(folder)
         stages = profile(root, folder / "tables_00.pvspec")
     total = sum(stages.values())
-    print(f"check after a one-hook edit, {args.hooks:,} hooks in {args.parts + 1} files (CPU):")
+    print(
+        f"check, then generate, after a one-hook edit, {args.hooks:,} hooks in"
+        f" {args.parts + 1} files (CPU):"
+    )
     for name, seconds in stages.items():
         print(f"  {name:52s} {seconds * 1000:7.0f} ms  {seconds / total:4.0%}")
     print(f"  {'total':52s} {total * 1000:7.0f} ms")
@@ -71,8 +76,11 @@ def profile(root: Path, edited: Path) -> dict[str, float]:
 
     timed("imports and the parser's tables", imports)
     from pvgen import api, cache, formats, loader, resolve, syntax
+    from pvgen.gen import abi_json, c, python
 
     api.check([root])  # fills the cache, as the run before the edit did
+    out = root.parent / "out"
+    api.write_outputs(api.load_abi(root), api.render(api.load_abi(root)), out)
     edited.write_text(edit_one_hook(edited.read_text(encoding="utf-8")), encoding="utf-8")
     folder = cache.cache_dir()
     assert folder is not None
@@ -92,6 +100,14 @@ def profile(root: Path, edited: Path) -> dict[str, float]:
     timed("store the model for the next run", lambda: cache.store_model(entry, abi, sources))
     found = timed("rules (and keeping their findings)", lambda: api.lint(abi, root))
     timed("report the findings", lambda: formats.render_text(found))
+    options = api.GenOptions()
+    files = timed("generate: render the C header and native table", lambda: c.render(abi, options))
+    files += timed("generate: render the Python package", lambda: python.render(abi, options))
+    files.append(timed("generate: render abi.json", lambda: abi_json.render(abi)))
+    files.sort(key=lambda f: f.path)
+    timed(
+        "generate: bring the output folder up to date", lambda: api.write_outputs(abi, files, out)
+    )
     return stages
 
 

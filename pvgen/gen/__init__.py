@@ -29,10 +29,12 @@ def render_all(
     assert isinstance(abi, Abi)
     options = options or GenOptions()
     files: list[OutputFile] = []
+    # abi.json first: its dump is the largest structure rendering builds, and it is freed
+    # before the other files are made, not on top of them.
+    if "abi" in families:
+        files.append(abi_json.render(abi))
     if "c" in families:
         files += c.render(abi, options)
     if "python" in families:
         files += python.render(abi, options)
-    if "abi" in families:
-        files.append(abi_json.render(abi))
     return sorted(files, key=lambda f: f.path)
