@@ -34,9 +34,16 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
 
 #: Hooks that never return to their call site: patched to a jump, not a call
-#: (`paravirt_patch_default` of Linux 2.6.26, arch/x86/kernel/paravirt.c).
+#: (`paravirt_patch_default` of Linux 2.6.26, arch/x86/kernel/paravirt.c; 2.6.27 adds
+#: the 64-bit kernel's `usergs_sysret64` and `usergs_sysret32`).
 JUMP_HOOKS = frozenset(
-    {"pv_cpu_ops.iret", "pv_cpu_ops.irq_enable_syscall_ret", "pv_cpu_ops.irq_enable_sysexit"}
+    {
+        "pv_cpu_ops.iret",
+        "pv_cpu_ops.irq_enable_syscall_ret",
+        "pv_cpu_ops.irq_enable_sysexit",
+        "pv_cpu_ops.usergs_sysret64",
+        "pv_cpu_ops.usergs_sysret32",
+    }
 )
 CALL_LENGTH = 5  # call rel32 / jmp rel32
 
@@ -77,6 +84,9 @@ class Backend:
 
     NAME: ClassVar[str]  # provided by the generated stub
     PLATFORM: ClassVar[Platform]  # where a kernel using this backend runs
+    #: Targets the spec gives this backend that the guest does not model, with the reason:
+    #: a run there is refused (`BackendMismatch`), never started.
+    UNMODELLED_TARGETS: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, machine: Machine, types: GuestTypes, patch_ids: Mapping[str, int]) -> None:
         self.machine = machine
