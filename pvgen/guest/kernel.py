@@ -104,6 +104,8 @@ class Kernel:
         self.mm = MemoryManager(
             self.mmu, machine, types, self.work, lazy_mmu=lazy_mmu, hooks=patch_ids
         )
+        for backend in sites.backends if sites is not None else ():
+            backend.kmap_atomic = self.mm.kmap_atomic  # native's kmap_atomic_pte
         self.readings: list[tuple[str, int]] = []
         self.log: list[str] = []
         self.environment: dict[str, str] = {}

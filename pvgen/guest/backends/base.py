@@ -107,8 +107,19 @@ class Backend:
         self.smp_send_reschedule: Callable[[int], None] | None = None
         # The wall-time side of spinlocks, for pv_lock_ops hooks (set by `smp.Smp`).
         self.lock_waits: LockWaits | None = None
+        # The kernel's kmap_atomic(page, type), which native's kmap_atomic_pte is (set by
+        # the kernel: `MemoryManager.kmap_atomic`, through the hooks).
+        self.kmap_atomic: Callable[[int, int], int] | None = None
 
     # ---- patching call sites (arch/x86/kernel/paravirt.c of Linux 2.6.26) --------------
+
+    def _kernel_kmap_atomic(self, page: int, type: int) -> int:
+        """The kernel's kmap_atomic (arch/x86/mm/highmem_32.c), which every 2.6.26
+        backend's kmap_atomic_pte maps the page with: through set_pte, pte_clear and
+        flush_tlb_single, whatever the backend makes of those."""
+        if self.kmap_atomic is None:
+            raise MachineError("kmap_atomic_pte before the kernel's memory manager is set up")
+        return self.kmap_atomic(page, type)
 
     def _hook_path(self, patch_id: int) -> str:
         return self._paths.get(patch_id, "")
