@@ -35,7 +35,10 @@ A run is on one of the spec's three targets (`targets`): i386 (2-level paging, 4
 entries), i386_pae (the default) or x86_64 (4-level paging, syscall/sysret and swapgs, 64-bit
 call sites and patch set); a backend runs only on the targets its `@if` gives (lguest on
 i386, Xen on i386_pae, VMI on both 32-bit ones, native and KVM on all three) and is refused
-elsewhere.
+elsewhere. On the 2.6.27 spec the 64-bit kernel returns from system calls through
+`usergs_sysret64` and adjusts exception frames through its hook; that spec also gives
+Xen x86_64, which the guest does not model (`Backend.UNMODELLED_TARGETS`): such a run is
+refused with `BackendMismatch` as well.
 
 What the model leaves out, on purpose: the x86_64 kernel's own layouts (its 16-byte gates
 and system descriptors, its registers r8-r15; the simulated CPU keeps the 32-bit register

@@ -132,6 +132,12 @@ def _store_byte(address: int, value: int) -> Callable[[Machine, tuple[Any, ...]]
     return run
 
 
+def _swapgs_then(machine: Machine, leave: Callable[[], None]) -> None:
+    """`swapgs` and the return to user mode after it (the 64-bit returns of 2.6.27)."""
+    machine.swapgs()
+    leave()
+
+
 #: The native sequences the simulated CPU decodes, with the registers each writes.
 _NATIVE: dict[bytes, tuple[Callable[[Machine, tuple[Any, ...]], Any], int]] = {
     bytes.fromhex("fa"): (lambda m, a: m.cli(), 0),
@@ -152,6 +158,10 @@ _NATIVE: dict[bytes, tuple[Callable[[Machine, tuple[Any, ...]], Any], int]] = {
     bytes.fromhex("0f013f"): (lambda m, a: m.invlpg(a[0]), 0),
     bytes.fromhex("0f09"): (lambda m, a: m.wbinvd(), 0),
     bytes.fromhex("0f01f8"): (lambda m, a: m.swapgs(), 0),
+    # and those Linux 2.6.27 added there (swapgs; sysretq / sysretl / sti; sysexit)
+    bytes.fromhex("0f01f8480f07"): (lambda m, a: _swapgs_then(m, m.sysret), 0),
+    bytes.fromhex("0f01f80f07"): (lambda m, a: _swapgs_then(m, m.sysret), 0),
+    bytes.fromhex("0f01f8fb0f35"): (lambda m, a: _swapgs_then(m, m.sysexit), 0),
 }
 
 

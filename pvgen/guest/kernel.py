@@ -86,6 +86,14 @@ class Kernel:
         # spinlock table (None before 2.6.27): the kernel is built for one release.
         self.release_27 = hasattr(self.cpu, "irq_enable_sysexit")
         self.sysexit_hook = "irq_enable_sysexit" if self.release_27 else "irq_enable_syscall_ret"
+        if self.release_27 and machine.target.long_mode:
+            # 2.6.27's system_call leaves through USERGS_SYSRET64 (entry_64.S)
+            self.sysexit_hook = "usergs_sysret64"
+        # PARAVIRT_ADJUST_EXCEPTION_FRAME: at the head of the 64-bit exception entries and
+        # of ia32_syscall from 2.6.27 (entry_64.S, ia32entry.S)
+        self.adjusts_exception_frames = machine.target.long_mode and hasattr(
+            self.irq, "adjust_exception_frame"
+        )
         self.khz_hook = "get_tsc_khz" if hasattr(self.time, "get_tsc_khz") else "get_cpu_khz"
         self.lock: Any = getattr(ops, "pv_lock_ops", None)
         self.sites = sites
@@ -96,6 +104,8 @@ class Kernel:
         self.mm = MemoryManager(
             self.mmu, machine, types, self.work, lazy_mmu=lazy_mmu, hooks=patch_ids
         )
+        for backend in sites.backends if sites is not None else ():
+            backend.kmap_atomic = self.mm.kmap_atomic  # native's kmap_atomic_pte
         self.readings: list[tuple[str, int]] = []
         self.log: list[str] = []
         self.environment: dict[str, str] = {}
@@ -139,6 +149,12 @@ class Kernel:
     def observe(self, label: str, value: int) -> None:
         """Record a value read back from the hardware or a hook."""
         self.readings.append((label, int(value)))
+
+    def exception_entry(self) -> None:
+        """PARAVIRT_ADJUST_EXCEPTION_FRAME where the kernel has it (x86_64, 2.6.27 on):
+        Xen's frames carry %rcx and %r11, which its hook drops; natively a nop."""
+        if self.adjusts_exception_frames:
+            self.irq.adjust_exception_frame()
 
     def work(self, cycles: int) -> None:
         """The kernel's (or the user program's) own instructions: guest time moves."""
@@ -407,6 +423,7 @@ class Kernel:
         self.cpu.iret()
 
     def _page_fault(self, vector: int) -> None:
+        self.exception_entry()  # errorentry (entry_64.S)
         address = int(self.mmu.read_cr2())
         if self.machine.interrupt_frames[-1]:  # the faulting context had interrupts on
             self.irq.irq_enable()

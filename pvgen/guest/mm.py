@@ -40,6 +40,9 @@ from .x86 import (
 
 KMAP_INDEX = 511  # a temporary kernel mapping in slot 511 of the direct map's page table
 KMAP_VA = k.PAGE_OFFSET + KMAP_INDEX * PAGE_SIZE
+# kmap_atomic's fixmap slots for KM_PTE0 and KM_PTE1 (FIX_KMAP_BEGIN + type), in the same
+# table, below KMAP_INDEX
+KMAP_ATOMIC_INDEX = 509
 
 # The kernel's own work, in cycles, for the steps below (copying a page, a pte, a fault).
 WORK_NEW_SPACE = 3_000
@@ -150,6 +153,7 @@ class MemoryManager:
         self.frames = FrameAllocator(k.FIRST_FREE_PFN)
         self.mm_slots = SlotAllocator(k.MM_STRUCTS)
         self.spaces = 0  # address spaces created so far: the next one's ident
+        self._init_mm = 0  # the kernel's mm_struct, once swapper_pg_dir is built
 
     def has(self, hook: str) -> bool:
         """Whether pv_mmu_ops has `hook` on this target (else the kernel inlines it)."""
@@ -232,6 +236,25 @@ class MemoryManager:
         km = self.types.km_pte1 if slot else self.types.km_pte0
         return int(self.mmu.kmap_atomic_pte(k.page_struct(pfn), km))
 
+    def kmap_atomic(self, page: int, km: int) -> int:
+        """kmap_atomic and kunmap_atomic (arch/x86/mm/highmem_32.c of Linux 2.6.26), which
+        native's kmap_atomic_pte is (paravirt.c: `.kmap_atomic_pte = kmap_atomic`): the
+        fixmap slot of `km` is set with `set_pte` of `mk_pte(page, kmap_prot)`, and, when
+        the caller is done with it, cleared and flushed by `kpte_clear_flush` (`pte_clear`
+        of init_mm, then `__flush_tlb_one`: `flush_tlb_single`), every one through the
+        hooks, so a backend that keeps native's kmap_atomic_pte pays its own set_pte,
+        pte_clear and flush for it. The simulated kernel reaches page-table pages by their
+        physical address, so the unmapping follows the mapping at once; the page's
+        address is returned."""
+        pfn = k.page_frame(page)
+        index = KMAP_ATOMIC_INDEX + (1 if km == self.types.km_pte1 else 0)
+        ptep = self._slot_address(k.KERNEL_PTE_PFN, index)
+        va = k.PAGE_OFFSET + index * PAGE_SIZE
+        self.mmu.set_pte(ptep, self.make_pte(pfn, PTE_PRESENT | PTE_RW | PTE_GLOBAL))
+        self.clear_pte(self._init_mm, va, ptep)
+        self.mmu.flush_tlb_single(va)
+        return pfn << PAGE_SHIFT
+
     def _lazy(self, entering: bool) -> None:
         if self.lazy_mmu:
             (self.mmu.lazy_mode.enter if entering else self.mmu.lazy_mode.leave)()
@@ -252,6 +275,7 @@ class MemoryManager:
         for pfn in chain:
             self.machine.clear_frame(pfn)
         kernel = self._new_struct(k.KERNEL_PGD_PFN)
+        self._init_mm = kernel.struct
         self.mmu.pagetable_setup_start(kernel.pgd)
         where = target.indices(k.PAGE_OFFSET)
         for depth in range(1, target.levels):

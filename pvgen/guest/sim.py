@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from . import kstructs as k
-from .backends import BACKENDS, IMPLEMENTATIONS, BackendMismatch, install
+from .backends import BACKENDS, IMPLEMENTATIONS, BackendMismatch, implementations, install
 from .bindings import Bindings, load_bindings
 from .callsites import BootFailure, CallSites, SitePatch
 from .kernel import Kernel
@@ -171,6 +171,9 @@ def prepare(
             f"backend '{backend}' does not run on {target}: the spec gives it"
             f" {', '.join(targets) or 'no target'}"
         )
+    unmodelled = unmodelled_reason(bindings, backend, target)
+    if unmodelled:
+        raise BackendMismatch(f"backend '{backend}' is not modelled on {target}: {unmodelled}")
     machine = Machine(IMPLEMENTATIONS[backend].PLATFORM, target=paging)
     machine.attach_device(Device(k.DEVICE_VECTOR, random.Random(f"device/{seed}"), NETWORK_GAPS))
     implementation, native = install(bindings, backend, machine, target)
@@ -197,23 +200,40 @@ def prepare(
     )
 
 
+def unmodelled_reason(bindings: Bindings, backend: str, target: str) -> str:
+    """Why the guest does not model `backend` on `target` although the spec gives it that
+    target (the release's implementation says, `Backend.UNMODELLED_TARGETS`); empty when
+    it does."""
+    implementation = implementations(bindings).get(backend)
+    if implementation is None:
+        return ""
+    return implementation.UNMODELLED_TARGETS.get(target, "")
+
+
+def _runs(bindings: Bindings, backend: str, target: str) -> bool:
+    return target in bindings.runs_on.get(backend, ()) and not unmodelled_reason(
+        bindings, backend, target
+    )
+
+
 def runnable(
     bindings: Bindings | None = None, *, patching: bool = True, target: str = TARGET
 ) -> tuple[str, ...]:
-    """The backends that run on `target`, native first; without patching, only those that
-    need no call site patched."""
+    """The backends that run on `target` (the spec gives it them and the guest models
+    them there), native first; without patching, only those that need no call site
+    patched."""
     bindings = bindings or load_bindings()
     return tuple(
         b
         for b in BACKENDS
-        if target in bindings.runs_on.get(b, ()) and (patching or not bindings.must_patch.get(b))
+        if _runs(bindings, b, target) and (patching or not bindings.must_patch.get(b))
     )
 
 
 def targets_of(backend: str, bindings: Bindings | None = None) -> tuple[str, ...]:
     """The targets the guest models that `backend` runs on, in the guest's order."""
     bindings = bindings or load_bindings()
-    return tuple(t for t in TARGETS if t in bindings.runs_on.get(backend, ()))
+    return tuple(t for t in TARGETS if _runs(bindings, backend, t))
 
 
 def compare(

@@ -2,9 +2,12 @@
 
 Takes: the kernel, its processes, and a seeded random generator (arguments).
 Hands on: `Syscalls.invoke(name, fast=...)`: a fast call enters with sysenter and leaves
-with irq_enable_syscall_ret (sti; sysexit); on x86_64 it enters with syscall and swapgs
-and leaves with irq_enable_syscall_ret (swapgs; sysretq). A slow one enters through the
-int $0x80 trap gate and leaves with iret (swapgs on both sides on x86_64). Each body uses the hooks a real one would: user copies that may
+with irq_enable_syscall_ret (sti; sysexit; `irq_enable_sysexit` from Linux 2.6.27); on
+x86_64 it enters with syscall and swapgs and leaves with irq_enable_syscall_ret (swapgs;
+sysretq), or from 2.6.27 with `usergs_sysret64` (entry_64.S's `USERGS_SYSRET64`). A slow
+one enters through the int $0x80 trap gate and leaves with iret (swapgs on both sides on
+x86_64, after `adjust_exception_frame` from 2.6.27: ia32entry.S's `ia32_syscall`). Each
+body uses the hooks a real one would: user copies that may
 fault, clock reads, mapping and unmapping a page, changing a pte in place, a temporary
 kernel mapping, port I/O. The value each call returns is recorded as a reading.
 """
@@ -67,11 +70,13 @@ class Syscalls:
             kernel.irq.irq_enable()
             result = self._bodies[name]()
             kernel.irq.irq_disable()
-            # irq_enable_syscall_ret before 2.6.27 (on x86_64: swapgs; sysretq)
+            # irq_enable_syscall_ret before 2.6.27 (on x86_64: swapgs; sysretq), then
+            # irq_enable_sysexit, or usergs_sysret64 on x86_64
             getattr(kernel.cpu, kernel.sysexit_hook)()
         else:
             if kernel.machine.software_interrupt(k.SYSCALL_VECTOR) != k.ENTRY_SYSCALL:
                 raise KernelPanic("int $0x80 reached the wrong handler")
+            kernel.exception_entry()  # ia32_syscall's PARAVIRT_ADJUST_EXCEPTION_FRAME
             if long_mode:  # ia32_syscall: SWAPGS in, and again on the way out
                 kernel.cpu.swapgs()
             result = self._bodies[name]()

@@ -34,9 +34,16 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
 
 #: Hooks that never return to their call site: patched to a jump, not a call
-#: (`paravirt_patch_default` of Linux 2.6.26, arch/x86/kernel/paravirt.c).
+#: (`paravirt_patch_default` of Linux 2.6.26, arch/x86/kernel/paravirt.c; 2.6.27 adds
+#: the 64-bit kernel's `usergs_sysret64` and `usergs_sysret32`).
 JUMP_HOOKS = frozenset(
-    {"pv_cpu_ops.iret", "pv_cpu_ops.irq_enable_syscall_ret", "pv_cpu_ops.irq_enable_sysexit"}
+    {
+        "pv_cpu_ops.iret",
+        "pv_cpu_ops.irq_enable_syscall_ret",
+        "pv_cpu_ops.irq_enable_sysexit",
+        "pv_cpu_ops.usergs_sysret64",
+        "pv_cpu_ops.usergs_sysret32",
+    }
 )
 CALL_LENGTH = 5  # call rel32 / jmp rel32
 
@@ -77,6 +84,9 @@ class Backend:
 
     NAME: ClassVar[str]  # provided by the generated stub
     PLATFORM: ClassVar[Platform]  # where a kernel using this backend runs
+    #: Targets the spec gives this backend that the guest does not model, with the reason:
+    #: a run there is refused (`BackendMismatch`), never started.
+    UNMODELLED_TARGETS: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, machine: Machine, types: GuestTypes, patch_ids: Mapping[str, int]) -> None:
         self.machine = machine
@@ -97,8 +107,19 @@ class Backend:
         self.smp_send_reschedule: Callable[[int], None] | None = None
         # The wall-time side of spinlocks, for pv_lock_ops hooks (set by `smp.Smp`).
         self.lock_waits: LockWaits | None = None
+        # The kernel's kmap_atomic(page, type), which native's kmap_atomic_pte is (set by
+        # the kernel: `MemoryManager.kmap_atomic`, through the hooks).
+        self.kmap_atomic: Callable[[int, int], int] | None = None
 
     # ---- patching call sites (arch/x86/kernel/paravirt.c of Linux 2.6.26) --------------
+
+    def _kernel_kmap_atomic(self, page: int, type: int) -> int:
+        """The kernel's kmap_atomic (arch/x86/mm/highmem_32.c), which every 2.6.26
+        backend's kmap_atomic_pte maps the page with: through set_pte, pte_clear and
+        flush_tlb_single, whatever the backend makes of those."""
+        if self.kmap_atomic is None:
+            raise MachineError("kmap_atomic_pte before the kernel's memory manager is set up")
+        return self.kmap_atomic(page, type)
 
     def _hook_path(self, patch_id: int) -> str:
         return self._paths.get(patch_id, "")

@@ -433,11 +433,11 @@ class NativeHooks(Backend):
         self.machine.write_page_table(pudp, pgdval.pgd)
 
     def pv_mmu_ops_kmap_atomic_pte(self, page: int, type: int) -> int:
-        # A highmem page-table page is mapped by writing a fixmap entry and flushing it;
-        # the kernel's pointers are guest-physical, so the address is the frame's own.
-        self.machine.execute(Cost.PAGE_TABLE_WRITE)
-        self.machine.execute(Cost.INVLPG)
-        return k.page_frame(page) << 12
+        """The kernel's own kmap_atomic (paravirt.c: `.kmap_atomic_pte = kmap_atomic`):
+        its fixmap store and flush go through the hooks (`set_pte`, `pte_clear`,
+        `flush_tlb_single`), so under a backend that keeps this function they cost what
+        that backend's hooks cost."""
+        return self._kernel_kmap_atomic(page, type)
 
     @paravirt_nop
     def pv_mmu_ops_lazy_mode_enter(self) -> None:

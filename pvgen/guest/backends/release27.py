@@ -28,10 +28,31 @@ through it):
   is bound (`xen_init_lock_cpu`) the slow path returns at once and the lock only spins:
   `pv_spinlocks=False` keeps it so, for the comparison.
 
-Not reached by the 32-bit guest, and so not modelled: the x86_64-only hooks
-(`load_gs_index`, `usergs_sysret64`/`32`, `adjust_exception_frame`, Xen's `swapgs` and its
-4-level `pud_val`, `make_pud`, `set_pgd`) and `set_fixmap`: they raise `MachineError`
-saying so if called.
+The 64-bit kernel (the x86_64 target; 2.6.27 moved the 64-bit entry code onto the hooks):
+
+- native (arch/x86/kernel/entry_64.S of 2.6.27): `system_call` enters with
+  `SWAPGS_UNSAFE_STACK` (a `swapgs` patch site) and leaves with `USERGS_SYSRET64`, a jump
+  through `usergs_sysret64`, whose native function `native_usergs_sysret64` is
+  `swapgs; sysretq`; `native_usergs_sysret32` is `swapgs; sysretl` (the 32-bit compat
+  `syscall` return) and `native_irq_enable_sysexit` `swapgs; sti; sysexit` (the compat
+  `sysenter` return); `native_load_gs_index` is `pushf; cli; swapgs; movl %edi, %gs;
+  swapgs; popf`. `adjust_exception_frame` is `paravirt_nop` natively
+  (arch/x86/kernel/paravirt.c): Xen's exception frames carry %rcx and %r11 that the entry
+  code drops there. `native_patch` of arch/x86/kernel/paravirt_patch_64.c inlines
+  `swapgs`, `swapgs; sysretq`, `swapgs; sysretl` and `swapgs; sti; sysexit` besides
+  2.6.26's sequences (`NATIVE_CODE_64_27`); `irq_enable_syscall_ret` and its 15-byte
+  sequence are gone. KVM keeps native's for all of these.
+- xen: 2.6.27 is the first release whose Xen guest builds for x86_64 (the spec gives it
+  the target), but the guest does not model Xen's 64-bit paravirtual ABI (the kernel in
+  ring 3 with its own page tables and a second, user pgd per process, `syscall` bounced
+  through Xen to `xen_syscall_target`, `xen_sysret64` an iret hypercall,
+  `xen_load_gs_index` a `set_segment_base` hypercall): a run there is refused with
+  `BackendMismatch` (`UNMODELLED_TARGETS`). Its x86_64-only hooks (`swapgs`,
+  `usergs_sysret64`/`32`, `load_gs_index`, `adjust_exception_frame`, the 4-level
+  `pud_val`, `make_pud`, `set_pgd`) raise `MachineError` saying so, should anything reach
+  them.
+
+`set_fixmap` is not reached (the guest maps no fixmap slots after boot) and raises.
 """
 
 from __future__ import annotations
@@ -44,11 +65,11 @@ from .. import kstructs as k
 from ..bindings import GuestTypes, PgdValue, PteValue, PudValue
 from ..costs import Cost
 from ..machine import Machine, MachineError
-from ..x86 import FRAME_MASK
+from ..x86 import FRAME_MASK, MSR_GS_BASE
 from .base import Backend, clobbers, paravirt_nop
 from .kvm import KvmHooks
 from .lguest import LguestHooks
-from .native import NativeHooks
+from .native import NATIVE_CODE_64, NativeHooks
 from .vmi import VmiHooks
 from .xen import XenHooks
 
@@ -74,8 +95,29 @@ XEN_LOCK_SPINNERS = 0x80  # offset of the per-CPU lock_spinners word in the kern
 SPIN_UNLOCK_VECTOR = "spinlock kick"  # XEN_SPIN_UNLOCK_VECTOR: a per-CPU event channel
 
 
+#: native_patch of Linux 2.6.27 on x86_64 (arch/x86/kernel/paravirt_patch_64.c): 2.6.26's
+#: sequences less irq_enable_syscall_ret, and the four the release added.
+NATIVE_CODE_64_27 = {
+    **{path: code for path, code in NATIVE_CODE_64.items() if "syscall_ret" not in path},
+    "pv_cpu_ops.irq_enable_sysexit": bytes.fromhex("0f01f8fb0f35"),  # swapgs; sti; sysexit
+    "pv_cpu_ops.usergs_sysret64": bytes.fromhex("0f01f8480f07"),  # swapgs; sysretq
+    "pv_cpu_ops.usergs_sysret32": bytes.fromhex("0f01f80f07"),  # swapgs; sysretl
+    "pv_cpu_ops.swapgs": bytes.fromhex("0f01f8"),  # swapgs
+}
+XEN_64_UNMODELLED = (
+    "Linux 2.6.27 added Xen's 64-bit paravirtual guest, which the simulated guest does not"
+    " model (the kernel in ring 3 with a separate user pgd, syscall bounced through Xen,"
+    " sysret as an iret hypercall); Xen runs on i386_pae here"
+)
+
+
 def _x86_64_only(hook: str) -> MachineError:
-    return MachineError(f"{hook} is an x86_64 hook; the guest runs the 32-bit kernel")
+    return MachineError(f"{hook}: the guest does not model Xen's 64-bit paravirtual guest")
+
+
+def _descriptor_base(descriptor: int) -> int:
+    """The base address of a segment descriptor (bits 16-39 and 56-63)."""
+    return (descriptor >> 16) & 0xFF_FFFF | ((descriptor >> 56) & 0xFF) << 24
 
 
 class NativeHooks27(NativeHooks):
@@ -85,7 +127,13 @@ class NativeHooks27(NativeHooks):
     WITHDRAWN: ClassVar[frozenset[str]] = WITHDRAWN_IN_2_6_27
 
     def pv_init_ops_patch(self, type: int, clobber: int, insnbuf: int, addr: int, len: int) -> int:
-        if self._hook_path(type) == "pv_cpu_ops.irq_enable_sysexit":
+        path = self._hook_path(type)
+        if self.machine.target.long_mode:  # native_patch, paravirt_patch_64.c
+            code = NATIVE_CODE_64_27.get(path)
+            if code is not None:
+                return self._patch_insns(insnbuf, len, code)
+            return self._patch_default(type, clobber, insnbuf, addr, len)
+        if path == "pv_cpu_ops.irq_enable_sysexit":
             return self._patch_insns(insnbuf, len, STI_SYSEXIT)
         return super().pv_init_ops_patch(type, clobber, insnbuf, addr, len)
 
@@ -97,19 +145,35 @@ class NativeHooks27(NativeHooks):
         return self.machine.cpu_khz  # native_calibrate_tsc: measured against the PIT
 
     def pv_cpu_ops_irq_enable_sysexit(self) -> None:
+        if self.machine.target.long_mode:  # native_irq_enable_sysexit, entry_64.S
+            self.machine.swapgs()
         self.machine.sysexit()
 
     def pv_cpu_ops_load_gs_index(self, idx: int) -> None:
-        raise _x86_64_only("load_gs_index")
+        """native_load_gs_index (entry_64.S): the user's GS base is the one behind swapgs,
+        so the selector is loaded between two of them, interrupts off; in 64-bit mode the
+        load sets the base from the descriptor (zero for the null selector)."""
+        m = self.machine
+        flags = m.pushf()
+        m.cli()
+        m.swapgs()
+        m.execute(Cost.LOAD_DESCRIPTOR_TABLE)  # movl %edi, %gs: a segment load
+        base = 0 if idx & ~0x3 == 0 else _descriptor_base(m.load(m.gdtr[0] + (idx & ~0x7)))
+        m.msrs[MSR_GS_BASE] = base
+        m.swapgs()
+        m.popf(flags)
 
     def pv_cpu_ops_usergs_sysret64(self) -> None:
-        raise _x86_64_only("usergs_sysret64")
+        self.machine.swapgs()  # native_usergs_sysret64 (entry_64.S): swapgs; sysretq
+        self.machine.sysret()
 
     def pv_cpu_ops_usergs_sysret32(self) -> None:
-        raise _x86_64_only("usergs_sysret32")
+        self.machine.swapgs()  # native_usergs_sysret32: swapgs; sysretl (compat syscall)
+        self.machine.sysret()
 
+    @paravirt_nop
     def pv_irq_ops_adjust_exception_frame(self) -> None:
-        raise _x86_64_only("adjust_exception_frame")
+        return None  # paravirt.c: only Xen's frames need adjusting
 
     def pv_mmu_ops_pgd_alloc(self, mm: int) -> int:
         return 0  # __paravirt_pgd_alloc: nothing to add to a new pgd
@@ -184,6 +248,7 @@ class XenHooks27(XenHooks):
 
     REVISES: ClassVar[type[Backend]] = XenHooks
     WITHDRAWN: ClassVar[frozenset[str]] = WITHDRAWN_IN_2_6_27
+    UNMODELLED_TARGETS: ClassVar[Mapping[str, str]] = {"x86_64": XEN_64_UNMODELLED}
 
     def __init__(self, machine: Machine, types: GuestTypes, patch_ids: Mapping[str, int]) -> None:
         super().__init__(machine, types, patch_ids)

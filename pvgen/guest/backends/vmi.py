@@ -344,8 +344,12 @@ class VmiHooks(Backend):
         self._set_pxe(pudp, self._pud_raw(pudval))
 
     def pv_mmu_ops_kmap_atomic_pte(self, page: int, type: int) -> int:
-        self._rom("MapPTE")
-        return k.page_frame(page) << PAGE_SHIFT
+        """vmi_kmap_atomic_pte (arch/x86/kernel/vmi_32.c): the kernel's kmap_atomic, then
+        SetLinearMapping, so that the ROM can translate the fixmap address of the
+        page-table page in the MMU updates that follow."""
+        address = self._kernel_kmap_atomic(page, type)
+        self._rom("SetLinearMapping")
+        return address
 
     def pv_mmu_ops_lazy_mode_enter(self) -> None:
         self._set_lazy(LazyMode.MMU, entering=True)

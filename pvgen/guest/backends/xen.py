@@ -217,10 +217,6 @@ class XenHooks(Backend):
             self._pinned_tables.discard(pfn)
             self._gate.submit(f"mmuext_op:unpin_{level}", lambda: None)
 
-    def _map_fixmap(self) -> None:
-        self.machine.execute(Cost.PAGE_TABLE_WRITE)
-        self.machine.execute(Cost.INVLPG)
-
     def _open_batch(self, mode: LazyMode) -> None:
         self._enter_lazy(mode)
         self._gate.open_batch()
@@ -597,9 +593,11 @@ class XenHooks(Backend):
         return self.types.pmd(self._to_machine(pmd))
 
     def pv_mmu_ops_kmap_atomic_pte(self, page: int, type: int) -> int:
-        # The fixmap slot is set (read-only if the table is pinned) and flushed by Xen.
-        self._gate.submit("update_va_mapping", self._map_fixmap)
-        return k.page_frame(page) << PAGE_SHIFT
+        """xen_kmap_atomic_pte (arch/x86/xen/enlighten.c): the kernel's kmap_atomic_prot,
+        read-only if the page-table page is pinned; its fixmap entry goes through Xen's
+        set_pte, pte_clear and flush_tlb_single. (The protection is not modelled: the
+        entry is cleared before anything else runs.)"""
+        return self._kernel_kmap_atomic(page, type)
 
     def pv_mmu_ops_lazy_mode_enter(self) -> None:
         self._open_batch(LazyMode.MMU)
