@@ -135,6 +135,11 @@ def _run(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`pvgen dump ... | head`): stop, as a program killed by
+        # SIGPIPE would, and keep the interpreter from failing on the final flush.
+        _silence_stdout()
+        return 128 + 13
     except Exception as exc:  # a bug: say so plainly, without a wall of traceback
         print(f"pvgen: internal error: {type(exc).__name__}: {terminal(str(exc))}", file=sys.stderr)
         print("please report this with the spec that caused it", file=sys.stderr)
@@ -143,3 +148,14 @@ def _run(argv: Sequence[str] | None) -> int:
 
             traceback.print_exc()
         return EXIT_BUG
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that what is still buffered for a reader
+    that has gone is dropped rather than raising again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test's StringIO)
+        pass

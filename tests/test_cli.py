@@ -115,3 +115,23 @@ def test_project_checks_its_own_specs() -> None:
     result = run_cli("check", cwd=ROOT)
     assert result.status == 0, result.err
     assert "specs/paravirt.pvspec: abi 'paravirt'" in result.out
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly() -> None:
+    """`pvgen dump ... | head -1`: once the reader has gone, pvgen stops with the status of
+    a program that SIGPIPE ended (128 + 13), not with an internal error."""
+    import os
+    import subprocess
+    import sys
+
+    spec = Path(__file__).resolve().parent.parent / "specs" / "paravirt.pvspec"
+    for args in (["dump", str(spec)], ["sim", "--compare", "--size", "3"]):
+        read, write = os.pipe()
+        os.close(read)  # nobody reads: the first write fails with EPIPE
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "pvgen", *args], stdout=write, stderr=subprocess.PIPE
+            )
+        finally:
+            os.close(write)
+        assert (proc.returncode, proc.stderr) == (141, b""), args
