@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
     from .abi.changes import Change
     from .abi.freeze import FreezeError
     from .abi.sides import SideError
-    from .gen.plugins import PluginError
+    from .gen.common import PluginError
     from .gen.writer import WriteError, WriteReport
     from .loader import LoadedSpec
     from .model import Abi
@@ -470,22 +470,31 @@ def render(
     among "c" (header and native table), "python" (the package) and "abi" (abi.json).
 
     With `spec`, the root spec `abi` was loaded from by `load_abi` (under `config`), the
-    manifest of the files is kept until one of the spec's files changes: `current_outputs`
-    asks it whether an output folder already holds them.
+    manifest of the files is kept until one of the spec's files changes (`current_outputs`
+    asks it whether an output folder already holds them), and from the second rendering of
+    the same files on, the files themselves.
     """
     from .gen import render_all
 
     options = options or GenOptions()
-    files = render_all(abi, options, tuple(families))
     sources = _SOURCES.get(abi)
-    if spec is not None and sources is not None and set(families) == set(FAMILIES):
-        from .cache import keep
-        from .gen.writer import manifest_file
+    if spec is None or sources is None or set(families) != set(FAMILIES):
+        return render_all(abi, options, tuple(families))
+    from .cache import cached_result, fetch, keep
+    from .gen.writer import manifest_file
 
-        header = {"sources": sources}
-        made = (abi.name, manifest_file(files).content)
-        keep("made", _made_name(spec, config, options), header, made)
-    return files
+    name = _made_name(spec, config, options)
+    # The files are kept from the second time the same sources are rendered on: a spec
+    # being edited is rendered once per state, and keeping every state's files (33 MB at
+    # 10,000 hooks) would cost each edit more than it saves; one generated into several
+    # folders, or into an emptied one, is rendered once more and then read back.
+    again = fetch("made", name, lambda header: header == {"sources": sources}) is not None
+    if again:
+        files = cached_result("out", name, sources, lambda: render_all(abi, options, FAMILIES))
+    else:
+        files = render_all(abi, options, FAMILIES)
+        keep("made", name, {"sources": sources}, (abi.name, manifest_file(files).content))
+    return list(files)
 
 
 def current_outputs(
@@ -680,7 +689,7 @@ _LATER_ERRORS = {
     "Abi": "pvgen.model",
     "AcceptError": "pvgen.abi.accept",
     "FreezeError": "pvgen.abi.freeze",
-    "PluginError": "pvgen.gen.plugins",
+    "PluginError": "pvgen.gen.common",
     "SideError": "pvgen.abi.sides",
     "WriteError": "pvgen.gen.writer",
 }

@@ -67,8 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
-    from ..gen.common import macro_prefix_problem
-    from ..gen.plugins import PluginError
+    from ..gen.common import PluginError, macro_prefix_problem
     from ..gen.writer import WriteError
 
     problem = macro_prefix_problem(args.macro_prefix)

@@ -1,7 +1,7 @@
 """What every generator shares: output records, options, the banner, templates.
 
 Takes: nothing from the pipeline; imported by the generator modules.
-Hands on: `OutputFile`, `GenOptions`, `BANNER_MARK` (the text that tells a
+Hands on: `OutputFile`, `GenOptions`, `PluginError`, `BANNER_MARK` (the text that tells a
 reader a file is generated), `banner_lines`, a Jinja environment per
 template family (templates hold layout only), and a doc comment's lines for C (all
 escaping is in `pvgen.escape`).
@@ -86,3 +86,13 @@ def c_comment_lines(text: str | None) -> list[str]:
     if not text:
         return []
     return [c_comment(line).rstrip("\\").rstrip() for line in text.split("\n")]
+
+
+class PluginError(Exception):
+    """A generator plugin (`plugins.py`) could not be run, failed, or answered something
+    pvgen cannot use; `missing` when there is no such plugin (bad usage, rather than a
+    failure). Here, not in plugins.py, so that a run without plugins need not load that."""
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing

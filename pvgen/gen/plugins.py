@@ -22,22 +22,13 @@ import re
 import shutil
 import subprocess
 
-from .common import BANNER_MARK, OutputFile
+from .common import BANNER_MARK, OutputFile, PluginError
 
 PREFIX = "pvgen-gen-"
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 # As the writer looks for it.
 BANNER_WINDOW = 2048
 TIMEOUT = 600  # seconds
-
-
-class PluginError(Exception):
-    """A plugin could not be run, failed, or answered something pvgen cannot use;
-    `missing` when there is no such plugin (bad usage, rather than a failure)."""
-
-    def __init__(self, message: str, *, missing: bool = False) -> None:
-        super().__init__(message)
-        self.missing = missing
 
 
 def run_plugin(name: str, dump_text: str) -> list[OutputFile]:
