@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .commands import COMMANDS
@@ -67,6 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP)
         sub.set_defaults(run=command.run)
     return parser
+
+
+def run() -> NoReturn:
+    """The `pvgen` command (and `python -m pvgen`): `main`, then an exit that skips the
+    interpreter's teardown, which frees every object and module one by one (about 45 ms
+    after a 10,000-hook check). Everything pvgen writes is closed by then, but standard
+    output and error, which are flushed here first."""
+    status = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # the reader went away while the last lines were pending
+            _silence_stdout()
+            status = status or 128 + 13
+        except (OSError, ValueError):  # closed or gone: nothing more can be said there
+            pass
+    os._exit(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
