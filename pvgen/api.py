@@ -177,8 +177,15 @@ def lint(abi: Abi, spec: Path, config: Config | None = None) -> list[Diagnostic]
 
 
 def _run_rules(
-    abi: Abi, spec: Path, config: Config, used_file_allows: set[int] | None
+    abi: Abi,
+    spec: Path,
+    config: Config,
+    used_file_allows: set[int] | None,
+    *,
+    keep: bool = True,
 ) -> list[Diagnostic]:
+    """The findings of the rules on `abi`; with `keep`, kept in the cache while their
+    inputs are the same (`check` keeps its own, with the spec's summary, instead)."""
     from .abi.freeze import abi_folder, frozen_inputs
     from .cache import cached_result, file_stamp
     from .rules import all_rules, run_rules
@@ -192,6 +199,11 @@ def _run_rules(
         found = run_rules(abi, config.rules, allows, used, frozen)
         return found, [i for i, a in enumerate(allows) if id(a) in used]
 
+    if not keep:
+        found, used = run()
+        if used_file_allows is not None:
+            used_file_allows.update(id(allows[i]) for i in used)
+        return found
     # The findings are kept while everything they are made from is the same: the spec's
     # files (and where their names lead: file allows match resolved paths), the settings
     # and allows of the configuration, the frozen dumps, and the rules themselves (pvgen's
@@ -387,7 +399,7 @@ def _check_spec(
         return CheckedSpec(path, summary, None, config), found
     abi, sources = _load_abi_traced(path, config)
     used_here: set[int] = set()
-    found = _run_rules(abi, path, config, used_here) if rules else []
+    found = _run_rules(abi, path, config, used_here, keep=False) if rules else []
     used_file_allows.update(used_here)
     summary = SpecSummary.of(abi)
     used = [i for i, a in enumerate(allows) if id(a) in used_here]

@@ -155,7 +155,7 @@ NO_DOC = (
 def test_kept_findings_follow_the_configuration_the_links_and_the_spec(
     write_specs, private_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """The findings are kept between runs (a `rules-` entry); a change of the [rules]
+    """The findings are kept between runs (a `check-` entry); a change of the [rules]
     levels, of an allow, of where a spec file's name leads, or of the spec, is seen at
     once, exactly as without the cache."""
     folder = write_specs({"real/a.pvspec": NO_DOC, "other/a.pvspec": NO_DOC})
@@ -173,7 +173,7 @@ def test_kept_findings_follow_the_configuration_the_links_and_the_spec(
     config.write_text('specs = ["specs/a.pvspec"]\n')
     first, again = both()
     assert "PV111" in first and again == first
-    assert any(p.name.startswith("rules-") for p in entries(private_cache))
+    assert any(p.name.startswith("check-") for p in entries(private_cache))
     config.write_text('specs = ["specs/a.pvspec"]\n[rules]\nPV111 = "off"\n')
     assert "PV111" not in both()[0]
     allow = '[[allow]]\nrule = "PV111"\npath = "real/*.pvspec"\nreason = "drafts"\n'
