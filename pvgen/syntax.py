@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from sys import intern
 from typing import Any, cast
 
 import lark
@@ -409,6 +410,13 @@ VALID_ESCAPES = r"\" \' \\ \n \t \r \0 \xNN"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 
 
+def _word(token: Token) -> str:
+    """A name as the syntax records keep it: one string object per spelling, shared by every
+    use (a large spec names the same few types and parameters tens of thousands of times),
+    which the compiled-spec cache then pickles once."""
+    return intern(str(token))
+
+
 class _Builder(Transformer[Token, Any]):
     """Builds the dataclasses above while lark parses (no intermediate tree).
 
@@ -505,11 +513,11 @@ class _Builder(Transformer[Token, Any]):
     # -- abi and target
     def abi(self, children: list[Any]) -> AbiDecl:
         name = children[0]
-        return AbiDecl(self.tspan(name), str(name), settings=tuple(children[1:]))
+        return AbiDecl(self.tspan(name), _word(name), settings=tuple(children[1:]))
 
     def target(self, children: list[Any]) -> TargetDecl:
         name = children[0]
-        return TargetDecl(self.tspan(name), str(name), settings=tuple(children[1:]))
+        return TargetDecl(self.tspan(name), _word(name), settings=tuple(children[1:]))
 
     def setting(self, children: list[Any]) -> Setting:
         key, *values = children
@@ -520,7 +528,7 @@ class _Builder(Transformer[Token, Any]):
 
     def value_assign(self, children: list[Any]) -> SettingValue:
         name, (value, token) = children
-        return SettingValue(self.tspan(name, token), str(name), value, str(token))
+        return SettingValue(self.tspan(name, token), _word(name), value, str(token))
 
     def value_int(self, children: list[Any]) -> SettingValue:
         value, token = children[0]
@@ -533,15 +541,17 @@ class _Builder(Transformer[Token, Any]):
     # -- types
     def typedef(self, children: list[Any]) -> TypedefDecl:
         type_, name = children
-        return TypedefDecl(self.tspan(name), str(name), type=type_)
+        return TypedefDecl(self.tspan(name), _word(name), type=type_)
 
     def struct(self, children: list[Any]) -> StructDecl:
         name = children[0]
-        return StructDecl(self.tspan(name), str(name), fields=tuple(children[1:]))
+        return StructDecl(self.tspan(name), _word(name), fields=tuple(children[1:]))
 
     def field(self, children: list[Any]) -> FieldDecl:
         doc, annotations, (type_, name) = _split_prefix(children)
-        return FieldDecl(self.tspan(name), str(name), doc=doc, annotations=annotations, type=type_)
+        return FieldDecl(
+            self.tspan(name), _word(name), doc=doc, annotations=annotations, type=type_
+        )
 
     def opaque(self, children: list[Token]) -> OpaqueDecl:
         return OpaqueDecl(self.tspan(children[0]), str(children[0]))
@@ -550,7 +560,7 @@ class _Builder(Transformer[Token, Any]):
         name, underlying, *enumerators = children
         return EnumDecl(
             self.tspan(name),
-            str(name),
+            _word(name),
             underlying=underlying,
             enumerators=tuple(e for e in enumerators if e is not None),
         )
@@ -559,7 +569,7 @@ class _Builder(Transformer[Token, Any]):
         doc, annotations, (name, value) = _split_prefix(children)
         return EnumeratorDecl(
             self.tspan(name),
-            str(name),
+            _word(name),
             doc=doc,
             annotations=annotations,
             value=None if value is None else value[0],
@@ -584,18 +594,18 @@ class _Builder(Transformer[Token, Any]):
 
     def base_c(self, children: list[list[Token]]) -> tuple[str, str, Token, Token]:
         words = children[0]
-        return ("c", " ".join(str(t) for t in words), words[0], words[-1])
+        return ("c", intern(" ".join(str(t) for t in words)), words[0], words[-1])
 
     def base_name(self, children: list[Token]) -> tuple[None, str, Token, Token]:
-        return (None, str(children[0]), children[0], children[0])
+        return (None, _word(children[0]), children[0], children[0])
 
     def base_struct(self, children: list[Token]) -> tuple[str, str, Token, Token]:
         keyword, name = children
-        return ("struct", str(name), keyword, name)
+        return ("struct", _word(name), keyword, name)
 
     def base_enum(self, children: list[Token]) -> tuple[str, str, Token, Token]:
         keyword, name = children
-        return ("enum", str(name), keyword, name)
+        return ("enum", _word(name), keyword, name)
 
     def c_words(self, children: list[Token]) -> list[Token]:
         return children
@@ -603,13 +613,13 @@ class _Builder(Transformer[Token, Any]):
     # -- tables
     def table(self, children: list[Any]) -> TableDecl:
         name = children[0]
-        return TableDecl(self.tspan(name), str(name), members=tuple(children[1:]))
+        return TableDecl(self.tspan(name), _word(name), members=tuple(children[1:]))
 
     def member(self, children: list[Any]) -> MemberDecl:
         doc, annotations, (type_, name, params) = _split_prefix(children)
         return MemberDecl(
             self.tspan(name),
-            str(name),
+            _word(name),
             doc=doc,
             annotations=annotations,
             type=type_,
@@ -627,16 +637,16 @@ class _Builder(Transformer[Token, Any]):
         if name is None:
             return ParamDecl(type_.span, type_, None)
         span = Span(self.source, type_.span.line, type_.span.column, name.end_line, name.end_column)
-        return ParamDecl(span, type_, str(name))
+        return ParamDecl(span, type_, _word(name))
 
     # -- backends
     def backend_default(self, children: list[Any]) -> BackendDecl:
         name, default = children
-        return BackendDecl(self.tspan(name), str(name), default=default is not None)
+        return BackendDecl(self.tspan(name), _word(name), default=default is not None)
 
     def backend_block(self, children: list[Any]) -> BackendDecl:
         name = children[0]
-        return BackendDecl(self.tspan(name), str(name), entries=tuple(children[1:]))
+        return BackendDecl(self.tspan(name), _word(name), entries=tuple(children[1:]))
 
     def backend_entry(self, children: list[Any]) -> BackendEntry:
         *annotations, table, members = children
@@ -650,7 +660,7 @@ class _Builder(Transformer[Token, Any]):
         return tuple(children)
 
     def member_path(self, children: list[Token]) -> MemberPath:
-        return MemberPath(self.tspan(children[0], children[-1]), tuple(str(t) for t in children))
+        return MemberPath(self.tspan(children[0], children[-1]), tuple(_word(t) for t in children))
 
     # -- annotations
     def if_annotation(self, children: list[Any]) -> Annotation:
@@ -660,8 +670,8 @@ class _Builder(Transformer[Token, Any]):
     def plain_annotation(self, children: list[Any]) -> Annotation:
         at, name, args = children
         if args is None:
-            return Annotation(self.tspan(at, name), str(name))
-        return Annotation(self.tspan(at, name), str(name), args, has_parens=True)
+            return Annotation(self.tspan(at, name), _word(name))
+        return Annotation(self.tspan(at, name), _word(name), args, has_parens=True)
 
     def ann_args(self, children: list[Any]) -> tuple[AnnotationArg, ...]:
         return tuple(a for a in children if a is not None)
