@@ -48,7 +48,6 @@ __all__ = [
     "AcceptError",
     "CheckReport",
     "CheckedSpec",
-    "SpecSummary",
     "Config",
     "ConfigError",
     "Diagnostic",
@@ -59,14 +58,15 @@ __all__ = [
     "PluginError",
     "SideError",
     "SpecError",
+    "SpecSummary",
     "WriteError",
     "check",
     "check_outputs",
     "check_rule_levels",
     "compile_spec",
     "count_hooks",
-    "current_outputs",
     "count_hooks_per_target",
+    "current_outputs",
     "diff",
     "document",
     "dump",
@@ -200,10 +200,7 @@ def _run_rules(
         return found, [i for i, a in enumerate(allows) if id(a) in used]
 
     if not keep:
-        found, used = run()
-        if used_file_allows is not None:
-            used_file_allows.update(id(allows[i]) for i in used)
-        return found
+        return _used(run(), allows, used_file_allows)
     # The findings are kept while everything they are made from is the same: the spec's
     # files (and where their names lead: file allows match resolved paths), the settings
     # and allows of the configuration, the frozen dumps, and the rules themselves (pvgen's
@@ -220,7 +217,16 @@ def _run_rules(
             [rule_id, file_stamp(_rule_module_file(rule))] for rule_id, rule in rules.items()
         ],
     }
-    found, used = cached_result("rules", os.path.realpath(spec), inputs, run)
+    return _used(
+        cached_result("rules", os.path.realpath(spec), inputs, run), allows, used_file_allows
+    )
+
+
+def _used(
+    result: tuple[list[Diagnostic], list[int]], allows: list[Any], used_file_allows: set[int] | None
+) -> list[Diagnostic]:
+    """The findings of `result`, after marking the allows they used (by their index)."""
+    found, used = result
     if used_file_allows is not None:
         used_file_allows.update(id(allows[i]) for i in used)
     return list(found)
@@ -385,7 +391,7 @@ def _check_spec(
     """One spec's part of `check`. The findings are kept with a header of everything they
     are made from that is not pvgen's code: the spec's files (as named, where each name
     led, their text's SHA-256), the files that declare something (file allows match their
-    resolved paths), the working folder, the configuration's rule settings and allows, the
+    resolved paths), the configuration's rule settings and allows, the
     frozen dumps and the rule plugins' modules. A later check asks the disk about each of
     these again before it takes the findings, and reads neither the model nor the rules."""
     from .cache import fetch, keep
@@ -418,8 +424,7 @@ def _check_inputs(
     """The inputs of a spec's findings beyond its own files, asked of the disk now."""
     from .abi.frozen import frozen_dumps
 
-    return {
-        "cwd": os.getcwd(),
+    return {  # the working folder is part of the entry's name
         "resolved": [[n, os.path.realpath(n)] for n in declaring],
         "settings": repr(config.rules),
         "allows": [repr(a) for a in config.allow],

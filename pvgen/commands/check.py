@@ -131,8 +131,10 @@ def emit(fmt: str, diagnostics: Sequence[Diagnostic], summaries: Sequence[str]) 
 def _prefixes(values: Sequence[str], option: str) -> list[str]:
     """The rule ID prefixes of a repeatable, comma-separated option; each must match a rule."""
     prefixes = [p.strip().upper() for value in values for p in value.split(",") if p.strip()]
-    if prefixes:
-        from ..rules import all_rules
+    if not prefixes:
+        return prefixes
+    from ..rules import all_rules
+
     for prefix in prefixes:
         if not any(rule_id.startswith(prefix) for rule_id in all_rules()):
             raise UsageError(f"{option} {prefix}: no rule of 'pvgen check' has such an ID")

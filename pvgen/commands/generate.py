@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..diagnostics import SpecError
@@ -25,6 +26,9 @@ from .base import (
     report_spec_error,
     spec_paths,
 )
+
+if TYPE_CHECKING:
+    from ..gen.writer import WriteReport
 
 NAME = "generate"
 HELP = "write the C and Python bindings and the ABI dump"
@@ -68,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
     from ..gen.common import PluginError, macro_prefix_problem
-    from ..gen.writer import WriteError
+    from ..gen.writer import WriteError, WriteReport
 
     problem = macro_prefix_problem(args.macro_prefix)
     if problem is not None:
@@ -83,11 +87,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         done = None if plugins or args.diff else api.current_outputs(path, base, options, config)
         if done is not None:
             name, kept = done
-            shown = display_name(base / name)
-            if args.check:
-                print(f"{shown}: up to date ({len(kept)} files)")
-            else:
-                print(f"{shown}: 0 written, {len(kept)} unchanged, 0 removed")
+            status = max(
+                status, _report(display_name(base / name), WriteReport(unchanged=kept), args)
+            )
             continue
         try:
             abi = api.load_abi(path, config)
@@ -100,7 +102,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
             print(f"{display_name(path)}: error: {exc}", file=sys.stderr)
             status = max(status, EXIT_USAGE if exc.missing else EXIT_FINDINGS)
             continue
-        shown = display_name(base / abi.name)
         try:
             if args.check or args.diff:
                 report = api.check_outputs(abi, files, base, diff=args.diff)
@@ -110,21 +111,26 @@ def run(args: argparse.Namespace, config: Config) -> int:
             error(str(exc))
             status = max(status, EXIT_USAGE)
             continue
-        if not (args.check or args.diff):
-            print(
-                f"{shown}: {len(report.written)} written, {len(report.unchanged)} unchanged,"
-                f" {len(report.removed)} removed"
-            )
-            continue
-        for diff in report.diffs:
-            sys.stdout.write(diff)
-        for kind in ("stale", "missing", "extra"):
-            for name in getattr(report, kind):
-                print(f"{shown}/{name}: {kind}", file=sys.stderr)
-        if report.clean:
-            print(f"{shown}: up to date ({len(report.unchanged)} files)")
-        else:
-            print(f"{shown}: out of date; run 'pvgen generate'", file=sys.stderr)
-            if args.check:
-                status = max(status, EXIT_FINDINGS)
+        status = max(status, _report(display_name(base / abi.name), report, args))
     return status
+
+
+def _report(shown: str, report: WriteReport, args: argparse.Namespace) -> int:
+    """Print what a run did to (or, with --check or --diff, found in) the folder `shown`;
+    returns the exit status it calls for."""
+    if not (args.check or args.diff):
+        print(
+            f"{shown}: {len(report.written)} written, {len(report.unchanged)} unchanged,"
+            f" {len(report.removed)} removed"
+        )
+        return EXIT_OK
+    for diff in report.diffs:
+        sys.stdout.write(diff)
+    for kind in ("stale", "missing", "extra"):
+        for name in getattr(report, kind):
+            print(f"{shown}/{name}: {kind}", file=sys.stderr)
+    if report.clean:
+        print(f"{shown}: up to date ({len(report.unchanged)} files)")
+        return EXIT_OK
+    print(f"{shown}: out of date; run 'pvgen generate'", file=sys.stderr)
+    return EXIT_FINDINGS if args.check else EXIT_OK

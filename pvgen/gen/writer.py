@@ -83,7 +83,12 @@ def read_manifest(root: Path) -> dict[str, str] | None:
     if path.is_symlink():
         return None
     text = _read(path)
-    if text is None or not text.startswith(_MANIFEST_HEAD):
+    return None if text is None else _parse_manifest(text)
+
+
+def _parse_manifest(text: str) -> dict[str, str] | None:
+    """{path: SHA-256} of a manifest's text; None if it is not one."""
+    if not text.startswith(_MANIFEST_HEAD):
         return None
     listed = {}
     for line in text[len(_MANIFEST_HEAD) :].splitlines():
@@ -280,6 +285,12 @@ def _existing_files(root: Path) -> list[str]:
     return found
 
 
+def _leftovers(root: Path) -> list[str]:
+    """The temporary files under `root`: of runs that died, since runs on one folder take
+    turns and a live run removes its own."""
+    return [r for r in _existing_files(root) if r.rsplit("/", 1)[-1].startswith(TEMP_PREFIX)]
+
+
 def check(root: Path, files: Sequence[OutputFile], *, diff: bool = False) -> WriteReport:
     """Compare the folder with what would be written; touches nothing."""
     report = WriteReport()
@@ -314,12 +325,12 @@ def current(root: Path, manifest: str) -> list[str] | None:
         try:
             if _read(safe_target(root, MANIFEST)) != manifest:
                 return None
-            listed = read_manifest(root) or {}
+            listed = _parse_manifest(manifest) or {}
             for relative in listed:
                 safe_target(root, relative)  # a planted manifest cannot lead elsewhere
                 if not _owned(root, relative, listed):
                     return None
-            if any(r.rsplit("/", 1)[-1].startswith(TEMP_PREFIX) for r in _existing_files(root)):
+            if _leftovers(root):
                 return None
         except (WriteError, OSError, ValueError):
             return None
@@ -401,11 +412,7 @@ def _write_locked(
     ]
     for relative in stale_owned:
         safe_target(root, relative)
-    leftovers: list[str] = []
-    if root.is_dir():
-        for relative in _existing_files(root):
-            if relative.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
-                leftovers.append(relative)  # of a run that died: no live run has one
+    leftovers = _leftovers(root) if root.is_dir() else []
     # The manifest goes last: until it is replaced, it still covers the old files.
     last = [item for item in plan if item[1] is manifest]
     # Every write and removal below is relative to the locked root's descriptor.
