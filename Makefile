@@ -91,7 +91,7 @@ golden: $(STAMP)
 # The grammar's LALR tables, shipped as pvgen/parsetables.py: run after editing the grammar
 # (a test fails while they are another grammar's).
 tables: $(STAMP)
-	$(BIN)/python -c 'from pathlib import Path; from pvgen.syntax import write_parse_tables; write_parse_tables(Path("pvgen/parsetables.py"))'
+	$(BIN)/python -c 'from pathlib import Path; from pvgen.syntax import write_parse_tables; write_parse_tables(Path("pvgen"))'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,13 @@
-"""The parser's inner loop: lark's LALR(1) tables, driven by one scanner of our own.
+"""The parser: lark's LALR(1) tables for the grammar, driven by a loop and a scanner of our own.
 
-Takes: the text of one spec file and the `Lark` parser that `pvgen.syntax` builds from
-the grammar (its terminals, its parse table and the rule callbacks that build the syntax
-tree), plus the builder's lexer callbacks (comments and closing braces, for the formatter).
+Takes: the text of one spec file, the driver's tables (`driver_tables` computes them from
+lark's analysis of the grammar; `make tables` ships them as pvgen/parsetables.py), the
+builder whose methods make the syntax tree, and lexer callbacks (comments and closing
+braces, for the formatter).
 Hands on: what the grammar's `start` rule builds, exactly as lark's own parser would; or
 `NotParsed` at the first token the grammar does not accept, so that the caller parses again
-with lark's own contextual lexer and reports the canonical syntax error.
+with lark's own parser and reports the canonical syntax error. A text in the grammar is
+parsed without importing lark.
 
 The grammar stays the one source of truth: the scanner is made from its terminals (one
 alternation, in the order lark's lexer tries them) and the loop reads lark's parse table.
@@ -31,15 +33,59 @@ inline, without a call per token.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from lark import Lark, Token
-from lark.parsers.lalr_analysis import Shift
+if TYPE_CHECKING:
+    from lark import Lark
 
 
 class NotParsed(Exception):
     """The text is not in the grammar: parse it again with lark for the exact error."""
+
+
+class Token(str):
+    """A token: its text, its terminal's name and where it lies; the fields of lark's
+    `Token`, so that the builder reads tokens of either parser alike."""
+
+    __slots__ = (
+        "type",
+        "value",
+        "start_pos",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "end_pos",
+    )
+    type: str
+    value: str
+    start_pos: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    end_pos: int
+
+
+class Tree:
+    """What a rule without a builder method makes (lark's default): its name and children."""
+
+    __slots__ = ("data", "children")
+
+    def __init__(self, data: str, children: list[Any]) -> None:
+        self.data = data
+        self.children = children
+
+    def __eq__(self, other: object) -> bool:
+        # Lark's trees compare equal too: `tests/test_lalr.py` compares the two parsers.
+        data, children = getattr(other, "data", None), getattr(other, "children", None)
+        return children is not None and (self.data, self.children) == (data, children)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Tree({self.data!r}, {self.children!r})"
 
 
 # A reduction: how many values it pops, the rule's name (for the goto), its callback.
@@ -47,68 +93,46 @@ _Reduce = tuple[int, str, Callable[[list[Any]], Any]]
 
 
 class Driver:
-    """One grammar's scanner and tables, ready to parse any number of texts."""
+    """One grammar's scanner and tables, ready to parse any number of texts.
 
-    def __init__(self, lark_parser: Lark, callbacks: dict[str, Callable[[Token], Token]]) -> None:
-        conf = lark_parser.lexer_conf
-        parser = lark_parser.parser.parser.parser  # frontend -> LALR_Parser -> _Parser
-        table = parser.parse_table
-        self.start_state: int = table.start_states["start"]
+    Made from `tables` (plain data: see `driver_tables`, shipped as pvgen/parsetables.py),
+    `builder` (its methods, named after the rules, build the tree) and `lexer_callbacks`
+    (by terminal: called with each token of it, even of an ignored terminal). Lark is not
+    imported here: the tables were computed from lark's analysis of the grammar.
+    """
+
+    def __init__(
+        self,
+        tables: dict[str, Any],
+        builder: object,
+        lexer_callbacks: dict[str, Callable[[Token], Token]],
+    ) -> None:
+        if sorted(lexer_callbacks) != sorted(tables["watched"]):
+            raise ValueError("the tables were made for other lexer callbacks")
+        if any(hasattr(builder, terminal) for terminal in tables["terminals"]):
+            raise ValueError("a builder method named after a terminal is not supported")
+        self.start_state: int = tables["start_state"]
+        self.end_state: int = tables["end_state"]
         self.corrected = 0
-        self.end_state: int = table.end_states["start"]
-        self.callbacks = callbacks
-        word = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-        terminals = sorted(
-            conf.terminals,
-            key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
-        )
-        self.keywords: dict[str, str] = {}
-        self.ignore = frozenset(conf.ignore)
-        alternatives = []
-        blanks = []  # ignored terminals nobody watches (white space): skipped in the match
-        for terminal in terminals:
-            pattern = terminal.pattern
-            if pattern.type == "str" and word.match(pattern.value):
-                self.keywords[pattern.value] = terminal.name  # found as a NAME, then decided
-            elif terminal.name in self.ignore and terminal.name not in callbacks:
-                blanks.append(pattern.to_regexp())
-            else:
-                alternatives.append(f"(?P<{terminal.name}>{pattern.to_regexp()})")
-        if "NAME" not in {t.name for t in conf.terminals}:
-            raise ValueError("the grammar has no NAME terminal")
-        skip = f"(?:{'|'.join(blanks)})*" if blanks else ""
-        self.scanner = re.compile(f"{skip}(?:{'|'.join(alternatives)})", conf.g_regex_flags)
-        self.blanks = re.compile(f"{skip}\\Z", conf.g_regex_flags)
-        # Actions by state and terminal: an int is the state to shift to, a tuple a reduction.
-        rule_callbacks = parser.callbacks
-        self.actions: dict[int, dict[str, int | _Reduce]] = {}
-        for state, row in table.states.items():
-            actions: dict[str, int | _Reduce] = {}
-            for symbol, (action, arg) in row.items():
-                if action is Shift:
-                    actions[symbol] = arg
-                else:
-                    actions[symbol] = (len(arg.expansion), arg.origin.name, rule_callbacks[arg])
-            self.actions[state] = actions
-        # Callbacks lark would run on a shifted token of a terminal (a transformer method
-        # named after it); none today, kept so that adding one keeps working.
-        self.token_callbacks = {
-            name: rule_callbacks[name] for name in rule_callbacks if isinstance(name, str)
+        self.callbacks = lexer_callbacks
+        self.keywords: dict[str, str] = tables["keywords"]
+        self.ignore = frozenset(tables["ignore"])
+        self.unseen = frozenset(tables["unseen"])
+        self.scanner = re.compile(tables["scanner"], tables["flags"])
+        self.blanks = re.compile(tables["blanks"], tables["flags"])
+        reductions = [
+            (size, origin, _rule_callback(builder, name, expand1, include, append_none))
+            for size, origin, name, expand1, include, append_none in tables["rules"]
+        ]
+        # Actions by state and symbol: an int is the state to shift (or go) to, a tuple a
+        # reduction. The tables write a reduction by rule `r` as `-1 - r`.
+        self.actions: dict[int, dict[str, int | _Reduce]] = {
+            int(state): {
+                symbol: target if target >= 0 else reductions[-1 - target]
+                for symbol, target in row.items()
+            }
+            for state, row in tables["actions"].items()
         }
-        # Terminals that every rule filters out of its children (punctuation, most keywords):
-        # their tokens are never seen, so none is made for them (a third of the parse's time
-        # went into making tokens); their place on the value stack holds None.
-        kept = {
-            symbol.name
-            for rule in lark_parser.rules
-            for symbol in rule.expansion
-            if symbol.is_term and not getattr(symbol, "filter_out", False)
-        }
-        self.unseen = frozenset(
-            t.name
-            for t in conf.terminals
-            if t.name not in kept and t.name not in callbacks and t.name not in self.token_callbacks
-        )
 
     def _shifts(self, states: list[int], kind: str) -> bool:
         """Whether a `kind` token would be shifted from `states`, after the reductions the
@@ -132,7 +156,6 @@ class Driver:
         keywords = self.keywords
         ignore = self.ignore
         callbacks = self.callbacks
-        token_callbacks = self.token_callbacks
         unseen = self.unseen
         match = self.scanner.match
         states = [self.start_state]
@@ -206,9 +229,7 @@ class Driver:
                     if token is None and kind == "$END":
                         raise NotParsed
                     states.append(action)
-                    values.append(
-                        token if kind not in token_callbacks else token_callbacks[kind](token)
-                    )
+                    values.append(token)
                     row = actions[action]
                     break
                 size, origin, callback = action  # type: ignore[misc]
@@ -253,10 +274,7 @@ def _new_token(
     end_column: int,
     end: int,
 ) -> Token:
-    """`Token(kind, value, start, line, column, end_line, end_column, end)`, in a third of
-    the time: lark's constructor goes through two Python-level calls (its keyword
-    deprecation shim) for each of the hundred thousand tokens of a large spec. The fields
-    are lark's slots; `tests/test_lalr.py` holds the trees to lark's own."""
+    """A token, its fields set one by one (a large spec has a hundred thousand)."""
     token: Token = _make_str(Token, value)
     token.type = kind
     token.value = value
@@ -267,3 +285,168 @@ def _new_token(
     token.end_column = end_column
     token.end_pos = end
     return token
+
+
+# ---- the rules' callbacks -------------------------------------------------------------
+#
+# What lark's tree builder does with a reduced rule's children, rebuilt from the plan the
+# tables hold for each rule (`driver_tables` reads it from lark): keep the children the
+# rule does not filter out (punctuation), splice in those of inlined rules (`_name`), add a
+# None for each optional part `[...]` that is absent, and, for a `?rule` with one child left,
+# hand on that child; then call the builder's method named after the rule (or alias). An
+# inlined rule without a method hands on its children as a plain list, which its parent
+# splices; another rule without a method makes a `Tree`, as lark does.
+
+
+def _rule_callback(
+    builder: object,
+    name: str,
+    expand1: bool,
+    include: Sequence[tuple[int, bool, int]] | None,
+    append_none: int,
+) -> Callable[[list[Any]], Any]:
+    method = getattr(builder, name, None)
+    build: Callable[[list[Any]], Any]
+    if method is not None:
+        build = method
+    elif name.startswith("_"):
+        build = _spliced
+    else:
+
+        def build(children: list[Any]) -> Any:
+            return Tree(name, children)
+
+    if expand1:
+        build = _single_child_or(build)
+    if include is None:
+        return build
+    plan = tuple((i, expand, nones) for i, expand, nones in include)
+    if not append_none and not any(expand or nones for _, expand, nones in plan):
+        kept = tuple(i for i, _, _ in plan)
+
+        def keep(children: list[Any]) -> Any:
+            return build([children[i] for i in kept])
+
+        return keep
+
+    def filtered(children: list[Any]) -> Any:
+        out: list[Any] = []
+        for i, expand, nones in plan:
+            if nones:
+                out += [None] * nones
+            if expand:
+                out += children[i]
+            else:
+                out.append(children[i])
+        if append_none:
+            out += [None] * append_none
+        return build(out)
+
+    return filtered
+
+
+def _spliced(children: list[Any]) -> list[Any]:
+    return children
+
+
+def _single_child_or(build: Callable[[list[Any]], Any]) -> Callable[[list[Any]], Any]:
+    def expand1(children: list[Any]) -> Any:
+        return children[0] if len(children) == 1 else build(children)
+
+    return expand1
+
+
+def driver_tables(lark_parser: Lark, watched: Sequence[str]) -> dict[str, Any]:
+    """The tables a `Driver` is made from, as plain data, computed from a lark LALR parser
+    of the grammar (built with `maybe_placeholders`); `watched` names the terminals that
+    will have lexer callbacks. Only `make tables` and a grammar without shipped tables come
+    here: it reads lark's internals, which `tests/test_lalr.py` holds to lark's own parses.
+    """
+    from lark.parse_tree_builder import (
+        ChildFilterLALR,
+        ChildFilterLALR_NoPlaceholders,
+        ExpandSingleChild,
+    )
+    from lark.parsers.lalr_analysis import Shift
+
+    conf = lark_parser.lexer_conf
+    table = lark_parser.parser.parser.parser.parse_table  # frontend -> LALR_Parser -> _Parser
+    word = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+    if "NAME" not in {t.name for t in conf.terminals}:
+        raise ValueError("the grammar has no NAME terminal")
+    # One alternation of the terminals, in the order lark's lexer tries them. Words that
+    # spell a keyword are found as a NAME and then decided by the parser's state; ignored
+    # terminals nobody watches (white space) are skipped in the match.
+    terminals = sorted(
+        conf.terminals,
+        key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
+    )
+    keywords: dict[str, str] = {}
+    alternatives = []
+    blanks = []
+    for terminal in terminals:
+        pattern = terminal.pattern
+        if pattern.type == "str" and word.match(pattern.value):
+            keywords[pattern.value] = terminal.name
+        elif terminal.name in conf.ignore and terminal.name not in watched:
+            blanks.append(pattern.to_regexp())
+        else:
+            alternatives.append(f"(?P<{terminal.name}>{pattern.to_regexp()})")
+    skip = f"(?:{'|'.join(blanks)})*" if blanks else ""
+    # The plan of each rule's callback, read from lark's tree builder.
+    rule_index = {rule: i for i, rule in enumerate(lark_parser.rules)}
+    rules: list[list[Any]] = [[] for _ in lark_parser.rules]
+    for rule, chain in lark_parser._parse_tree_builder.rule_builders:
+        expand1 = False
+        include: list[list[Any]] | None = None
+        append_none = 0
+        for wrapper in chain:
+            if wrapper is ExpandSingleChild:
+                expand1 = True
+            elif getattr(wrapper, "func", None) is ChildFilterLALR:
+                include = [[i, bool(x), n] for i, x, n in wrapper.args[0]]
+                append_none = wrapper.args[1]
+            elif getattr(wrapper, "func", None) is ChildFilterLALR_NoPlaceholders:
+                include = [[i, bool(x), 0] for i, x in wrapper.args[0]]
+            else:
+                raise ValueError(f"rule {rule}: tree builder step {wrapper!r} is not supported")
+        name = rule.alias or rule.options.template_source or rule.origin.name
+        rules[rule_index[rule]] = [
+            len(rule.expansion),
+            str(rule.origin.name),
+            str(name),
+            expand1,
+            include,
+            append_none,
+        ]
+    actions = {
+        state: {
+            str(symbol): arg if action is Shift else -1 - rule_index[arg]
+            for symbol, (action, arg) in sorted(row.items())
+        }
+        for state, row in sorted(table.states.items())
+    }
+    # Terminals every rule filters out (punctuation, most keywords): no token is made for
+    # them (a third of the parse's time went into making tokens); their place holds None.
+    kept = {
+        symbol.name
+        for rule in lark_parser.rules
+        for symbol in rule.expansion
+        if symbol.is_term and not getattr(symbol, "filter_out", False)
+    }
+    return {
+        "start_state": table.start_states["start"],
+        "end_state": table.end_states["start"],
+        "scanner": f"{skip}(?:{'|'.join(alternatives)})",
+        "blanks": f"{skip}\\Z",
+        "flags": conf.g_regex_flags,
+        "keywords": {str(k): str(v) for k, v in sorted(keywords.items())},
+        "ignore": sorted(str(name) for name in conf.ignore),
+        "watched": sorted(watched),
+        "terminals": sorted(str(t.name) for t in conf.terminals),
+        "unseen": sorted(
+            str(t.name) for t in conf.terminals if t.name not in kept and t.name not in watched
+        ),
+        "rules": rules,
+        "actions": actions,
+    }

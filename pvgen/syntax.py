@@ -13,17 +13,18 @@ import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from sys import intern
-from typing import Any, cast
-
-import lark
-from lark import Lark, Token, Transformer
+from typing import TYPE_CHECKING, Any, cast
 
 from . import conditions as cond
 from .diagnostics import SpecError, error
 from .digest import sha256
-from .lalr import Driver, NotParsed
+from .lalr import Driver, NotParsed, Token
 from .records import compact
 from .source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from lark import Lark
+    from lark.exceptions import UnexpectedInput
 
 GRAMMAR = Path(__file__).with_name("grammar") / "pvspec.lark"
 
@@ -210,81 +211,132 @@ class SpecFile:
 
 
 # ---- the parser --------------------------------------------------------------------
+#
+# A text in the grammar is parsed by `lalr.Driver` from the shipped tables, without lark;
+# lark's own parser (`_lark_parser`) is built only to word a syntax error, or to make the
+# tables of a grammar that has none shipped.
 
+# The terminals whose tokens the builder sees although the tree leaves them out, and the
+# builder's method for each: comments and closing braces, which the formatter keeps.
+LEXER_CALLBACKS = {
+    "LINE_COMMENT": "remember_comment",
+    "BLOCK_COMMENT": "remember_comment",
+    "DOC_COMMENT": "remember_comment",
+    "RBRACE": "remember_brace",
+}
 
-@functools.cache
-def _driver() -> Driver:
-    lark_parser, builder = _parser()
-    return Driver(lark_parser, lark_parser.lexer_conf.callbacks)
-
-
-# How the grammar is turned into a parser; the shipped tables (pvgen/parsetables.py) were
-# made with these options, and `write_parse_tables` makes them again.
+# How the grammar is turned into lark's parser; `write_parse_tables` uses the same options.
 LARK_OPTIONS: dict[str, Any] = {"parser": "lalr", "maybe_placeholders": True}
 
 
 @functools.cache
-def _parser() -> tuple[Lark, _Builder]:
-    # The builder runs inside the parser, so no parse tree is ever built; it is told which
-    # file it reads before each parse.
-    builder = _Builder()
-    options = {
-        "transformer": builder,
-        "lexer_callbacks": {
-            "LINE_COMMENT": builder.remember_comment,
-            "BLOCK_COMMENT": builder.remember_comment,
-            "DOC_COMMENT": builder.remember_comment,
-            "RBRACE": builder.remember_brace,
-        },
-    }
-    grammar = GRAMMAR.read_text(encoding="utf-8")
-    lark_parser = _shipped_parser(grammar, options)
+def _builder() -> _Builder:
+    """The one builder: it runs inside the parser, so no parse tree is ever built; it is
+    told which file it reads before each parse."""
+    return _Builder()
+
+
+def _lexer_callbacks(builder: _Builder) -> dict[str, Any]:
+    return {terminal: getattr(builder, method) for terminal, method in LEXER_CALLBACKS.items()}
+
+
+def _grammar_sha256() -> str:
+    return sha256(GRAMMAR.read_bytes()).hexdigest()
+
+
+@functools.cache
+def _driver() -> Driver:
+    from . import parsetables
+
+    builder = _builder()
+    callbacks = _lexer_callbacks(builder)
+    if parsetables.GRAMMAR_SHA256 == _grammar_sha256():
+        tables = parsetables.DRIVER
+    else:  # a grammar edited since `make tables`: its tables are made here, in memory
+        from .lalr import driver_tables
+
+        tables = driver_tables(_lark_parser(), sorted(callbacks))
+    return Driver(tables, builder, callbacks)
+
+
+@functools.cache
+def _lark_parser() -> Lark:
+    """Lark's own parser of the grammar, building the same tree with the same builder."""
+    from lark import Lark
+
+    builder = _builder()
+    options = {"transformer": builder, "lexer_callbacks": _lexer_callbacks(builder)}
+    lark_parser = _shipped_parser(options)
     if lark_parser is None:
         # Tables of another grammar or lark version: built here, in memory. Lark's own
         # disk cache is not used: it unpickles a file of a predictable name in the shared
         # temporary folder, which another local user could have planted.
+        grammar = GRAMMAR.read_text(encoding="utf-8")
         lark_parser = Lark(grammar, **LARK_OPTIONS, **options)
-    return lark_parser, builder
+    return lark_parser
 
 
-def _shipped_parser(grammar: str, options: dict[str, Any]) -> Lark | None:
-    """The parser from the tables shipped with pvgen, if they are this grammar's, made by
+def _shipped_parser(options: dict[str, Any]) -> Lark | None:
+    """Lark's parser from its tables shipped with pvgen, if they are this grammar's, made by
     this lark version; they are part of the package, as trusted as its code."""
-    from . import parsetables
+    import lark
 
-    if parsetables.GRAMMAR_SHA256 != sha256(grammar.encode()).hexdigest():
+    from . import larktables
+
+    if larktables.GRAMMAR_SHA256 != _grammar_sha256():
         return None
-    if parsetables.LARK_VERSION != lark.__version__:
+    if larktables.LARK_VERSION != lark.__version__:
         return None
     try:
-        return Lark.__new__(Lark)._load(parsetables.TABLES, **options)
+        return lark.Lark.__new__(lark.Lark)._load(larktables.TABLES, **options)
     except Exception:  # a lark whose private loader changed: build the tables instead
         return None
 
 
-def write_parse_tables(path: Path) -> None:
-    """Write the module of the grammar's LALR tables (`make tables` after a grammar change)."""
+def write_parse_tables(folder: Path) -> None:
+    """Write the modules of the grammar's LALR tables into the package `folder`:
+    parsetables.py (the driver's) and larktables.py (lark's own, for syntax errors). Run
+    `make tables` after a grammar change."""
+    import lark
     from lark.grammar import Rule
     from lark.lexer import TerminalDef
 
+    from .lalr import driver_tables
+
     grammar = GRAMMAR.read_text(encoding="utf-8")
-    data, memo = Lark(grammar, **LARK_OPTIONS).memo_serialize([TerminalDef, Rule])
+    digest = sha256(grammar.encode()).hexdigest()
+    lark_parser = lark.Lark(grammar, **LARK_OPTIONS)
+    driver = driver_tables(lark_parser, sorted(LEXER_CALLBACKS))
+    data, memo = lark_parser.memo_serialize([TerminalDef, Rule])
     # As `Lark.save` keeps them: without the options given again at load (the builder).
     loaded_again = lark.lark._LOAD_ALLOWED_OPTIONS
     data["options"] = {k: v for k, v in data["options"].items() if k not in loaded_again}
-    text = (
-        '"""The LALR(1) tables of grammar/pvspec.lark, as lark serializes them.\n\n'
-        "Takes: nothing; written by `make tables` (`syntax.write_parse_tables`).\n"
-        "Hands on: the tables `syntax` builds its parser from, while `GRAMMAR_SHA256` is the\n"
-        "grammar's hash and `LARK_VERSION` the installed lark's; otherwise the parser is built\n"
-        "from the grammar. Generated: do not edit.\n"
+    made = "Takes: nothing; written by `make tables` (`syntax.write_parse_tables`).\n"
+    (folder / "parsetables.py").write_text(
+        '"""The LALR(1) tables of grammar/pvspec.lark, as the parser loop reads them.\n\n'
+        + made
+        + "Hands on: the tables `syntax` makes its `lalr.Driver` from while `GRAMMAR_SHA256` is\n"
+        "the grammar's hash (else they are computed from the grammar). Plain data: reading\n"
+        "them needs no lark. Generated: do not edit.\n"
         '"""\n\n'
         "from typing import Any\n\n"
-        f"GRAMMAR_SHA256 = {sha256(grammar.encode()).hexdigest()!r}\n"
-        f"LARK_VERSION = {lark.__version__!r}\n"
-        f"TABLES: dict[str, Any] = {{'data': {data!r}, 'memo': {memo!r}}}\n"
+        f"GRAMMAR_SHA256 = {digest!r}\n"
+        f"DRIVER: dict[str, Any] = {driver!r}\n",
+        encoding="utf-8",
     )
-    path.write_text(text, encoding="utf-8")
+    (folder / "larktables.py").write_text(
+        '"""The LALR(1) tables of grammar/pvspec.lark, as lark serializes them.\n\n'
+        + made
+        + "Hands on: the tables `syntax` loads lark's own parser from (to word a syntax error)\n"
+        "while `GRAMMAR_SHA256` is the grammar's hash and `LARK_VERSION` the installed lark's;\n"
+        "otherwise lark builds them from the grammar. Generated: do not edit.\n"
+        '"""\n\n'
+        "from typing import Any\n\n"
+        f"GRAMMAR_SHA256 = {digest!r}\n"
+        f"LARK_VERSION = {lark.__version__!r}\n"
+        f"TABLES: dict[str, Any] = {{'data': {data!r}, 'memo': {memo!r}}}\n",
+        encoding="utf-8",
+    )
 
 
 C_WORDS = {"unsigned", "signed", "short", "long", "int", "char", "void", "const"}
@@ -301,33 +353,32 @@ TERMINAL_WORDS = {
 
 def parse(source: SourceFile) -> SpecFile:
     """Parse one spec file; raises SpecError on the first syntax error."""
-    lark_parser, builder = _parser()
-    builder.source = source
-    builder.cond_depth.clear()
-    builder.comments = []
-    builder.braces = []
+    builder = _builder()
+    builder.begin(source)
     try:
         items = cast(list[Item], _driver().parse(source.text))
     except NotParsed:
         # Not in the grammar: lark's own parser says exactly where and what was expected.
-        builder.cond_depth.clear()
-        builder.comments = []
-        builder.braces = []
-        try:
-            items = cast(list[Item], lark_parser.parse(source.text))
-        except lark.exceptions.UnexpectedInput as exc:
-            raise SpecError([_syntax_error(source, exc)]) from None
-        except RecursionError:
-            raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
-    except lark.exceptions.UnexpectedInput as exc:
-        raise SpecError([_syntax_error(source, exc)]) from None
+        items = _parse_with_lark(source)
     except RecursionError:
         raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
     return SpecFile(source, tuple(items), tuple(builder.comments), tuple(builder.braces))
 
 
+def _parse_with_lark(source: SourceFile) -> list[Item]:
+    from lark.exceptions import UnexpectedInput
+
+    _builder().begin(source)
+    try:
+        return cast(list[Item], _lark_parser().parse(source.text))
+    except UnexpectedInput as exc:
+        raise SpecError([_syntax_error(source, exc)]) from None
+    except RecursionError:
+        raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
+
+
 def _describe_expected(expected: set[str]) -> str:
-    parser = _parser()[0]
+    parser = _lark_parser()
     literal = {t.name: t.pattern.value for t in parser.terminals if t.pattern.type == "str"}
     words = []
     for name in expected:
@@ -343,13 +394,15 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(words)
 
 
-def _syntax_error(source: SourceFile, exc: lark.exceptions.UnexpectedInput) -> Any:
+def _syntax_error(source: SourceFile, exc: UnexpectedInput) -> Any:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF
+
     line = getattr(exc, "line", None) or 1
     column = getattr(exc, "column", None) or 1
     if line < 0 or column < 0:  # lark reports end of input as -1
         line = len(source.line_starts)
         column = len(source.line_text(line)) + 1
-    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
+    if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         char = source.text[pos] if pos < len(source.text) else ""
         span = Span(source, line, column, line, column + 1)
@@ -360,7 +413,7 @@ def _syntax_error(source: SourceFile, exc: lark.exceptions.UnexpectedInput) -> A
         return error(span, f"unexpected character {char!r}")
     token = getattr(exc, "token", None)
     expected = set(getattr(exc, "expected", set()) or set())
-    if isinstance(exc, lark.exceptions.UnexpectedEOF) or token is None or token.type == "$END":
+    if isinstance(exc, UnexpectedEOF) or token is None or token.type == "$END":
         span = Span(source, line, column, line, column + 1)
         return error(span, f"unexpected end of file; expected {_describe_expected(expected)}")
     span = Span(source, line, column, line, column + max(1, len(str(token))))
@@ -417,7 +470,7 @@ def _word(token: Token) -> str:
     return intern(str(token))
 
 
-class _Builder(Transformer[Token, Any]):
+class _Builder:
     """Builds the dataclasses above while lark parses (no intermediate tree).
 
     Spans come from tokens: a declaration's span is its name, a type's runs
@@ -425,13 +478,19 @@ class _Builder(Transformer[Token, Any]):
     """
 
     def __init__(self) -> None:
-        super().__init__()
         self.source = SourceFile.from_text("", "")
         # Depth and leftmost span of each condition node built, by id: conditions are
         # walked recursively later, so their nesting is bounded here.
         self.cond_depth: dict[int, tuple[int, Span]] = {}
         self.comments: list[Comment] = []
         self.braces: list[tuple[int, int]] = []
+
+    def begin(self, source: SourceFile) -> None:
+        """Ready for a parse of `source`."""
+        self.source = source
+        self.cond_depth.clear()
+        self.comments = []
+        self.braces = []
 
     # -- lexer callbacks: what the tree leaves out, kept for the formatter
     def remember_comment(self, token: Token) -> Token:

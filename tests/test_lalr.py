@@ -43,14 +43,11 @@ def _both(text: str) -> tuple[Any, Any]:
 
 
 def _parse_both(text: str) -> tuple[Any, Any]:
-    lark_parser, builder = syntax._parser()
+    builder = syntax._builder()
     source = SourceFile.from_text("t.pvspec", text)
     results = []
-    for parse in (syntax._driver().parse, lark_parser.parse):
-        builder.source = source
-        builder.cond_depth.clear()
-        builder.comments = []
-        builder.braces = []
+    for parse in (syntax._driver().parse, syntax._lark_parser().parse):
+        builder.begin(source)
         try:
             items = parse(text)
         except (NotParsed, UnexpectedInput):
@@ -147,38 +144,54 @@ def test_mutated_reference_spec_parses_alike(edits: list[tuple[str, int, str]]) 
 
 
 def test_the_shipped_tables_are_this_grammars() -> None:
-    from pvgen import parsetables
+    from pvgen import larktables, parsetables
     from pvgen.digest import sha256
 
     grammar = syntax.GRAMMAR.read_text(encoding="utf-8")
     assert parsetables.GRAMMAR_SHA256 == sha256(grammar.encode()).hexdigest(), "run make tables"
+    assert larktables.GRAMMAR_SHA256 == parsetables.GRAMMAR_SHA256, "run make tables"
 
 
-def test_the_parser_is_built_from_the_shipped_tables() -> None:
+def _installed_lark_made_the_tables() -> None:
     import lark
 
-    from pvgen import parsetables
+    from pvgen import larktables
 
-    if parsetables.LARK_VERSION != lark.__version__:
+    if larktables.LARK_VERSION != lark.__version__:
         pytest.skip(
-            f"tables made by lark {parsetables.LARK_VERSION}, lark {lark.__version__} is"
-            " installed: the parser is built from the grammar (tested below)"
+            f"tables made by lark {larktables.LARK_VERSION}, lark {lark.__version__} is"
+            " installed: lark's parser is built from the grammar (tested below)"
         )
-    grammar = syntax.GRAMMAR.read_text(encoding="utf-8")
-    assert syntax._shipped_parser(grammar, {}) is not None
 
 
-def test_tables_built_from_the_grammar_parse_alike() -> None:
-    """The shipped tables against tables lark builds now from the grammar."""
+def test_larks_parser_is_built_from_the_shipped_tables() -> None:
+    _installed_lark_made_the_tables()
+    assert syntax._shipped_parser({}) is not None
+
+
+def _fresh_parsers() -> tuple[Any, Any]:
+    """Lark's parser built now from the grammar, and a driver of the tables computed from
+    it in memory (as for a grammar edited since `make tables`)."""
     from lark import Lark
 
-    _, builder = syntax._parser()
+    from pvgen.lalr import Driver, driver_tables
+
+    builder = syntax._builder()
+    callbacks = syntax._lexer_callbacks(builder)
     fresh = Lark(
         syntax.GRAMMAR.read_text(encoding="utf-8"),
         **syntax.LARK_OPTIONS,
         transformer=builder,
-        lexer_callbacks=syntax._parser()[0].lexer_conf.callbacks,
+        lexer_callbacks=callbacks,
     )
+    return fresh, Driver(driver_tables(fresh, sorted(callbacks)), builder, callbacks)
+
+
+def test_tables_built_from_the_grammar_parse_alike() -> None:
+    """The shipped tables against tables lark builds now from the grammar, and against the
+    driver's tables computed from those."""
+    fresh, driver = _fresh_parsers()
+    builder = syntax._builder()
     for path in SPECS:
         text = path.read_text(encoding="utf-8")
         source = SourceFile.from_text("t.pvspec", text)
@@ -186,11 +199,50 @@ def test_tables_built_from_the_grammar_parse_alike() -> None:
             expected = syntax.parse(source)
         except SpecError:
             continue  # the specs of error tests
-        builder.source = source
-        builder.cond_depth.clear()
-        builder.comments = []
-        builder.braces = []
-        assert fresh.parse(text) == list(expected.items), path
+        for parser in (fresh, driver):
+            builder.begin(source)
+            assert parser.parse(text) == list(expected.items), path
+            assert (tuple(builder.comments), tuple(builder.braces)) == (
+                expected.comments,
+                expected.closing_braces,
+            ), path
+
+
+def test_a_spec_in_the_grammar_is_checked_without_importing_lark(tmp_path: Path) -> None:
+    """Lark is imported only to word a syntax error: a check of a valid spec, with no
+    cache, never loads it (its import is a third of a small spec's check)."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from pvgen import api\n"
+        "report = api.check([Path(sys.argv[1])])\n"
+        "assert report.specs, report\n"
+        "print(sorted(m for m in sys.modules if m == 'lark' or m.startswith('lark.')))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PVGEN_NO_CACHE": "1", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(ROOT / "specs" / "paravirt.pvspec")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
+    broken = tmp_path / "broken.pvspec"
+    broken.write_text("table t { void f(; }\n", encoding="utf-8")
+    failed = subprocess.run(
+        [sys.executable, "-m", "pvgen", "check", str(broken)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert failed.returncode == 1
+    assert "broken.pvspec:1:18: error: unexpected ';'" in failed.stdout + failed.stderr
 
 
 def test_nothing_is_read_or_written_in_the_temporary_folder(
