@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT, SPECS, run_cli
 from lark import Lark, Token
 
-from pvgen.lalr import Driver
+from pvgen.lalr import Driver, driver_tables
 from pvgen.syntax import GRAMMAR
 
 EDITOR = ROOT / "editors" / "vscode"
@@ -322,7 +322,8 @@ def lark_tokens(path: Path) -> list[LarkToken]:
     parser = Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr", maybe_placeholders=True)
     ignored = set(parser.lexer_conf.ignore)
     watched = {t.name for t in parser.terminals if t.name not in ignored or "COMMENT" in t.name}
-    Driver(parser, dict.fromkeys(watched, keep)).parse(path.read_text(encoding="utf-8"))
+    tables = driver_tables(parser, sorted(watched))
+    Driver(tables, object(), dict.fromkeys(watched, keep)).parse(path.read_text(encoding="utf-8"))
     return [LarkToken(t.type, str(t), t.line or 0, (t.column or 1) - 1) for t in found]
 
 
