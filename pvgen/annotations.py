@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from .diagnostics import Collector, did_you_mean, with_article
+from .records import record
 from .syntax import Annotation
 
 # Kinds of declaration an annotation can sit on.
@@ -37,7 +38,7 @@ INT, STRING, NAME, PATH, CODE = "integer", "string", "name", "dotted name", "rul
 _CODE = re.compile(r"PV[0-9]{3}")
 
 
-@dataclass(frozen=True)
+@record
 class AnnotationSpec:
     name: str
     purpose: str

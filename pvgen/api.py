@@ -20,7 +20,6 @@ import json
 import os
 import weakref
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,6 +27,7 @@ from .config import Config, ConfigError, load_config
 from .diagnostics import Diagnostic, Severity, SpecError
 from .gen import FAMILIES
 from .gen.common import GenOptions, OutputFile
+from .records import record
 
 if TYPE_CHECKING:  # imported on first use at run time (see __getattr__ below)
     from collections.abc import Callable, Mapping
@@ -280,7 +280,7 @@ def count_hooks_per_target(abi: Abi) -> dict[str, int]:
     return {name: len(facts.hooks) for name, facts in abi.facts.items()}
 
 
-@dataclass(frozen=True)
+@record
 class SpecSummary:
     """What a check says of a spec that compiled: its ABI's name and version and how much
     it holds."""
@@ -323,7 +323,7 @@ class CheckedSpec:
         return self._abi
 
 
-@dataclass(frozen=True)
+@record
 class CheckReport:
     """What `check` found: the specs that compiled, and every diagnostic, sorted."""
 
@@ -612,7 +612,7 @@ def freeze(abi: Abi, spec: Path, config: Config | None = None) -> tuple[Path, bo
     return freeze_dump(abi, abi_folder(abi, spec, configured))
 
 
-@dataclass(frozen=True)
+@record
 class DiffResult:
     """The changes from one version of an ABI to another."""
 

@@ -12,8 +12,9 @@ flag counts as 1 and an undefined name as 0.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .records import record
 from .source import Span
 
 # A target's defines: a flag (True) or an integer value.
@@ -29,35 +30,35 @@ COMPARISONS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Name:
     name: str
     span: Span | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@record
 class Int:
     value: int
     span: Span | None = field(default=None, compare=False, repr=False)
     literal: str = field(default="", compare=False, repr=False)  # as written: 0x10 stays hex
 
 
-@dataclass(frozen=True)
+@record
 class Not:
     operand: Cond
 
 
-@dataclass(frozen=True)
+@record
 class And:
     operands: tuple[Cond, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Or:
     operands: tuple[Cond, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Compare:
     op: str
     left: Name | Int

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 
 from .diagnostics import Severity, did_you_mean
+from .records import record
 
 CONFIG_FILE = "pvgen.toml"
 PYPROJECT = "pyproject.toml"
@@ -47,7 +48,7 @@ RULE_ID = re.compile(r"PV\d{3}")
 PLUGIN_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
-@dataclass(frozen=True)
+@record
 class RuleSettings:
     """Thresholds of the checks, and the severity of each rule set in `[rules]`."""
 
@@ -60,7 +61,7 @@ class RuleSettings:
         return self.levels.get(rule_id, default)
 
 
-@dataclass(frozen=True)
+@record
 class FileAllow:
     """`[[allow]]`: accept findings of `rule` in files matching `path`."""
 
@@ -74,7 +75,7 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message names file and key."""
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     path: Path | None  # the pvgen.toml or pyproject.toml, or None when there is none
     specs: tuple[Path, ...] = ()

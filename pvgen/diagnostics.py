@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .escape import terminal
+from .records import record
 from .source import Span, excerpt
 
 
@@ -25,7 +26,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True)
+@record
 class Related:
     """A second location that explains a diagnostic, such as an earlier declaration."""
 
@@ -33,7 +34,7 @@ class Related:
     message: str
 
 
-@dataclass(frozen=True)
+@record
 class Diagnostic:
     severity: Severity
     message: str

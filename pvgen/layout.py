@@ -10,7 +10,8 @@ does, so that the generated `_Static_assert`s hold.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+
+from .records import record
 
 INTEGER_TYPES = {
     # canonical name: (signed, size on ilp32, size on lp64)
@@ -75,7 +76,7 @@ def canonical_c_type(words: str) -> str | None:
     return C_SPELLINGS.get(tuple(sorted(words.split())))
 
 
-@dataclass(frozen=True)
+@record
 class DataModel:
     name: str
     pointer_size: int

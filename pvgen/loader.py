@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Related, SpecError, error
 from .files import ReadProblem, read_bounded
+from .records import record
 from .source import SourceFile, Span, display_name
 from .syntax import IncludeDecl, SpecFile, parse
 
@@ -25,7 +25,7 @@ from .syntax import IncludeDecl, SpecFile, parse
 MAX_INCLUDE_DEPTH = 64
 
 
-@dataclass(frozen=True)
+@record
 class LoadedSpec:
     root: Path
     spec_root: Path

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 
 from .conditions import Cond, conjoin, evaluate
-from .records import compact
+from .records import record
 from .source import Span
 
 
@@ -31,7 +31,7 @@ class Stability(enum.Enum):
     INTERNAL = "internal"  # a source API: reported, never gating
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     name: str
     data_model: str
@@ -43,8 +43,7 @@ class Target:
         return evaluate(condition, self.defines)
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TypeRef:
     """A type as used by a member, field, parameter or typedef.
 
@@ -74,15 +73,13 @@ class TypeRef:
         return self.spelling()
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Patch:
     native: str
     clobbers: str | None
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Deprecation:
     since: int | None
     use: str | None  # dotted path of the replacement, as written
@@ -90,8 +87,7 @@ class Deprecation:
     span: Span = field(compare=False, repr=False)
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Allow:
     """`@allow(PVnnn, reason = "...")`: a deliberate exception to a check."""
 
@@ -104,8 +100,7 @@ class Allow:
 # declarations are: the same one or not. Value equality is kept for values (types,
 # patches, layouts). It also spares the generated __eq__ and __hash__ of fourteen
 # classes, a third of the time Python takes to create this module's classes.
-@compact
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True, slots=True)
 class Element:
     """What every declared thing has."""
 
@@ -117,34 +112,34 @@ class Element:
     span: Span = field(compare=False, repr=False)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True)
 class Typedef(Element):
     target: TypeRef
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True)
 class Field(Element):
     type: TypeRef
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True)
 class Struct(Element):
     fields: tuple[Field, ...]
     packed: bool = False
     shared: bool = False
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True)
 class Opaque(Element):
     pass
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True)
 class Enumerator(Element):
     value: int
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True)
 class Enum(Element):
     underlying: TypeRef
     values: tuple[Enumerator, ...]
@@ -153,23 +148,20 @@ class Enum(Element):
 TypeDecl = Typedef | Struct | Opaque | Enum
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Param:
     name: str
     type: TypeRef
     span: Span = field(compare=False, repr=False)
 
 
-@compact
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True, slots=True)
 class Member(Element):
     renamed_from: str | None = None
     deprecated: Deprecation | None = None
 
 
-@compact
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True, slots=True)
 class Hook(Member):
     returns: TypeRef
     params: tuple[Param, ...]
@@ -185,14 +177,12 @@ class Hook(Member):
     backend_specific: str | None = None  # the reason, when one backend alone may use it
 
 
-@compact
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True, slots=True)
 class DataMember(Member):
     type: TypeRef
 
 
-@compact
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True, slots=True)
 class SubTable(Member):
     table: str  # the name of the embedded table
 
@@ -200,7 +190,7 @@ class SubTable(Member):
 TableMember = Hook | DataMember | SubTable
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True)
 class Table(Element):
     members: tuple[TableMember, ...]
     budget: int | None = None
@@ -216,8 +206,7 @@ class Table(Element):
         return {k: tuple(v) for k, v in found.items()}
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Override:
     """One member a backend implements, by path: `pv_mmu_ops.lazy_mode.enter`."""
 
@@ -226,7 +215,7 @@ class Override:
     whole: bool = False  # listed through `table: *`, not by name
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True)
 class Backend:
     name: str
     default: bool
@@ -259,7 +248,7 @@ class Source(enum.Enum):
     NULL = "null"  # nothing: the slot is NULL
 
 
-@dataclass(frozen=True)
+@record
 class RecordLayout:
     """Layout of one struct or table on one target."""
 
@@ -268,7 +257,7 @@ class RecordLayout:
     offsets: Mapping[str, int]  # member or field name -> byte offset
 
 
-@dataclass(frozen=True)
+@record
 class TargetLayout:
     """What a dump records of one target: sizes, alignments and offsets."""
 
@@ -281,8 +270,7 @@ class TargetLayout:
 # ---- members as reached from a table ------------------------------------------------------
 
 
-@compact
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False, slots=True)
 class Slot:
     """A hook or data member as reached from a table through its sub-tables.
 
@@ -308,8 +296,7 @@ class Slot:
         return self.owners[-1]
 
 
-@compact
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False, slots=True)
 class HookSlot(Slot):
     hook: Hook
 
@@ -318,8 +305,7 @@ class HookSlot(Slot):
         return self.hook
 
 
-@compact
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False, slots=True)
 class DataSlot(Slot):
     data: DataMember
 
@@ -359,7 +345,7 @@ def slots_under(table: Table, tables: Mapping[str, Table]) -> Iterator[HookSlot 
 # ---- what holds on one target -------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class PresentDecls:
     """The types and tables declared on one target: at most one declaration per name."""
 
@@ -404,7 +390,7 @@ class PresentDecls:
         return decl if isinstance(decl, Struct) else None
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class TargetFacts:
     """Everything that depends on the target, computed once by resolve.
 
@@ -450,13 +436,13 @@ class TargetFacts:
         return frozenset(self.slots)
 
 
-@dataclass(frozen=True)
+@record
 class SpecSource:
     path: str  # relative to the spec root, with '/' separators
     sha256: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@record(eq=False, kw_only=True)
 class Abi:
     name: str
     version: int

@@ -1,16 +1,26 @@
-"""Frozen records that are small in memory and quick to pickle.
+"""Frozen records: quick to create at import, small in memory, quick to pickle.
 
-Takes: a frozen dataclass declared with `slots=True`.
-Hands on: the same class, pickled as the tuple of its field values: `@compact` replaces the
-state methods that `dataclass(slots=True)` adds to frozen classes, which look the fields up
-again for every object and set each value through `object.__setattr__`.
+Takes: a class body of annotated fields, as for a frozen dataclass.
+Hands on: `@record`, a frozen dataclass (fields, defaults, `dataclasses.replace` and
+`dataclasses.fields` work as usual) whose equality, hash and repr are three functions
+shared by every record instead of code compiled for each class; with `slots=True`, also
+slotted and pickled as the tuple of its field values.
 
-The syntax trees and the model hold a few objects per hook, and a 100,000-hook spec makes
-millions of them: without an instance dictionary each takes about a third of the memory,
-and with these state methods they are written to and read from the compiled-spec cache
-about as fast as objects with dictionaries. A class that derives from a compact one without
-slots of its own (one with cached properties) keeps a dictionary for its own fields; its
-state is taken and restored the same way.
+Why shared methods: Python compiles each method a dataclass generates from source text
+when the class is created, which for pvgen's hundred-odd records made class creation a
+fifth of a small spec's check. A record compiles only what must know its fields by name:
+`__init__`, and the guards that make it frozen. Equality and hash compare the fields that
+take part in comparison, as a dataclass's would; repr shows the fields a dataclass's would.
+
+Why slots: the syntax trees and the model hold a few objects per hook, and a 100,000-hook
+spec makes millions of them: without an instance dictionary each takes about a third of
+the memory. The state methods that `dataclass(slots=True)` adds to frozen classes look the
+fields up again for every object and set each value through `object.__setattr__`; a slotted
+record's read its fields with one C call and write them through the slots' own setters, so
+entries of the compiled-spec cache are written and read as fast as with dictionaries. A
+class that derives from a slotted record without slots of its own (one with cached
+properties) keeps a dictionary for its own fields; its state is taken and restored the same
+way.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import dataclasses
 from collections.abc import Callable
 from operator import attrgetter
 from types import MemberDescriptorType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, dataclass_transform, overload
 
 C = TypeVar("C", bound=type)
 
@@ -29,16 +39,88 @@ Setter = Callable[[Any, Any], None]
 # Per class: how its field values are read (one C call) and written (a slot's own setter,
 # which a frozen class's __setattr__ does not intercept).
 _PLANS: dict[type, tuple[Getter, tuple[Setter, ...]]] = {}
+# Per class: the values it is compared by, hashed by, and the names its repr shows.
+_COMPARED: dict[type, Getter] = {}
+_HASHED: dict[type, Getter] = {}
+_SHOWN: dict[type, tuple[str, ...]] = {}
 
 
-def compact(cls: C) -> C:
-    """Give a frozen, slotted dataclass state methods that read and write its fields
-    directly; subclasses inherit them."""
-    if not dataclasses.is_dataclass(cls) or "__slots__" not in cls.__dict__:
-        raise TypeError(f"{cls.__name__}: @compact needs a dataclass declared with slots=True")
-    cls.__getstate__ = _getstate  # type: ignore[method-assign]
-    cls.__setstate__ = _setstate  # type: ignore[attr-defined]
-    return cls
+@overload
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
+def record(cls: C, /) -> C: ...
+
+
+@overload
+def record(*, eq: bool = True, kw_only: bool = False, slots: bool = False) -> Callable[[C], C]: ...
+
+
+def record(
+    cls: Any = None, /, *, eq: bool = True, kw_only: bool = False, slots: bool = False
+) -> Any:
+    """A frozen dataclass with shared equality, hash and repr (see above). `eq=False`
+    compares by identity; `kw_only` as for dataclasses; `slots=True` makes it slotted and
+    pickled compactly."""
+
+    def make(cls: C) -> C:
+        own = cls.__dict__
+        made: Any = dataclasses.dataclass(
+            cls, frozen=True, eq=False, repr=False, kw_only=kw_only, slots=slots
+        )
+        if "__repr__" not in own:
+            made.__repr__ = _repr
+        if eq and "__eq__" not in own:
+            made.__eq__ = _eq
+            if "__hash__" not in own:
+                made.__hash__ = _hash
+        if slots:
+            made.__getstate__ = _getstate
+            made.__setstate__ = _setstate
+        return cast(C, made)
+
+    return make if cls is None else make(cls)
+
+
+def _getter(names: tuple[str, ...]) -> Getter:
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        read = attrgetter(names[0])
+        return lambda obj: (read(obj),)
+    return lambda obj: ()
+
+
+def _compared(cls: type) -> Getter:
+    getter = _COMPARED.get(cls)
+    if getter is None:
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.compare)
+        getter = _COMPARED[cls] = _getter(names)
+    return getter
+
+
+def _eq(self: Any, other: object) -> Any:
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    compared = _compared(self.__class__)
+    return compared(self) == compared(other)
+
+
+def _hash(self: Any) -> int:
+    getter = _HASHED.get(self.__class__)
+    if getter is None:
+        fields = dataclasses.fields(self.__class__)
+        names = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
+        getter = _HASHED[self.__class__] = _getter(names)
+    return hash(getter(self))
+
+
+def _repr(self: Any) -> str:
+    names = _SHOWN.get(self.__class__)
+    if names is None:
+        names = _SHOWN[self.__class__] = tuple(
+            f.name for f in dataclasses.fields(self.__class__) if f.repr
+        )
+    shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+    return f"{self.__class__.__qualname__}({shown})"
 
 
 def _plan(cls: type) -> tuple[Getter, tuple[Setter, ...]]:

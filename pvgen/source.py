@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import bisect
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from .escape import terminal
+from .records import record
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class SourceFile:
     """One spec file as read from disk.
 

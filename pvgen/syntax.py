@@ -10,7 +10,7 @@ a `SpecError` with the location of the offending token.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any, cast
@@ -19,7 +19,7 @@ from . import conditions as cond
 from .diagnostics import SpecError, error
 from .digest import sha256
 from .lalr import Driver, NotParsed, Token
-from .records import compact
+from .records import record
 from .source import SourceFile, Span
 
 if TYPE_CHECKING:
@@ -32,8 +32,7 @@ GRAMMAR = Path(__file__).with_name("grammar") / "pvspec.lark"
 # ---- the syntax tree ------------------------------------------------------------
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TypeExpr:
     """A type as written: `const struct desc_ptr *`, `unsigned long`, `pte_t`."""
 
@@ -44,8 +43,7 @@ class TypeExpr:
     pointers: tuple[bool, ...]  # one entry per `*`, True where that pointer is const
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class AnnotationArg:
     span: Span
     key: str | None
@@ -54,8 +52,7 @@ class AnnotationArg:
     literal: str = field(default="", compare=False)
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Annotation:
     span: Span
     name: str
@@ -64,7 +61,7 @@ class Annotation:
     condition: cond.Cond | None = None  # only for @if
 
 
-@dataclass(frozen=True)
+@record
 class SettingValue:
     span: Span
     name: str | None
@@ -72,15 +69,14 @@ class SettingValue:
     literal: str = field(default="", compare=False)  # the value as written
 
 
-@dataclass(frozen=True)
+@record
 class Setting:
     span: Span
     key: str
     values: tuple[SettingValue, ...]
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Declaration:
     """What every declaration has: where it is, its name, doc and annotations."""
 
@@ -90,58 +86,56 @@ class Declaration:
     annotations: tuple[Annotation, ...] = field(default=(), kw_only=True)
 
 
-@dataclass(frozen=True)
+@record
 class AbiDecl(Declaration):
     settings: tuple[Setting, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class TargetDecl(Declaration):
     settings: tuple[Setting, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class TypedefDecl(Declaration):
     type: TypeExpr | None = None
 
 
-@dataclass(frozen=True)
+@record
 class FieldDecl(Declaration):
     type: TypeExpr | None = None
 
 
-@dataclass(frozen=True)
+@record
 class StructDecl(Declaration):
     fields: tuple[FieldDecl, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class OpaqueDecl(Declaration):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class EnumeratorDecl(Declaration):
     value: int | None = None
     literal: str = field(default="", compare=False)  # the value as written
 
 
-@dataclass(frozen=True)
+@record
 class EnumDecl(Declaration):
     underlying: TypeExpr | None = None
     enumerators: tuple[EnumeratorDecl, ...] = ()
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ParamDecl:
     span: Span
     type: TypeExpr
     name: str | None
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class MemberDecl(Declaration):
     """A table member: a hook when `params` is not None, else data or a sub-table."""
 
@@ -149,20 +143,18 @@ class MemberDecl(Declaration):
     params: tuple[ParamDecl, ...] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class TableDecl(Declaration):
     members: tuple[MemberDecl, ...] = ()
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class MemberPath:
     span: Span
     parts: tuple[str, ...]
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class BackendEntry:
     span: Span
     table: str
@@ -171,21 +163,20 @@ class BackendEntry:
     annotations: tuple[Annotation, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class BackendDecl(Declaration):
     default: bool = False
     entries: tuple[BackendEntry, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class IncludeDecl:
     span: Span
     path: str
     literal: str = field(default="", compare=False)  # the path string as written
 
 
-@compact
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Comment:
     """A comment as written; `doc` is True for `///` lines that document a declaration."""
 
@@ -200,7 +191,7 @@ TopLevel = AbiDecl | TargetDecl | TypedefDecl | StructDecl | OpaqueDecl | EnumDe
 Item = TopLevel | BackendDecl | IncludeDecl
 
 
-@dataclass(frozen=True)
+@record
 class SpecFile:
     source: SourceFile
     items: tuple[Item, ...]
@@ -820,7 +811,7 @@ class _Builder:
         return node
 
 
-@dataclass(frozen=True)
+@record
 class _Doc:
     text: str
 

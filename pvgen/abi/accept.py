@@ -19,10 +19,11 @@ never repeats an ID that `pvgen rules` cannot explain.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from ..diagnostics import did_you_mean
+from ..records import record
 from .changes import KINDS, Change
 
 KEYS = ("rule", "item", "version", "reason")
@@ -32,7 +33,7 @@ class AcceptError(Exception):
     """accepted.toml cannot be used; the message names the file and the entry."""
 
 
-@dataclass(frozen=True)
+@record
 class Acceptance:
     rule: str
     item: str

@@ -17,10 +17,11 @@ one of four, in increasing gravity:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from ..diagnostics import Severity
+from ..records import record
 
 
 class ChangeClass(enum.IntEnum):
@@ -40,7 +41,7 @@ class ChangeClass(enum.IntEnum):
         return Severity.WARNING if self is ChangeClass.SOURCE_BREAKING else Severity.NOTE
 
 
-@dataclass(frozen=True)
+@record
 class ChangeKind:
     id: str
     name: str
@@ -54,7 +55,7 @@ class ChangeKind:
 Side = Literal["old", "new"]
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """Where an item is declared, as the dump of its side records it (`loc`).
 
@@ -83,7 +84,7 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     kind: ChangeKind
     change_class: ChangeClass

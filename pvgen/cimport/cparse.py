@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..records import record
 from .scan import HeaderError, Scan, Token
 
 C_TYPE_WORDS = frozenset({"unsigned", "signed", "short", "long", "int", "char", "void"})
@@ -54,7 +55,7 @@ IGNORED_WORDS = frozenset(
 CALLEE_SAVE_STRUCT = "paravirt_callee_save"
 
 
-@dataclass(frozen=True)
+@record
 class CType:
     words: tuple[str, ...]  # ("unsigned", "long"), ("pte_t",), ("struct", "mm_struct")
     const: bool = False
@@ -76,7 +77,7 @@ class CType:
         return all(w in C_TYPE_WORDS for w in self.words)
 
 
-@dataclass(frozen=True)
+@record
 class CParam:
     type: CType
     name: str | None

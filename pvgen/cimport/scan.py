@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .. import conditions as cond
+from ..records import record
 
 # Macros whose value the kernel fixes: a C header's declarations are never read
 # by the assembler, and always by the kernel.
@@ -52,7 +53,7 @@ class HeaderError(Exception):
         super().__init__(f"{where}: error: {message}")
 
 
-@dataclass(frozen=True)
+@record
 class Frame:
     """One branch of an `#if` group: what holds inside it, and where it opened."""
 
@@ -73,7 +74,7 @@ class Token(NamedTuple):
     frames: tuple[Frame, ...]
 
 
-@dataclass(frozen=True)
+@record
 class CComment:
     line: int
     end_line: int
@@ -283,7 +284,7 @@ def _strip_config(name: str) -> str:
 # ---- #if expressions ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class _Parsed:
     condition: cond.Cond | None
     understood: bool

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from ..conditions import Cond, Not, Or, conjoin
@@ -53,6 +52,7 @@ from ..model import (
     Typedef,
     TypeRef,
 )
+from ..records import record
 from .cnames import INT_MAX, INT_MIN, CNames, enum_as_macros
 from .common import (
     GenOptions,
@@ -101,7 +101,7 @@ def guard(cond: str | None, lines: list[str]) -> list[str]:
     return [f"#if {cond}", *lines, "#endif"] if cond else lines
 
 
-@dataclass(frozen=True)
+@record
 class TargetBlock:
     """What the header says of one target: its block of macros, and its layout proofs."""
 

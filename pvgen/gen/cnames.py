@@ -11,15 +11,14 @@ clash in the generated code. Nothing here renders text or imports a template eng
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..model import Abi, Backend, Enum, Hook, HookSlot, Table, Target
+from ..records import record
 
 # The largest `int`, and the smallest: enumerators beyond them are written as macros.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
-@dataclass(frozen=True)
+@record
 class HeaderNames:
     """The names the header defines for its own use, and the files it names."""
 

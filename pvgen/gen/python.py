@@ -23,13 +23,13 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from .. import model as m
 from ..dump import fingerprints
 from ..escape import python_comment, python_docstring
 from ..names import class_name as class_name  # the spelling the name checks use too
 from ..names import method_name as method_name
+from ..records import record
 from .common import (
     GenOptions,
     OutputFile,
@@ -74,7 +74,7 @@ def signature(indent: str, name: str, params: Sequence[str], returns: str) -> li
 # ---- what the templates receive -------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class HookView:
     path: str  # pv_mmu_ops.lazy_mode.enter
     table: str  # top-level table
@@ -88,7 +88,7 @@ class HookView:
     default: str  # for data members
 
 
-@dataclass(frozen=True)
+@record
 class TableView:
     name: str
     doc: list[str]

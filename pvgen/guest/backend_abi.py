@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..abi.changes import Change, ChangeClass
 from ..dump import table_fingerprints, table_type_names
+from ..records import record
 
 
 class Verdict(enum.Enum):
@@ -43,7 +43,7 @@ class Verdict(enum.Enum):
     REFUSED = "refused"
 
 
-@dataclass(frozen=True)
+@record
 class TableVerdict:
     table: str
     verdict: Verdict
@@ -52,7 +52,7 @@ class TableVerdict:
     changes: tuple[Change, ...]  # those that touch the table (the breaking ones if refused)
 
 
-@dataclass(frozen=True)
+@record
 class BackendAbiCheck:
     abi: str
     backend_version: int

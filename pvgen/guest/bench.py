@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from ..records import record
 from .backends import IMPLEMENTATIONS, install
 from .bindings import Bindings, load_bindings
 from .machine import Machine
@@ -23,7 +24,7 @@ from .sim import TARGET, simulate
 DISPATCH_TARGET = 1.15  # a call through the dispatch object at most 15% dearer than a direct one
 
 
-@dataclass(frozen=True)
+@record
 class DispatchFigures:
     """What `dispatch_overhead` measured (best of the repeats; each loop also pays the same
     `for` overhead).

@@ -26,7 +26,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +34,8 @@ from typing import Any, Protocol
 import pvgen
 from pvgen.model import HookSlot
 from pvgen.names import class_name as names_class_name
+
+from ..records import record
 
 
 class PteValue(Protocol):
@@ -63,7 +64,7 @@ class PudValue(Protocol):
     pgd: PgdValue
 
 
-@dataclass(frozen=True)
+@record
 class GuestTypes:
     """Constructors of the generated entry types, typed for the guest's code."""
 
@@ -87,7 +88,7 @@ CLOBBERS_C_CALL = ("eax", "ecx", "edx")
 CLOBBERS_CALLEE_SAVE = ("eax",)
 
 
-@dataclass(frozen=True)
+@record
 class HookConvention:
     """How the kernel's call sites call one hook, as the spec declares it."""
 
@@ -98,7 +99,7 @@ class HookConvention:
     native: str | None  # `@patch(native = ...)`: the bare-hardware sequence, as text
 
 
-@dataclass(frozen=True)
+@record
 class Bindings:
     """The generated package of one spec, loaded."""
 

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from ..records import record
 from . import kstructs as k
 from .bindings import HookConvention
 from .costs import CALLS, CATEGORY, CYCLES, WORK, Cost
@@ -83,7 +83,7 @@ class SiteKind(enum.Enum):
     TRAP = "ud2"
 
 
-@dataclass(frozen=True)
+@record
 class Site:
     """One call site in kernel text."""
 
@@ -99,7 +99,7 @@ class Site:
         return k.PAGE_OFFSET + self.address
 
 
-@dataclass(frozen=True)
+@record
 class Decoded:
     """A call site as the CPU decodes its bytes."""
 
@@ -110,7 +110,7 @@ class Decoded:
     inline_clobbers: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class SitePatch:
     """What patching made of one hook's call sites."""
 

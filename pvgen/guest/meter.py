@@ -10,7 +10,9 @@ hook), and the difference of two readings, so that a workload's figures exclude 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from ..records import record
 
 #: Event names the backends and the machine count.
 HYPERCALL = "hypercall"
@@ -26,7 +28,7 @@ PAGE_FAULT = "page fault"
 WARNING = "warning"  # a path the kernel only warns about (WARN_ON), as warning:<hook>
 
 
-@dataclass(frozen=True)
+@record
 class Measurement:
     """A reading of the meter (or the difference of two)."""
 

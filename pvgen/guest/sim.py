@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from ..records import record
 from . import kstructs as k
 from .backends import BACKENDS, IMPLEMENTATIONS, BackendMismatch, implementations, install
 from .bindings import Bindings, load_bindings
@@ -46,7 +46,7 @@ NETWORK_GAPS = (5_000, 40_000)  # cycles between a busy network card's interrupt
 Progress = Callable[[int, int, str], None]
 
 
-@dataclass(frozen=True)
+@record
 class RunResult:
     """What one run cost and what the guest saw."""
 
@@ -274,7 +274,7 @@ def compare(
     ]
 
 
-@dataclass(frozen=True)
+@record
 class PatchingPair:
     """One backend on one workload, with its call sites left alone and patched."""
 

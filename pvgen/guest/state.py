@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from functools import partial
 
+from ..records import record
 from . import apic as lapic
 from . import kstructs as k
 from .kernel import Kernel
@@ -45,7 +46,7 @@ STATE_APIC_REGISTERS = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class GuestState:
     """Everything guest-visible, in canonical order."""
 

@@ -35,8 +35,7 @@ gates and system descriptors are not modelled).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..records import record
 from .x86 import CR4_PAE, CR4_PGE
 
 #: The tables of each paging mode, top first (the names the kernel gives the levels).
@@ -44,7 +43,7 @@ LEVEL_NAMES = {2: ("pgd", "pte"), 3: ("pgd", "pmd", "pte"), 4: ("pgd", "pud", "p
 KERNEL_BASE_32 = 0xC000_0000  # PAGE_OFFSET of the 32-bit kernel; sign-extended on x86_64
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """How one target of the spec pages, enters its kernel and encodes its call sites."""
 

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import api
 from ..config import Config
 from ..diagnostics import Diagnostic, Severity, SpecError
 from ..model import Abi
+from ..records import record
 from ..source import SourceFile, Span
 from ..syntax import SpecFile, parse
 
 
-@dataclass(frozen=True)
+@record
 class Snapshot:
     """What one compile of a root spec found."""
 

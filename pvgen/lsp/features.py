@@ -23,6 +23,7 @@ from .. import syntax as syn
 from ..conditions import render
 from ..diagnostics import Diagnostic
 from ..layout import BUILTIN_TYPES, DATA_MODELS, INTEGER_TYPES
+from ..records import record
 from ..rules import all_rules
 from ..rules.suppress import META_RULES
 from ..source import SourceFile, Span
@@ -48,7 +49,7 @@ from .index import (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Place:
     """A range in a file: 1-based lines and columns, the end column just after the range."""
 
@@ -347,7 +348,7 @@ def references(
 # ---- completion ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Item:
     label: str
     kind: str  # "annotation", "type", "table", "member", "define", "backend", "keyword"
@@ -664,7 +665,7 @@ def _outline_detail(decl: syn.Declaration) -> str:
 # ---- quick fixes --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Fix:
     title: str
     place: Place  # the text to replace (empty: insert there)

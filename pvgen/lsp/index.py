@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import conditions as cond
 from .. import syntax as syn
 from ..layout import BUILTIN_TYPES
+from ..records import record
 from ..source import SourceFile, Span
 
 # What a symbol is; members are named `table.member`, files by their resolved path.
@@ -32,13 +33,13 @@ TYPE, MEMBER, BACKEND, TARGET, DEFINE, FILE, ABI = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Symbol:
     kind: str
     name: str
 
 
-@dataclass(frozen=True)
+@record
 class Occurrence:
     symbol: Symbol
     path: Path  # the resolved path of the file
@@ -55,7 +56,7 @@ class Occurrence:
         return not (line == s.end_line and column > s.end_column)
 
 
-@dataclass(frozen=True)
+@record
 class MemberInfo:
     name: str
     kind: str  # "hook", "data" or "sub-table"

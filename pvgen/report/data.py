@@ -14,12 +14,12 @@ only has to write it as text. Nothing is laid out or numbered again: the facts a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..escape import plain
 from ..layout import DATA_MODELS
 from ..model import Abi, Backend, DataSlot, HookSlot, Source, TargetFacts, TypeRef
+from ..records import record
 
 if TYPE_CHECKING:
     from ..abi.changes import Change
@@ -201,7 +201,7 @@ def layouts(abi: Abi) -> dict[str, Any]:
 # ---- releases ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Release:
     """One frozen version: its number, the root spec it was frozen from, the hooks reached
     from each top-level table (every target's, sub-tables included), in table order."""
@@ -211,7 +211,7 @@ class Release:
     hooks: Mapping[str, int]
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """The changes from one release to the next, as `pvgen diff` reports them."""
 
@@ -282,7 +282,7 @@ def steps(releases: Sequence[Release], changes: Sequence[Sequence[Change]]) -> l
 # ---- the simulated guest -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SimTable:
     """Cycles per workload and backend from `pvgen sim --compare --format json`."""
 

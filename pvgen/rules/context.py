@@ -14,9 +14,10 @@ from pathlib import Path
 
 from .. import model as m
 from ..config import RuleSettings
+from ..records import record
 
 
-@dataclass(frozen=True)
+@record
 class HookEntry:
     """One hook as reached from a top-level table: `pv_mmu_ops.lazy_mode.enter`."""
 

@@ -25,12 +25,13 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from ..config import ConfigError
 from ..diagnostics import Related, Severity
 from ..entrypoints import RULES_GROUP, entry_points
+from ..records import record
 from ..source import Span
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class Category(enum.Enum):
         return self.value
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     span: Span | None
     message: str
@@ -63,7 +64,7 @@ Check = Callable[["Context"], Iterator[Finding]]
 
 # Entries compare by identity (one per ID), which also spares generating __eq__ and __hash__
 # for each class when `pvgen check` imports the registry.
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class RuleInfo:
     """What every registered ID has: enough to name and explain it wherever it is printed."""
 
@@ -77,20 +78,20 @@ class RuleInfo:
         return f"{self.id} {self.name} ({self.severity}): {self.purpose}"
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class CompilerRule(RuleInfo):
     bad: str  # a spec the compiler rejects
     good: str  # the same spec, accepted
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Rule(RuleInfo):
     bad: str  # a spec fragment that breaks the rule
     good: str  # the same fragment, fixed
     check: Check
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class ChangeRule(RuleInfo):
     kind: ChangeKind  # its default class, and the old and new example specs
 

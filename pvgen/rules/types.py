@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .. import model as m
 from ..layout import DATA_MODELS
+from ..records import record
 
 
 def value_kind(abi: m.Abi, ref: m.TypeRef, target: m.Target) -> tuple[str, int]:
@@ -31,7 +30,7 @@ def value_kind(abi: m.Abi, ref: m.TypeRef, target: m.Target) -> tuple[str, int]:
 # ---- the callee-save convention ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class CalleeSaveConvention:
     """How a callee-save thunk passes values on one data model (the kernel's convention).
 
