@@ -36,9 +36,6 @@ C = TypeVar("C", bound=type)
 Getter = Callable[[Any], tuple[Any, ...]]
 Setter = Callable[[Any, Any], None]
 
-# Per class: how its field values are read (one C call) and written (a slot's own setter,
-# which a frozen class's __setattr__ does not intercept).
-_PLANS: dict[type, tuple[Getter, tuple[Setter, ...]]] = {}
 # Per class: the values it is compared by, hashed by, and the names its repr shows.
 _COMPARED: dict[type, Getter] = {}
 _HASHED: dict[type, Getter] = {}
@@ -123,14 +120,8 @@ def _repr(self: Any) -> str:
     return f"{self.__class__.__qualname__}({shown})"
 
 
-def _plan(cls: type) -> tuple[Getter, tuple[Setter, ...]]:
-    plan = _PLANS.get(cls)
-    if plan is None:
-        names = tuple(f.name for f in dataclasses.fields(cls))
-        read = attrgetter(*names)
-        getter: Getter = read if len(names) > 1 else (lambda obj: (read(obj),))
-        plan = _PLANS[cls] = (getter, tuple(_setter(cls, name) for name in names))
-    return plan
+def _fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _setter(cls: type, name: str) -> Setter:
@@ -146,10 +137,39 @@ def _setter(cls: type, name: str) -> Setter:
     return set_in_dict
 
 
+# A slotted record's state methods are made for its class on first use: a class's
+# `__setstate__` unpacks the tuple and sets each slot, with no loop and no look-up per
+# object (a large spec's cache entries hold a hundred thousand records). A class's own
+# methods serve only its own objects; a subclass's make theirs on first use.
+
+
 def _getstate(self: Any) -> tuple[Any, ...]:
-    return _plan(self.__class__)[0](self)
+    cls = self.__class__
+    read = _getter(_fields(cls))
+
+    def __getstate__(self: Any) -> tuple[Any, ...]:
+        if self.__class__ is not cls:
+            return _getstate(self)
+        return read(self)
+
+    cls.__getstate__ = __getstate__
+    return read(self)
 
 
 def _setstate(self: Any, state: tuple[Any, ...]) -> None:
-    for set_value, value in zip(_plan(self.__class__)[1], state, strict=True):
-        set_value(self, value)
+    cls = self.__class__
+    names = _fields(cls)
+    scope: dict[str, Any] = {f"set_{i}": _setter(cls, name) for i, name in enumerate(names)}
+    scope.update(cls=cls, generic=_setstate)
+    values = "".join(f"v{i}, " for i in range(len(names)))
+    body = "".join(f"    set_{i}(self, v{i})\n" for i in range(len(names)))
+    code = (
+        "def __setstate__(self, state):\n"
+        "    if self.__class__ is not cls:\n"
+        "        return generic(self, state)\n"
+        f"    ({values}) = state\n{body}"
+    )
+    namespace: dict[str, Any] = {}
+    exec(code, scope, namespace)  # only generated names: no field name enters the code
+    cls.__setstate__ = namespace["__setstate__"]
+    cls.__setstate__(self, state)
