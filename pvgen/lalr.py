@@ -32,6 +32,7 @@ inline, without a call per token.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -328,21 +329,39 @@ def _rule_callback(
             return build([children[i] for i in kept])
 
         return keep
+    if (
+        len(plan) == 2
+        and plan[0] == (0, True, 0)
+        and plan[1][1:] == (False, 0)
+        and not append_none
+        and build is _spliced
+    ):
+        # `_items: _items item` (or `_items "," item`), the step of every repetition:
+        # the item is appended to the list so far.
+        return functools.partial(_append_to_first, plan[1][0])
 
     def filtered(children: list[Any]) -> Any:
         out: list[Any] = []
         for i, expand, nones in plan:
             if nones:
                 out += [None] * nones
-            if expand:
-                out += children[i]
-            else:
+            if not expand:
                 out.append(children[i])
+            elif out:
+                out += children[i]
+            else:  # an inlined rule's list, which nothing else holds: taken over, not copied
+                out = children[i]
         if append_none:
             out += [None] * append_none
         return build(out)
 
     return filtered
+
+
+def _append_to_first(at: int, children: list[Any]) -> list[Any]:
+    items: list[Any] = children[0]
+    items.append(children[at])
+    return items
 
 
 def _spliced(children: list[Any]) -> list[Any]:
