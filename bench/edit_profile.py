@@ -5,8 +5,8 @@
 one check and one generate to fill a private cache and an output folder, changes one hook's
 return type in one file, and then runs the stages of `pvgen check` one by one in this
 process, printing the CPU time of each: the look-up that turns the stale model away, the
-syntax trees (the edited file parsed and kept, the others read back), resolving, storing the
-new model, the rules, and the report; then what `pvgen generate` adds: rendering each family
+syntax trees (the edited file parsed and kept, the others read back), resolving, marking the
+new sources as compiled once, the rules, and the report; then what `pvgen generate` adds: rendering each family
 of outputs, and bringing the output folder up to date. Garbage collection is off, as in the
 commands.
 """
@@ -97,7 +97,10 @@ def profile(root: Path, edited: Path) -> dict[str, float]:
         [str(named), str(path), source.sha256]
         for named, path, source in zip(loaded.named, loaded.paths, abi.sources, strict=True)
     ]
-    timed("store the model for the next run", lambda: cache.store_model(entry, abi, sources))
+    timed(
+        "mark the compile (the model is kept from the second)",
+        lambda: cache.mark_compiled(entry, sources),
+    )
     found = timed("rules (and keeping their findings)", lambda: api.lint(abi, root))
     timed("report the findings", lambda: formats.render_text(found))
     options = api.GenOptions()

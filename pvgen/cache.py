@@ -5,8 +5,9 @@ results, a kind, a name and what the result is made from.
 Hands on: the `Abi`, either unpickled from the cache (when pvgen's code, the
 Python version, the working directory, the text of every file the spec was
 built from, all compared by SHA-256, and the file each include's name leads
-to through symbolic links are unchanged) or freshly compiled and then stored. One entry per
-root spec; a changed spec replaces its entry. Besides: each file's syntax tree
+to through symbolic links are unchanged) or freshly compiled, and stored from the second
+compile of the same sources on (the first leaves a mark). One entry per root spec; a changed
+spec replaces its entry. Besides: each file's syntax tree
 (`cached_parse`), results kept while their inputs compare equal (`cached_result`), and results
 kept with a header that the caller checks against the disk again (`fetch`, `keep`): a check's
 findings, and the manifest of the files a generate made.
@@ -314,21 +315,32 @@ def sources_fresh(header: Any) -> bool:
     return True
 
 
-def _load(entry: Path) -> tuple[Abi, list[list[str]]] | None:
+# What a model entry holds after the first compile of its sources: only that mark. The
+# model itself is kept from the second compile of the same sources on (see
+# `cached_compile`).
+_COMPILED_ONCE = "compiled once"
+
+
+def _load(entry: Path) -> tuple[Abi | None, list[list[str]]] | None:
+    """The model kept in `entry` with its header, if its sources are unchanged: (None,
+    header) when the entry only marks that these sources were compiled once; None for a
+    miss."""
     header: list[Any] = []
 
     def fresh(found: Any) -> bool:
         header[:] = found
         return sources_fresh(found)
 
+    found = _fetch(entry, fresh)
+    if found == _COMPILED_ONCE:
+        return None, header
     from .model import Abi
 
-    abi = _fetch(entry, fresh)
-    if not isinstance(abi, Abi) or len(header) != len(abi.sources):
+    if not isinstance(found, Abi) or len(header) != len(found.sources):
         return None
-    if any(h[2] != source.sha256 for h, source in zip(header, abi.sources, strict=True)):
+    if any(h[2] != source.sha256 for h, source in zip(header, found.sources, strict=True)):
         return None
-    return abi, header
+    return found, header
 
 
 def _store_pickle(entry: Path, value: object, header: bytes) -> None:
@@ -414,18 +426,36 @@ def cached_compile(
     `Abi.sources`, the path as named and the file it resolved to when read.
     """
     folder = cache_dir()
+    once = False
     if folder is not None:
         found = _load(_entry_path(folder, root, spec_root))
         if found is not None:
-            return found
+            abi, header = found
+            if abi is not None:
+                return abi, header
+            once = True
     abi, paths = compile_spec(root, spec_root)
     sources = [
         [str(named), str(resolved), source.sha256]
         for (named, resolved), source in zip(paths, abi.sources, strict=True)
     ]
     if folder is not None:
-        store_model(_entry_path(folder, root, spec_root), abi, sources)
+        # The model is kept from the second time the same sources are compiled on. A spec
+        # being edited is compiled once per state (by `check`, or by a `generate` whose
+        # folder then answers for it), and writing every state's model (8 MB and a quarter
+        # of a second at 10,000 hooks) would cost each edit more than it saves; the first
+        # compile leaves a mark, so the next command on the same sources keeps it.
+        entry = _entry_path(folder, root, spec_root)
+        if once:
+            store_model(entry, abi, sources)
+        else:
+            mark_compiled(entry, sources)
     return abi, sources
+
+
+def mark_compiled(entry: Path, sources: list[list[str]]) -> None:
+    """Record in `entry` that the model of `sources` was compiled once (not the model)."""
+    _store_pickle(entry, _COMPILED_ONCE, json.dumps(sources).encode())
 
 
 def store_model(entry: Path, abi: Abi, sources: list[list[str]]) -> None:

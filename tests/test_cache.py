@@ -26,16 +26,29 @@ def trees(cache: Path) -> list[Path]:
     return [p for p in entries(cache) if p.name.startswith("parse-")]
 
 
-def test_second_run_hits_and_matches(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_model_is_kept_from_the_second_compile_and_then_read(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
     folder = write_specs({"a.pvspec": MAIN, "types.pvspec": "typedef u32 word_t;\n"})
     first = run_cli("dump", "a.pvspec", cwd=folder)
     assert len(models(private_cache)) == 1
     assert len(trees(private_cache)) == 2  # one per file
-    stamps = [p.stat().st_mtime_ns for p in entries(private_cache)]
+    # The first compile of these sources leaves only a mark; the trees are kept.
+    (mark,) = models(private_cache)
+    marked = mark.stat().st_size
+    tree_stamps = [p.stat().st_mtime_ns for p in trees(private_cache)]
     second = run_cli("dump", "a.pvspec", cwd=folder)
     assert second.out == first.out
+    # The second compiles from the kept trees (read, not rewritten) and keeps the model.
+    assert [p.stat().st_mtime_ns for p in trees(private_cache)] == tree_stamps
+    assert mark.stat().st_size > marked
+    stamps = [p.stat().st_mtime_ns for p in entries(private_cache)]
+    third = run_cli("dump", "a.pvspec", cwd=folder)
+    assert third.out == first.out
     # Read, not rewritten: the model was fresh, so no tree was even asked for.
     assert [p.stat().st_mtime_ns for p in entries(private_cache)] == stamps
+    # An edit is a new state: compiled once, marked again, not kept.
+    (folder / "types.pvspec").write_text("typedef u64 word_t;\n")
+    assert '"target": "u64"' in run_cli("dump", "a.pvspec", cwd=folder).out
+    assert mark.stat().st_size == marked
 
 
 def test_an_edit_parses_only_the_edited_file(write_specs, private_cache: Path) -> None:  # type: ignore[no-untyped-def]
