@@ -284,11 +284,9 @@ class Slot:
     owners: tuple[Table, ...]  # the table that declares each of `names`
     condition: Cond | None  # where it is present: every @if on the way, `top`'s included
     deprecated: Deprecation | None  # its own, else the nearest on the way, `top`'s included
-
-    @property
-    def path(self) -> str:
-        """`pv_mmu_ops.lazy_mode.enter`: how backends, Python and the dumps name it."""
-        return ".".join((self.top.name, *self.names))
+    # `pv_mmu_ops.lazy_mode.enter`: `top` and `names` joined by dots, how backends, Python
+    # and the dumps name it; spelled once here, as every target's facts key slots by it.
+    path: str
 
     @property
     def owner(self) -> Table:
@@ -324,22 +322,29 @@ def slots_under(table: Table, tables: Mapping[str, Table]) -> Iterator[HookSlot 
         owners: tuple[Table, ...],
         condition: Cond | None,
         deprecated: Deprecation | None,
+        prefix: str,
     ) -> Iterator[HookSlot | DataSlot]:
         via = (*owners, current)
         for member in current.members:
             here = (*names, member.name)
             within = conjoin(condition, member.condition)
+            path = f"{prefix}.{member.name}"
             if isinstance(member, Hook):
-                yield HookSlot(table, here, via, within, member.deprecated or deprecated, member)
+                yield HookSlot(
+                    table, here, via, within, member.deprecated or deprecated, path, member
+                )
             elif isinstance(member, DataMember):
-                yield DataSlot(table, here, via, within, member.deprecated or deprecated, member)
+                yield DataSlot(
+                    table, here, via, within, member.deprecated or deprecated, path, member
+                )
             else:
                 sub = tables.get(member.table)
                 if sub is not None:
                     inherited = member.deprecated or sub.deprecated or deprecated
-                    yield from walk(sub, here, via, conjoin(within, sub.condition), inherited)
+                    within = conjoin(within, sub.condition)
+                    yield from walk(sub, here, via, within, inherited, path)
 
-    return walk(table, (), (), table.condition, table.deprecated)
+    return walk(table, (), (), table.condition, table.deprecated, table.name)
 
 
 # ---- what holds on one target -------------------------------------------------------------

@@ -83,8 +83,16 @@ def implementation_name(name: str) -> bool:
     return name in C_IMPLEMENTATION_NAMES or name.startswith(C_IMPLEMENTATION_PREFIXES)
 
 
+# Every name `problem_with` refuses is one of these or starts with an underscore (the
+# implementation's names do: tests/test_kernel_names.py holds them to it), so that most names,
+# which are neither, are passed with one set lookup.
+_REFUSED_WORDS = C_KEYWORDS | CPP_KEYWORDS | PYTHON_KEYWORDS | C_RESERVED_NAMES
+
+
 def problem_with(name: str) -> str | None:
     """Why `name` cannot be used in generated code, or None if it can."""
+    if name not in _REFUSED_WORDS and not name.startswith("_"):
+        return None
     if name in C_KEYWORDS:
         return f"'{name}' is a C keyword"
     if name in CPP_KEYWORDS:

@@ -68,6 +68,9 @@ class _Resolver:
         self.namespace: dict[str, list[_Named]] = {}
         self.targets: list[m.Target] = []
         self.known_defines: set[str] = set()
+        # Type expressions resolved without error, by what they say: a spec writes the same
+        # few types thousands of times, and each resolves alike once every name is declared.
+        self.type_refs: dict[tuple[str | None, str, bool, tuple[bool, ...]], m.TypeRef] = {}
 
     # ---- driver ---------------------------------------------------------------
 
@@ -421,6 +424,15 @@ class _Resolver:
     # ---- types ------------------------------------------------------------------
 
     def type_ref(self, expr: syn.TypeExpr) -> m.TypeRef | None:
+        key = (expr.keyword, expr.base, expr.const, expr.pointers)
+        found = self.type_refs.get(key)
+        if found is None:
+            found = self.new_type_ref(expr)
+            if found is not None:
+                self.type_refs[key] = found
+        return found
+
+    def new_type_ref(self, expr: syn.TypeExpr) -> m.TypeRef | None:
         if expr.keyword == "c":
             name = canonical_c_type(expr.base)
             if name is None:
@@ -636,7 +648,8 @@ class _Resolver:
                     f"parameter {index} of '{decl.name}' needs a name; generated code refers to it",
                 )
                 continue
-            self.check_name(p.name, _span(p), "parameter")
+            if problem_with(p.name):
+                self.check_name(p.name, _span(p), "parameter")
             type_ = self.type_ref(p.type)
             if type_ is not None:
                 out.append(m.Param(p.name, type_, p.span))
@@ -828,10 +841,12 @@ class _Layouts:
         self.template = (
             self.top_level if template is None else [self.tables_by_name[n] for n in template]
         )
-        # The aggregate's slots, walked once; each target's facts keep those present there.
-        self.slots = tuple(
-            slot for top in self.top_level for slot in m.slots_under(top, self.tables_by_name)
-        )
+        # The aggregate's slots, walked once, by top-level table; each target's facts keep
+        # those present there.
+        self.slots_by_top = [
+            (top, tuple(m.slots_under(top, self.tables_by_name))) for top in self.top_level
+        ]
+        self.slots = tuple(slot for _, under in self.slots_by_top for slot in under)
         # Reported problems, keyed by (span, message), with the targets they concern.
         self.problems: dict[tuple[Span, str], list[str]] = {}
 
@@ -883,17 +898,22 @@ class _Layouts:
         slots: list[m.HookSlot | m.DataSlot] = []
         slot_offsets: dict[str, int] = {}
         patch_ids: dict[str, int] = {}
-        for slot in self.slots:
-            if slot.top.name in aggregate.offsets and target.holds(slot.condition):
-                offset = _offset_in(slot, aggregate.offsets[slot.top.name], layout.records)
+        holds, records, pointer_size = target.holds, layout.records, layout.pointer_size
+        for top, under in self.slots_by_top:
+            start = aggregate.offsets.get(top.name)
+            if start is None:  # the table is absent here
+                continue
+            base = template.offsets.get(top.name)
+            for slot in under:
+                if not holds(slot.condition):
+                    continue
+                offset = _offset_in(slot, records)
                 if offset is None:  # a record that failed to lay out, reported already
                     continue
                 slots.append(slot)
-                slot_offsets[slot.path] = offset
-                base = template.offsets.get(slot.top.name)
-                if isinstance(slot, m.HookSlot) and base is not None:
-                    in_template = offset - aggregate.offsets[slot.top.name] + base
-                    patch_ids[slot.path] = in_template // layout.pointer_size
+                slot_offsets[slot.path] = start + offset
+                if base is not None and isinstance(slot, m.HookSlot):
+                    patch_ids[slot.path] = (base + offset) // pointer_size
         return m.TargetFacts(
             target=target,
             layout=layout,
@@ -1125,9 +1145,9 @@ def _annotation_span(annotations: Sequence[syn.Annotation], fallback: Span) -> S
     return next((a.span for a in annotations if a.name == "fallback"), fallback)
 
 
-def _offset_in(slot: m.Slot, base: int, records: Mapping[str, m.RecordLayout]) -> int | None:
-    """The byte offset of a slot in the aggregate, its top-level table being at `base`."""
-    offset = base
+def _offset_in(slot: m.Slot, records: Mapping[str, m.RecordLayout]) -> int | None:
+    """The byte offset of a slot in its top-level table."""
+    offset = 0
     for owner, name in zip(slot.owners, slot.names, strict=True):
         record = records.get(owner.name)
         if record is None or name not in record.offsets:

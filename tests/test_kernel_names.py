@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
+from pvgen import names
 from pvgen.names import implementation_name, problem_with
 
 PREAMBLE = "abi kern { version 1; }\ntarget x86_64 { data_model lp64; }\n"
@@ -167,3 +168,14 @@ def test_every_name_gcc_and_the_included_headers_define_is_refused() -> None:
     assert missed == []
     for kernel_name in ("__ticket_t", "__u32", "__pte", "__raw_lock", "_x"):
         assert problem_with(kernel_name) is None
+
+
+def test_names_passed_by_the_quick_check_are_passed_by_every_check() -> None:
+    """`problem_with` passes a name that is no keyword or reserved word and does not start
+    with an underscore without asking `implementation_name`: no such name may be one."""
+    assert all(n.startswith("_") for n in names.C_IMPLEMENTATION_NAMES)
+    assert all(p.startswith("_") for p in names.C_IMPLEMENTATION_PREFIXES)
+    for name in ("pv_ops", "Xen", "x", "arg0", "lazy_mode", "CONFIG_X", "u32", "self"):
+        assert not implementation_name(name)
+    for word in ("struct", "class", "lambda", "NULL", "_Bool", "__x__", "_Foo", "__int128"):
+        assert problem_with(word) is not None
