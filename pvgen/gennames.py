@@ -202,9 +202,14 @@ class _GeneratedNames:
         """Generated code spells a member's path with underscores (C wrappers and natives,
         Python methods) and in capitals (C macros): two paths spelled alike clash."""
         seen: dict[str, tuple[str, Span]] = {}
+        # A top-level table's walk is the aggregate's, made once by resolve.
+        walked: dict[str, list[m.HookSlot | m.DataSlot]] = {}
+        for slot in self.abi.slots:
+            walked.setdefault(slot.top.name, []).append(slot)
         for table in self.abi.tables:
-            for slot in m.slots_under(table, self.abi.tables_by_name):
-                path, member = ".".join((table.name, *slot.names)), slot.member
+            slots = walked.get(table.name)
+            for slot in m.slots_under(table, self.abi.tables_by_name) if slots is None else slots:
+                path, member = slot.path, slot.member
                 joined = method_name(path)
                 for spelling in (joined, joined.upper()):
                     other, other_span = seen.setdefault(spelling, (path, member.span))

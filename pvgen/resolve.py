@@ -71,6 +71,7 @@ class _Resolver:
         # Type expressions resolved without error, by what they say: a spec writes the same
         # few types thousands of times, and each resolves alike once every name is declared.
         self.type_refs: dict[tuple[str | None, str, bool, tuple[bool, ...]], m.TypeRef] = {}
+        self.member_paths: dict[tuple[str, tuple[str, ...]], Sequence[str]] = {}
 
     # ---- driver ---------------------------------------------------------------
 
@@ -98,7 +99,12 @@ class _Resolver:
         self.check_embedding(tables)
         # Paths through sub-tables are only walked once embedding is known to be acyclic.
         self.errors.raise_if_any()
-        self.path_order = {p: i for i, p in enumerate(_all_paths(tables, self.tables_by_name))}
+        # Every table's walk, once: what backends name by path, and the aggregate's slots.
+        self.walks = {t.name: tuple(m.slots_under(t, self.tables_by_name)) for t in tables}
+        self.path_order = {
+            slot.path: i
+            for i, slot in enumerate(slot for t in tables for slot in self.walks[t.name])
+        }
         self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
         self.default_backend = next(
             (b.name for b in items if isinstance(b, syn.BackendDecl) and b.default), None
@@ -477,6 +483,8 @@ class _Resolver:
         return common, values
 
     def allows(self, values: dict[str, Any]) -> tuple[m.Allow, ...]:
+        if "allow" not in values:
+            return ()
         return tuple(m.Allow(a["code"], a["reason"], span) for a, span in values.get("allow", ()))
 
     def type_decl(self, decl: Any) -> m.TypeDecl | None:
@@ -709,9 +717,8 @@ class _Resolver:
                 continue
             seen_tables[entry.table] = entry.table_span
             if entry.members is None:
-                paths = list(_member_paths(table, by_name, entry.table + "."))
-                for path in paths:
-                    overrides[path] = m.Override(path, entry.span, whole=True)
+                for slot in self.walks[table.name]:
+                    overrides[slot.path] = m.Override(slot.path, entry.span, whole=True)
                 continue
             for mp in entry.members:
                 for path in self.member_path(table, mp, by_name):
@@ -787,6 +794,20 @@ class _Resolver:
 
     def member_path(
         self, table: m.Table, mp: syn.MemberPath, by_name: dict[str, m.Table]
+    ) -> Sequence[str]:
+        """The paths of the members `mp` names in `table` (all those of a sub-table it
+        names), reporting at `mp` what it does not name. Several backends list one member:
+        what it names is worked out once (nothing is reported where something is named)."""
+        key = (table.name, mp.parts)
+        found = self.member_paths.get(key)
+        if found is None:
+            found = self.new_member_path(table, mp, by_name)
+            if found:
+                self.member_paths[key] = found
+        return found
+
+    def new_member_path(
+        self, table: m.Table, mp: syn.MemberPath, by_name: dict[str, m.Table]
     ) -> list[str]:
         current = table
         for depth, part in enumerate(mp.parts):
@@ -805,7 +826,7 @@ class _Resolver:
                     return []
                 if last:  # naming a sub-table means all its members
                     prefix = f"{table.name}.{'.'.join(mp.parts)}."
-                    return list(_member_paths(sub, by_name, prefix))
+                    return [prefix + ".".join(slot.names) for slot in self.walks[sub.name]]
                 current = sub
             elif not last:
                 self.errors.error(mp.span, f"'{part}' in table '{current.name}' is not a sub-table")
@@ -843,9 +864,7 @@ class _Layouts:
         )
         # The aggregate's slots, walked once, by top-level table; each target's facts keep
         # those present there.
-        self.slots_by_top = [
-            (top, tuple(m.slots_under(top, self.tables_by_name))) for top in self.top_level
-        ]
+        self.slots_by_top = [(top, resolver.walks[top.name]) for top in self.top_level]
         self.slots = tuple(slot for _, under in self.slots_by_top for slot in under)
         # Reported problems, keyed by (span, message), with the targets they concern.
         self.problems: dict[tuple[Span, str], list[str]] = {}
@@ -1154,20 +1173,3 @@ def _offset_in(slot: m.Slot, records: Mapping[str, m.RecordLayout]) -> int | Non
             return None
         offset += record.offsets[name]
     return offset
-
-
-def _member_paths(table: m.Table, by_name: dict[str, m.Table], prefix: str) -> Iterable[str]:
-    """The path of every hook and data member under `table`, each after `prefix`."""
-    return (prefix + ".".join(s.names) for s in m.slots_under(table, by_name))
-
-
-def _all_members(
-    tables: Sequence[m.Table], by_name: dict[str, m.Table]
-) -> Iterable[tuple[str, m.TableMember]]:
-    """Every hook and data member under each table (embedded ones too), with its path."""
-    for t in tables:
-        yield from ((s.path, s.member) for s in m.slots_under(t, by_name))
-
-
-def _all_paths(tables: Sequence[m.Table], by_name: dict[str, m.Table]) -> Iterable[str]:
-    return (path for path, _ in _all_members(tables, by_name))
