@@ -5,14 +5,15 @@ included."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import pickle
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import pytest
 
-from pvgen import syntax
-from pvgen.records import record
+from pvgen import model, syntax
+from pvgen.records import _init, record
 from pvgen.source import SourceFile
 
 
@@ -114,3 +115,103 @@ def test_a_parsed_spec_survives_pickling() -> None:
     )
     hook = next(i for i in tree.items if isinstance(i, syntax.TableDecl)).members[0]
     assert repr(hook).startswith(f"{type(hook).__name__}(span=Span(line=4")
+
+
+SLOTTED = [
+    cls
+    for module in (model, syntax)
+    for cls in vars(module).values()
+    if isinstance(cls, type)
+    and cls.__module__ == module.__name__
+    and dataclasses.is_dataclass(cls)
+    and "__slots__" in cls.__dict__
+]
+
+
+def test_the_model_and_the_trees_have_slotted_records() -> None:
+    names = {cls.__name__ for cls in SLOTTED}
+    assert {"Hook", "Param", "Override", "HookSlot", "TypeRef", "TypeExpr"} <= names
+
+
+@pytest.mark.parametrize("cls", SLOTTED, ids=lambda cls: cls.__name__)
+def test_a_slotted_records_init_takes_what_the_dataclass_declares(cls: type) -> None:
+    """Each field once, in order (those taken by position first, as dataclasses order them),
+    with its default, keyword-only where declared so; or the dataclass's own `__init__`."""
+    init = _init(cls)
+    fields = sorted((f for f in dataclasses.fields(cls) if f.init), key=lambda f: f.kw_only is True)
+    if init is None:
+        assert any(f.default_factory is not dataclasses.MISSING for f in fields)
+        return
+    params = list(inspect.signature(init).parameters.values())[1:]
+    assert [p.name for p in params] == [f.name for f in fields]
+    for p, f in zip(params, fields, strict=True):
+        keyword_only = inspect.Parameter.KEYWORD_ONLY
+        assert (p.kind == keyword_only) == (f.kw_only is True), f.name
+        expected = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+        assert p.default == expected, f.name
+
+
+@dataclass(frozen=True, slots=True)
+class PlainTriple:
+    a: int
+    b: tuple[int, ...] = ()
+    c: str | None = None
+
+
+@record(slots=True)
+class Triple:
+    a: int
+    b: tuple[int, ...] = ()
+    c: str | None = None
+
+
+@record(slots=True, eq=False, kw_only=True)
+class Located(Base):
+    flag: bool = False
+    where: str
+
+
+@record(slots=True)
+class Made:
+    items: list[int] = field(default_factory=list)
+
+
+def test_a_slotted_record_is_built_like_the_dataclass() -> None:
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = [
+        ((1,), {}),
+        ((1, (2, 3)), {"c": "x"}),
+        ((), {"a": 5, "c": None}),
+    ]
+    for args, kwargs in calls:
+        plain, made = PlainTriple(*args, **kwargs), Triple(*args, **kwargs)  # type: ignore[arg-type]
+        assert dataclasses.astuple(made) == dataclasses.astuple(plain)
+        assert made == Triple(*args, **kwargs)  # type: ignore[arg-type]
+        assert pickle.loads(pickle.dumps(made)) == made
+    refused: list[tuple[tuple[object, ...], dict[str, object]]] = [
+        ((), {}),
+        ((1, 2, 3, 4), {}),
+        ((1,), {"a": 2}),
+        ((1,), {"d": 0}),
+    ]
+    for args, kwargs in refused:
+        with pytest.raises(TypeError):
+            PlainTriple(*args, **kwargs)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            Triple(*args, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Triple(1).a = 2  # type: ignore[misc]
+
+
+def test_a_derived_slotted_record_takes_every_field_by_keyword() -> None:
+    located = Located(name="x", where="here")
+    assert dataclasses.astuple(located) == ("x", 0, False, "here")
+    assert dataclasses.replace(located, size=8).size == 8
+    with pytest.raises(TypeError):
+        Located("x", "here")  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Located(name="x")  # type: ignore[call-arg]
+
+
+def test_a_default_factory_keeps_the_dataclasses_init() -> None:
+    one, other = Made(), Made()
+    assert one.items == [] and one.items is not other.items
