@@ -40,7 +40,7 @@ class Target:
     span: Span = field(compare=False, repr=False)
 
     def holds(self, condition: Cond | None) -> bool:
-        return evaluate(condition, self.defines)
+        return condition is None or evaluate(condition, self.defines)
 
 
 @record(slots=True)

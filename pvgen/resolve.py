@@ -71,7 +71,6 @@ class _Resolver:
         # Type expressions resolved without error, by what they say: a spec writes the same
         # few types thousands of times, and each resolves alike once every name is declared.
         self.type_refs: dict[tuple[str | None, str, bool, tuple[bool, ...]], m.TypeRef] = {}
-        self.member_paths: dict[tuple[str, tuple[str, ...]], Sequence[str]] = {}
 
     # ---- driver ---------------------------------------------------------------
 
@@ -312,6 +311,8 @@ class _Resolver:
                 seen[name] = span
 
     def check_condition(self, condition: cond.Cond | None) -> None:
+        if condition is None:
+            return
         for name in cond.names(condition):
             if name.name not in self.known_defines:
                 self.errors.error(
@@ -661,7 +662,8 @@ class _Resolver:
             type_ = self.type_ref(p.type)
             if type_ is not None:
                 out.append(m.Param(p.name, type_, p.span))
-        self.check_unique(((p.name, p.span) for p in out), "parameter")
+        if len({p.name for p in out}) < len(out):
+            self.check_unique(((p.name, p.span) for p in out), "parameter")
         return tuple(out)
 
     # ---- backends ---------------------------------------------------------------
@@ -793,20 +795,6 @@ class _Resolver:
         return tuple(found)
 
     def member_path(
-        self, table: m.Table, mp: syn.MemberPath, by_name: dict[str, m.Table]
-    ) -> Sequence[str]:
-        """The paths of the members `mp` names in `table` (all those of a sub-table it
-        names), reporting at `mp` what it does not name. Several backends list one member:
-        what it names is worked out once (nothing is reported where something is named)."""
-        key = (table.name, mp.parts)
-        found = self.member_paths.get(key)
-        if found is None:
-            found = self.new_member_path(table, mp, by_name)
-            if found:
-                self.member_paths[key] = found
-        return found
-
-    def new_member_path(
         self, table: m.Table, mp: syn.MemberPath, by_name: dict[str, m.Table]
     ) -> list[str]:
         current = table
@@ -1169,7 +1157,8 @@ def _offset_in(slot: m.Slot, records: Mapping[str, m.RecordLayout]) -> int | Non
     offset = 0
     for owner, name in zip(slot.owners, slot.names, strict=True):
         record = records.get(owner.name)
-        if record is None or name not in record.offsets:
+        at = None if record is None else record.offsets.get(name)
+        if at is None:
             return None
-        offset += record.offsets[name]
+        offset += at
     return offset
