@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from . import model as m
@@ -131,6 +131,13 @@ class _Pool:
             break
         self.more.setdefault(name, []).append(owner)
 
+    def add_all(self, named: Iterable[tuple[str, _Owner]]) -> None:
+        """`add` each; a name met for the first time, the common case, costs one look-up."""
+        first = self.first
+        for name, owner in named:
+            if first.setdefault(name, owner) is not owner:
+                self.add(name, owner)
+
 
 def _alike(a: str | None, b: str | None) -> bool:
     """Two member paths that generated code spells alike (reported on their own)."""
@@ -226,10 +233,8 @@ class _GeneratedNames:
 
     def check_c(self) -> None:
         pool = _Pool(self.errors, C_CODE)
-        for name, owner in self.file_scope():
-            pool.add(name, owner)
-        for name, owner in self.c_generated():
-            pool.add(name, owner)
+        pool.add_all(self.file_scope())
+        pool.add_all(self.c_generated())
         self.check_c_reserved(pool)
         self.check_c_parameters()
         self.check_cpp_members()

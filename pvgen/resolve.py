@@ -964,6 +964,7 @@ class _TargetState:
         self.owner = owner
         self.target = target
         self.data_model = data_model
+        self.pointer = (data_model.pointer_size, data_model.pointer_size)  # (size, align)
         self.present = present
         self.sizes: dict[str, tuple[int, int]] = {}
         self.records: dict[str, m.RecordLayout] = {}
@@ -1051,6 +1052,12 @@ class _TargetState:
             return self.data_model.integer(ref.name)
         return self.value_type(ref.name, span)
 
+    def check_use(self, ref: m.TypeRef, span: Span) -> None:
+        """Report a misuse of `ref` where its size is not needed (in a hook's prototype).
+        A builtin type, by value or behind pointers, is never one there but 'void' by value."""
+        if not ref.builtin or (ref.name == "void" and not ref.pointers):
+            self.ref(ref, span)
+
     def record(self, name: str) -> m.RecordLayout | None:
         if name in self.records:
             return self.records[name]
@@ -1102,13 +1109,12 @@ class _TargetState:
         return [behind.name] if isinstance(behind, m.Struct) else []
 
     def member_size(self, mb: m.TableMember) -> tuple[int, int] | None:
-        pointer = (self.data_model.pointer_size, self.data_model.pointer_size)
         if isinstance(mb, m.Hook):
             if not mb.returns.is_void:
-                self.ref(mb.returns, mb.span)
+                self.check_use(mb.returns, mb.span)
             for p in mb.params:
-                self.ref(p.type, p.span)
-            return pointer  # a function pointer
+                self.check_use(p.type, p.span)
+            return self.pointer  # a function pointer
         if isinstance(mb, m.DataMember):
             return self.ref(mb.type, mb.span)
         if mb.table in self.in_progress:
