@@ -527,25 +527,27 @@ class _GeneratedNames:
         tables the dispatch object holds. Types and tables may have such names: they are
         module-level names."""
         why = "Python renames names that start with '__' inside a class (name mangling)"
-        places: list[tuple[str, str, Span]] = []
+        places: list[tuple[str, Span]] = []  # what each mangled name names, and where
         for decl in self.abi.types:
             for f in decl.fields if isinstance(decl, m.Struct) else ():
-                places.append((f.name, f"field '{decl.name}.{f.name}'", f.span))
+                if mangled(f.name):
+                    places.append((f"field '{decl.name}.{f.name}'", f.span))
             for v in decl.values if isinstance(decl, m.Enum) else ():
-                places.append((v.name, f"enumerator '{v.name}'", v.span))
+                if mangled(v.name):
+                    places.append((f"enumerator '{v.name}'", v.span))
         for table in self.abi.tables:
             for member in table.members:
-                places.append((member.name, f"member '{table.name}.{member.name}'", member.span))
+                if mangled(member.name):
+                    places.append((f"member '{table.name}.{member.name}'", member.span))
         for table in self.abi.top_level_tables():
-            places.append((table.name, f"top-level table '{table.name}'", table.span))
-        for name, what, span in places:
-            if mangled(name):
-                self.errors.error(
-                    span,
-                    f"{what} would be an attribute of a class in the generated Python, where"
-                    f" {why}",
-                    hint="C may use the name; drop one leading underscore for Python's sake",
-                )
+            if mangled(table.name):
+                places.append((f"top-level table '{table.name}'", table.span))
+        for what, span in places:
+            self.errors.error(
+                span,
+                f"{what} would be an attribute of a class in the generated Python, where {why}",
+                hint="C may use the name; drop one leading underscore for Python's sake",
+            )
 
     def check_python_members(self) -> None:
         self.check_mangled()

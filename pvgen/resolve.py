@@ -337,9 +337,11 @@ class _Resolver:
         return f" (both declared for target{'s' if len(clashing) > 1 else ''} {names})"
 
     def check_overlaps(
-        self, entries: Iterable[tuple[str, Span, cond.Cond | None]], what: str
+        self, entries: Sequence[tuple[str, Span, cond.Cond | None]], what: str
     ) -> None:
         """Names may repeat only where no target sees both declarations."""
+        if len({name for name, _, _ in entries}) == len(entries):
+            return  # no name repeats, the common case
         by_name: dict[str, list[tuple[Span, cond.Cond | None]]] = {}
         for name, span, condition in entries:
             earlier = by_name.setdefault(name, [])
