@@ -488,7 +488,7 @@ class _Resolver:
     def allows(self, values: dict[str, Any]) -> tuple[m.Allow, ...]:
         if "allow" not in values:
             return ()
-        return tuple(m.Allow(a["code"], a["reason"], span) for a, span in values.get("allow", ()))
+        return tuple(m.Allow(a["code"], a["reason"], span) for a, span in values["allow"])
 
     def type_decl(self, decl: Any) -> m.TypeDecl | None:
         kind = TYPE_KINDS[type(decl)]
