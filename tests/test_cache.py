@@ -113,7 +113,7 @@ def test_hmac_sha256_agrees_with_the_standard_library() -> None:
     import hmac
     import random
 
-    from pvgen.digest import LARGE, compare_digest, hmac_sha256, sha256
+    from pvgen.digest import LARGE, LARGE_ONCE_LOADED, compare_digest, hmac_sha256, sha256
 
     rng = random.Random(5)
     for key_length in (0, 1, 32, 63, 64, 65, 200):
@@ -129,6 +129,10 @@ def test_hmac_sha256_agrees_with_the_standard_library() -> None:
         message = rng.randbytes(size)
         expected = hmac.new(b"key", message, "sha256").digest()
         assert hmac_sha256(b"key", message[:10], message[10:]) == expected
+        assert sha256(message).hexdigest() == hashlib.sha256(message).hexdigest()
+    # Once OpenSSL's is loaded, it also hashes the smaller inputs from a few kilobytes on.
+    for size in (LARGE_ONCE_LOADED - 1, LARGE_ONCE_LOADED, LARGE - 1):
+        message = rng.randbytes(size)
         assert sha256(message).hexdigest() == hashlib.sha256(message).hexdigest()
 
 
