@@ -482,9 +482,12 @@ def render(
     families: Collection[str] = FAMILIES,
     spec: Path | None = None,
     config: Config | None = None,
+    workers: int = 1,
 ) -> list[OutputFile]:
     """The generated files of `abi`, sorted by path; nothing is written. `families` chooses
     among "c" (header and native table), "python" (the package) and "abi" (abi.json).
+    `workers` > 1 lets a single-threaded caller render abi.json in a forked second process
+    meanwhile (the files are the same).
 
     With `spec`, the root spec `abi` was loaded from by `load_abi` (under `config`), the
     manifest of the files is kept until one of the spec's files changes (`current_outputs`
@@ -496,7 +499,7 @@ def render(
     options = options or GenOptions()
     sources = _SOURCES.get(abi)
     if spec is None or sources is None or set(families) != set(FAMILIES):
-        return render_all(abi, options, tuple(families))
+        return render_all(abi, options, tuple(families), workers=workers)
     from .cache import cached_result, fetch, keep
     from .gen.writer import manifest_file
 
@@ -507,9 +510,11 @@ def render(
     # folders, or into an emptied one, is rendered once more and then read back.
     again = fetch("made", name, lambda header: header == {"sources": sources}) is not None
     if again:
-        files = cached_result("out", name, sources, lambda: render_all(abi, options, FAMILIES))
+        files = cached_result(
+            "out", name, sources, lambda: render_all(abi, options, FAMILIES, workers=workers)
+        )
     else:
-        files = render_all(abi, options, FAMILIES)
+        files = render_all(abi, options, FAMILIES, workers=workers)
         keep("made", name, {"sources": sources}, (abi.name, manifest_file(files).content))
     return list(files)
 

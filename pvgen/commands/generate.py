@@ -62,6 +62,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " configured 'plugins'); its files go to OUT/<abi>/NAME/",
     )
     parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="processes that render at once: 2 renders abi.json in a second process while"
+        " the C and Python files are made (default: 2 where this process may use two CPUs,"
+        " else 1); the files are the same either way",
+    )
+    parser.add_argument(
         "--macro-prefix",
         default="CONFIG_",
         metavar="PREFIX",
@@ -72,6 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from .. import api
     from ..gen.common import PluginError, macro_prefix_problem
+    from ..gen.parallel import usable_cpus
     from ..gen.writer import WriteError, WriteReport
 
     problem = macro_prefix_problem(args.macro_prefix)
@@ -81,6 +91,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     options = api.GenOptions(macro_prefix=args.macro_prefix)
     status = EXIT_OK
     plugins = [*config.plugins, *args.plugin]
+    workers = args.jobs if args.jobs is not None else min(2, usable_cpus())
     for path in spec_paths(args.paths, config):
         # Nothing to render when the folder holds what the last run wrote from these very
         # files (plugins are programs of their own: their outputs are always asked for).
@@ -93,7 +104,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             continue
         try:
             abi = api.load_abi(path, config)
-            files = api.render(abi, options, spec=path, config=config)
+            files = api.render(abi, options, spec=path, config=config, workers=workers)
             files += api.plugin_outputs(abi, plugins)
         except SpecError as exc:
             status = max(status, report_spec_error(exc))
@@ -134,3 +145,15 @@ def _report(shown: str, report: WriteReport, args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{shown}: out of date; run 'pvgen generate'", file=sys.stderr)
     return EXIT_FINDINGS if args.check else EXIT_OK
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of processes, 1 or more: {text!r}"
+        )
+    return jobs

@@ -1,0 +1,92 @@
+"""Rendering one output in a second process while this one renders the others.
+
+Takes: a function that renders one `OutputFile` from data this process already holds (the
+model), and how many processes may work (`usable_cpus` says how many the machine gives).
+Hands on: a `Pending` render: started in a forked child where `fork` exists and more than
+one process may work, whose `result()` is the child's file, or None when the child could not
+deliver it (it failed, was killed, or there was no child); the caller then renders the file
+itself, so that any error is raised as a serial run raises it, and the output is the same
+either way.
+
+The child inherits the model as the parent holds it (nothing is serialized on the way in)
+and writes the file's text into an anonymous file, which the parent reads once the child has
+exited: a pipe would stall the child as soon as its buffer filled, while the parent is busy
+rendering. The child leaves through `os._exit`, so no buffer of the parent's is flushed twice
+and no exit handler runs in it. Forking is only for callers that are single-threaded, such as
+the command line: a forked child of a threaded program may find a lock held forever.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import BinaryIO
+
+from .common import OutputFile
+
+
+def usable_cpus() -> int:
+    """How many CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Pending:
+    """One file being rendered aside (or not at all, when `child` is None)."""
+
+    def __init__(self, child: int | None, sink: BinaryIO | None) -> None:
+        self.child = child
+        self.sink = sink
+
+    def result(self) -> OutputFile | None:
+        if self.child is None or self.sink is None:
+            return None
+        try:
+            _, status = os.waitpid(self.child, 0)
+            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+                return None
+            self.sink.seek(0)
+            data = self.sink.read()
+        finally:
+            self.sink.close()
+        path, _, content = data.partition(b"\0")
+        if not path:
+            return None
+        return OutputFile(path.decode("utf-8"), content.decode("utf-8"))
+
+
+def render_aside(render: Callable[[], OutputFile], workers: int) -> Pending:
+    """Start `render()` in a child process when `workers` > 1 and the platform forks."""
+    if workers < 2 or not hasattr(os, "fork"):
+        return Pending(None, None)
+    sink = _anonymous_file()
+    try:
+        child = os.fork()
+    except OSError:  # no process to spare: the caller renders the file itself
+        sink.close()
+        return Pending(None, None)
+    if child == 0:  # pragma: no cover  (the child's coverage is not collected)
+        status = 1
+        try:
+            file = render()
+            sink.write(file.path.encode("utf-8") + b"\0" + file.content.encode("utf-8"))
+            sink.flush()
+            status = 0
+        finally:
+            os._exit(status)
+    return Pending(child, sink)
+
+
+def _anonymous_file() -> BinaryIO:
+    """A file with no name in any folder: in memory where Linux offers it, else a temporary
+    file unlinked at once (no other user can open or replace it)."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.fdopen(os.memfd_create("pvgen-render", os.MFD_CLOEXEC), "w+b")
+        except OSError:
+            pass
+    import tempfile
+
+    return tempfile.TemporaryFile()
