@@ -136,8 +136,10 @@ def _compile_traced(path: Path, spec_root: Path | None) -> tuple[Abi, list[tuple
     from .resolve import resolve
     from .syntax import parse
 
-    loaded = load(path, spec_root, parse=cached_parse(parse))
-    return resolve(loaded), list(zip(loaded.named, loaded.paths, strict=True))
+    held = [load(path, spec_root, parse=cached_parse(parse))]
+    traced = list(zip(held[0].named, held[0].paths, strict=True))
+    # Handed over, not kept: resolve lets go of the syntax trees once the model has them.
+    return resolve(held.pop()), traced
 
 
 def load_abi(path: Path, config: Config | None = None) -> Abi:

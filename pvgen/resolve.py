@@ -49,7 +49,13 @@ TYPE_KINDS = {
 
 
 def resolve(loaded: LoadedSpec) -> m.Abi:
-    return _Resolver(loaded).run()
+    """The model of `loaded`. Once the model holds what the syntax trees said, the resolver
+    lets go of them: a caller that keeps no reference to `loaded` (as `api` does not) has them
+    freed before the per-target layouts are computed, the larger half of a large spec's
+    memory at that point."""
+    resolver = _Resolver(loaded)
+    del loaded
+    return resolver.run()
 
 
 @dataclass
@@ -63,7 +69,7 @@ class _Named:
 
 class _Resolver:
     def __init__(self, loaded: LoadedSpec) -> None:
-        self.loaded = loaded
+        self.loaded: LoadedSpec | None = loaded
         self.errors = Collector()
         self.namespace: dict[str, list[_Named]] = {}
         self.targets: list[m.Target] = []
@@ -75,6 +81,7 @@ class _Resolver:
     # ---- driver ---------------------------------------------------------------
 
     def run(self) -> m.Abi:
+        assert self.loaded is not None  # a resolver runs once
         items = [
             i for f in self.loaded.files for i in f.items if not isinstance(i, syn.IncludeDecl)
         ]
@@ -117,6 +124,14 @@ class _Resolver:
         abi_annotations = ann.read_annotations(abi_decl.annotations, ann.ABI, self.errors)
         template = self.patch_template(abi_decl)
         self.errors.raise_if_any()
+        sources = tuple(
+            m.SpecSource(f.source.relative, sha256(f.source.text.encode()).hexdigest())
+            for f in self.loaded.files
+        )
+        # From here on only the model is read: the syntax trees go (see `resolve`).
+        del items, type_decls
+        self.namespace.clear()
+        self.loaded = None
         layouts = _Layouts(self, types, tables, template)
         facts = layouts.compute()
         self.errors.raise_if_any()
@@ -134,10 +149,7 @@ class _Resolver:
             patch_template=template,
             slots=layouts.slots,
             facts=facts,
-            sources=tuple(
-                m.SpecSource(f.source.relative, sha256(f.source.text.encode()).hexdigest())
-                for f in self.loaded.files
-            ),
+            sources=sources,
             allows=self.allows(abi_annotations),
             span=abi_decl.span,
         )
@@ -150,6 +162,7 @@ class _Resolver:
     def find_abi(self, items: Sequence[Any]) -> syn.AbiDecl | None:
         found = [i for i in items if isinstance(i, syn.AbiDecl)]
         if not found:
+            assert self.loaded is not None
             root = self.loaded.files[-1].source
             self.errors.error(
                 Span.point(root),

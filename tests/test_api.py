@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, run_cli
@@ -81,3 +82,36 @@ def test_the_package_is_typed() -> None:
     assert (ROOT / "pvgen" / "py.typed").is_file()
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert "py.typed" in pyproject
+
+
+def test_the_syntax_trees_are_freed_once_the_model_holds_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`load_abi` hands the loaded trees over to resolve, which lets go of them before the
+    per-target layouts are computed: no syntax tree is alive by then (a large spec's memory
+    peaks there otherwise)."""
+    import weakref
+
+    from pvgen import api, loader
+    from pvgen import resolve as resolve_module
+
+    monkeypatch.setenv("PVGEN_NO_CACHE", "1")
+    trees: list[weakref.ref[object]] = []
+    alive_at_layouts: list[int] = []
+    real_load, real_compute = loader.load, resolve_module._Layouts.compute
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        loaded = real_load(*args, **kwargs)
+        trees.extend(weakref.ref(f) for f in loaded.files)
+        return loaded
+
+    def compute(self: Any) -> Any:
+        alive_at_layouts.append(sum(ref() is not None for ref in trees))
+        return real_compute(self)
+
+    monkeypatch.setattr(loader, "load", load)
+    monkeypatch.setattr(resolve_module._Layouts, "compute", compute)
+    abi = api.load_abi(ROOT / "specs" / "paravirt.pvspec")
+    assert len(trees) == 2  # the reference spec and the file it includes
+    assert alive_at_layouts == [0]
+    assert abi.tables  # and the model is whole
