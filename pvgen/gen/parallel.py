@@ -51,10 +51,12 @@ class Pending:
             data = self.sink.read()
         finally:
             self.sink.close()
-        path, _, content = data.partition(b"\0")
-        if not path:
+        end = data.find(b"\0")
+        if end <= 0:
             return None
-        return OutputFile(path.decode("utf-8"), content.decode("utf-8"))
+        # Decoded where it lies: a large file is not copied once more on the way.
+        content = str(memoryview(data)[end + 1 :], "utf-8")
+        return OutputFile(data[:end].decode("utf-8"), content)
 
 
 def render_aside(render: Callable[[], OutputFile], workers: int) -> Pending:
