@@ -100,3 +100,31 @@ def test_jobs_must_be_a_positive_number(tmp_path: Path) -> None:
         assert done.returncode == 2
         assert "--jobs: expected a whole number of processes, 1 or more" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+@needs_fork
+def test_the_child_is_waited_for_when_rendering_here_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pvgen.gen import c, parallel
+
+    abi = api.load_abi(SPECS[0])
+    children: list[int] = []
+    real_aside = parallel.render_aside
+
+    def aside(render: object, workers: int) -> parallel.Pending:
+        pending = real_aside(render, workers)  # type: ignore[arg-type]
+        assert pending.child is not None
+        children.append(pending.child)
+        return pending
+
+    def broken(_abi: object, _options: object) -> list[OutputFile]:
+        raise RuntimeError("the header failed")
+
+    monkeypatch.setattr(parallel, "render_aside", aside)
+    monkeypatch.setattr(c, "render", broken)
+    with pytest.raises(RuntimeError, match="the header failed"):
+        render_all(abi, workers=2)
+    (child,) = children
+    with pytest.raises(ChildProcessError):  # already waited for: no zombie left behind
+        os.waitpid(child, os.WNOHANG)

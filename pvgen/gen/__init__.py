@@ -44,11 +44,15 @@ def render_all(
     # is freed before the other files are made, not on top of them.
     if "abi" in families and aside.child is None:
         files.append(abi_json.render(abi))
-    if "c" in families:
-        files += c.render(abi, options)
-    if "python" in families:
-        files += python.render(abi, options)
+    try:
+        if "c" in families:
+            files += c.render(abi, options)
+        if "python" in families:
+            files += python.render(abi, options)
+    finally:
+        # The child is waited for even when rendering here failed.
+        delivered = aside.result()
     if aside.child is not None:
         # What the child could not deliver is rendered here, raising what a serial run would.
-        files.append(aside.result() or abi_json.render(abi))
+        files.append(delivered or abi_json.render(abi))
     return sorted(files, key=lambda f: f.path)
