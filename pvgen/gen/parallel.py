@@ -41,16 +41,17 @@ class Pending:
         self.sink = sink
 
     def result(self) -> OutputFile | None:
+        """The child's file, once it has exited; None if it did not deliver one (or was
+        asked for already)."""
         if self.child is None or self.sink is None:
             return None
         try:
             _, status = os.waitpid(self.child, 0)
-            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-                return None
             self.sink.seek(0)
-            data = self.sink.read()
+            data = self.sink.read() if os.WIFEXITED(status) and not os.WEXITSTATUS(status) else b""
         finally:
             self.sink.close()
+            self.sink = None
         end = data.find(b"\0")
         if end <= 0:
             return None
@@ -73,7 +74,8 @@ def render_aside(render: Callable[[], OutputFile], workers: int) -> Pending:
         status = 1
         try:
             file = render()
-            sink.write(file.path.encode("utf-8") + b"\0" + file.content.encode("utf-8"))
+            sink.write(file.path.encode("utf-8") + b"\0")
+            sink.write(file.content.encode("utf-8"))
             sink.flush()
             status = 0
         finally:
