@@ -9,7 +9,6 @@ hashes over padded keys.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,7 +32,7 @@ else:
 # files of the same run).
 LARGE = 1 << 21
 LARGE_ONCE_LOADED = 1 << 12
-_loaded: list[Callable[[bytes], _Hash]] = []
+_loaded: list[Callable[[bytes], _Hash]] = []  # OpenSSL's, once loaded
 
 
 def sha256(data: bytes = b"") -> _Hash:
@@ -44,12 +43,12 @@ def sha256(data: bytes = b"") -> _Hash:
     return _builtin(data)
 
 
-@functools.cache
 def _openssl() -> Callable[[bytes], _Hash]:
-    from hashlib import sha256 as openssl
+    if not _loaded:
+        from hashlib import sha256 as openssl
 
-    _loaded.append(openssl)
-    return openssl
+        _loaded.append(openssl)
+    return _loaded[0]
 
 
 if TYPE_CHECKING:

@@ -352,8 +352,12 @@ def parse(source: SourceFile) -> SpecFile:
         # Not in the grammar: lark's own parser says exactly where and what was expected.
         items = _parse_with_lark(source)
     except RecursionError:
-        raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
+        raise _too_deep(source) from None
     return SpecFile(source, tuple(items), tuple(builder.comments), tuple(builder.braces))
+
+
+def _too_deep(source: SourceFile) -> SpecError:
+    return SpecError([error(Span.point(source), "spec nests too deeply to parse")])
 
 
 def _parse_with_lark(source: SourceFile) -> list[Item]:
@@ -365,7 +369,7 @@ def _parse_with_lark(source: SourceFile) -> list[Item]:
     except UnexpectedInput as exc:
         raise SpecError([_syntax_error(source, exc)]) from None
     except RecursionError:
-        raise SpecError([error(Span.point(source), "spec nests too deeply to parse")]) from None
+        raise _too_deep(source) from None
 
 
 def _describe_expected(expected: set[str]) -> str:
