@@ -43,6 +43,12 @@ def sha256(data: bytes = b"") -> _Hash:
     return _builtin(data)
 
 
+def sha256_stream() -> _Hash:
+    """A SHA-256 hash object for data fed in pieces that add up to megabytes (a generated
+    file as it is written): OpenSSL's."""
+    return _openssl()(b"")
+
+
 def _openssl() -> Callable[[bytes], _Hash]:
     if not _loaded:
         from hashlib import sha256 as openssl

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from . import conditions as cond
@@ -270,6 +270,15 @@ def fingerprints(abi: m.Abi) -> dict[str, str]:
 
 def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
     return {
+        key: list(value) if isinstance(value, Iterator) else value
+        for key, value in dump_sections(abi).items()
+    }
+
+
+def dump_sections(abi: m.Abi) -> dict[str, Any]:
+    """The dump's top-level entries; the long lists (types, tables, backends) as iterators
+    that make each element when it is asked for, so that a writer can hold one at a time."""
+    return {
         "format": FORMAT_VERSION,
         "abi": _abi(abi),
         "sources": [{"path": s.path, "sha256": s.sha256} for s in abi.sources],
@@ -283,19 +292,20 @@ def abi_to_dict(abi: m.Abi) -> dict[str, Any]:
             }
             for t in abi.targets
         ],
-        "types": [_type_decl(t) for t in abi.types],
-        "tables": [
-            {
-                **_element(t),
-                "budget": t.budget,
-                "renamed_from": t.renamed_from,
-                "deprecated": _deprecation(t.deprecated),
-                "members": [_member(mb) for mb in t.members],
-            }
-            for t in abi.tables
-        ],
-        "backends": [_backend(b) for b in abi.backends],
+        "types": map(_type_decl, abi.types),
+        "tables": map(_table, abi.tables),
+        "backends": map(_backend, abi.backends),
         "layouts": {name: _layout(facts) for name, facts in abi.facts.items()},
+    }
+
+
+def _table(t: m.Table) -> dict[str, Any]:
+    return {
+        **_element(t),
+        "budget": t.budget,
+        "renamed_from": t.renamed_from,
+        "deprecated": _deprecation(t.deprecated),
+        "members": [_member(mb) for mb in t.members],
     }
 
 
@@ -333,6 +343,12 @@ def _scalar(value: object) -> str | None:
     if value is None or kind is bool:
         return _LITERALS[value]
     return None
+
+
+def pretty_into(value: object, newline: str, out: list[str]) -> None:
+    """`value`'s indented JSON (as `pretty_json`), its lines starting with `newline`,
+    appended to `out` in pieces."""
+    _pretty(value, newline, out)
 
 
 def _pretty(value: object, newline: str, out: list[str]) -> None:

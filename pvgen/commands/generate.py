@@ -104,8 +104,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
             continue
         try:
             abi = api.load_abi(path, config)
-            files = api.render(abi, options, spec=path, config=config, workers=workers)
-            files += api.plugin_outputs(abi, plugins)
+            files: list[api.OutputFile | api.StreamedFile] = [
+                *api.render_streamed(abi, options),
+                *api.plugin_outputs(abi, plugins),
+            ]
         except SpecError as exc:
             status = max(status, report_spec_error(exc))
             continue
@@ -115,9 +117,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
             continue
         try:
             if args.check or args.diff:
-                report = api.check_outputs(abi, files, base, diff=args.diff)
+                report = api.check_outputs(abi, files, base, diff=args.diff, workers=workers)
             else:
-                report = api.write_outputs(abi, files, base, force=args.force)
+                report = api.write_outputs(abi, files, base, force=args.force, workers=workers)
+                if not plugins:
+                    api.remember_outputs(abi, path, report.manifest, options, config)
         except WriteError as exc:
             error(str(exc))
             status = max(status, EXIT_USAGE)

@@ -10,11 +10,17 @@ edited by hand can be detected.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from ..digest import sha256
-from ..dump import abi_to_dict, pretty_json
+from ..digest import sha256, sha256_stream
+from ..dump import abi_to_dict, dump_sections, pretty_into, pretty_json
 from ..model import Abi
 from .common import BANNER_MARK, OutputFile
+from .stream import Sink, StreamedFile
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 
 def canonical(data: object) -> str:
@@ -32,8 +38,81 @@ def content_hash(data: dict[str, object]) -> str:
     return sha256(compact.encode()).hexdigest()
 
 
+_GENERATED_BY = f"{BANNER_MARK}; do not edit"
+
+
 def render(abi: Abi) -> OutputFile:
     data: dict[str, object] = abi_to_dict(abi)
-    data["_generated_by"] = f"{BANNER_MARK}; do not edit"
+    data["_generated_by"] = _GENERATED_BY
     data["sha256"] = content_hash(data)
     return OutputFile("abi.json", canonical(data))
+
+
+def render_streamed(abi: Abi) -> StreamedFile:
+    """The same file as `render`, written as it is made: one element of the long lists
+    (types, tables, backends) at a time. The dump is the largest structure rendering
+    builds; whole, it and its text were most of generate's peak at 100,000 hooks."""
+    return StreamedFile("abi.json", lambda sink: write(abi, sink), aside=True)
+
+
+# Where the digest goes until it is known: the body it covers is written after it.
+_PLACEHOLDER = "0" * 64
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def write(abi: Abi, sink: Sink) -> None:
+    """abi.json into `sink`, as `canonical` writes it: its top-level keys in order, each
+    written as text and hashed in compact form in the same pass (as `content_hash` hashes
+    the whole); the digest is written into its place once the last key is."""
+    entries: dict[str, object] = dump_sections(abi)
+    entries["_generated_by"] = _GENERATED_BY
+    entries["sha256"] = _PLACEHOLDER
+    body = sha256_stream()
+    separator = "{"
+    opening = "{"  # of the hashed body's compact text
+    out: list[str] = []
+    digest_at = -1
+    for key in sorted(entries):
+        value = entries[key]
+        out.append(f"{separator}\n  {json.encoder.encode_basestring(key)}: ")
+        separator = ","
+        hashed = key not in ("_generated_by", "sha256")
+        if hashed:
+            body.update((opening + _COMPACT.encode(key) + ":").encode())
+            opening = ","
+        if key == "sha256":
+            out.append('"')
+            sink.writelines(out)
+            out.clear()
+            digest_at = sink.tell()
+            out.append(_PLACEHOLDER + '"')
+        elif isinstance(value, Iterator):
+            _write_list(value, out, sink, body)
+        else:
+            pretty_into(value, "\n  ", out)
+            if hashed:
+                body.update(_COMPACT.encode(value).encode())
+    out.append("\n}\n")
+    sink.writelines(out)
+    body.update(b"}")
+    sink.overwrite(digest_at, body.hexdigest())
+
+
+def _write_list(items: Iterator[object], out: list[str], sink: Sink, body: _Hash) -> None:
+    """A list of the dump's top level, one element made, written and hashed at a time."""
+    separator = "["
+    hashed = separator
+    for item in items:
+        out.append(separator + "\n    ")
+        pretty_into(item, "\n    ", out)
+        body.update((hashed + _COMPACT.encode(item)).encode())
+        separator = hashed = ","
+        if len(out) > 8192:
+            sink.writelines(out)
+            out.clear()
+    if separator == "[":
+        out.append("[]")
+        body.update(b"[]")
+    else:
+        out.append("\n  ]")
+        body.update(b"]")

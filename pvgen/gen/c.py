@@ -25,7 +25,7 @@ goes. Doc comments and annotation strings are escaped for C comments, strings fo
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from ..conditions import Cond, Not, Or, conjoin
@@ -61,6 +61,7 @@ from .common import (
     c_comment_lines,
     environment,
 )
+from .stream import Lines, Sink, StreamedFile, render_template
 
 # Builtin types whose C spelling differs from the spec's; C spellings stay as they are.
 BUILTIN_C = {
@@ -111,10 +112,10 @@ class TargetBlock:
     doc: str  # the target's doc comment, or ""
     notes: tuple[str, ...]
     backends: tuple[str, ...]  # a macro for each backend that runs on the target
-    patch_ids: tuple[str, ...]  # `#define` lines
-    gnu_patch_ids: tuple[str, ...]  # those that hold only under GNU C (empty structs)
-    asserts: tuple[str, ...]  # static assert lines
-    gnu_asserts: tuple[str, ...]
+    patch_ids: Lines  # `#define` lines
+    gnu_patch_ids: Lines  # those that hold only under GNU C (empty structs)
+    asserts: Lines  # static assert lines
+    gnu_asserts: Lines
 
 
 # ---- the model seen from C ----------------------------------------------------------------
@@ -335,19 +336,21 @@ class _CGen(CNames):
         found = fingerprints(self.abi)
         return [f"#define {self.fingerprint_macro(t)} {found[t.name]}ULL" for t in self.abi.tables]
 
-    def since_macros(self) -> list[str]:
+    def since_macros(self) -> Lines:
         """Unconditional, unless one name has several declarations (exclusive variants)."""
         hooks = [(t, m) for t in self.abi.tables for m in t.members if isinstance(m, Hook)]
-        names = [self.since_macro(t, m) for t, m in hooks]
-        uses = Counter(names)
-        found = []
-        for name, (table, hook) in zip(names, hooks, strict=True):
-            define = f"#define {name} {hook.since}"
-            if uses[name] > 1:
-                cond = self.cond_text(conjoin(table.condition, hook.condition))
-                define = "\n".join(guard(cond, [define]))
-            found.append(define)
-        return found
+        uses = Counter(self.since_macro(t, m) for t, m in hooks)
+
+        def make() -> Iterator[str]:
+            for table, hook in hooks:
+                name = self.since_macro(table, hook)
+                define = f"#define {name} {hook.since}"
+                if uses[name] > 1:
+                    cond = self.cond_text(conjoin(table.condition, hook.condition))
+                    define = "\n".join(guard(cond, [define]))
+                yield define
+
+        return Lines(make, "\n", bool(hooks))
 
     def forward_declarations(self) -> list[str]:
         """`typedef struct X X;` for every struct: unconditional, unless X is also a typedef."""
@@ -466,25 +469,27 @@ class _CGen(CNames):
         )
         return self.tables_struct(self.template, tops, doc)
 
-    def patch_fallbacks(self) -> list[str]:
-        found: dict[str, list[Cond | None]] = {}
-        exprs: dict[str, str] = {}
-        template = f"struct {self.template}"
+    def patch_fallbacks(self) -> Lines:
+        found: dict[str, list[HookSlot]] = {}
         for slot in self.abi.hook_slots:
-            if not self.in_template(slot):
-                continue
-            macro = self.patch_macros[slot]
-            found.setdefault(macro, []).append(slot.condition)
-            exprs[macro] = f"(offsetof({template}, {self.paths[slot]}) / sizeof(void *))"
-        fallbacks = []
-        for m, conds in found.items():
-            define = f"#ifndef {m}\n#define {m} {exprs[m]}\n#endif"
-            cond = self.cond_text(conds[0] if len(conds) == 1 else _any_of(conds))
-            fallbacks.append(f"#if {cond}\n{define}\n#endif" if cond else define)
-        return fallbacks
+            if self.in_template(slot):
+                found.setdefault(self.patch_macros[slot], []).append(slot)
 
-    def wrappers(self) -> list[str]:
-        return [self.wrapper(slot) for slot in self.abi.hook_slots]
+        def make() -> Iterator[str]:
+            template = f"struct {self.template}"
+            for m, slots in found.items():
+                # The offset of the last slot with the macro, as the others are alike.
+                offset = f"(offsetof({template}, {self.paths[slots[-1]]}) / sizeof(void *))"
+                define = f"#ifndef {m}\n#define {m} {offset}\n#endif"
+                conds = [s.condition for s in slots]
+                cond = self.cond_text(conds[0] if len(conds) == 1 else _any_of(conds))
+                yield f"#if {cond}\n{define}\n#endif" if cond else define
+
+        return Lines(make, "\n", bool(found))
+
+    def wrappers(self) -> Lines:
+        slots = self.abi.hook_slots
+        return Lines(lambda: map(self.wrapper, slots), "\n\n", bool(slots))
 
     def wrapper(self, slot: HookSlot) -> str:
         """The static inline function that calls the hook through the aggregate. A
@@ -604,11 +609,14 @@ class _CGen(CNames):
     def banner(self) -> str:
         return "\n".join(comment([line_end(safe_comment_text(x)) for x in banner_lines(self.abi)]))
 
-    def header(self) -> str:
+    def header(self, sink: Sink | None = None) -> str:
+        """The header's text; or, with `sink`, written there piece by piece (and "")."""
         template = environment("c").get_template("header.h.j2")
         types, tables, aggregate = self.type_items(), self.table_items(), self.aggregate()
         patch_template = self.template_item()
-        return template.render(
+        return render_template(
+            template,
+            sink,
             banner=self.banner(),
             abi_doc="\n".join(comment(self.doc(self.abi.doc))),
             names=self.names,
@@ -628,10 +636,13 @@ class _CGen(CNames):
             has_placeholders=self.has_placeholders,
         )
 
-    def native(self) -> str:
+    def native(self, sink: Sink | None = None) -> str:
+        """The native table's text; or, with `sink`, written there piece by piece (and "")."""
         presence, inits = self.ops_initializers()
         template = environment("c").get_template("native.c.j2")
-        return template.render(
+        return render_template(
+            template,
+            sink,
             banner=self.banner(),
             header_file=self.header_file,
             ops=self.ops,
@@ -656,41 +667,42 @@ class _TargetView:
         self.static_assert = gen.names.static_assert
         self.name = target.name
 
-    def assertions(self, proofs: Iterable[tuple[str, str]]) -> list[str]:
-        """`<ABI>_STATIC_ASSERT(expr, id, "what on target t");` for each (expr, what),
-        numbered in the target."""
-        prefix, target = self.static_assert, self.name
-        found = [
-            f"{prefix}({expr}, {target}_{n}, {c_string(f'{what} on target {target}')});"
-            for n, (expr, what) in enumerate(proofs, self.counter + 1)
-        ]
-        self.counter += len(found)
-        return found
+    def numbered(self, count: int, proofs: Callable[[], Iterable[tuple[str, str]]]) -> _Proofs:
+        """`count` layout proofs, numbered in the target from where the last ones stopped;
+        their lines are made when written."""
+        first = self.counter + 1
+        self.counter += count
+        return _Proofs(count, first, proofs)
 
-    def assertion(self, expr: str, what: str) -> str:
-        return self.assertions([(expr, what)])[0]
+    def assertion(self, expr: str, what: str) -> _Proofs:
+        return self.numbered(1, lambda: [(expr, what)])
 
-    def record_asserts(self, tag: str, name: str, members: Iterable[Element]) -> list[str]:
+    def record_asserts(self, tag: str, name: str, members: Iterable[Element]) -> _Proofs:
         record = self.layout.records[name]
-        proofs = [(f"sizeof({tag}) == {record.size}", f"sizeof({tag})")]
-        seen: set[str] = set()
-        holds, offsets = self.target.holds, record.offsets
+        seen: dict[str, None] = {}
+        holds = self.target.holds
         for m in members:
-            name = m.name
-            if name not in seen and (m.condition is None or holds(m.condition)):
-                seen.add(name)
+            if m.name not in seen and (m.condition is None or holds(m.condition)):
+                seen[m.name] = None
+        named = list(seen)
+
+        def proofs() -> Iterator[tuple[str, str]]:
+            offsets = record.offsets
+            yield (f"sizeof({tag}) == {record.size}", f"sizeof({tag})")
+            for name in named:
                 what = f"offsetof({tag}, {name})"
-                proofs.append((f"{what} == {offsets[name]}", what))
-        return self.assertions(proofs)
+                yield (f"{what} == {offsets[name]}", what)
+
+        return self.numbered(1 + len(named), proofs)
 
     def exact(self, name: str) -> bool:
         """Whether every C compiler lays out the record `name` as the model does."""
         return name not in self.facts.gnu_only
 
-    def type_asserts(self, exact: bool) -> list[str]:
+    def type_asserts(self, exact: bool) -> list[_Proofs]:
         """Layout proofs of the types whose C layout is (or, with `exact` False, is only
         under GNU C) the model's."""
-        found: list[str] = []
+        found: list[_Proofs] = []
         for decl in self.abi.types:
             if self.facts.present.get(decl.name) is not decl or decl.name not in self.layout.types:
                 continue
@@ -699,20 +711,20 @@ class _TargetView:
                 continue
             tag = self.gen.type_name(decl.name)
             if isinstance(decl, Struct):
-                found += self.record_asserts(tag, decl.name, decl.fields)
+                found.append(self.record_asserts(tag, decl.name, decl.fields))
             else:
                 size = self.layout.types[decl.name][0]
                 found.append(self.assertion(f"sizeof({tag}) == {size}", f"sizeof({tag})"))
         return found
 
-    def table_asserts(self, exact: bool) -> list[str]:
-        found: list[str] = []
+    def table_asserts(self, exact: bool) -> list[_Proofs]:
+        found: list[_Proofs] = []
         for table in self.abi.tables:
             name = table.name
             if self.facts.present.get(name) is not table or name not in self.layout.records:
                 continue
             if self.exact(name) == exact:
-                found += self.record_asserts(f"struct {name}", name, table.members)
+                found.append(self.record_asserts(f"struct {name}", name, table.members))
         return found
 
     def patch_ids(self) -> list[tuple[str, str, int]]:
@@ -728,23 +740,41 @@ class _TargetView:
                     found.append((path, macro, ids[path]))
         return found
 
-    def struct_asserts(self, struct: str, layout: RecordLayout) -> list[str]:
+    def struct_asserts(self, struct: str, layout: RecordLayout) -> _Proofs:
         """sizeof and the offset of every member of the aggregate or the patch template."""
         tag = f"struct {struct}"
-        proofs = [(f"sizeof({tag}) == {layout.size}", f"sizeof({tag})")]
-        for name, offset in layout.offsets.items():
-            what = f"offsetof({tag}, {name})"
-            proofs.append((f"{what} == {offset}", what))
-        return self.assertions(proofs)
 
-    def id_asserts(self, ids: list[tuple[str, str, int]]) -> list[str]:
+        def proofs() -> Iterator[tuple[str, str]]:
+            yield (f"sizeof({tag}) == {layout.size}", f"sizeof({tag})")
+            for name, offset in layout.offsets.items():
+                what = f"offsetof({tag}, {name})"
+                yield (f"{what} == {offset}", what)
+
+        return self.numbered(1 + len(layout.offsets), proofs)
+
+    def id_asserts(self, ids: list[tuple[str, str, int]]) -> _Proofs:
         tag = f"struct {self.gen.template}"
-        return self.assertions(
-            (f"{macro} == offsetof({tag}, {path}) / sizeof(void *)", macro)
-            for path, macro, _ in ids
+        return self.numbered(
+            len(ids),
+            lambda: (
+                (f"{macro} == offsetof({tag}, {path}) / sizeof(void *)", macro)
+                for path, macro, _ in ids
+            ),
         )
 
+    def lines(self, proofs: list[_Proofs]) -> Lines:
+        """`<ABI>_STATIC_ASSERT(expr, id, "what on target t");` for each proof, in order."""
+        prefix, target = self.static_assert, self.name
+
+        def make() -> Iterator[str]:
+            for part in proofs:
+                for n, (expr, what) in enumerate(part.proofs(), part.first):
+                    yield f"{prefix}({expr}, {target}_{n}, {c_string(f'{what} on target {target}')});"
+
+        return Lines(make, "\n", any(p.count for p in proofs))
+
     def block(self) -> TargetBlock:
+        # Numbered in this order, written exact ones first.
         asserts = self.type_asserts(exact=True) + self.table_asserts(exact=True)
         gnu_asserts = self.type_asserts(exact=False) + self.table_asserts(exact=False)
         notes = []
@@ -754,17 +784,17 @@ class _TargetView:
         facts, separate = self.facts, self.abi.patch_template is not None
         # The aggregate's proofs; with no patch template of its own, the patch IDs' too.
         if facts.aggregate_exact:
-            asserts += self.struct_asserts(self.gen.ops, facts.aggregate)
+            asserts.append(self.struct_asserts(self.gen.ops, facts.aggregate))
         elif facts.aggregate.offsets:
-            gnu_asserts += self.struct_asserts(self.gen.ops, facts.aggregate)
+            gnu_asserts.append(self.struct_asserts(self.gen.ops, facts.aggregate))
         ids: list[tuple[str, str, int]] = []
         gnu_ids: list[tuple[str, str, int]] = []
         template = self.gen.template
         if facts.patch_template_exact:
             ids = self.patch_ids()
             if separate:
-                asserts += self.struct_asserts(template, facts.patch_template)
-            asserts += self.id_asserts(ids)
+                asserts.append(self.struct_asserts(template, facts.patch_template))
+            asserts.append(self.id_asserts(ids))
         elif not facts.patch_template.offsets:
             notes.append(f"No patch ID literals: the layout of struct {template} is not known.")
         else:
@@ -773,8 +803,8 @@ class _TargetView:
             )
             gnu_ids = self.patch_ids()
             if separate:
-                gnu_asserts += self.struct_asserts(template, facts.patch_template)
-            gnu_asserts += self.id_asserts(gnu_ids)
+                gnu_asserts.append(self.struct_asserts(template, facts.patch_template))
+            gnu_asserts.append(self.id_asserts(gnu_ids))
         return TargetBlock(
             name=self.target.name,
             macro=self.gen.target_macro(self.target),
@@ -784,11 +814,26 @@ class _TargetView:
             backends=tuple(
                 self.gen.backend_macro(b) for b in self.abi.backends if b.runs_on(self.target)
             ),
-            patch_ids=tuple(f"#define {macro} {value}" for _, macro, value in ids),
-            gnu_patch_ids=tuple(f"#define {macro} {value}" for _, macro, value in gnu_ids),
-            asserts=tuple(asserts),
-            gnu_asserts=tuple(gnu_asserts),
+            patch_ids=_defines(ids),
+            gnu_patch_ids=_defines(gnu_ids),
+            asserts=self.lines(asserts),
+            gnu_asserts=self.lines(gnu_asserts),
         )
+
+
+@record
+class _Proofs:
+    """Layout proofs of one record (or one list of patch IDs) in a target: how many, the
+    number of the first, and what makes them ((expression, what it proves) pairs)."""
+
+    count: int
+    first: int
+    proofs: Callable[[], Iterable[tuple[str, str]]]
+
+
+def _defines(ids: list[tuple[str, str, int]]) -> Lines:
+    """`#define` of each patch ID macro, made when written."""
+    return Lines(lambda: (f"#define {macro} {value}" for _, macro, value in ids), "\n", bool(ids))
 
 
 def render(abi: Abi, options: GenOptions) -> list[OutputFile]:
@@ -800,4 +845,13 @@ def render(abi: Abi, options: GenOptions) -> list[OutputFile]:
     return [
         OutputFile(f"c/{gen.header_file}", gen.header()),
         OutputFile(f"c/{gen.native_file}", gen.native()),
+    ]
+
+
+def render_streamed(abi: Abi, options: GenOptions) -> list[StreamedFile]:
+    """The same files as `render`, each rendered when it is written."""
+    gen = _CGen(abi, options)
+    return [
+        StreamedFile(f"c/{gen.header_file}", gen.header),
+        StreamedFile(f"c/{gen.native_file}", gen.native),
     ]

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from .. import model as m
 from ..dump import fingerprints
@@ -37,6 +38,7 @@ from .common import (
     environment,
 )
 from .pytypes import py_default, py_type, py_value
+from .stream import Sink, StreamedFile, render_template
 
 LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
@@ -214,47 +216,53 @@ def _banner(abi: m.Abi) -> list[str]:
 
 
 def render(abi: m.Abi, options: GenOptions) -> list[OutputFile]:
+    return [OutputFile(path, make(None)) for path, make in _files(abi)]
+
+
+def render_streamed(abi: m.Abi, options: GenOptions) -> list[StreamedFile]:
+    """The same files as `render`, each rendered when it is written."""
+    return [StreamedFile(path, make) for path, make in _files(abi)]
+
+
+def _files(abi: m.Abi) -> list[tuple[str, Callable[[Sink | None], str]]]:
+    """Each file's path, and what renders it (into a sink, or as text)."""
     hooks = hook_views(abi)
     nulls = null_slots(abi)
     methods = _Methods(hooks, _member_docs(abi))
     base = f"python/{abi.name}"
-    files = [
-        OutputFile(f"{base}/__init__.py", _render_init(abi)),
-        OutputFile(f"{base}/types.py", _render_types(abi)),
-        OutputFile(f"{base}/tables.py", _render_tables(abi, hooks, nulls)),
-        OutputFile(f"{base}/backends/__init__.py", _render_backends_init(abi)),
+    files: list[tuple[str, Callable[[Sink | None], str]]] = [
+        (f"{base}/__init__.py", partial(_render_init, abi)),
+        (f"{base}/types.py", partial(_render_types, abi)),
+        (f"{base}/tables.py", partial(_render_tables, abi, hooks, nulls)),
+        (f"{base}/backends/__init__.py", partial(_render_backends_init, abi)),
     ]
     for backend, null in zip(abi.backends, nulls, strict=True):
         files.append(
-            OutputFile(
-                f"{base}/backends/{backend.name}.py", _render_backend(abi, backend, null, methods)
+            (
+                f"{base}/backends/{backend.name}.py",
+                partial(_render_backend, abi, backend, null, methods),
             )
         )
     return files
 
 
-def _render_init(abi: m.Abi) -> str:
-    return (
-        environment("python")
-        .get_template("init.py.j2")
-        .render(
-            banner=_banner(abi),
-            dispatch=class_name(abi.name, "Ops"),
-            doc=docstring(abi.doc, "", f"Bindings of ABI '{abi.name}'.")[0:],
-        )
+def _render_init(abi: m.Abi, sink: Sink | None) -> str:
+    return render_template(
+        environment("python").get_template("init.py.j2"),
+        sink,
+        banner=_banner(abi),
+        dispatch=class_name(abi.name, "Ops"),
+        doc=docstring(abi.doc, "", f"Bindings of ABI '{abi.name}'.")[0:],
     )
 
 
-def _render_backends_init(abi: m.Abi) -> str:
+def _render_backends_init(abi: m.Abi, sink: Sink | None) -> str:
     stubs = sorted((b.name, class_name(b.name, "Stub")) for b in abi.backends)
-    return (
-        environment("python")
-        .get_template("backends_init.py.j2")
-        .render(banner=_banner(abi), abi_name=abi.name, stubs=stubs)
-    )
+    template = environment("python").get_template("backends_init.py.j2")
+    return render_template(template, sink, banner=_banner(abi), abi_name=abi.name, stubs=stubs)
 
 
-def _render_types(abi: m.Abi) -> str:
+def _render_types(abi: m.Abi, sink: Sink | None) -> str:
     views = _type_views(abi)
     defaults = [d for v in views for _, (_, d) in v.get("fields", [])]  # type: ignore[attr-defined]
     kinds = {v["kind"] for v in views}
@@ -263,7 +271,9 @@ def _render_types(abi: m.Abi) -> str:
         uses_field = any(d.startswith("field(") for d in defaults)
         imports.append(f"from dataclasses import dataclass{', field' if uses_field else ''}")
     template = environment("python").get_template("types.py.j2")
-    return template.render(banner=_banner(abi), abi_name=abi.name, types=views, imports=imports)
+    return render_template(
+        template, sink, banner=_banner(abi), abi_name=abi.name, types=views, imports=imports
+    )
 
 
 def _type_views(abi: m.Abi) -> list[dict[str, object]]:
@@ -377,7 +387,7 @@ def tables_made(abi: m.Abi) -> list[str]:
     return lines
 
 
-def _render_tables(abi: m.Abi, hooks: list[HookView], nulls: Nulls) -> str:
+def _render_tables(abi: m.Abi, hooks: list[HookView], nulls: Nulls, sink: Sink | None) -> str:
     top = list(abi.top_level_tables())
     native = _default_backend(abi)
     native_stub = class_name(native, "Stub") if native else "object"
@@ -390,42 +400,36 @@ def _render_tables(abi: m.Abi, hooks: list[HookView], nulls: Nulls) -> str:
     install = [
         line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
     ]
-    return (
-        environment("python")
-        .get_template("tables.py.j2")
-        .render(
-            banner=_banner(abi),
-            abi_name=abi.name,
-            abi_version=abi.version,
-            # black writes hex digits in upper case
-            fingerprints={t: "0x" + v[2:].upper() for t, v in fingerprints(abi).items()},
-            dispatch=class_name(abi.name, "Ops"),
-            native_stub=native_stub,
-            native_module=native,
-            # TYPE_CHECKING guards the import of the default backend's stub, if there is one
-            typing_names=f"{'TYPE_CHECKING, ' if native else ''}Any, TypeVar, cast",
-            tables=table_views(abi, nulls),
-            top=[t.name for t in top],
-            # `"path": value,` entries of the dicts of every hook
-            since=[f'{INDENT}"{h.path}": {h.since},' for h in hooks],
-            install=install,
-            tables_made=tables_made(abi),
-            patch_ids={
-                target: [f'{INDENT * 2}"{path}": {number},' for path, number in ids.items()]
-                for target, ids in patch_ids(abi).items()
-            },
-            patch_template=textwrap.wrap(", ".join(abi.patch_template or ()), 76),
-            overrides={
-                b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default
-            },
-            nulls={
-                b.name: [s.path for s in null] for b, null in zip(abi.backends, nulls, strict=True)
-            },
-            runs_on={b.name: [t.name for t in abi.targets if b.runs_on(t)] for b in abi.backends},
-            must_patch={b.name: [o.path for o in b.must_patch] for b in abi.backends},
-            init_signature=signature(INDENT, "__init__", dispatch_params, "None"),
-            install_signature=signature(INDENT, "install", dispatch_params, "None"),
-        )
+    return render_template(
+        environment("python").get_template("tables.py.j2"),
+        sink,
+        banner=_banner(abi),
+        abi_name=abi.name,
+        abi_version=abi.version,
+        # black writes hex digits in upper case
+        fingerprints={t: "0x" + v[2:].upper() for t, v in fingerprints(abi).items()},
+        dispatch=class_name(abi.name, "Ops"),
+        native_stub=native_stub,
+        native_module=native,
+        # TYPE_CHECKING guards the import of the default backend's stub, if there is one
+        typing_names=f"{'TYPE_CHECKING, ' if native else ''}Any, TypeVar, cast",
+        tables=table_views(abi, nulls),
+        top=[t.name for t in top],
+        # `"path": value,` entries of the dicts of every hook
+        since=[f'{INDENT}"{h.path}": {h.since},' for h in hooks],
+        install=install,
+        tables_made=tables_made(abi),
+        patch_ids={
+            target: [f'{INDENT * 2}"{path}": {number},' for path, number in ids.items()]
+            for target, ids in patch_ids(abi).items()
+        },
+        patch_template=textwrap.wrap(", ".join(abi.patch_template or ()), 76),
+        overrides={b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default},
+        nulls={b.name: [s.path for s in null] for b, null in zip(abi.backends, nulls, strict=True)},
+        runs_on={b.name: [t.name for t in abi.targets if b.runs_on(t)] for b in abi.backends},
+        must_patch={b.name: [o.path for o in b.must_patch] for b in abi.backends},
+        init_signature=signature(INDENT, "__init__", dispatch_params, "None"),
+        install_signature=signature(INDENT, "install", dispatch_params, "None"),
     )
 
 
@@ -464,7 +468,11 @@ class _Methods:
 
 
 def _render_backend(
-    abi: m.Abi, backend: m.Backend, nulls: list[m.HookSlot | m.DataSlot], methods: _Methods
+    abi: m.Abi,
+    backend: m.Backend,
+    nulls: list[m.HookSlot | m.DataSlot],
+    methods: _Methods,
+    sink: Sink | None,
 ) -> str:
     """The stub of one backend: a method per hook it overrides; the default backend's has
     every hook that is not NULL under it."""
@@ -474,22 +482,20 @@ def _render_backend(
         null_paths = {s.path for s in nulls}
         chosen.update(i for i, h in enumerate(methods.hooks) if h.path not in null_paths)
     texts = [methods.text(i) for i in sorted(chosen)]
-    return (
-        environment("python")
-        .get_template("backend.py.j2")
-        .render(
-            banner=_banner(abi),
-            abi_name=abi.name,
-            name=backend.name,
-            default=backend.default,
-            stub=class_name(backend.name, "Stub"),
-            doc=docstring(
-                backend.doc,
-                INDENT,
-                f"Backend '{backend.name}'.",
-            ),
-            methods=texts,
-            # Whether a method names a type: the stub then imports the types module.
-            uses_types=any("t." in text for text in texts),
-        )
+    return render_template(
+        environment("python").get_template("backend.py.j2"),
+        sink,
+        banner=_banner(abi),
+        abi_name=abi.name,
+        name=backend.name,
+        default=backend.default,
+        stub=class_name(backend.name, "Stub"),
+        doc=docstring(
+            backend.doc,
+            INDENT,
+            f"Backend '{backend.name}'.",
+        ),
+        methods=texts,
+        # Whether a method names a type: the stub then imports the types module.
+        uses_types=any("t." in text for text in texts),
     )

@@ -1,11 +1,16 @@
 """Writer: puts generated files on disk safely, or says what would change.
 
-Takes: the `OutputFile`s of one ABI and its output folder.
-Hands on: a `WriteReport` (written, unchanged, removed; or stale, missing,
+Takes: the files of one ABI (`OutputFile`s rendered already, or `StreamedFile`s rendered as
+they are written) and its output folder.
+Hands on: a `WriteReport` (written, unchanged, removed, the manifest; or stale, missing,
 extra in check mode). The rules it keeps:
-- only what changed is written, so unchanged files keep their mtime;
-- each file is written to a temporary file in its own folder and renamed
-  over the old one, so a killed run leaves every file old or new, never torn;
+- every file is first written into a temporary file of pvgen's own in the output folder
+  (streamed: a large ABI's files are never whole in memory), and what to replace, keep or
+  refuse is decided on their SHA-256s before anything the folder held is replaced or
+  removed; a refusal, or a renderer that fails, leaves the folder as it was;
+- only what changed is replaced, so unchanged files keep their mtime;
+- each file is renamed from its temporary file over the old one, so a killed run leaves
+  every file old or new, never torn;
 - ownership is exact: each run records the files it wrote, with their
   SHA-256, in the folder's manifest (`pvgen.manifest`, itself an output). A
   file is pvgen's only while the manifest lists it with its current content,
@@ -24,15 +29,18 @@ import difflib
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from ..digest import sha256
 from ..escape import path_problem
 from ..files import ReadProblem, read_bounded
 from .common import BANNER_MARK, OutputFile
+from .parallel import stage
+from .stream import Staged, StreamedFile, file_digest, umask_mode
 
 TEMP_PREFIX = ".pvgen-tmp-"
 MANIFEST = "pvgen.manifest"
@@ -56,6 +64,8 @@ class WriteReport:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
+    # The manifest the folder holds after a write.
+    manifest: str = ""
 
     @property
     def clean(self) -> bool:
@@ -64,12 +74,12 @@ class WriteReport:
 
 def manifest_file(files: Sequence[OutputFile]) -> OutputFile:
     """The manifest of a folder holding exactly `files`."""
-    lines = [f"{_digest(f.content.encode())}  {f.path}\n" for f in sorted(files, key=_by_path)]
-    return OutputFile(MANIFEST, _MANIFEST_HEAD + "".join(lines))
+    return OutputFile(MANIFEST, manifest_text({f.path: _digest(f.content.encode()) for f in files}))
 
 
-def _by_path(f: OutputFile) -> str:
-    return f.path
+def manifest_text(digests: Mapping[str, str]) -> str:
+    """The manifest of a folder holding files with these SHA-256s ({path: hex digest})."""
+    return _MANIFEST_HEAD + "".join(f"{digests[p]}  {p}\n" for p in sorted(digests))
 
 
 def _digest(data: bytes) -> str:
@@ -103,14 +113,32 @@ def _owned(root: Path, relative: str, listed: dict[str, str] | None) -> bool:
     """Whether `relative` is a regular file that pvgen wrote and nobody changed since."""
     if listed is None or relative not in listed:
         return False
-    path = root / relative
+    return _current_digest(root / relative) == listed[relative]
+
+
+# What `_current_digest` says of something that is not a regular file: it matches no digest.
+_UNREADABLE = "unreadable"
+
+
+def _current_digest(path: Path) -> str | None:
+    """The SHA-256 (hex) of the regular file at `path`, read in pieces; None when nothing is
+    there; `_UNREADABLE` for anything else there (a link, a folder, a FIFO, a device), which
+    is never read."""
     try:
-        if path.is_symlink() or not path.is_file():
-            return False
-        data = _bytes(path)
-        return data is not None and _digest(data) == listed[relative]
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
     except OSError:
-        return False
+        return _UNREADABLE
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return _UNREADABLE
+        with open(fd, "rb", closefd=False) as f:
+            return file_digest(f)
+    except OSError:
+        return _UNREADABLE
+    finally:
+        os.close(fd)
 
 
 def safe_target(root: Path, relative: str) -> Path:
@@ -204,13 +232,8 @@ def _write_at(
     shown: Path,
 ) -> None:
     """Write `name` in the open `folder` atomically; a file written again keeps its mode."""
-    try:
-        mode = stat.S_IMODE(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    tmp = f"{TEMP_PREFIX}{os.urandom(6).hex()}"
+    mode = _mode_at(folder, name)
+    tmp = _temp_name()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(tmp, flags, 0o600, dir_fd=folder)
     try:
@@ -228,6 +251,19 @@ def _write_at(
         except OSError:
             pass
         raise
+
+
+def _mode_at(folder: int, name: str) -> int:
+    """The permission bits a file written as `name` in `folder` gets: those of the file it
+    replaces, or what `open` would give a new one (not a temporary file's private 0600)."""
+    try:
+        return stat.S_IMODE(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return umask_mode()
+
+
+def _temp_name() -> str:
+    return f"{TEMP_PREFIX}{os.urandom(6).hex()}"
 
 
 def _write_below(root: int, relative: str, content: str, shown: Path) -> None:
@@ -291,25 +327,52 @@ def _leftovers(root: Path) -> list[str]:
     return [r for r in _existing_files(root) if r.rsplit("/", 1)[-1].startswith(TEMP_PREFIX)]
 
 
-def check(root: Path, files: Sequence[OutputFile], *, diff: bool = False) -> WriteReport:
-    """Compare the folder with what would be written; touches nothing."""
+# What the writer takes: files rendered already, or rendered as they are written.
+Output = OutputFile | StreamedFile
+
+
+def check(
+    root: Path, files: Sequence[Output], *, diff: bool = False, workers: int = 1
+) -> WriteReport:
+    """Compare the folder with what would be written; touches nothing in it. Each file is
+    rendered into an anonymous temporary file and compared by its SHA-256."""
+    import tempfile
+
     report = WriteReport()
-    files = [*files, manifest_file(files)]
-    wanted = {f.path: f.content for f in files}
-    for f in files:
-        path = safe_target(root, f.path)
-        current = _read(path)
-        if current is None:
-            report.missing.append(f.path)
-        elif current != f.content:
-            report.stale.append(f.path)
-            if diff:
-                report.diffs.append(_unified(f.path, current, f.content))
-        elif f.path != MANIFEST:  # the manifest counts only when it is out of date
-            report.unchanged.append(f.path)
+    paths = {f.path: safe_target(root, f.path) for f in files}
+    temps: list[BinaryIO] = []
+
+    def open_temp() -> tuple[str, BinaryIO]:
+        temps.append(tempfile.TemporaryFile())
+        return "", temps[-1]
+
+    try:
+        staged = stage(files, open_temp, workers)
+        manifest = manifest_text({s.path: s.digest for s in staged})
+        for s in staged:
+            current = _current_digest(paths[s.path])
+            if current is None:
+                report.missing.append(s.path)
+            elif current != s.digest:
+                report.stale.append(s.path)
+                if diff:
+                    old = _read(paths[s.path]) or ""
+                    report.diffs.append(_unified(s.path, old, s.text()))
+            else:
+                report.unchanged.append(s.path)
+    finally:
+        for temp in temps:
+            temp.close()
+    current_manifest = _read(safe_target(root, MANIFEST))
+    if current_manifest is None:
+        report.missing.append(MANIFEST)
+    elif current_manifest != manifest:  # the manifest counts only when it is out of date
+        report.stale.append(MANIFEST)
+        if diff:
+            report.diffs.append(_unified(MANIFEST, current_manifest, manifest))
     listed = read_manifest(root)
     for relative in sorted(listed or ()):
-        if relative not in wanted and _owned(root, relative, listed):
+        if relative not in paths and _owned(root, relative, listed):
             report.extra.append(relative)
     return report
 
@@ -369,33 +432,97 @@ def _locked(root: Path) -> Iterator[int]:
         os.close(fd)  # releases the lock
 
 
-def write(root: Path, files: Sequence[OutputFile], *, force: bool = False) -> WriteReport:
+def write(
+    root: Path, files: Sequence[Output], *, force: bool = False, workers: int = 1
+) -> WriteReport:
     """Bring `root` to exactly `files` (plus whatever pvgen does not own). Runs on the same
-    folder take turns, so the temporary files found here are those of dead runs."""
+    folder take turns, so the temporary files found here are those of dead runs.
+
+    Each file is rendered into a temporary file of pvgen's own in `root`; what to replace,
+    keep or refuse is decided on their SHA-256s, and only then is anything the folder holds
+    replaced or removed. A refusal leaves the folder as it was (the temporary files go).
+    """
     with _locked(root) as root_fd:
-        return _write_locked(root, root_fd, files, force=force)
+        return _write_locked(root, root_fd, files, force=force, workers=workers)
 
 
 def _write_locked(
-    root: Path, root_fd: int, files: Sequence[OutputFile], *, force: bool
+    root: Path, root_fd: int, files: Sequence[Output], *, force: bool, workers: int
 ) -> WriteReport:
     report = WriteReport()
     if any(f.path == MANIFEST for f in files):
         raise WriteError(f"refusing output path '{MANIFEST}': pvgen keeps its manifest there")
-    manifest = manifest_file(files)
-    files = [*files, manifest]
-    wanted = {f.path: f.content for f in files}
+    paths = {f.path: safe_target(root, f.path) for f in files}
+    manifest_path = safe_target(root, MANIFEST)
     listed = read_manifest(root)
-    plan: list[tuple[Path, OutputFile]] = []
-    # Decide everything before writing anything: a refusal leaves the tree as it was.
-    for f in files:
-        path = safe_target(root, f.path)
-        current = _read(path)
-        if current == f.content:
-            if f is not manifest:
-                report.unchanged.append(f.path)
+    leftovers = _leftovers(root)
+    temps: list[tuple[str, BinaryIO]] = []
+
+    def open_temp() -> tuple[str, BinaryIO]:
+        name = _temp_name()
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        temps.append((name, open(os.open(name, flags, 0o600, dir_fd=root_fd), "w+b")))
+        return temps[-1]
+
+    try:
+        try:
+            staged = stage(files, open_temp, workers)
+        except OSError as exc:
+            raise WriteError(f"cannot write '{root}': {exc.strerror}") from None
+        manifest = manifest_text({s.path: s.digest for s in staged})
+        report.manifest = manifest
+        plan = _decide(root, paths, staged, listed, force, report)
+        current_manifest = _read(manifest_path)
+        if current_manifest != manifest and current_manifest is not None:
+            if listed is None and not force:
+                raise WriteError(
+                    f"'{manifest_path}' exists and was not generated by pvgen (its manifest does"
+                    " not list it with this content); move it away, or pass --force to"
+                    " overwrite it"
+                )
+        # Files of the last run that this one does not write, unchanged since: removed.
+        stale_owned = [
+            relative
+            for relative in sorted(listed or ())
+            if relative not in paths and _owned(root, relative, listed)
+        ]
+        for relative in stale_owned:
+            safe_target(root, relative)
+        _commit(root, root_fd, plan, stale_owned, leftovers, report)
+        if current_manifest != manifest:
+            # The manifest goes last: until it is replaced, it still covers the old files.
+            try:
+                _write_below(root_fd, MANIFEST, manifest, manifest_path)
+            except OSError as exc:
+                raise WriteError(f"cannot write '{manifest_path}': {exc.strerror}") from None
+    finally:
+        for name, file in temps:
+            file.close()
+            try:
+                os.unlink(name, dir_fd=root_fd)
+            except FileNotFoundError:  # renamed into place
+                pass
+    return report
+
+
+def _decide(
+    root: Path,
+    paths: Mapping[str, Path],
+    staged: Sequence[Staged],
+    listed: dict[str, str] | None,
+    force: bool,
+    report: WriteReport,
+) -> list[tuple[Path, Staged]]:
+    """What to replace: every staged file whose digest differs from what its path holds.
+    Raises `WriteError` for a path that holds something pvgen may not replace."""
+    plan = []
+    for s in staged:
+        path = paths[s.path]
+        current = _current_digest(path)
+        if current == s.digest:
+            report.unchanged.append(s.path)
             continue
-        ours = listed is not None if f is manifest else _owned(root, f.path, listed)
+        ours = listed is not None and listed.get(s.path) == current
         if current is not None and not force and not ours:
             raise WriteError(
                 f"'{path}' exists and was not generated by pvgen (its manifest does not list"
@@ -403,33 +530,30 @@ def _write_locked(
             )
         if path.is_dir():
             raise WriteError(f"'{path}' is a folder where pvgen wants to write a file")
-        plan.append((path, f))
-    # Files of the last run that this one does not write, unchanged since: removed.
-    stale_owned = [
-        relative
-        for relative in sorted(listed or ())
-        if relative not in wanted and _owned(root, relative, listed)
-    ]
-    for relative in stale_owned:
-        safe_target(root, relative)
-    leftovers = _leftovers(root) if root.is_dir() else []
-    # The manifest goes last: until it is replaced, it still covers the old files.
-    last = [item for item in plan if item[1] is manifest]
-    # Every write and removal below is relative to the locked root's descriptor.
+        plan.append((path, s))
+    return plan
+
+
+def _commit(
+    root: Path,
+    root_fd: int,
+    plan: Sequence[tuple[Path, Staged]],
+    stale_owned: Sequence[str],
+    leftovers: Sequence[str],
+    report: WriteReport,
+) -> None:
+    """Rename each planned file into place and remove what is no longer generated; every
+    step relative to the locked root's descriptor."""
     where: Path = root
     try:
-        for path, f in plan:
-            if f is not manifest:
-                where = path
-                _write_below(root_fd, f.path, f.content, path)
-                report.written.append(f.path)
+        for path, s in plan:
+            where = path
+            _rename_below(root_fd, s, path)
+            report.written.append(s.path)
         for relative in stale_owned:
             where = root / relative
             _remove_below(root_fd, relative, where)
             report.removed.append(relative)
-        for path, f in last:
-            where = path
-            _write_below(root_fd, f.path, f.content, path)  # bookkeeping: not counted
         for relative in leftovers:
             where = root / relative
             try:
@@ -439,4 +563,17 @@ def _write_locked(
     except OSError as exc:
         done = f"; {len(report.written)} files were already replaced" if report.written else ""
         raise WriteError(f"cannot write '{where}': {exc.strerror}{done}") from None
-    return report
+
+
+def _rename_below(root: int, s: Staged, shown: Path) -> None:
+    """The staged file (in `root`) renamed over `s.path`, with the mode of the file it
+    replaces and its data on disk first."""
+    *folders, name = s.path.split("/")
+    folder = _open_below(root, folders, shown)
+    try:
+        os.fchmod(s.file.fileno(), _mode_at(folder, name))
+        s.file.flush()
+        os.fsync(s.file.fileno())
+        os.replace(s.name, name, src_dir_fd=root, dst_dir_fd=folder)
+    finally:
+        os.close(folder)

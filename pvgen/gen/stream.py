@@ -1,0 +1,234 @@
+"""Streamed outputs: generated files put in a file piece by piece as they are rendered.
+
+Takes: a renderer's text, in pieces and in order, and a binary file to hold it.
+Hands on: `StreamedFile` (an output's path and how to write it), `Sink` (what a renderer
+writes to: the pieces encoded in batches, and the SHA-256 of what the file holds), and
+`write_staged`, which writes one output into a temporary file and hands back a `Staged`
+record (the open file and its SHA-256), for the writer to rename into place or to drop
+(parallel.py's `stage` does it for every output of a run).
+
+A 100,000-hook ABI renders to about 320 MB of text. Held whole until written, as text and
+then once more as the bytes written, it was more than half of generate's peak memory;
+streamed, each file holds a batch of text at a time, and the writer compares digests, not
+texts, with what the output folder holds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from itertools import islice
+from typing import TYPE_CHECKING, BinaryIO
+
+from ..digest import sha256_stream
+from .common import OutputFile
+
+if TYPE_CHECKING:
+    import jinja2
+
+# Pieces of text joined, encoded and written at a time: a renderer yields many short ones.
+_BATCH = 4096
+_READ = 1 << 20
+
+
+class Sink:
+    """Where one output's text goes: joined and encoded in batches, hashed as written."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self._pending: list[str] = []
+        self._hash = sha256_stream()
+        self._exact = True  # False once a part was overwritten: then hashed again at the end
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        self._pending.append(text)
+        if len(self._pending) >= _BATCH:
+            self.flush()
+
+    def writelines(self, pieces: Iterable[str]) -> None:
+        self.flush()
+        pieces = iter(pieces)
+        while batch := list(islice(pieces, _BATCH)):
+            self._put("".join(batch).encode("utf-8"))
+
+    def flush(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._put(text.encode("utf-8"))
+
+    def _put(self, data: bytes) -> None:
+        self.file.write(data)
+        self._hash.update(data)
+        self.size += len(data)
+
+    def tell(self) -> int:
+        """How many bytes the file holds so far."""
+        self.flush()
+        return self.size
+
+    def overwrite(self, offset: int, text: str) -> None:
+        """Replace the bytes at `offset` (written before) with `text`, of the same length."""
+        self.flush()
+        data = text.encode("utf-8")
+        if offset < 0 or offset + len(data) > self.size:
+            raise ValueError("overwrite outside what was written")
+        self.file.seek(offset)
+        self.file.write(data)
+        self.file.seek(self.size)
+        self._exact = False
+
+    def digest(self) -> str:
+        """The SHA-256 (hex) of everything written."""
+        self.flush()
+        self.file.flush()
+        if self._exact:
+            return self._hash.hexdigest()
+        return file_digest(self.file)
+
+
+def file_digest(file: BinaryIO) -> str:
+    """The SHA-256 (hex) of all of `file`, read from its start."""
+    file.seek(0)
+    hashed = sha256_stream()
+    while chunk := file.read(_READ):
+        hashed.update(chunk)
+    return hashed.hexdigest()
+
+
+class StreamedFile:
+    """An output rendered straight into a file: `write(sink)` puts its text in `sink`, and
+    may be called again for the same text. `aside` marks a large file that needs nothing
+    the others make, which a second process may render meanwhile."""
+
+    __slots__ = ("path", "write", "aside")
+
+    def __init__(self, path: str, write: Callable[[Sink], object], *, aside: bool = False) -> None:
+        self.path = path
+        self.write = write
+        self.aside = aside
+
+    @property
+    def content(self) -> str:
+        """The whole text, in memory: for callers that want it as a string."""
+        buffer = BytesIO()
+        sink = Sink(buffer)
+        self.write(sink)
+        sink.flush()
+        return buffer.getvalue().decode("utf-8")
+
+    def __repr__(self) -> str:
+        return f"StreamedFile({self.path!r})"
+
+
+class Lines:
+    """A long run of text (a line per hook, say), made only as it is written. In a template,
+    `{{ lines }}` writes the pieces `make()` gives, each after `sep` but the first; `{% if
+    lines %}` asks `nonempty`, which the maker knows without making them.
+
+    Jinja turns what `{{ }}` shows into a string first; a `Lines` shows as a marker, which
+    `render_template` replaces with the pieces as it passes them on, so that they are never
+    all in memory at once."""
+
+    __slots__ = ("make", "sep", "nonempty", "marker")
+    _made = 0
+
+    def __init__(self, make: Callable[[], Iterable[str]], sep: str, nonempty: bool) -> None:
+        self.make = make
+        self.sep = sep
+        self.nonempty = nonempty
+        Lines._made += 1
+        self.marker = f"\0pvgen-lines-{Lines._made:08d}-{os.urandom(8).hex()}\0"
+
+    def __bool__(self) -> bool:
+        return self.nonempty
+
+    def __str__(self) -> str:
+        return self.marker
+
+    def pieces(self) -> Iterator[str]:
+        sep = self.sep
+        items = iter(self.make())
+        for first in items:
+            yield first
+            for item in items:
+                yield sep
+                yield item
+
+
+def render_template(template: jinja2.Template, sink: Sink | None, /, **context: object) -> str:
+    """`template` rendered with `context`: its text, or, given a `sink`, written there piece
+    by piece as Jinja makes it (and ""). The `Lines` among the context's values (or among
+    the fields of a record or the items of a list there) are written out in place."""
+    runs = {lines.marker: lines for lines in _lines_in(context.values())}
+    pieces = template.generate(**context)
+    if runs:
+        pieces = _expanded(pieces, runs)
+    if sink is None:
+        return "".join(pieces)
+    sink.writelines(pieces)
+    return ""
+
+
+def _lines_in(values: Iterable[object], depth: int = 0) -> Iterator[Lines]:
+    for value in values:
+        if isinstance(value, Lines):
+            yield value
+        elif depth < 2 and isinstance(value, list | tuple):
+            yield from _lines_in(value, depth + 1)
+        elif depth < 2 and hasattr(value, "__dataclass_fields__"):
+            yield from _lines_in((getattr(value, f) for f in value.__dataclass_fields__), depth + 1)
+
+
+def _expanded(pieces: Iterable[str], runs: dict[str, Lines]) -> Iterator[str]:
+    size = len(next(iter(runs)))
+    for piece in pieces:
+        if len(piece) == size and piece in runs:
+            yield from runs[piece].pieces()
+        else:
+            yield piece
+
+
+def streamed(file: OutputFile) -> StreamedFile:
+    """An output already rendered, as one to stream."""
+    text = file.content
+    return StreamedFile(file.path, lambda sink: sink.write(text))
+
+
+@dataclass
+class Staged:
+    """One output written into a temporary file: `file` is still open."""
+
+    path: str
+    name: str  # the temporary file's name, in the folder that `open_temp` made it in
+    file: BinaryIO
+    digest: str
+
+    def text(self) -> str:
+        self.file.seek(0)
+        return self.file.read().decode("utf-8")
+
+
+# Makes a temporary file to stage an output in: its name (empty for one without) and the
+# file, open for reading and writing.
+OpenTemp = Callable[[], tuple[str, BinaryIO]]
+
+
+def write_staged(f: OutputFile | StreamedFile, name: str, out: BinaryIO) -> Staged:
+    """`f` written into the open, empty file `out` (named `name`)."""
+    sink = Sink(out)
+    if isinstance(f, StreamedFile):
+        f.write(sink)
+    else:
+        sink.write(f.content)
+    return Staged(f.path, name, out, sink.digest())
+
+
+def umask_mode() -> int:
+    """The permission bits `open` gives a new file: 0666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
