@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from . import conditions as cond
@@ -130,11 +130,12 @@ def _layout(facts: m.TargetFacts) -> dict[str, Any]:
         "pointer_size": layout.pointer_size,
         "hooks": len(facts.hooks),  # those a kernel built for the target has
         "types": {n: {"size": s, "align": a} for n, (s, a) in layout.types.items()},
-        "records": {
-            n: {"size": r.size, "align": r.align, "offsets": dict(r.offsets)}
-            for n, r in layout.records.items()
-        },
+        "records": {n: _record(r) for n, r in layout.records.items()},
     }
+
+
+def _record(r: m.RecordLayout) -> dict[str, Any]:
+    return {"size": r.size, "align": r.align, "offsets": dict(r.offsets)}
 
 
 def _abi(abi: m.Abi) -> dict[str, Any]:
@@ -213,57 +214,78 @@ def table_fingerprints(dump: Mapping[str, Any]) -> dict[str, str]:
     depends on them.
     """
     tables = {t["name"]: t for t in dump["tables"]}
-    targets = [(t["name"], t["data_model"]) for t in dump["targets"]]
     layouts = dump["layouts"]
+
+    def layout(target: str, kind: str, name: str) -> Any:
+        return layouts.get(target, {}).get(kind, {}).get(name)
+
+    targets = [(t["name"], t["data_model"]) for t in dump["targets"]]
+    return _fingerprints(list(tables), tables.__getitem__, targets, layout)
+
+
+def _fingerprints(
+    names: Sequence[str],
+    table: Callable[[str], Mapping[str, Any]],
+    targets: Sequence[tuple[str, str]],
+    layout: Callable[[str, str, str], Any],
+) -> dict[str, str]:
+    """`table_fingerprints` over the tables `names`: `table(name)` is a table as the dump
+    has it, `layout(target, "records" or "types", name)` an entry of a target's layout
+    (None where there is none). Each is asked for when needed, so that a model's tables
+    need not be dumped all at once."""
+    known = set(names)
     done: dict[str, str] = {}
 
     def fingerprint(name: str, seen: tuple[str, ...] = ()) -> str:
         if name in done:
             return done[name]
-        table = tables[name]
+        dumped = table(name)
         subtables = {
             mb["table"]: fingerprint(mb["table"], (*seen, name))
-            for mb in table["members"]
-            if mb["kind"] == "subtable" and mb["table"] in tables and mb["table"] not in seen
+            for mb in dumped["members"]
+            if mb["kind"] == "subtable" and mb["table"] in known and mb["table"] not in seen
         }
-        members = [_member_shape(mb, subtables) for mb in table["members"]]
-        names = sorted(table_type_names(table))
-        per_target = []
-        for target, data_model in targets:
-            layout = layouts.get(target, {})
-            records, types = layout.get("records", {}), layout.get("types", {})
-            per_target.append(
-                [
-                    target,
-                    data_model,
-                    records.get(name),
-                    {n: [types.get(n), records.get(n)] for n in names},
-                ]
-            )
+        members = [_member_shape(mb, subtables) for mb in dumped["members"]]
+        types = sorted(table_type_names(dumped))
+        per_target = [
+            [
+                target,
+                data_model,
+                layout(target, "records", name),
+                {n: [layout(target, "types", n), layout(target, "records", n)] for n in types},
+            ]
+            for target, data_model in targets
+        ]
         text = json.dumps([name, members, per_target], sort_keys=True, separators=(",", ":"))
         done[name] = "0x" + sha256(text.encode()).digest()[:8].hex()
         return done[name]
 
-    return {name: fingerprint(name) for name in tables}
+    return {name: fingerprint(name) for name in names}
 
 
 _FINGERPRINTS: weakref.WeakKeyDictionary[m.Abi, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 def fingerprints(abi: m.Abi) -> dict[str, str]:
-    """Each table's fingerprint (`table_fingerprints`), computed once per model."""
+    """Each table's fingerprint (`table_fingerprints`), computed once per model, from one
+    table's dump at a time."""
     found = _FINGERPRINTS.get(abi)
     if found is None:
-        found = table_fingerprints(
-            {
-                "targets": [{"name": t.name, "data_model": t.data_model} for t in abi.targets],
-                "tables": [
-                    {"name": t.name, "members": [_member(mb) for mb in t.members]}
-                    for t in abi.tables
-                ],
-                "layouts": {name: _layout(facts) for name, facts in abi.facts.items()},
-            }
-        )
+        by_name = abi.tables_by_name
+        layouts = {name: facts.layout for name, facts in abi.facts.items()}
+
+        def table(name: str) -> dict[str, Any]:
+            return {"name": name, "members": [_member(mb) for mb in by_name[name].members]}
+
+        def layout(target: str, kind: str, name: str) -> Any:
+            if kind == "types":
+                found = layouts[target].types.get(name)
+                return None if found is None else {"size": found[0], "align": found[1]}
+            record = layouts[target].records.get(name)
+            return None if record is None else _record(record)
+
+        targets = [(t.name, t.data_model) for t in abi.targets]
+        found = _fingerprints([t.name for t in abi.tables], table, targets, layout)
         _FINGERPRINTS[abi] = found
     return found
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -151,3 +152,30 @@ def test_a_failing_aside_renderer_raises_in_the_parent_as_serially(tmp_path: Pat
         with pytest.raises(RuntimeError, match="the renderer failed"):
             write(tmp_path / str(workers), files, workers=workers)
         assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_lines_are_written_in_place_wherever_the_template_shows_them() -> None:
+    import jinja2
+
+    from pvgen.gen.stream import Lines, render_template
+
+    made: list[int] = []
+
+    def make() -> Iterator[str]:
+        for n in range(3):
+            made.append(n)
+            yield f"line {n}"
+
+    template = jinja2.Environment(trim_blocks=True).from_string(
+        "{% if many %}<{{ many }}>{% endif %}{% if none %}never{% endif %}"
+        "{% for t in nested %}[{{ t['x'] }}]{% endfor %}"
+    )
+    many, none = Lines(make, ", ", True), Lines(lambda: [], ", ", False)
+    nested = [{"x": Lines(lambda: ["a", "b"], "+", True)}]
+    text = render_template(template, None, many=many, none=none, nested=nested)
+    assert text == "<line 0, line 1, line 2>[a+b]"
+    assert made == [0, 1, 2]  # made while written, once
+    sink = Sink(BytesIO())
+    assert render_template(template, sink, many=many, none=none, nested=nested) == ""
+    sink.flush()
+    assert sink.file.getvalue().decode() == text  # type: ignore[attr-defined]

@@ -434,18 +434,23 @@ class _CGen(CNames):
             text = f"struct {m.table} {m.name}"
         return self.member(text, m.condition, self.doc(m.doc))
 
-    def table_items(self) -> list[str]:
+    def table_items(self) -> Lines:
+        """The struct of each table, in dependency order, made when written."""
         ordered = dependency_order(self.abi.tables, _sub_tables, self.abi.targets)
-        found = []
-        for t in ordered:
-            members: list[str] = []
-            for m in t.members:
-                members += self.member_lines(t, m)
-            holder = self.placeholder([m.condition for m in t.members])
-            found.append(
-                self.struct(t.name, self.cond_text(t.condition), self.doc(t.doc), members, holder)
-            )
-        return found
+        # Known now, though the structs are made later: whether one needs a placeholder.
+        if any(all(m.condition is not None for m in t.members) for t in ordered):
+            self.has_placeholders = True
+
+        def make() -> Iterator[str]:
+            for t in ordered:
+                members: list[str] = []
+                for m in t.members:
+                    members += self.member_lines(t, m)
+                holder = self.placeholder([m.condition for m in t.members])
+                doc = self.doc(t.doc)
+                yield self.struct(t.name, self.cond_text(t.condition), doc, members, holder)
+
+        return Lines(make, "\n\n", bool(ordered))
 
     def tables_struct(self, name: str, tops: Sequence[Table], doc: Sequence[str]) -> str:
         """A struct with one member per table, named after it: the aggregate, the template."""

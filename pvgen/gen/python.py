@@ -38,7 +38,7 @@ from .common import (
     environment,
 )
 from .pytypes import py_default, py_type, py_value
-from .stream import Sink, StreamedFile, render_template
+from .stream import Lines, Sink, StreamedFile, render_template
 
 LINE_LENGTH = 100  # black's line length for this project
 INDENT = "    "
@@ -225,25 +225,43 @@ def render_streamed(abi: m.Abi, options: GenOptions) -> list[StreamedFile]:
 
 
 def _files(abi: m.Abi) -> list[tuple[str, Callable[[Sink | None], str]]]:
-    """Each file's path, and what renders it (into a sink, or as text)."""
-    hooks = hook_views(abi)
-    nulls = null_slots(abi)
-    methods = _Methods(hooks, _member_docs(abi))
+    """Each file's path, and what renders it (into a sink, or as text). What several files
+    share (each hook's view, the slots NULL under each backend, the stub methods) is made
+    when the first of them is rendered, and let go with the list."""
+    shared = _Shared(abi)
     base = f"python/{abi.name}"
     files: list[tuple[str, Callable[[Sink | None], str]]] = [
         (f"{base}/__init__.py", partial(_render_init, abi)),
         (f"{base}/types.py", partial(_render_types, abi)),
-        (f"{base}/tables.py", partial(_render_tables, abi, hooks, nulls)),
+        (f"{base}/tables.py", shared.tables),
         (f"{base}/backends/__init__.py", partial(_render_backends_init, abi)),
     ]
-    for backend, null in zip(abi.backends, nulls, strict=True):
-        files.append(
-            (
-                f"{base}/backends/{backend.name}.py",
-                partial(_render_backend, abi, backend, null, methods),
-            )
-        )
+    for i, backend in enumerate(abi.backends):
+        files.append((f"{base}/backends/{backend.name}.py", partial(shared.backend, i)))
     return files
+
+
+class _Shared:
+    """What the dispatch tables and the backend stubs are made from, made once when first
+    asked for."""
+
+    def __init__(self, abi: m.Abi) -> None:
+        self.abi = abi
+        self.made: tuple[list[HookView], Nulls, _Methods] | None = None
+
+    def parts(self) -> tuple[list[HookView], Nulls, _Methods]:
+        if self.made is None:
+            hooks = hook_views(self.abi)
+            self.made = hooks, null_slots(self.abi), _Methods(hooks, _member_docs(self.abi))
+        return self.made
+
+    def tables(self, sink: Sink | None) -> str:
+        hooks, nulls, _ = self.parts()
+        return _render_tables(self.abi, hooks, nulls, sink)
+
+    def backend(self, i: int, sink: Sink | None) -> str:
+        _, nulls, methods = self.parts()
+        return _render_backend(self.abi, self.abi.backends[i], nulls[i], methods, sink)
 
 
 def _render_init(abi: m.Abi, sink: Sink | None) -> str:
@@ -397,9 +415,13 @@ def _render_tables(abi: m.Abi, hooks: list[HookView], nulls: Nulls, sink: Sink |
         f"native: {native_stub}",
         "target: str | None = None",
     ]
-    install = [
-        line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
-    ]
+    install = Lines(
+        lambda: (
+            line for h in hooks for line in assignment(INDENT * 2, f"self.{h.path}", "pick", h.path)
+        ),
+        "\n",
+        bool(hooks),
+    )
     return render_template(
         environment("python").get_template("tables.py.j2"),
         sink,
@@ -416,13 +438,10 @@ def _render_tables(abi: m.Abi, hooks: list[HookView], nulls: Nulls, sink: Sink |
         tables=table_views(abi, nulls),
         top=[t.name for t in top],
         # `"path": value,` entries of the dicts of every hook
-        since=[f'{INDENT}"{h.path}": {h.since},' for h in hooks],
+        since=Lines(lambda: (f'{INDENT}"{h.path}": {h.since},' for h in hooks), "\n", bool(hooks)),
         install=install,
         tables_made=tables_made(abi),
-        patch_ids={
-            target: [f'{INDENT * 2}"{path}": {number},' for path, number in ids.items()]
-            for target, ids in patch_ids(abi).items()
-        },
+        patch_ids={target: _id_entries(ids) for target, ids in patch_ids(abi).items()},
         patch_template=textwrap.wrap(", ".join(abi.patch_template or ()), 76),
         overrides={b.name: [o.path for o in b.overrides] for b in abi.backends if not b.default},
         nulls={b.name: [s.path for s in null] for b, null in zip(abi.backends, nulls, strict=True)},
@@ -430,6 +449,15 @@ def _render_tables(abi: m.Abi, hooks: list[HookView], nulls: Nulls, sink: Sink |
         must_patch={b.name: [o.path for o in b.must_patch] for b in abi.backends},
         init_signature=signature(INDENT, "__init__", dispatch_params, "None"),
         install_signature=signature(INDENT, "install", dispatch_params, "None"),
+    )
+
+
+def _id_entries(ids: dict[str, int]) -> Lines:
+    """The `"path": number,` entries of one target's patch IDs, made when written."""
+    return Lines(
+        lambda: (f'{INDENT * 2}"{path}": {number},' for path, number in ids.items()),
+        "\n",
+        bool(ids),
     )
 
 

@@ -16,6 +16,7 @@ texts, with what the output folder holds.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
@@ -129,19 +130,18 @@ class Lines:
     `{{ lines }}` writes the pieces `make()` gives, each after `sep` but the first; `{% if
     lines %}` asks `nonempty`, which the maker knows without making them.
 
-    Jinja turns what `{{ }}` shows into a string first; a `Lines` shows as a marker, which
-    `render_template` replaces with the pieces as it passes them on, so that they are never
-    all in memory at once."""
+    Jinja turns what `{{ }}` shows into a string first; a `Lines` shows as a marker of its
+    own, which `render_template` replaces with the pieces as it passes them on, so that they
+    are never all in memory at once."""
 
-    __slots__ = ("make", "sep", "nonempty", "marker")
-    _made = 0
+    __slots__ = ("make", "sep", "nonempty", "marker", "__weakref__")
 
     def __init__(self, make: Callable[[], Iterable[str]], sep: str, nonempty: bool) -> None:
         self.make = make
         self.sep = sep
         self.nonempty = nonempty
-        Lines._made += 1
-        self.marker = f"\0pvgen-lines-{Lines._made:08d}-{os.urandom(8).hex()}\0"
+        self.marker = f"\0pvgen-lines-{os.urandom(12).hex()}\0"
+        _LIVE[self.marker] = self
 
     def __bool__(self) -> bool:
         return self.nonempty
@@ -159,37 +159,31 @@ class Lines:
                 yield item
 
 
+# Every `Lines` alive, by marker; all markers have one length.
+_LIVE: weakref.WeakValueDictionary[str, Lines] = weakref.WeakValueDictionary()
+_MARKER_SIZE = len(f"\0pvgen-lines-{'0' * 24}\0")
+
+
 def render_template(template: jinja2.Template, sink: Sink | None, /, **context: object) -> str:
     """`template` rendered with `context`: its text, or, given a `sink`, written there piece
-    by piece as Jinja makes it (and ""). The `Lines` among the context's values (or among
-    the fields of a record or the items of a list there) are written out in place."""
-    runs = {lines.marker: lines for lines in _lines_in(context.values())}
+    by piece as Jinja makes it (and ""). Each `Lines` it shows is written out in place."""
     pieces = template.generate(**context)
-    if runs:
-        pieces = _expanded(pieces, runs)
+    if _LIVE:
+        pieces = _expanded(pieces)
     if sink is None:
         return "".join(pieces)
     sink.writelines(pieces)
     return ""
 
 
-def _lines_in(values: Iterable[object], depth: int = 0) -> Iterator[Lines]:
-    for value in values:
-        if isinstance(value, Lines):
-            yield value
-        elif depth < 2 and isinstance(value, list | tuple):
-            yield from _lines_in(value, depth + 1)
-        elif depth < 2 and hasattr(value, "__dataclass_fields__"):
-            yield from _lines_in((getattr(value, f) for f in value.__dataclass_fields__), depth + 1)
-
-
-def _expanded(pieces: Iterable[str], runs: dict[str, Lines]) -> Iterator[str]:
-    size = len(next(iter(runs)))
+def _expanded(pieces: Iterable[str]) -> Iterator[str]:
+    size, live = _MARKER_SIZE, _LIVE
     for piece in pieces:
-        if len(piece) == size and piece in runs:
-            yield from runs[piece].pieces()
-        else:
+        lines = live.get(piece) if len(piece) == size else None
+        if lines is None:
             yield piece
+        else:
+            yield from lines.pieces()
 
 
 def streamed(file: OutputFile) -> StreamedFile:
