@@ -243,24 +243,31 @@ def _files(abi: m.Abi) -> list[tuple[str, Callable[[Sink | None], str]]]:
 
 class _Shared:
     """What the dispatch tables and the backend stubs are made from, made once when first
-    asked for."""
+    asked for. The stub methods' texts are let go once every stub is written."""
 
     def __init__(self, abi: m.Abi) -> None:
         self.abi = abi
-        self.made: tuple[list[HookView], Nulls, _Methods] | None = None
+        self.views: tuple[list[HookView], Nulls] | None = None
+        self.methods: _Methods | None = None
+        self.stubs_left = len(abi.backends)
 
-    def parts(self) -> tuple[list[HookView], Nulls, _Methods]:
-        if self.made is None:
-            hooks = hook_views(self.abi)
-            self.made = hooks, null_slots(self.abi), _Methods(hooks, _member_docs(self.abi))
-        return self.made
+    def parts(self) -> tuple[list[HookView], Nulls]:
+        if self.views is None:
+            self.views = hook_views(self.abi), null_slots(self.abi)
+        return self.views
 
     def tables(self, sink: Sink | None) -> str:
-        hooks, nulls, _ = self.parts()
+        hooks, nulls = self.parts()
         return _render_tables(self.abi, hooks, nulls, sink)
 
     def backend(self, i: int, sink: Sink | None) -> str:
-        _, nulls, methods = self.parts()
+        hooks, nulls = self.parts()
+        if self.methods is None:
+            self.methods = _Methods(hooks, _member_docs(self.abi))
+        methods = self.methods
+        self.stubs_left -= 1
+        if self.stubs_left <= 0:
+            self.methods, self.stubs_left = None, len(self.abi.backends)
         return _render_backend(self.abi, self.abi.backends[i], nulls[i], methods, sink)
 
 
