@@ -76,7 +76,7 @@ def profile(root: Path, edited: Path) -> dict[str, float]:
 
     timed("imports and the parser's tables", imports)
     from pvgen import api, cache, formats, loader, resolve, syntax
-    from pvgen.gen import abi_json, c, python
+    from pvgen.gen.stream import Sink, StreamedFile
 
     api.check([root])  # fills the cache, as the run before the edit did
     out = root.parent / "out"
@@ -103,14 +103,26 @@ def profile(root: Path, edited: Path) -> dict[str, float]:
     )
     found = timed("rules (and keeping their findings)", lambda: api.lint(abi, root))
     timed("report the findings", lambda: formats.render_text(found))
+    # What `pvgen generate` does (in one process here): each output rendered piece by piece
+    # into a temporary file, then the writer's decisions and renames. The rendering of each
+    # family is timed inside the writer's run, the writer's own share is the rest.
     options = api.GenOptions()
-    files = timed("generate: render the C header and native table", lambda: c.render(abi, options))
-    files += timed("generate: render the Python package", lambda: python.render(abi, options))
-    files.append(timed("generate: render abi.json", lambda: abi_json.render(abi)))
-    files.sort(key=lambda f: f.path)
-    timed(
-        "generate: bring the output folder up to date", lambda: api.write_outputs(abi, files, out)
-    )
+    family = {"c": "render the C header and native table", "python": "render the Python package"}
+
+    def stage_of(path: str) -> str:
+        return f"generate: {family.get(path.split('/', 1)[0], 'render abi.json')}"
+
+    def timed_write(f: StreamedFile) -> StreamedFile:
+        def write(sink: Sink) -> object:
+            return timed(stage_of(f.path), lambda: f.write(sink))
+
+        return StreamedFile(f.path, write, aside=f.aside)
+
+    files = [timed_write(f) for f in api.render_streamed(abi, options)]
+    start = time.process_time()
+    api.write_outputs(abi, files, out)
+    rendering = sum(v for k, v in stages.items() if k.startswith("generate: render"))
+    stages["generate: bring the output folder up to date"] = time.process_time() - start - rendering
     return stages
 
 
