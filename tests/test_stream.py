@@ -179,3 +179,14 @@ def test_lines_are_written_in_place_wherever_the_template_shows_them() -> None:
     assert render_template(template, sink, many=many, none=none, nested=nested) == ""
     sink.flush()
     assert sink.file.getvalue().decode() == text  # type: ignore[attr-defined]
+
+
+def test_check_without_a_temporary_folder_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    write(tmp_path, [OutputFile("a.txt", "one\n")])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such folder"))
+    with pytest.raises(WriteError, match="cannot compare with"):
+        check(tmp_path, [StreamedFile("a.txt", lambda s: s.write("one\n"))])

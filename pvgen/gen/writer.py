@@ -347,7 +347,10 @@ def check(
         return "", temps[-1]
 
     try:
-        staged = stage(files, open_temp, workers)
+        try:
+            staged = stage(files, open_temp, workers)
+        except OSError as exc:
+            raise WriteError(f"cannot compare with '{root}': {exc.strerror}") from None
         manifest = manifest_text({s.path: s.digest for s in staged})
         for s in staged:
             current = _current_digest(paths[s.path])
