@@ -40,7 +40,7 @@ from ..escape import path_problem
 from ..files import ReadProblem, read_bounded
 from .common import BANNER_MARK, OutputFile
 from .parallel import stage
-from .stream import Staged, StreamedFile, file_digest, umask_mode
+from .stream import OpenTemp, Staged, StreamedFile, file_digest, umask_mode
 
 TEMP_PREFIX = ".pvgen-tmp-"
 MANIFEST = "pvgen.manifest"
@@ -347,11 +347,7 @@ def check(
         return "", temps[-1]
 
     try:
-        try:
-            staged = stage(files, open_temp, workers)
-        except OSError as exc:
-            raise WriteError(f"cannot compare with '{root}': {exc.strerror}") from None
-        manifest = manifest_text({s.path: s.digest for s in staged})
+        staged, manifest = _stage(files, open_temp, workers, f"cannot compare with '{root}'")
         for s in staged:
             current = _current_digest(paths[s.path])
             if current is None:
@@ -378,6 +374,18 @@ def check(
         if relative not in paths and _owned(root, relative, listed):
             report.extra.append(relative)
     return report
+
+
+def _stage(
+    files: Sequence[Output], open_temp: OpenTemp, workers: int, failing: str
+) -> tuple[list[Staged], str]:
+    """Each file written into a temporary file (see `stage`), and the manifest of them all;
+    a file system that refuses is a `WriteError` starting with `failing`."""
+    try:
+        staged = stage(files, open_temp, workers)
+    except OSError as exc:
+        raise WriteError(f"{failing}: {exc.strerror}") from None
+    return staged, manifest_text({s.path: s.digest for s in staged})
 
 
 def current(root: Path, manifest: str) -> list[str] | None:
@@ -468,11 +476,7 @@ def _write_locked(
         return temps[-1]
 
     try:
-        try:
-            staged = stage(files, open_temp, workers)
-        except OSError as exc:
-            raise WriteError(f"cannot write '{root}': {exc.strerror}") from None
-        manifest = manifest_text({s.path: s.digest for s in staged})
+        staged, manifest = _stage(files, open_temp, workers, f"cannot write '{root}'")
         report.manifest = manifest
         plan = _decide(root, paths, staged, listed, force, report)
         current_manifest = _read(manifest_path)
