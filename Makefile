@@ -88,10 +88,12 @@ golden: $(STAMP)
 	PVGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_gen_c.py \
 		tests/test_import.py tests/test_doc.py
 
-# The grammar's LALR tables, shipped as pvgen/parsetables.py: run after editing the grammar
-# (a test fails while they are another grammar's).
+# The grammar's LALR tables, shipped as pvgen/parsetables.py, and the Jinja templates compiled
+# ahead (pvgen/gen/compiled/): run after editing the grammar or a template (a test fails while
+# they are another grammar's or template's).
 tables: $(STAMP)
 	$(BIN)/python -c 'from pathlib import Path; from pvgen.syntax import write_parse_tables; write_parse_tables(Path("pvgen"))'
+	$(BIN)/python -c 'from pathlib import Path; from pvgen.gen.common import write_compiled_templates; write_compiled_templates(Path("pvgen/gen/compiled"))'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..digest import sha256
 from ..escape import c_comment, python_string
 from ..records import record
 
@@ -68,17 +70,99 @@ def banner_lines(abi: Abi) -> list[str]:
 
 @functools.cache
 def environment(family: str) -> jinja2.Environment:
-    """The Jinja environment of one template family (a folder under templates/)."""
+    """The Jinja environment of one template family (a folder under templates/). Its
+    templates come compiled ahead where `make tables` wrote them for their present text
+    (pvgen/gen/compiled/: compiling them took a third of generating the reference spec);
+    any other is compiled from its text as usual."""
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES / family)),
+        loader=_precompiled_loader(family),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
     )
+
+
+COMPILED = "compiled"  # the package, next to this module, of the templates compiled ahead
+
+
+def compiled_module_name(family: str, name: str) -> str:
+    """The module under pvgen/gen/compiled/ that holds template `name` of `family`."""
+    return f"{family}_{name.removesuffix('.j2').replace('.', '_')}"
+
+
+def jinja_series() -> str:
+    """The Jinja release series (major.minor) that compiled code is kept for."""
+    import jinja2
+
+    return ".".join(jinja2.__version__.split(".")[:2])
+
+
+def _precompiled_loader(family: str) -> jinja2.BaseLoader:
+    import importlib
+
+    import jinja2
+
+    class Precompiled(jinja2.FileSystemLoader):
+        """The family's folder, with each template taken from its compiled module while
+        that module was made from the template's present text by this Jinja series."""
+
+        def load(
+            self,
+            environment: jinja2.Environment,
+            name: str,
+            globals: MutableMapping[str, Any] | None = None,
+        ) -> jinja2.Template:
+            source, _, _ = self.get_source(environment, name)
+            module_name = compiled_module_name(family, name)
+            try:
+                module = importlib.import_module(f"{__package__}.{COMPILED}.{module_name}")
+            except ImportError:
+                module = None
+            if (
+                module is not None
+                and getattr(module, "SOURCE_SHA256", None) == sha256(source.encode()).hexdigest()
+                and getattr(module, "JINJA_SERIES", None) == jinja_series()
+            ):
+                return environment.template_class.from_module_dict(
+                    environment, vars(module), environment.make_globals(globals)
+                )
+            return super().load(environment, name, globals)
+
+    return Precompiled(str(TEMPLATES / family))
+
+
+def write_compiled_templates(folder: Path) -> None:
+    """Compile every template ahead into `folder` (pvgen/gen/compiled/), one module each,
+    with the hash of the template's text and the Jinja series it was compiled by."""
+    folder.mkdir(exist_ok=True)
+    (folder / "__init__.py").write_text(
+        '"""The Jinja templates of pvgen/gen/templates, compiled ahead: written by `make tables`.\n'
+        "\nTakes: nothing. Hands on: one module per template, which `common.environment` loads"
+        " while\nits SOURCE_SHA256 is the template's hash and JINJA_SERIES the running"
+        ' Jinja\'s\n(else the template is compiled from its text).\n"""\n',
+        encoding="utf-8",
+    )
+    for family_folder in sorted(p for p in TEMPLATES.iterdir() if p.is_dir()):
+        family = family_folder.name
+        env = environment(family)
+        for template in sorted(family_folder.glob("*.j2")):
+            name = template.name
+            source = template.read_text(encoding="utf-8")
+            code = env.compile(
+                source, name, f"templates/{family}/{name}", raw=True, defer_init=True
+            )
+            head = (
+                f'"""Template templates/{family}/{name}, compiled by Jinja: written by'
+                ' `make tables`."""\n\n'
+                f'SOURCE_SHA256 = "{sha256(source.encode()).hexdigest()}"\n'
+                f'JINJA_SERIES = "{jinja_series()}"\n\n'
+            )
+            path = folder / f"{compiled_module_name(family, name)}.py"
+            path.write_text(head + code + "\n", encoding="utf-8")
 
 
 def c_comment_lines(text: str | None) -> list[str]:
