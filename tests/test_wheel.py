@@ -124,6 +124,9 @@ def test_the_wheel_holds_the_data_and_metadata(installed: Installed) -> None:
         "pvgen/grammar/pvspec.lark",
         "pvgen/report/assets/report.js",
         "pvgen/report/assets/report.css",
+        "pvgen/gen/templates/c/header.h.j2",
+        "pvgen/gen/compiled/c_header_h.py",  # the templates compiled ahead
+        "pvgen/gen/compiled/python_tables_py.py",
     ):
         assert name in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
@@ -142,6 +145,21 @@ def test_pvgen_comes_from_the_environment_not_the_repository(installed: Installe
     ).stdout.strip()
     assert Path(where).is_relative_to(installed.bin.parent)
     assert not Path(where).resolve().is_relative_to(ROOT)
+    # The installed templates are loaded from their compiled modules, as byte-compiled by pip.
+    used = subprocess.run(
+        [
+            str(installed.bin / "python"),
+            "-c",
+            "from pvgen.gen.common import environment;"
+            " print(environment('c').get_template('header.h.j2').filename)",
+        ],
+        cwd=installed.work,
+        env=installed.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(used).name == "c_header_h.py" and Path(used).is_relative_to(installed.bin.parent)
 
 
 def test_every_command_works_from_a_folder_outside_the_repository(installed: Installed) -> None:
