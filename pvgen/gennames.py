@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import NamedTuple
 
 from . import model as m
@@ -296,7 +297,7 @@ class _GeneratedNames:
         checks = "typedef names of the header's layout proofs (before C11)"
         layout_prefix = self.namer.names.layout_check
         macros: dict[str, _Owner] = {}
-        every = [*pool.first.items(), *((n, o) for n, os in pool.more.items() for o in os)]
+        every = chain(pool.first.items(), ((n, o) for n, os in pool.more.items() for o in os))
         for name, owner in every:
             if owner.space == MACRO:
                 macros.setdefault(name, owner)

@@ -12,9 +12,9 @@ in one `SpecError`, sorted by location.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from . import annotations as ann
 from . import conditions as cond
@@ -33,7 +33,9 @@ from .layout import (
 )
 from .loader import LoadedSpec
 from .names import problem_with
-from .source import Span
+from .source import SourceFile, Span
+
+T = TypeVar("T")
 
 ABI_SETTINGS = ("version", "stability", "budget", "low_level_budget", "patch_template")
 TARGET_SETTINGS = ("data_model", "defines")
@@ -49,10 +51,11 @@ TYPE_KINDS = {
 
 
 def resolve(loaded: LoadedSpec) -> m.Abi:
-    """The model of `loaded`. Once the model holds what the syntax trees said, the resolver
-    lets go of them: a caller that keeps no reference to `loaded` (as `api` does not) has them
-    freed before the per-target layouts are computed, the larger half of a large spec's
-    memory at that point."""
+    """The model of `loaded`. The resolver lets go of the syntax trees as the model takes
+    what they said: for a caller that keeps no reference to `loaded` (as `api` does not),
+    each table's and each backend's declaration is freed as soon as its model is made, so
+    that the model is built in the memory the trees held, and all of them are gone before
+    the per-target layouts are computed."""
     resolver = _Resolver(loaded)
     del loaded
     return resolver.run()
@@ -60,11 +63,22 @@ def resolve(loaded: LoadedSpec) -> m.Abi:
 
 @dataclass
 class _Named:
-    """A declaration in the one namespace of types and tables."""
+    """A declaration in the one namespace of types and tables: where it is (not the
+    declaration itself, which goes once the model holds it), under what, and its kind."""
 
-    decl: syn.Declaration
+    span: Span
     condition: cond.Cond | None
     kind: str
+
+
+def _taken(decls: list[Any], kind: type[T]) -> Iterator[T]:
+    """Each of `decls` that is a `kind`, its place in the list emptied as it is handed out:
+    once the caller has turned it into model, nothing holds its syntax tree."""
+    for i, decl in enumerate(decls):
+        if isinstance(decl, kind):
+            decls[i] = None
+            yield decl
+            del decl
 
 
 class _Resolver:
@@ -82,10 +96,19 @@ class _Resolver:
 
     def run(self) -> m.Abi:
         assert self.loaded is not None  # a resolver runs once
-        items = [
-            i for f in self.loaded.files for i in f.items if not isinstance(i, syn.IncludeDecl)
-        ]
-        abi_decl = self.find_abi(items)
+        files = self.loaded.files
+        root = files[-1].source
+        sources = tuple(
+            m.SpecSource(f.source.relative, sha256(f.source.text.encode()).hexdigest())
+            for f in files
+        )
+        items: list[Any] = [i for f in files for i in f.items if not isinstance(i, syn.IncludeDecl)]
+        # From here on the declarations are the resolver's alone (see `resolve`): each table's
+        # and backend's goes as soon as the model holds it, so that the model is built in
+        # the memory its syntax tree held.
+        self.loaded = None
+        del files
+        abi_decl = self.find_abi(items, root)
         self.targets = [self.target(t) for t in items if isinstance(t, syn.TargetDecl)]
         self.check_unique(((t.name, t.span) for t in self.targets), "target")
         self.known_defines = {d for t in self.targets for d in t.defines}
@@ -96,10 +119,12 @@ class _Resolver:
             )
 
         type_decls = [i for i in items if isinstance(i, tuple(TYPE_KINDS))]
+        backend_decls = [i for i in items if isinstance(i, syn.BackendDecl)]
+        del items
         for decl in type_decls:
             self.declare(decl)
         types = [t for t in (self.type_decl(d) for d in type_decls) if t is not None]
-        tables = [self.table(d) for d in type_decls if isinstance(d, syn.TableDecl)]
+        tables = [self.table(d) for d in _taken(type_decls, syn.TableDecl)]
         self.tables_by_name = {t.name: t for t in tables}
         self.check_enumerators(types)
         self.check_embedding(tables)
@@ -112,10 +137,8 @@ class _Resolver:
             for i, slot in enumerate(slot for t in tables for slot in self.walks[t.name])
         }
         self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
-        self.default_backend = next(
-            (b.name for b in items if isinstance(b, syn.BackendDecl) and b.default), None
-        )
-        backends = [self.backend(b) for b in items if isinstance(b, syn.BackendDecl)]
+        self.default_backend = next((b.name for b in backend_decls if b.default), None)
+        backends = [self.backend(b) for b in _taken(backend_decls, syn.BackendDecl)]
         self.check_unique(((b.name, b.span) for b in backends), "backend")
         self.check_defaults(backends)
 
@@ -124,14 +147,9 @@ class _Resolver:
         abi_annotations = ann.read_annotations(abi_decl.annotations, ann.ABI, self.errors)
         template = self.patch_template(abi_decl)
         self.errors.raise_if_any()
-        sources = tuple(
-            m.SpecSource(f.source.relative, sha256(f.source.text.encode()).hexdigest())
-            for f in self.loaded.files
-        )
-        # From here on only the model is read: the syntax trees go (see `resolve`).
-        del items, type_decls
+        # From here on only the model is read.
+        del type_decls, backend_decls
         self.namespace.clear()
-        self.loaded = None
         layouts = _Layouts(self, types, tables, template)
         facts = layouts.compute()
         self.errors.raise_if_any()
@@ -159,11 +177,9 @@ class _Resolver:
 
     # ---- abi and targets --------------------------------------------------------
 
-    def find_abi(self, items: Sequence[Any]) -> syn.AbiDecl | None:
+    def find_abi(self, items: Sequence[Any], root: SourceFile) -> syn.AbiDecl | None:
         found = [i for i in items if isinstance(i, syn.AbiDecl)]
         if not found:
-            assert self.loaded is not None
-            root = self.loaded.files[-1].source
             self.errors.error(
                 Span.point(root),
                 "no 'abi' declaration; a spec starts with 'abi NAME { version N; }'",
@@ -388,9 +404,9 @@ class _Resolver:
                 decl.span,
                 f"table '{decl.name}' is declared twice; declare it once and put @if on the"
                 " members that differ between targets",
-                related=[Related(first_table.decl.span, "first declared here")],
+                related=[Related(first_table.span, "first declared here")],
             )
-            entries.append(_Named(decl, condition, kind))
+            entries.append(_Named(decl.span, condition, kind))
             return
         for other in entries:
             clash = self.both_hold(condition, other.condition)
@@ -398,10 +414,10 @@ class _Resolver:
                 self.errors.error(
                     decl.span,
                     f"duplicate declaration of '{decl.name}'{clash}",
-                    related=[Related(other.decl.span, "first declared here")],
+                    related=[Related(other.span, "first declared here")],
                 )
                 break
-        entries.append(_Named(decl, condition, kind))
+        entries.append(_Named(decl.span, condition, kind))
 
     def check_enumerators(self, types: Sequence[m.TypeDecl]) -> None:
         """Enumerators share C's one namespace of ordinary identifiers, across enums."""
@@ -417,7 +433,7 @@ class _Resolver:
                 self.errors.error(
                     span,
                     f"enumerator '{name}' has the name of a type or table",
-                    related=[Related(self.namespace[name][0].decl.span, "declared here")],
+                    related=[Related(self.namespace[name][0].span, "declared here")],
                 )
 
     def check_embedding(self, tables: Sequence[m.Table]) -> None:
@@ -478,7 +494,7 @@ class _Resolver:
                     self.errors.error(
                         expr.span,
                         f"'{expr.base}' is {with_article(entry.kind)}, not {with_article(expr.keyword)}",
-                        related=[Related(entry.decl.span, "declared here")],
+                        related=[Related(entry.span, "declared here")],
                     )
                     return None
         return m.TypeRef(expr.base, False, expr.const, expr.pointers)
