@@ -155,8 +155,8 @@ def stage(
 ) -> list[Staged]:
     """Each of `files` written into a temporary file of its own made by `open_temp`, in the
     order of their paths. With `workers` > 1, the first file marked `aside` is rendered by a
-    second process meanwhile (see parallel.py); a child that fails only costs time: the
-    file is then rendered here, raising what a serial run would."""
+    second process meanwhile (`stage_aside`); a child that fails only costs time: the file
+    is then rendered here, raising what a serial run would."""
     chosen = [f for f in files if isinstance(f, StreamedFile) and f.aside][:1]
     pending = stage_aside(chosen[0], open_temp, workers) if chosen else None
     staged = []

@@ -2,10 +2,12 @@
 
 Takes: a renderer's text, in pieces and in order, and a binary file to hold it.
 Hands on: `StreamedFile` (an output's path and how to write it), `Sink` (what a renderer
-writes to: the pieces encoded in batches, and the SHA-256 of what the file holds), and
-`write_staged`, which writes one output into a temporary file and hands back a `Staged`
-record (the open file and its SHA-256), for the writer to rename into place or to drop
-(parallel.py's `stage` does it for every output of a run).
+writes to: the pieces encoded in batches, and the SHA-256 of what the file holds),
+`render_template` (a Jinja template's pieces into a sink, each `Lines` of its context, a long
+run of text made only as it is written, written out in place), and `write_staged`, which
+writes one output into a temporary file and hands back a `Staged` record (the open file and
+its SHA-256), for the writer to rename into place or to drop (parallel.py's `stage` does it
+for every output of a run).
 
 A 100,000-hook ABI renders to about 320 MB of text. Held whole until written, as text and
 then once more as the bytes written, it was more than half of generate's peak memory;
@@ -186,12 +188,6 @@ def _expanded(pieces: Iterable[str]) -> Iterator[str]:
             yield from lines.pieces()
 
 
-def streamed(file: OutputFile) -> StreamedFile:
-    """An output already rendered, as one to stream."""
-    text = file.content
-    return StreamedFile(file.path, lambda sink: sink.write(text))
-
-
 @dataclass
 class Staged:
     """One output written into a temporary file: `file` is still open."""
@@ -219,10 +215,3 @@ def write_staged(f: OutputFile | StreamedFile, name: str, out: BinaryIO) -> Stag
     else:
         sink.write(f.content)
     return Staged(f.path, name, out, sink.digest())
-
-
-def umask_mode() -> int:
-    """The permission bits `open` gives a new file: 0666 less the umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask

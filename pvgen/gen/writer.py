@@ -40,7 +40,7 @@ from ..escape import path_problem
 from ..files import ReadProblem, read_bounded
 from .common import BANNER_MARK, OutputFile
 from .parallel import stage
-from .stream import OpenTemp, Staged, StreamedFile, file_digest, umask_mode
+from .stream import OpenTemp, Staged, StreamedFile, file_digest
 
 TEMP_PREFIX = ".pvgen-tmp-"
 MANIFEST = "pvgen.manifest"
@@ -259,7 +259,9 @@ def _mode_at(folder: int, name: str) -> int:
     try:
         return stat.S_IMODE(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
     except FileNotFoundError:
-        return umask_mode()
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _temp_name() -> str:
