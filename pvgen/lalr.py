@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -91,6 +92,15 @@ class Tree:
 
 # A reduction: how many values it pops, the rule's name (for the goto), its callback.
 _Reduce = tuple[int, str, Callable[[list[Any]], Any]]
+# A state's actions by symbol: the next state's row (shift or goto), or a reduction
+# (`_Reduce`).
+_Row = dict[str, Any]
+
+# How the parser treats a terminal's tokens (bits): made a token for the tree, left out of
+# it (None in its place), skipped; and shown to a lexer callback.
+_KEPT, _UNSEEN, _IGNORED, _WATCHED = 0, 1, 2, 4
+# What follows the last match: the end of the text.
+_THE_END = (None,)
 
 
 class Driver:
@@ -112,80 +122,91 @@ class Driver:
             raise ValueError("the tables were made for other lexer callbacks")
         if any(hasattr(builder, terminal) for terminal in tables["terminals"]):
             raise ValueError("a builder method named after a terminal is not supported")
-        self.start_state: int = tables["start_state"]
-        self.end_state: int = tables["end_state"]
         self.corrected = 0
         self.callbacks = lexer_callbacks
         self.keywords: dict[str, str] = tables["keywords"]
-        self.ignore = frozenset(tables["ignore"])
-        self.unseen = frozenset(tables["unseen"])
         self.scanner = re.compile(tables["scanner"], tables["flags"])
         self.blanks = re.compile(tables["blanks"], tables["flags"])
+        # The terminal of each of the scanner's groups, by the group's number (a group
+        # inside a terminal's pattern never ends a match last, so it is never asked for).
+        self.kinds: list[str] = [""] * (self.scanner.groups + 1)
+        for name, number in self.scanner.groupindex.items():
+            self.kinds[number] = name
+        # What becomes of a token of each terminal: skipped (ignored), left out of the tree
+        # (None holds its place), or made a token; and whether a lexer callback sees it.
+        ignore, unseen = set(tables["ignore"]), set(tables["unseen"])
+        self.modes: dict[str, int] = {
+            name: (_IGNORED if name in ignore else _UNSEEN if name in unseen else _KEPT)
+            | (_WATCHED if name in lexer_callbacks else 0)
+            for name in tables["terminals"]
+        }
         reductions = [
             (size, origin, _rule_callback(builder, name, expand1, include, append_none))
             for size, origin, name, expand1, include, append_none in tables["rules"]
         ]
-        # Actions by state and symbol: an int is the state to shift (or go) to, a tuple a
-        # reduction. The tables write a reduction by rule `r` as `-1 - r`.
-        self.actions: dict[int, dict[str, int | _Reduce]] = {
-            int(state): {
-                symbol: target if target >= 0 else reductions[-1 - target]
-                for symbol, target in row.items()
-            }
-            for state, row in tables["actions"].items()
-        }
+        # One row of actions per state, by symbol: a row is the state to shift (or go) to,
+        # a tuple a reduction (the tables write a reduction by rule `r` as `-1 - r`). The
+        # parser's stack holds rows, so that neither a shift nor a goto looks a state up.
+        # The end of the text is never shifted: where a table would, the text is refused.
+        rows: dict[int, _Row] = {int(state): {} for state in tables["actions"]}
+        for state, actions in tables["actions"].items():
+            row = rows[int(state)]
+            for symbol, target in actions.items():
+                if target < 0:
+                    row[symbol] = reductions[-1 - target]
+                elif symbol != "$END":
+                    row[symbol] = rows[target]
+        self.start_row = rows[tables["start_state"]]
+        self.end_row = rows[tables["end_state"]]
 
-    def _shifts(self, states: list[int], kind: str) -> bool:
+    def _shifts(self, states: list[_Row], kind: str) -> bool:
         """Whether a `kind` token would be shifted from `states`, after the reductions the
         parser makes on seeing it (simulated on a copy: nothing is built)."""
-        actions = self.actions
         stack = states[:]
         while True:
-            action = actions[stack[-1]].get(kind)
+            action = stack[-1].get(kind)
             if action is None:
                 return False
-            if action.__class__ is int:
+            if action.__class__ is dict:
                 return True
-            size, origin, _ = action  # type: ignore[misc]
+            size, origin, _ = action
             if size:
                 del stack[-size:]
-            stack.append(actions[stack[-1]][origin])  # type: ignore[arg-type]
+            stack.append(stack[-1][origin])
 
     def parse(self, text: str) -> Any:
         self.corrected = 0  # words read as names where lark's lexer reads a keyword
-        actions = self.actions
         keywords = self.keywords
-        ignore = self.ignore
         callbacks = self.callbacks
-        unseen = self.unseen
-        match = self.scanner.match
-        states = [self.start_state]
+        modes = self.modes
+        kinds = self.kinds
+        end_row = self.end_row
+        row = self.start_row
+        states: list[_Row] = [row]
         values: list[Any] = []
-        row = actions[self.start_state]
         pos = 0
         line = 1
         line_start = 0
-        end = len(text)
-        end_state = self.end_state
-        while True:
-            found = match(text, pos) if pos < end else None
+        # Every match begins where the last ended (white space is skipped inside it);
+        # one that begins further on skipped a character no terminal matches.
+        for found in chain(self.scanner.finditer(text), _THE_END):
             if found is None:
-                if pos < end and not self.blanks.match(text, pos):
+                if pos < len(text) and not self.blanks.match(text, pos):
                     raise NotParsed
                 kind, token = "$END", None  # only white space is left
             else:
-                group = found.lastgroup
-                assert group is not None
-                kind = group
-                start = found.start(kind)
+                number: int = found.lastindex  # type: ignore[assignment]
+                start, after = found.span(number)
                 if start != pos:  # white space was skipped: count its lines
+                    if found.start() != pos:
+                        raise NotParsed
                     newlines = text.count("\n", pos, start)
                     if newlines:
                         line += newlines
                         line_start = text.rfind("\n", pos, start) + 1
                     pos = start
-                value = found.group(kind)
-                after = found.end()
+                kind = kinds[number]
+                value = text[start:after]
                 if kind == "NAME":
                     keyword = keywords.get(value)
                     if keyword is not None:
@@ -195,8 +216,9 @@ class Driver:
                             self.corrected += 1  # lark's lexer would take the keyword
                 elif kind == "DOC_COMMENT" and kind not in row:
                     kind = "LINE_COMMENT"
-                if kind in ignore:
-                    if kind in callbacks:
+                mode = modes[kind]
+                if mode & _IGNORED:
+                    if mode & _WATCHED:
                         callbacks[kind](self._token(kind, value, pos, line, line_start))
                     newlines = value.count("\n")
                     if newlines:
@@ -204,7 +226,7 @@ class Driver:
                         line_start = pos + value.rfind("\n") + 1
                     pos = after
                     continue
-                if kind in unseen:
+                if mode & _UNSEEN:  # never watched: see `driver_tables`
                     token = None
                 else:
                     token = _new_token(
@@ -217,7 +239,7 @@ class Driver:
                         after - line_start + 1,
                         after,
                     )
-                    if kind in callbacks:
+                    if mode & _WATCHED:
                         token = callbacks[kind](token)
                 pos = after
             # Reduce as long as the state says so, then shift the token. The end of the text
@@ -226,26 +248,24 @@ class Driver:
                 action = row.get(kind)
                 if action is None:
                     raise NotParsed
-                if action.__class__ is int:
-                    if token is None and kind == "$END":
-                        raise NotParsed
+                if action.__class__ is dict:
                     states.append(action)
                     values.append(token)
-                    row = actions[action]
+                    row = action
                     break
-                size, origin, callback = action  # type: ignore[misc]
+                size, origin, callback = action
                 if size:
                     popped = values[-size:]
                     del states[-size:]
                     del values[-size:]
                 else:
                     popped = []
-                goto = actions[states[-1]][origin]
-                states.append(goto)  # type: ignore[arg-type]
+                row = states[-1][origin]
+                states.append(row)
                 values.append(callback(popped))
-                if goto == end_state:
+                if row is end_row:
                     return values[-1]
-                row = actions[goto]  # type: ignore[index]
+        raise NotParsed  # not reached: the end of the text is reduced to the start rule
 
     @staticmethod
     def _token(kind: str, value: str, pos: int, line: int, line_start: int) -> Token:
@@ -317,45 +337,39 @@ def _rule_callback(
         def build(children: list[Any]) -> Any:
             return Tree(name, children)
 
-    if expand1:
-        build = _single_child_or(build)
     if include is None:
-        return build
+        return _single_child_or(build) if expand1 else build
     plan = tuple((i, expand, nones) for i, expand, nones in include)
-    if not append_none and not any(expand or nones for _, expand, nones in plan):
-        kept = tuple(i for i, _, _ in plan)
-
-        def keep(children: list[Any]) -> Any:
-            return build([children[i] for i in kept])
-
-        return keep
     if (
         len(plan) == 2
         and plan[0] == (0, True, 0)
         and plan[1][1:] == (False, 0)
         and not append_none
+        and not expand1
         and build is _spliced
     ):
         # `_items: _items item` (or `_items "," item`), the step of every repetition:
         # the item is appended to the list so far.
         return functools.partial(_append_to_first, plan[1][0])
-
-    def filtered(children: list[Any]) -> Any:
-        out: list[Any] = []
-        for i, expand, nones in plan:
-            if nones:
-                out += [None] * nones
-            if not expand:
-                out.append(children[i])
-            elif out:
-                out += children[i]
-            else:  # an inlined rule's list, which nothing else holds: taken over, not copied
-                out = children[i]
-        if append_none:
-            out += [None] * append_none
-        return build(out)
-
-    return filtered
+    # The plan as one list display (`[None, *c[0], c[2]]`): a function made for the rule,
+    # without a loop over the plan for every reduction (a large spec has hundreds of
+    # thousands). Only integers from the tables and fixed names enter its code.
+    items: list[str] = []
+    for i, expand, nones in plan:
+        items += ["None"] * nones
+        items.append(f"*c[{int(i)}]" if expand else f"c[{int(i)}]")
+    items += ["None"] * append_none
+    listed = f"[{', '.join(items)}]"
+    if expand1:
+        body = f"    out = {listed}\n    return out[0] if len(out) == 1 else build(out)\n"
+    elif build is _spliced:
+        body = f"    return {listed}\n"
+    else:
+        body = f"    return build({listed})\n"
+    scope: dict[str, Any] = {"build": build}
+    exec(f"def callback(c):\n{body}", scope)
+    callback: Callable[[list[Any]], Any] = scope["callback"]
+    return callback
 
 
 def _append_to_first(at: int, children: list[Any]) -> list[Any]:
@@ -415,11 +429,11 @@ def driver_tables(lark_parser: Lark, watched: Sequence[str]) -> dict[str, Any]:
     # The plan of each rule's callback, read from lark's tree builder.
     rule_index = {rule: i for i, rule in enumerate(lark_parser.rules)}
     rules: list[list[Any]] = [[] for _ in lark_parser.rules]
-    for rule, chain in lark_parser._parse_tree_builder.rule_builders:
+    for rule, steps in lark_parser._parse_tree_builder.rule_builders:
         expand1 = False
         include: list[list[Any]] | None = None
         append_none = 0
-        for wrapper in chain:
+        for wrapper in steps:
             if wrapper is ExpandSingleChild:
                 expand1 = True
             elif getattr(wrapper, "func", None) is ChildFilterLALR:

@@ -753,7 +753,19 @@ class _Resolver:
                 for slot in self.walks[table.name]:
                     overrides[slot.path] = m.Override(slot.path, entry.span, whole=True)
                 continue
+            members = table.members_by_name
+            prefix = f"{table.name}."
             for mp in entry.members:
+                if len(mp.parts) == 1:  # the common case, a member of the table itself
+                    member = members.get(mp.parts[0], (None,))[0]
+                    if member is not None and not isinstance(member, m.SubTable):
+                        path = prefix + mp.parts[0]
+                        if path in overrides:
+                            self.errors.error(
+                                mp.span, f"'{path}' is listed twice in backend '{decl.name}'"
+                            )
+                        overrides[path] = m.Override(path, mp.span)
+                        continue
                 for path in self.member_path(table, mp, by_name):
                     if path in overrides:
                         self.errors.error(

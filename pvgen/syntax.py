@@ -462,7 +462,7 @@ def _word(token: Token) -> str:
     """A name as the syntax records keep it: one string object per spelling, shared by every
     use (a large spec names the same few types and parameters tens of thousands of times),
     which the compiled-spec cache then pickles once."""
-    return intern(str(token))
+    return intern(token.value)
 
 
 class _Builder:
@@ -491,30 +491,24 @@ class _Builder:
     def remember_comment(self, token: Token) -> Token:
         self.comments.append(
             Comment(
-                token.line or 0,
-                token.column or 0,
-                token.end_line or 0,
-                str(token),
+                token.line,
+                token.column,
+                token.end_line,
+                token.value,
                 token.type == "DOC_COMMENT",
             )
         )
         return token
 
     def remember_brace(self, token: Token) -> Token:
-        self.braces.append((token.line or 0, token.column or 0))
+        self.braces.append((token.line, token.column))
         return token
 
     # -- helpers
     def tspan(self, first: Token, last: Token | None = None) -> Span:
-        last = last or first
-        # Tokens from the lexer always carry positions; `or 0` only satisfies the types.
-        return Span(
-            self.source,
-            first.line or 0,
-            first.column or 0,
-            last.end_line or 0,
-            last.end_column or 0,
-        )
+        if last is None:
+            last = first
+        return Span(self.source, first.line, first.column, last.end_line, last.end_column)
 
     def string(self, token: Token) -> str:
         body = token[1:-1]
@@ -632,14 +626,21 @@ class _Builder:
 
     def type(self, children: list[Any]) -> TypeExpr:
         const_before, (keyword, base, first, last), const_after, *pointers = children
-        start = const_before or first
-        end = pointers[-1][1] if pointers else (const_after or last)
+        if const_before is not None:
+            first = const_before
+        if pointers:
+            last = pointers[-1][1]
+            stars = tuple([is_const for is_const, _ in pointers])
+        else:
+            if const_after is not None:
+                last = const_after
+            stars = ()
         return TypeExpr(
-            self.tspan(start, end),
+            Span(self.source, first.line, first.column, last.end_line, last.end_column),
             base,
             keyword,
             const_before is not None or const_after is not None,
-            tuple(is_const for is_const, _ in pointers),
+            stars,
         )
 
     def pointer(self, children: list[Any]) -> tuple[bool, Token]:
@@ -648,10 +649,11 @@ class _Builder:
 
     def base_c(self, children: list[list[Token]]) -> tuple[str, str, Token, Token]:
         words = children[0]
-        return ("c", intern(" ".join(str(t) for t in words)), words[0], words[-1])
+        return ("c", intern(" ".join([t.value for t in words])), words[0], words[-1])
 
     def base_name(self, children: list[Token]) -> tuple[None, str, Token, Token]:
-        return (None, _word(children[0]), children[0], children[0])
+        name = children[0]
+        return (None, intern(name.value), name, name)
 
     def base_struct(self, children: list[Token]) -> tuple[str, str, Token, Token]:
         keyword, name = children
@@ -670,7 +672,12 @@ class _Builder:
         return TableDecl(self.tspan(name), _word(name), members=tuple(children[1:]))
 
     def member(self, children: list[Any]) -> MemberDecl:
-        doc, annotations, (type_, name, params) = _split_prefix(children)
+        if len(children) == 4:  # no annotations: [doc] type NAME member_tail
+            first, type_, name, params = children
+            doc = None if first is None else first.text
+            annotations: tuple[Annotation, ...] = ()
+        else:
+            doc, annotations, (type_, name, params) = _split_prefix(children)
         return MemberDecl(
             self.tspan(name),
             _word(name),
@@ -684,7 +691,7 @@ class _Builder:
         return None
 
     def hook_tail(self, children: list[Any]) -> tuple[ParamDecl, ...]:
-        return tuple(p for p in children if p is not None)
+        return tuple([p for p in children if p is not None])
 
     def param(self, children: list[Any]) -> ParamDecl:
         type_, name = children
@@ -714,7 +721,11 @@ class _Builder:
         return tuple(children)
 
     def member_path(self, children: list[Token]) -> MemberPath:
-        return MemberPath(self.tspan(children[0], children[-1]), tuple(_word(t) for t in children))
+        first = children[0]
+        if len(children) == 1:  # a member of the table itself, the common case
+            span = Span(self.source, first.line, first.column, first.end_line, first.end_column)
+            return MemberPath(span, (intern(first.value),))
+        return MemberPath(self.tspan(first, children[-1]), tuple([_word(t) for t in children]))
 
     # -- annotations
     def if_annotation(self, children: list[Any]) -> Annotation:
@@ -815,15 +826,18 @@ class _Builder:
         return node
 
 
-@record
+@record(slots=True)
 class _Doc:
     text: str
 
 
 def _doc_text(tokens: list[Token]) -> str:
+    if len(tokens) == 1:  # most doc comments are one line
+        text = tokens[0].value[3:]
+        return (text[1:] if text.startswith(" ") else text).rstrip()
     lines = []
     for t in tokens:
-        text = str(t)[3:]
+        text = t.value[3:]
         lines.append(text[1:] if text.startswith(" ") else text)
     return "\n".join(line.rstrip() for line in lines)
 

@@ -120,6 +120,23 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int]] = {
         "a.pvspec:5:23: error: table 'pv_ops' has no member 'flsh'; did you mean 'flush'?",
         1,
     ),
+    "member listed twice in a backend": (
+        {
+            "a.pvspec": P
+            + "table pv_ops { void f(); void g(); }\nbackend xen { pv_ops: f, g, f; }\n"
+        },
+        "a.pvspec:5:29: error: 'pv_ops.f' is listed twice in backend 'xen'",
+        1,
+    ),
+    "sub-table member listed twice in a backend": (
+        {
+            "a.pvspec": P
+            + "table lz { void enter(); }\ntable mmu { lz lazy; void f(); }\n"
+            + "backend xen { mmu: lazy.enter, f, lazy; }\n"
+        },
+        "a.pvspec:6:35: error: 'mmu.lazy.enter' is listed twice in backend 'xen'",
+        1,
+    ),
     "no abi declaration": (
         {"a.pvspec": "table t { void f(); }\n"},
         "a.pvspec:1:1: error: no 'abi' declaration; a spec starts with 'abi NAME { version N; }'",

@@ -371,16 +371,13 @@ backend kvm { pv_cpu_ops: wbinvd, read_cr8; }
 )
 def backend_member_absent(ctx: Context) -> Iterator[Finding]:
     abi = ctx.abi
-    present: dict[str, set[str]] = {}  # path -> targets where some slot of it is present
-    for target in abi.targets:
-        for slot in abi.facts[target.name].slots:
-            present.setdefault(slot.path, set()).add(target.name)
+    present = ctx.present_on
     for backend in abi.backends:
         targets = {t.name for t in abi.targets if backend.runs_on(t)}
         for override in backend.overrides:
-            where = present.get(override.path, set())
+            where = present.get(override.path)
             # A member on no target at all is the spec's choice of targets, not the backend's.
-            if override.whole or not where or where & targets:
+            if override.whole or not where or not targets.isdisjoint(where):
                 continue
             yield Finding(
                 override.span,

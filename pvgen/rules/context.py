@@ -49,20 +49,32 @@ class Context:
         return next((b for b in self.abi.backends if b.default), None)
 
     @cached_property
+    def present_on(self) -> Mapping[str, set[str]]:
+        """The targets where each member path has a slot (paths on no target are absent)."""
+        present: dict[str, set[str]] = {}
+        for target in self.abi.targets:
+            name = target.name
+            for slot in self.abi.facts[name].slots:
+                where = present.get(slot.path)
+                if where is None:
+                    present[slot.path] = {name}
+                else:
+                    where.add(name)
+        return present
+
+    @cached_property
     def overriders(self) -> Mapping[str, list[m.Backend]]:
         """Non-default backends overriding each member path, counting a backend only where
         the member exists on some target it runs on (elsewhere its listing means nothing)."""
-        present: dict[str, set[str]] = {}  # path -> targets where it exists
-        for target in self.abi.targets:
-            for slot in self.abi.facts[target.name].slots:
-                present.setdefault(slot.path, set()).add(target.name)
+        present = self.present_on
+        nowhere: frozenset[str] = frozenset()
         found: dict[str, list[m.Backend]] = {}
         for backend in self.abi.backends:
             if backend.default:
                 continue
             runs_on = {t.name for t in self.abi.targets if backend.runs_on(t)}
             for override in backend.overrides:
-                if present.get(override.path, set()) & runs_on:
+                if not runs_on.isdisjoint(present.get(override.path, nowhere)):
                     found.setdefault(override.path, []).append(backend)
         return found
 
