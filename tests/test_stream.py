@@ -11,7 +11,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_cli
 
 from pvgen import api
 from pvgen.gen.common import OutputFile
@@ -190,3 +190,30 @@ def test_check_without_a_temporary_folder_is_a_clear_error(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such folder"))
     with pytest.raises(WriteError, match="cannot compare with"):
         check(tmp_path, [StreamedFile("a.txt", lambda s: s.write("one\n"))])
+
+
+@pytest.mark.parametrize("hooks", [100, 2_500], ids=["made in memory", "streamed"])
+def test_generate_writes_what_render_makes_either_way(hooks: int, tmp_path: Path) -> None:
+    """`pvgen generate` makes a small ABI's files in memory and streams a large one's
+    (`STREAM_ABOVE_HOOKS`); the folder holds the same files `api.render` makes, and a second
+    run writes nothing."""
+    import sys
+
+    from pvgen.commands.generate import STREAM_ABOVE_HOOKS
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from synth import synth_spec
+
+    assert (hooks > STREAM_ABOVE_HOOKS) == (hooks == 2_500)
+    spec = tmp_path / "synth.pvspec"
+    spec.write_text(synth_spec(hooks), encoding="utf-8")
+    out = tmp_path / "out"
+    first = run_cli("generate", str(spec), "--out", str(out))
+    assert first.status == 0, first.err
+    abi = api.load_abi(spec)
+    files = {f.path: f.content.encode() for f in api.render(abi)}
+    written = everything(out / abi.name)
+    assert written.pop(MANIFEST)
+    assert written == files
+    again = run_cli("generate", str(spec), "--out", str(out))
+    assert again.status == 0 and f"0 written, {len(files)} unchanged" in again.out
