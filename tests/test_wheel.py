@@ -134,31 +134,28 @@ def test_the_wheel_holds_the_data_and_metadata(installed: Installed) -> None:
     assert "Classifier: Typing :: Typed" in metadata
 
 
-def test_pvgen_comes_from_the_environment_not_the_repository(installed: Installed) -> None:
-    where = subprocess.run(
-        [str(installed.bin / "python"), "-c", "import pvgen; print(pvgen.__file__)"],
+def installed_python(installed: Installed, code: str) -> str:
+    """What `code` prints, run by the installed environment's Python outside the repository."""
+    return subprocess.run(
+        [str(installed.bin / "python"), "-c", code],
         cwd=installed.work,
         env=installed.env,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
+
+
+def test_pvgen_comes_from_the_environment_not_the_repository(installed: Installed) -> None:
+    where = installed_python(installed, "import pvgen; print(pvgen.__file__)")
     assert Path(where).is_relative_to(installed.bin.parent)
     assert not Path(where).resolve().is_relative_to(ROOT)
     # The installed templates are loaded from their compiled modules, as byte-compiled by pip.
-    used = subprocess.run(
-        [
-            str(installed.bin / "python"),
-            "-c",
-            "from pvgen.gen.common import environment;"
-            " print(environment('c').get_template('header.h.j2').filename)",
-        ],
-        cwd=installed.work,
-        env=installed.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    used = installed_python(
+        installed,
+        "from pvgen.gen.common import environment;"
+        " print(environment('c').get_template('header.h.j2').filename)",
+    )
     assert Path(used).name == "c_header_h.py" and Path(used).is_relative_to(installed.bin.parent)
 
 
