@@ -1,6 +1,7 @@
 """SHA-256 and HMAC-SHA256, without loading OpenSSL where the interpreter has its own.
 
-Takes: bytes. Hands on: `sha256`, the usual hashlib constructor, and `hmac_sha256` with
+Takes: bytes. Hands on: `sha256`, the usual hashlib constructor, `Pieces` (the digest of
+data fed in pieces, by the same choice), and `hmac_sha256` with
 `compare_digest` (for the sealed cache entries). Loading OpenSSL (through hashlib or hmac)
 costs about 4 ms at every start, a noticeable share of a `pvgen check` that hits the cache;
 CPython ships a built-in SHA-256 that gives the same digests, and HMAC (RFC 2104) is two
@@ -43,10 +44,36 @@ def sha256(data: bytes = b"") -> _Hash:
     return _builtin(data)
 
 
-def sha256_stream() -> _Hash:
-    """A SHA-256 hash object for data fed in pieces that add up to megabytes (a generated
-    file as it is written): OpenSSL's."""
-    return _openssl()(b"")
+class Pieces:
+    """SHA-256 of data fed in pieces whose total is not known ahead (a generated file as it
+    is written), by the rule of `sha256`: the pieces are held until they reach `LARGE`
+    bytes, then OpenSSL's hash takes them (and the rest); if they never do, the built-in
+    one hashes them at the end. Once OpenSSL is loaded, it hashes from the start."""
+
+    def __init__(self) -> None:
+        self._hash: _Hash | None = _openssl()(b"") if _loaded else None
+        self._held: list[bytes] = []
+        self._size = 0
+
+    def update(self, data: bytes) -> None:
+        if self._hash is not None:
+            self._hash.update(data)
+            return
+        self._held.append(data)
+        self._size += len(data)
+        if self._size >= LARGE:
+            self._hash = _openssl()(b"")
+            for held in self._held:
+                self._hash.update(held)
+            self._held.clear()
+
+    def hexdigest(self) -> str:
+        if self._hash is not None:
+            return self._hash.hexdigest()
+        hashed = _builtin(b"")
+        for held in self._held:
+            hashed.update(held)
+        return hashed.hexdigest()
 
 
 def _openssl() -> Callable[[bytes], _Hash]:
@@ -83,4 +110,4 @@ def hmac_sha256(key: bytes, *message: bytes) -> bytes:
     return _builtin(key.translate(_OUTER) + inner.digest()).digest()
 
 
-__all__ = ["compare_digest", "hmac_sha256", "sha256"]
+__all__ = ["Pieces", "compare_digest", "hmac_sha256", "sha256"]

@@ -217,3 +217,16 @@ def test_generate_writes_what_render_makes_either_way(hooks: int, tmp_path: Path
     assert written == files
     again = run_cli("generate", str(spec), "--out", str(out))
     assert again.status == 0 and f"0 written, {len(files)} unchanged" in again.out
+
+
+@pytest.mark.parametrize("size", [0, 5_000, 3 << 20], ids=["empty", "small", "large"])
+def test_pieces_hash_as_hashlib_does_whichever_hash_they_take(size: int) -> None:
+    """`digest.Pieces` holds small inputs for the built-in hash and hands large ones to
+    OpenSSL's as soon as they reach `digest.LARGE`: the digest is the same either way."""
+    from pvgen import digest
+
+    data = os.urandom(size)
+    pieces = digest.Pieces()
+    for at in range(0, size, 65_536):
+        pieces.update(data[at : at + 65_536])
+    assert pieces.hexdigest() == hashlib.sha256(data).hexdigest()

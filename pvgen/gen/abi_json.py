@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from ..digest import sha256, sha256_stream
+from ..digest import Pieces, sha256
 from ..dump import abi_to_dict, dump_sections, pretty_into, pretty_json
 from ..model import Abi
 from .common import BANNER_MARK, OutputFile
 from .stream import Sink, StreamedFile
-
-if TYPE_CHECKING:
-    from hashlib import _Hash
 
 
 def canonical(data: object) -> str:
@@ -67,7 +63,7 @@ def write(abi: Abi, sink: Sink) -> None:
     entries: dict[str, object] = dump_sections(abi)
     entries["_generated_by"] = _GENERATED_BY
     entries["sha256"] = _PLACEHOLDER
-    body = sha256_stream()
+    body = Pieces()
     separator = "{"
     opening = "{"  # of the hashed body's compact text
     out: list[str] = []
@@ -98,7 +94,7 @@ def write(abi: Abi, sink: Sink) -> None:
     sink.overwrite(digest_at, body.hexdigest())
 
 
-def _write_list(items: Iterator[object], out: list[str], sink: Sink, body: _Hash) -> None:
+def _write_list(items: Iterator[object], out: list[str], sink: Sink, body: Pieces) -> None:
     """A list of the dump's top level, one element made, written and hashed at a time."""
     separator = "["
     hashed = separator

@@ -25,7 +25,7 @@ from io import BytesIO
 from itertools import islice
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..digest import sha256_stream
+from ..digest import Pieces
 from .common import OutputFile
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class Sink:
     def __init__(self, file: BinaryIO) -> None:
         self.file = file
         self._pending: list[str] = []
-        self._hash = sha256_stream()
+        self._hash = Pieces()
         self._exact = True  # False once a part was overwritten: then hashed again at the end
         self.size = 0
 
@@ -96,7 +96,7 @@ class Sink:
 def file_digest(file: BinaryIO) -> str:
     """The SHA-256 (hex) of all of `file`, read from its start."""
     file.seek(0)
-    hashed = sha256_stream()
+    hashed = Pieces()
     while chunk := file.read(_READ):
         hashed.update(chunk)
     return hashed.hexdigest()
