@@ -230,3 +230,18 @@ def test_pieces_hash_as_hashlib_does_whichever_hash_they_take(size: int) -> None
     for at in range(0, size, 65_536):
         pieces.update(data[at : at + 65_536])
     assert pieces.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+def test_abi_json_is_the_whole_dump_indented_with_its_digest(spec: Path) -> None:
+    """abi.json, written one element at a time, is what the whole dump says: the indented
+    JSON of `dump.abi_to_dict` with the ownership mark and `content_hash` of the rest."""
+    from pvgen.dump import abi_to_dict, pretty_json
+    from pvgen.gen.abi_json import content_hash
+    from pvgen.gen.common import BANNER_MARK
+
+    abi = api.load_abi(spec)
+    data: dict[str, object] = abi_to_dict(abi)
+    data["_generated_by"] = f"{BANNER_MARK}; do not edit"
+    data["sha256"] = content_hash(data)
+    assert api.render_streamed(abi, families=("abi",))[0].content == pretty_json(data) + "\n"

@@ -1,7 +1,7 @@
 """The ABI dump: `<abi>/abi.json`, canonical and hashed, for diffs and frozen releases.
 
 Takes: a `model.Abi`.
-Hands on: one `OutputFile` holding the model dump (see dump.py) with an
+Hands on: one `OutputFile` (or `StreamedFile`) holding the model dump (see dump.py) with an
 ownership mark (its key sorts first, so the writer finds it at the top of the
 file) and the SHA-256 of the canonical dump, so that a frozen copy
 edited by hand can be detected.
@@ -13,14 +13,10 @@ import json
 from collections.abc import Iterator
 
 from ..digest import Pieces, sha256
-from ..dump import abi_to_dict, dump_sections, pretty_into, pretty_json
+from ..dump import dump_sections, pretty_into
 from ..model import Abi
 from .common import BANNER_MARK, OutputFile
 from .stream import Sink, StreamedFile
-
-
-def canonical(data: object) -> str:
-    return pretty_json(data) + "\n"
 
 
 def content_hash(data: dict[str, object]) -> str:
@@ -38,16 +34,14 @@ _GENERATED_BY = f"{BANNER_MARK}; do not edit"
 
 
 def render(abi: Abi) -> OutputFile:
-    data: dict[str, object] = abi_to_dict(abi)
-    data["_generated_by"] = _GENERATED_BY
-    data["sha256"] = content_hash(data)
-    return OutputFile("abi.json", canonical(data))
+    """abi.json as text (what `render_streamed` writes)."""
+    return OutputFile("abi.json", render_streamed(abi).content)
 
 
 def render_streamed(abi: Abi) -> StreamedFile:
-    """The same file as `render`, written as it is made: one element of the long lists
-    (types, tables, backends) at a time. The dump is the largest structure rendering
-    builds; whole, it and its text were most of generate's peak at 100,000 hooks."""
+    """abi.json, written as it is made: one element of the long lists (types, tables,
+    backends) at a time. The dump is the largest structure rendering builds; whole, it and
+    its text were most of generate's peak at 100,000 hooks."""
     return StreamedFile("abi.json", lambda sink: write(abi, sink), aside=True)
 
 
@@ -57,9 +51,10 @@ _COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 
 
 def write(abi: Abi, sink: Sink) -> None:
-    """abi.json into `sink`, as `canonical` writes it: its top-level keys in order, each
-    written as text and hashed in compact form in the same pass (as `content_hash` hashes
-    the whole); the digest is written into its place once the last key is."""
+    """abi.json into `sink`: the dump (`dump.abi_to_dict`) with `_generated_by` and the
+    `sha256` of `content_hash`, indented as `dump.pretty_json` writes it. Its top-level keys
+    go in order, each written as text and hashed in compact form in the same pass (as
+    `content_hash` hashes the whole); the digest is written into its place at the end."""
     entries: dict[str, object] = dump_sections(abi)
     entries["_generated_by"] = _GENERATED_BY
     entries["sha256"] = _PLACEHOLDER
