@@ -531,17 +531,9 @@ def render_streamed(
     """The files `render` makes, each rendered only as `write_outputs` or `check_outputs`
     writes it, piece by piece: a large ABI's files are never whole in memory (320 MB of
     text at 100,000 hooks). Sorted by path; `families` as for `render`."""
-    from .gen import abi_json, c, python
+    from .gen import streamed_all
 
-    options = options or GenOptions()
-    files: list[StreamedFile] = []
-    if "abi" in families:
-        files.append(abi_json.render_streamed(abi))
-    if "c" in families:
-        files += c.render_streamed(abi, options)
-    if "python" in families:
-        files += python.render_streamed(abi, options)
-    return sorted(files, key=lambda f: f.path)
+    return streamed_all(abi, options, tuple(families))
 
 
 def remember_outputs(

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,33 +16,39 @@ from conftest import ROOT
 
 from pvgen import api
 from pvgen.gen import abi_json, render_all
-from pvgen.gen.common import OutputFile
-from pvgen.gen.parallel import render_aside
+from pvgen.gen.parallel import PendingStage, stage_aside
+from pvgen.gen.stream import Sink, StreamedFile
 
 SPECS = [ROOT / "specs" / "paravirt.pvspec", ROOT / "specs" / "linux" / "linux-2.6.27.pvspec"]
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 
 
+def aside(output: StreamedFile, workers: int) -> PendingStage:
+    """`output` started aside into an anonymous temporary file."""
+    return stage_aside(output, lambda: ("", tempfile.TemporaryFile()), workers)
+
+
 @needs_fork
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
 def test_two_processes_render_what_one_renders(spec: Path) -> None:
     abi = api.load_abi(spec)
-    aside = render_aside(lambda: abi_json.render(abi), 2)
-    assert aside.child is not None  # a child really rendered it
-    assert aside.result() == abi_json.render(abi)
+    pending = aside(abi_json.render_streamed(abi), 2)
+    assert pending.child is not None  # a child really rendered it
+    staged = pending.result()
+    assert staged is not None and staged.text() == abi_json.render(abi).content
     assert render_all(abi, workers=2) == render_all(abi, workers=1)
 
 
 @needs_fork
 def test_a_child_that_dies_is_replaced_by_the_parent() -> None:
-    def die() -> OutputFile:
+    def die(sink: Sink) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
         raise AssertionError("unreachable")
 
-    aside = render_aside(die, 2)
-    assert aside.child is not None
-    assert aside.result() is None
+    pending = aside(StreamedFile("x", die, aside=True), 2)
+    assert pending.child is not None
+    assert pending.result() is None
 
 
 @needs_fork
@@ -50,18 +57,18 @@ def test_a_failing_render_raises_in_the_parent_as_serially(
 ) -> None:
     abi = api.load_abi(SPECS[0])
 
-    def broken(_abi: object) -> OutputFile:
+    def broken(_abi: object, _sink: object) -> None:
         raise RuntimeError("the dump failed")
 
-    monkeypatch.setattr(abi_json, "render", broken)
+    monkeypatch.setattr(abi_json, "write", broken)
     for workers in (1, 2):
         with pytest.raises(RuntimeError, match="the dump failed"):
             render_all(abi, workers=workers)
 
 
 def test_one_worker_forks_nothing() -> None:
-    aside = render_aside(lambda: OutputFile("x", "y"), 1)
-    assert aside.child is None and aside.result() is None
+    pending = aside(StreamedFile("x", lambda sink: sink.write("y"), aside=True), 1)
+    assert pending.child is None and pending.result() is None
 
 
 def _generate(out: Path, tmp: Path, *jobs: str) -> subprocess.CompletedProcess[str]:
@@ -91,7 +98,7 @@ def test_generate_with_one_or_two_jobs_writes_the_same_folder(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     assert _tree(one) == _tree(two) != {}
     if sys.platform.startswith("linux"):
-        assert list(temp.iterdir()) == []  # the child's text went through an unnamed file
+        assert list(temp.iterdir()) == []  # the files went through unnamed temporary files
 
 
 def test_jobs_must_be_a_positive_number(tmp_path: Path) -> None:
@@ -110,19 +117,19 @@ def test_the_child_is_waited_for_when_rendering_here_fails(
 
     abi = api.load_abi(SPECS[0])
     children: list[int] = []
-    real_aside = parallel.render_aside
+    real_aside = parallel.stage_aside
 
-    def aside(render: object, workers: int) -> parallel.Pending:
-        pending = real_aside(render, workers)  # type: ignore[arg-type]
+    def counted(output: StreamedFile, open_temp: object, workers: int) -> PendingStage:
+        pending = real_aside(output, open_temp, workers)  # type: ignore[arg-type]
         assert pending.child is not None
         children.append(pending.child)
         return pending
 
-    def broken(_abi: object, _options: object) -> list[OutputFile]:
+    def broken(sink: Sink) -> None:
         raise RuntimeError("the header failed")
 
-    monkeypatch.setattr(parallel, "render_aside", aside)
-    monkeypatch.setattr(c, "render", broken)
+    monkeypatch.setattr(parallel, "stage_aside", counted)
+    monkeypatch.setattr(c, "render_streamed", lambda *_: [StreamedFile("c/x.h", broken)])
     with pytest.raises(RuntimeError, match="the header failed"):
         render_all(abi, workers=2)
     (child,) = children

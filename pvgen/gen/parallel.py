@@ -1,17 +1,16 @@
 """Rendering one output in a second process while this one renders the others.
 
-Takes: a function that renders one `OutputFile` from data this process already holds (the
-model), or the outputs of a run to stream into temporary files; and how many processes may
-work (`usable_cpus` says how many the machine gives).
-Hands on: a `Pending` render: started in a forked child where `fork` exists and more than
-one process may work, whose `result()` is the child's file, or None when the child could not
-deliver it (it failed, was killed, or there was no child); the caller then renders the file
-itself, so that any error is raised as a serial run raises it, and the output is the same
-either way. And `stage`: every output of a run written into a temporary file of its own,
-the one marked `aside` by a child meanwhile (`PendingStage`), with the same fallback.
+Takes: the outputs of a run (`OutputFile`s, or `StreamedFile`s rendered as they are
+written), a way to make temporary files, and how many processes may work (`usable_cpus`
+says how many the machine gives).
+Hands on: `stage`: every output written into a temporary file of its own, each a `Staged`
+record. Where `fork` exists and more than one process may work, the output marked `aside`
+(abi.json) is written by a forked child meanwhile (`stage_aside`, a `PendingStage`); a child
+that fails, is killed or cannot be made only costs time: the file is then written here, so
+that any error is raised as a serial run raises it, and the files are the same either way.
 
 The child inherits the model as the parent holds it (nothing is serialized on the way in)
-and writes the file's text into a file, which the parent reads once the child has
+and writes the file into its temporary file, which the parent reads once the child has
 exited: a pipe would stall the child as soon as its buffer filled, while the parent is busy
 rendering. The child leaves through `os._exit`, so no buffer of the parent's is flushed twice
 and no exit handler runs in it. Forking is only for callers that are single-threaded, such as
@@ -21,7 +20,7 @@ the command line: a forked child of a threaded program may find a lock held fore
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from .common import OutputFile
@@ -34,69 +33,6 @@ def usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         return os.cpu_count() or 1
-
-
-class Pending:
-    """One file being rendered aside (or not at all, when `child` is None)."""
-
-    def __init__(self, child: int | None, sink: BinaryIO | None) -> None:
-        self.child = child
-        self.sink = sink
-
-    def result(self) -> OutputFile | None:
-        """The child's file, once it has exited; None if it did not deliver one (or was
-        asked for already)."""
-        if self.child is None or self.sink is None:
-            return None
-        try:
-            _, status = os.waitpid(self.child, 0)
-            self.sink.seek(0)
-            data = self.sink.read() if os.WIFEXITED(status) and not os.WEXITSTATUS(status) else b""
-        finally:
-            self.sink.close()
-            self.sink = None
-        end = data.find(b"\0")
-        if end <= 0:
-            return None
-        # Decoded where it lies: a large file is not copied once more on the way.
-        content = str(memoryview(data)[end + 1 :], "utf-8")
-        return OutputFile(data[:end].decode("utf-8"), content)
-
-
-def render_aside(render: Callable[[], OutputFile], workers: int) -> Pending:
-    """Start `render()` in a child process when `workers` > 1 and the platform forks."""
-    if workers < 2 or not hasattr(os, "fork"):
-        return Pending(None, None)
-    sink = _anonymous_file()
-    try:
-        child = os.fork()
-    except OSError:  # no process to spare: the caller renders the file itself
-        sink.close()
-        return Pending(None, None)
-    if child == 0:  # pragma: no cover  (the child's coverage is not collected)
-        status = 1
-        try:
-            file = render()
-            sink.write(file.path.encode("utf-8") + b"\0")
-            sink.write(file.content.encode("utf-8"))
-            sink.flush()
-            status = 0
-        finally:
-            os._exit(status)
-    return Pending(child, sink)
-
-
-def _anonymous_file() -> BinaryIO:
-    """A file with no name in any folder: in memory where Linux offers it, else a temporary
-    file unlinked at once (no other user can open or replace it)."""
-    if hasattr(os, "memfd_create"):
-        try:
-            return os.fdopen(os.memfd_create("pvgen-render", os.MFD_CLOEXEC), "w+b")
-        except OSError:
-            pass
-    import tempfile
-
-    return tempfile.TemporaryFile()
 
 
 class PendingStage:
