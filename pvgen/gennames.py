@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator
-from itertools import chain
 from typing import NamedTuple
 
 from . import model as m
@@ -47,7 +46,7 @@ C_CODE = "the generated C code"
 def generated_c_names(abi: m.Abi) -> dict[str, str]:
     """Every name the header and the native table define, with its space (MACRO, ORDINARY or
     BOTH): what the check keeps the spec's names from."""
-    return {name: owner.space for name, owner in _GeneratedNames(abi, Collector()).c_generated()}
+    return {name: _space(entry) for name, entry in _GeneratedNames(abi, Collector()).c_generated()}
 
 
 def c_namer(abi: m.Abi) -> CNames:
@@ -91,6 +90,42 @@ class _Owner(NamedTuple):
         return ("spec", self.subject) if self.spec else (self.template, self.subject)
 
 
+class _PerHook(NamedTuple):
+    """A name generated code gives every hook slot, or every hook of every table: what it
+    stands for (`template`, filled with the hook's path) and its space."""
+
+    template: str
+    space: str
+
+
+WRAPPER = _PerHook("the call wrapper of '{}'", ORDINARY)
+SLOT_TEST = _PerHook("the slot test of '{}'", ORDINARY)
+PATCH_ID = _PerHook("the patch ID macro of '{}'", MACRO)
+SINCE = _PerHook("the since-version macro of '{}'", MACRO)
+NATIVE = _PerHook("the native implementation of '{}'", ORDINARY)
+
+# What the pool keeps of a name's owner. Names made per hook (four or five per hook, the
+# bulk of a large spec's) are kept unworded, as what made them and the slot, or the table
+# and hook, they were made from; `_worded` spells the owner out when a check needs it.
+_Entry = _Owner | tuple[_PerHook, m.HookSlot | m.Table, m.Hook | None]
+
+
+def _worded(entry: _Entry) -> _Owner:
+    if isinstance(entry, _Owner):
+        return entry
+    made, of, hook = entry
+    if isinstance(of, m.HookSlot):
+        path, span = of.path, of.hook.span
+    else:
+        assert hook is not None
+        path, span = f"{of.name}.{hook.name}", hook.span
+    return _Owner(made.template, path, span, False, made.space, path)
+
+
+def _space(entry: _Entry) -> str:
+    return entry.space if isinstance(entry, _Owner) else entry[0].space
+
+
 def _meet(a: str, b: str) -> bool:
     """Whether two names in these spaces clash: a tag and an ordinary identifier may share a
     name in C and C++, except a typedef name, which C++ keeps in the scope of class names."""
@@ -104,17 +139,25 @@ class _Pool:
     def __init__(self, errors: Collector, where: str) -> None:
         self.errors = errors
         self.where = where
-        self.first: dict[str, _Owner] = {}
+        self.first: dict[str, _Entry] = {}
         self.more: dict[str, list[_Owner]] = {}  # the later owners of a name, if any
         self.reported: set[frozenset[tuple[str, str]]] = set()
 
     def owners(self, name: str) -> list[_Owner]:
-        return [self.first[name], *self.more.get(name, ())]
+        return [_worded(self.first[name]), *self.more.get(name, ())]
 
-    def add(self, name: str, owner: _Owner) -> None:
-        first = self.first.setdefault(name, owner)
-        if first is owner:
+    def entries(self) -> Iterator[tuple[str, _Entry]]:
+        """Every name with each of its owners, the first as kept."""
+        yield from self.first.items()
+        for name, owners in self.more.items():
+            for owner in owners:
+                yield name, owner
+
+    def add(self, name: str, entry: _Entry) -> None:
+        first = self.first.setdefault(name, entry)
+        if first is entry:
             return
+        owner = _worded(entry)
         for earlier in self.owners(name):
             if earlier.key == owner.key or not _meet(earlier.space, owner.space):
                 continue
@@ -132,12 +175,12 @@ class _Pool:
             break
         self.more.setdefault(name, []).append(owner)
 
-    def add_all(self, named: Iterable[tuple[str, _Owner]]) -> None:
+    def add_all(self, named: Iterable[tuple[str, _Entry]]) -> None:
         """`add` each; a name met for the first time, the common case, costs one look-up."""
         first = self.first
-        for name, owner in named:
-            if first.setdefault(name, owner) is not owner:
-                self.add(name, owner)
+        for name, entry in named:
+            if first.setdefault(name, entry) is not entry:
+                self.add(name, entry)
 
 
 def _alike(a: str | None, b: str | None) -> bool:
@@ -240,7 +283,7 @@ class _GeneratedNames:
         self.check_c_parameters()
         self.check_cpp_members()
 
-    def c_generated(self) -> Iterator[tuple[str, _Owner]]:
+    def c_generated(self) -> Iterator[tuple[str, _Entry]]:
         """Every name the header and the native table define, with what it stands for, as
         the C generator spells them."""
         abi, namer = self.abi, self.namer
@@ -266,15 +309,11 @@ class _GeneratedNames:
             owner = _Owner("the macro of backend '{}'", backend.name, backend.span, False, MACRO)
             yield namer.backend_macro(backend), owner
         for slot in abi.hook_slots:
-            path, span = slot.path, slot.hook.span
-            wrapper = _Owner("the call wrapper of '{}'", path, span, False, ORDINARY, path)
-            yield namer.wrapper_name(slot), wrapper
+            yield namer.wrapper_name(slot), (WRAPPER, slot, None)
             if slot.hook.nullable:
-                test = _Owner("the slot test of '{}'", path, span, False, ORDINARY, path)
-                yield namer.is_set_name(slot), test
+                yield namer.is_set_name(slot), (SLOT_TEST, slot, None)
             if namer.in_template(slot):
-                patch = _Owner("the patch ID macro of '{}'", path, span, False, MACRO, path)
-                yield namer.patch_macro(slot), patch
+                yield namer.patch_macro(slot), (PATCH_ID, slot, None)
         for table in abi.tables:
             owner = _Owner(
                 "the fingerprint macro of table '{}'", table.name, table.span, False, MACRO
@@ -283,28 +322,27 @@ class _GeneratedNames:
             for member in table.members:
                 if not isinstance(member, m.Hook):
                     continue
-                path, span = f"{table.name}.{member.name}", member.span
-                since = _Owner("the since-version macro of '{}'", path, span, False, MACRO, path)
-                yield namer.since_macro(table, member), since
+                yield namer.since_macro(table, member), (SINCE, table, member)
                 if member.no_native is None:
-                    template = "the native implementation of '{}'"
-                    native = _Owner(template, path, span, False, ORDINARY, path)
-                    yield namer.native_name(table, member), native
+                    yield namer.native_name(table, member), (NATIVE, table, member)
 
     def check_c_reserved(self, pool: _Pool) -> None:
         """Names of the standard headers, GCC's own macros, the configuration macros and the
         layout proofs' typedefs, which no spec name may take; and names a macro replaces."""
         checks = "typedef names of the header's layout proofs (before C11)"
         layout_prefix = self.namer.names.layout_check
-        macros: dict[str, _Owner] = {}
-        every = chain(pool.first.items(), ((n, o) for n, os in pool.more.items() for o in os))
-        for name, owner in every:
-            if owner.space == MACRO:
-                macros.setdefault(name, owner)
-            if owner.spec:
-                self.check_c_name(name, owner.template, owner.span)
-        for name, owner in pool.first.items():
+        macros: dict[str, _Entry] = {}
+        for name, entry in pool.entries():
+            if isinstance(entry, _Owner):
+                if entry.space == MACRO:
+                    macros.setdefault(name, entry)
+                if entry.spec:
+                    self.check_c_name(name, entry.template, entry.span)
+            elif entry[0].space == MACRO:
+                macros.setdefault(name, entry)
+        for name, entry in pool.first.items():
             if name.startswith(layout_prefix):
+                owner = _worded(entry)
                 self.errors.error(
                     owner.span,
                     f"{owner.what} would be named '{name}' in {C_CODE}, which starts with"
@@ -312,8 +350,9 @@ class _GeneratedNames:
                 )
         for name, template, span in self.inner():
             self.check_c_name(name, template, span)
-            macro = macros.get(name)
-            if macro is not None:
+            held = macros.get(name)
+            if held is not None:
+                macro = _worded(held)
                 self.errors.error(
                     span,
                     f"{template.format(name)} would be replaced by the macro '{name}'"
@@ -321,11 +360,11 @@ class _GeneratedNames:
                     related=[Related(macro.span, f"{macro.what} comes from here")],
                 )
         words = c_template_words()
-        for name, owner in macros.items():
-            if owner.spec and name in words:
+        for name, entry in macros.items():
+            if isinstance(entry, _Owner) and entry.spec and name in words:
                 self.errors.error(
-                    owner.span,
-                    f"{owner.what} is written as a macro in the generated C header (its enum"
+                    entry.span,
+                    f"{entry.what} is written as a macro in the generated C header (its enum"
                     f" has conditional or wide values), and '{name}' is a word the header uses",
                 )
 
