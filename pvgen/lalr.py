@@ -389,6 +389,102 @@ def _single_child_or(build: Callable[[list[Any]], Any]) -> Callable[[list[Any]],
     return expand1
 
 
+def scan_order(
+    terminals: Sequence[tuple[str, str, bool]], flags: int
+) -> list[tuple[str, str, bool]]:
+    """`terminals` (name, regular expression, whether a literal string), given in the order
+    lark's lexer tries them, in the order the scanner's alternation tries them (compiled
+    with `flags`).
+
+    Python's `re` tries an alternation's branches one by one, so the common tokens should
+    come first: names, then one-character punctuation, then the rest. A terminal moves
+    ahead of another only if no text can start a match of both (their first characters
+    differ), so that the first branch to match is the same one as in lark's order.
+    """
+
+    def preference(at: int) -> tuple[int, int]:
+        name, regexp, literal = terminals[at]
+        if name == "NAME":
+            return (0, at)
+        return (1 if literal and len(re.sub(r"\\(.)", r"\1", regexp)) == 1 else 2, at)
+
+    firsts = [_first_chars(regexp, flags) for _, regexp, _ in terminals]
+    # Kahn's algorithm: a terminal is ready once every earlier one it might overlap is placed.
+    before = [
+        {
+            j
+            for j in range(i)
+            if firsts[i] is None or firsts[j] is None or firsts[i] & firsts[j]  # type: ignore[operator]
+        }
+        for i in range(len(terminals))
+    ]
+    placed: list[int] = []
+    left = set(range(len(terminals)))
+    while left:
+        ready = [i for i in left if not before[i] - set(placed)]
+        best = min(ready, key=preference)
+        placed.append(best)
+        left.remove(best)
+    return [terminals[i] for i in placed]
+
+
+def _first_chars(regexp: str, flags: int) -> frozenset[str] | None:
+    """The characters a match of `regexp` can begin with, or None where that is not simple
+    to tell (classes such as `\\w`, negated sets, look-arounds, an empty match): such a
+    terminal keeps its place in lark's order."""
+    from re import _constants as c
+    from re import _parser
+
+    def of_sequence(items: Any) -> tuple[set[str], bool] | None:
+        """The first characters of a sequence, and whether it can match the empty text."""
+        out: set[str] = set()
+        for op, arg in items:
+            if op is c.LITERAL:
+                return out | {chr(arg)}, False
+            if op is c.IN:
+                for kind, value in arg:
+                    if kind is c.LITERAL:
+                        out.add(chr(value))
+                    elif kind is c.RANGE and value[1] - value[0] < 256:
+                        out.update(chr(code) for code in range(value[0], value[1] + 1))
+                    else:
+                        return None
+                return out, False
+            if op is c.SUBPATTERN:
+                inner = None if arg[1] & re.IGNORECASE else of_sequence(arg[-1])
+            elif op is c.BRANCH:
+                branches = [of_sequence(branch) for branch in arg[1]]
+                if any(b is None for b in branches):
+                    return None
+                inner = (
+                    set().union(*(b[0] for b in branches if b)),
+                    any(b[1] for b in branches if b),
+                )
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+                low, _, item = arg
+                found = of_sequence(item)
+                inner = None if found is None else (found[0], found[1] or low == 0)
+            else:
+                return None
+            if inner is None:
+                return None
+            out |= inner[0]
+            if not inner[1]:
+                return out, False
+        return out, True
+
+    try:
+        parsed = _parser.parse(regexp, flags)
+    except (re.error, TypeError, ValueError):
+        return None
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    found = of_sequence(parsed)
+    if found is None or found[1]:
+        return None
+    return frozenset(found[0])
+
+
 def driver_tables(lark_parser: Lark, watched: Sequence[str]) -> dict[str, Any]:
     """The tables a `Driver` is made from, as plain data, computed from a lark LALR parser
     of the grammar (built with `maybe_placeholders`); `watched` names the terminals that
@@ -415,7 +511,7 @@ def driver_tables(lark_parser: Lark, watched: Sequence[str]) -> dict[str, Any]:
         key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
     )
     keywords: dict[str, str] = {}
-    alternatives = []
+    scanned = []
     blanks = []
     for terminal in terminals:
         pattern = terminal.pattern
@@ -424,8 +520,14 @@ def driver_tables(lark_parser: Lark, watched: Sequence[str]) -> dict[str, Any]:
         elif terminal.name in conf.ignore and terminal.name not in watched:
             blanks.append(pattern.to_regexp())
         else:
-            alternatives.append(f"(?P<{terminal.name}>{pattern.to_regexp()})")
-    skip = f"(?:{'|'.join(blanks)})*" if blanks else ""
+            scanned.append((str(terminal.name), pattern.to_regexp(), pattern.type == "str"))
+    alternatives = [
+        f"(?P<{name}>{regexp})" for name, regexp, _ in scan_order(scanned, conf.g_regex_flags)
+    ]
+    if len(blanks) == 1 and re.fullmatch(r"\[[^\]]*\]\+", blanks[0]):
+        skip = blanks[0][:-1] + "*"  # `[ \t\n]*` rather than the slower `(?:[ \t\n]+)*`
+    else:
+        skip = f"(?:{'|'.join(blanks)})*" if blanks else ""
     # The plan of each rule's callback, read from lark's tree builder.
     rule_index = {rule: i for i, rule in enumerate(lark_parser.rules)}
     rules: list[list[Any]] = [[] for _ in lark_parser.rules]

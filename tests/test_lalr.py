@@ -18,7 +18,7 @@ from lark.exceptions import UnexpectedInput
 
 from pvgen import syntax
 from pvgen.diagnostics import SpecError
-from pvgen.lalr import NotParsed
+from pvgen.lalr import NotParsed, _first_chars, scan_order
 from pvgen.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,3 +269,46 @@ def test_nothing_is_read_or_written_in_the_temporary_folder(
     )
     assert done.returncode == 0, done.stderr
     assert list(temp.iterdir()) == []
+
+
+def test_the_scanner_tries_common_tokens_first_where_no_text_can_match_both() -> None:
+    """Names, then one-character punctuation, lead the scanner's alternation; a terminal
+    only passes one that lark tries earlier when no text can start a match of both."""
+    terminals = [
+        ("DOC", r"\/\/\/[^\n]*", False),
+        ("INT", r"-?[0-9]+", False),
+        ("NAME", r"[A-Za-z_]\w*", False),
+        ("LINE", r"\/\/[^\n]*", False),
+        ("CMP", r"(?:==|!=|<)", False),
+        ("COMMA", ",", True),
+        ("EQUAL", "=", True),
+        ("SLASH", r"\/", True),
+    ]
+    order = [name for name, _, _ in scan_order(terminals, 0)]
+    # NAME's first characters are known ([A-Za-z_]) although `\w` follows; COMMA passes
+    # everything; SLASH waits for both comments, EQUAL for CMP (`==`).
+    assert order == ["NAME", "COMMA", "DOC", "INT", "LINE", "SLASH", "CMP", "EQUAL"]
+    # A case-blind grammar, or a terminal whose first characters are not simple to tell,
+    # keeps lark's order.
+    assert [n for n, _, _ in scan_order(terminals, re.IGNORECASE)] == [n for n, _, _ in terminals]
+    with_class = [("WORD", r"\w+", False), ("COMMA", ",", True)]
+    assert [n for n, _, _ in scan_order(with_class, 0)] == ["WORD", "COMMA"]
+
+
+@pytest.mark.parametrize(
+    ("regexp", "first"),
+    [
+        (r"-?(0[xX][0-9a-f]+|[0-9]+)", "-0123456789"),
+        (r"(?:==|!=|<=)", "!<="),
+        (r"\/\*[^*]*\*+\/", "/"),
+        (r"[ab]*c", "abc"),
+        (r"a?", None),  # may match the empty text
+        (r"[^x]y", None),
+        (r"\w", None),
+        (r"(?=a)a", None),
+        (r"(?i:a)", None),
+    ],
+)
+def test_first_characters_of_a_terminal(regexp: str, first: str | None) -> None:
+    found = _first_chars(regexp, 0)
+    assert found == (None if first is None else frozenset(first))
