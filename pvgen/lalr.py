@@ -10,7 +10,8 @@ with lark's own parser and reports the canonical syntax error. A text in the gra
 parsed without importing lark.
 
 The grammar stays the one source of truth: the scanner is made from its terminals (one
-alternation, in the order lark's lexer tries them) and the loop reads lark's parse table.
+alternation, which picks the terminal lark's lexer would: see `scan_order`) and the loop
+reads lark's parse table.
 What is ours is the speed. Lark's contextual lexer asks, for every token, which terminals
 the parser's state accepts and then matches the text against them one regular expression at
 a time; here one regular expression finds the next token and the state is consulted only
@@ -503,7 +504,8 @@ def driver_tables(lark_parser: Lark, watched: Sequence[str]) -> dict[str, Any]:
     word = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
     if "NAME" not in {t.name for t in conf.terminals}:
         raise ValueError("the grammar has no NAME terminal")
-    # One alternation of the terminals, in the order lark's lexer tries them. Words that
+    # One alternation of the terminals, in lark's lexer's order save where `scan_order`
+    # moves common tokens ahead of terminals no text can match alike. Words that
     # spell a keyword are found as a NAME and then decided by the parser's state; ignored
     # terminals nobody watches (white space) are skipped in the match.
     terminals = sorted(

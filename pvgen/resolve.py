@@ -136,6 +136,10 @@ class _Resolver:
             slot.path: i
             for i, slot in enumerate(slot for t in tables for slot in self.walks[t.name])
         }
+        # Each path as its slot spells it: a backend's override shares that string rather
+        # than keeping its own (a large spec overrides hundreds of thousands of slots), so
+        # that looking an override's path up among the slots' finds the very same object.
+        self.slot_path = {path: path for path in self.path_order}
         self.embedded = {mb.table for t in tables for mb in t.members if isinstance(mb, m.SubTable)}
         self.default_backend = next((b.name for b in backend_decls if b.default), None)
         backends = [self.backend(b) for b in _taken(backend_decls, syn.BackendDecl)]
@@ -719,6 +723,7 @@ class _Resolver:
                 "or mark it 'default'",
             )
         by_name = self.tables_by_name
+        slot_path = self.slot_path
         overrides: dict[str, m.Override] = {}
         seen_tables: dict[str, Span] = {}
         fallbacks: dict[str, bool] = {}  # top-level table -> whether unlisted members are NULL
@@ -760,6 +765,7 @@ class _Resolver:
                     member = members.get(mp.parts[0], (None,))[0]
                     if member is not None and not isinstance(member, m.SubTable):
                         path = prefix + mp.parts[0]
+                        path = slot_path.get(path, path)
                         if path in overrides:
                             self.errors.error(
                                 mp.span, f"'{path}' is listed twice in backend '{decl.name}'"
@@ -767,6 +773,7 @@ class _Resolver:
                         overrides[path] = m.Override(path, mp.span)
                         continue
                 for path in self.member_path(table, mp, by_name):
+                    path = slot_path.get(path, path)
                     if path in overrides:
                         self.errors.error(
                             mp.span, f"'{path}' is listed twice in backend '{decl.name}'"
