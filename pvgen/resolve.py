@@ -145,6 +145,7 @@ class _Resolver:
         backends = [self.backend(b) for b in _taken(backend_decls, syn.BackendDecl)]
         self.check_unique(((b.name, b.span) for b in backends), "backend")
         self.check_defaults(backends)
+        del self.path_order, self.slot_path  # what only the backends looked paths up in
 
         assert abi_decl is not None  # find_abi reported its absence
         settings = self.abi_settings(abi_decl)
