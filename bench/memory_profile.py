@@ -46,6 +46,7 @@ def main() -> None:
     if not Path("/proc/self/statm").exists():
         sys.exit("memory_profile.py reads /proc/self/statm: run it on Linux")
     gc.disable()
+    os.environ["PVGEN_NO_CACHE"] = "1"  # as `make bench` measures it: nothing read or kept
     rows: list[tuple[str, float, float]] = []
 
     def note(stage: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 from . import model as m
@@ -104,10 +104,11 @@ PATCH_ID = _PerHook("the patch ID macro of '{}'", MACRO)
 SINCE = _PerHook("the since-version macro of '{}'", MACRO)
 NATIVE = _PerHook("the native implementation of '{}'", ORDINARY)
 
-# What the pool keeps of a name's owner. Names made per hook (four or five per hook, the
-# bulk of a large spec's) are kept unworded, as what made them and the slot, or the table
-# and hook, they were made from; `_worded` spells the owner out when a check needs it.
-_Entry = _Owner | tuple[_PerHook, m.HookSlot | m.Table, m.Hook | None]
+# A name and what it stands for, as the name checks make them. Names made per hook (four
+# or five per hook, the bulk of a large spec's) come as what made them and the slot, or the
+# table and hook, they were made from; `_worded` spells such an owner out.
+_PerHookOwner = tuple[_PerHook, m.HookSlot | m.Table, m.Hook | None]
+_Entry = _Owner | _PerHookOwner
 
 
 def _worded(entry: _Entry) -> _Owner:
@@ -134,19 +135,51 @@ def _meet(a: str, b: str) -> bool:
 
 class _Pool:
     """One namespace of generated code: the owners of each name; clashes reported once per
-    pair, at the spec's own declaration where one of the two is one."""
+    pair, at the spec's own declaration where one of the two is one.
 
-    def __init__(self, errors: Collector, where: str) -> None:
+    The first owner of a name made per hook is kept as its kind alone (`_PerHook`, one
+    object shared by every name of that kind): that is all a check reads of it unless the
+    name clashes or breaks a rule, when `remake` (which makes the same names again, in the
+    same order) tells which slot or hook it was. A large spec's pool holds hundreds of
+    thousands of such names."""
+
+    def __init__(
+        self,
+        errors: Collector,
+        where: str,
+        remake: Callable[[], Iterable[tuple[str, _Entry]]] | None = None,
+    ) -> None:
         self.errors = errors
         self.where = where
-        self.first: dict[str, _Entry] = {}
+        self.remake = remake
+        self.first: dict[str, _Owner | _PerHook] = {}
         self.more: dict[str, list[_Owner]] = {}  # the later owners of a name, if any
         self.reported: set[frozenset[tuple[str, str]]] = set()
+        self._per_hook: dict[str, _PerHookOwner] | None = None
+
+    def worded(self, name: str, kept: _Owner | _PerHook) -> _Owner:
+        """The owner `kept` stands for under `name` (the first owner of a name per hook)."""
+        if isinstance(kept, _Owner):
+            return kept
+        if self._per_hook is None:
+            assert self.remake is not None, "names made per hook need a way to remake them"
+            self._per_hook = {}
+            for name_again, entry in self.remake():
+                if not isinstance(entry, _Owner):
+                    self._per_hook.setdefault(name_again, entry)
+        return _worded(self._per_hook[name])
 
     def owners(self, name: str) -> list[_Owner]:
-        return [_worded(self.first[name]), *self.more.get(name, ())]
+        return [self.worded(name, self.first[name]), *self.more.get(name, ())]
 
-    def entries(self) -> Iterator[tuple[str, _Entry]]:
+    def first_macro(self, name: str) -> _Owner | _PerHook | None:
+        """The first of the owners of `name` that is a macro, as kept; None if none is."""
+        kept = self.first.get(name)
+        if kept is None or kept.space == MACRO:
+            return kept
+        return next((o for o in self.more.get(name, ()) if o.space == MACRO), None)
+
+    def entries(self) -> Iterator[tuple[str, _Owner | _PerHook]]:
         """Every name with each of its owners, the first as kept."""
         yield from self.first.items()
         for name, owners in self.more.items():
@@ -154,9 +187,13 @@ class _Pool:
                 yield name, owner
 
     def add(self, name: str, entry: _Entry) -> None:
-        first = self.first.setdefault(name, entry)
-        if first is entry:
+        if name not in self.first:
+            self.first[name] = entry if isinstance(entry, _Owner) else entry[0]
             return
+        self.add_again(name, entry)
+
+    def add_again(self, name: str, entry: _Entry) -> None:
+        """`add` a name the pool already holds."""
         owner = _worded(entry)
         for earlier in self.owners(name):
             if earlier.key == owner.key or not _meet(earlier.space, owner.space):
@@ -178,9 +215,14 @@ class _Pool:
     def add_all(self, named: Iterable[tuple[str, _Entry]]) -> None:
         """`add` each; a name met for the first time, the common case, costs one look-up."""
         first = self.first
+        size = len(first)
         for name, entry in named:
-            if first.setdefault(name, entry) is not entry:
-                self.add(name, entry)
+            kept = entry if isinstance(entry, _Owner) else entry[0]
+            first.setdefault(name, kept)
+            if len(first) == size:  # the name was there already
+                self.add_again(name, entry)
+            else:
+                size += 1
 
 
 def _alike(a: str | None, b: str | None) -> bool:
@@ -276,7 +318,7 @@ class _GeneratedNames:
     # ---- C --------------------------------------------------------------------------
 
     def check_c(self) -> None:
-        pool = _Pool(self.errors, C_CODE)
+        pool = _Pool(self.errors, C_CODE, remake=self.c_generated)
         pool.add_all(self.file_scope())
         pool.add_all(self.c_generated())
         self.check_c_reserved(pool)
@@ -331,18 +373,14 @@ class _GeneratedNames:
         layout proofs' typedefs, which no spec name may take; and names a macro replaces."""
         checks = "typedef names of the header's layout proofs (before C11)"
         layout_prefix = self.namer.names.layout_check
-        macros: dict[str, _Entry] = {}
-        for name, entry in pool.entries():
-            if isinstance(entry, _Owner):
-                if entry.space == MACRO:
-                    macros.setdefault(name, entry)
-                if entry.spec:
-                    self.check_c_name(name, entry.template, entry.span)
-            elif entry[0].space == MACRO:
-                macros.setdefault(name, entry)
-        for name, entry in pool.first.items():
+        spec_owned = [
+            (name, kept) for name, kept in pool.entries() if isinstance(kept, _Owner) and kept.spec
+        ]
+        for name, owner in spec_owned:
+            self.check_c_name(name, owner.template, owner.span)
+        for name, kept in pool.first.items():
             if name.startswith(layout_prefix):
-                owner = _worded(entry)
+                owner = pool.worded(name, kept)
                 self.errors.error(
                     owner.span,
                     f"{owner.what} would be named '{name}' in {C_CODE}, which starts with"
@@ -350,9 +388,9 @@ class _GeneratedNames:
                 )
         for name, template, span in self.inner():
             self.check_c_name(name, template, span)
-            held = macros.get(name)
+            held = pool.first_macro(name)
             if held is not None:
-                macro = _worded(held)
+                macro = pool.worded(name, held)
                 self.errors.error(
                     span,
                     f"{template.format(name)} would be replaced by the macro '{name}'"
@@ -360,11 +398,11 @@ class _GeneratedNames:
                     related=[Related(macro.span, f"{macro.what} comes from here")],
                 )
         words = c_template_words()
-        for name, entry in macros.items():
-            if isinstance(entry, _Owner) and entry.spec and name in words:
+        for name, owner in spec_owned:
+            if owner.space == MACRO and name in words and pool.first_macro(name) is owner:
                 self.errors.error(
-                    entry.span,
-                    f"{entry.what} is written as a macro in the generated C header (its enum"
+                    owner.span,
+                    f"{owner.what} is written as a macro in the generated C header (its enum"
                     f" has conditional or wide values), and '{name}' is a word the header uses",
                 )
 

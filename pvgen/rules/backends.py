@@ -109,26 +109,35 @@ backend lguest { pv_mmu_ops: write_cr3; }
 """,
 )
 def private_hook(ctx: Context) -> Iterator[Finding]:
-    # Each backend's overrides by path, made on first use: a linear search per finding
-    # made the rule quadratic in large ABIs.
-    first_override: dict[int, dict[str, m.Override]] = {}
+    overriders = ctx.overriders
+    private = []
     for entry in ctx.hook_entries:
-        users = ctx.overriders.get(entry.path, [])
+        users = overriders.get(entry.path, ())
         if len(users) == 1 and entry.hook.backend_specific is None:
-            only = users[0]
-            index = first_override.get(id(only))
-            if index is None:
-                index = first_override[id(only)] = {}
-                for o in only.overrides:
-                    index.setdefault(o.path, o)
-            override = index[entry.path]
-            yield Finding(
-                entry.hook.span,
-                f"hook '{entry.path}' is overridden only by backend '{only.name}'",
-                hint='find a second user, or mark it @backend_specific(reason = "...")',
-                related=(Related(override.span, f"backend '{only.name}' overrides it here"),),
-                subjects=(entry.table, entry.owner, entry.hook),
-            )
+            private.append((entry, users[0]))
+    # Where each backend overrides the hooks it alone overrides: one pass over its list, for
+    # the paths wanted only (a search per finding made the rule quadratic in large ABIs, and
+    # an index of every override held a large spec's hundreds of thousands).
+    wanted: dict[int, dict[str, m.Override | None]] = {}
+    for entry, only in private:
+        wanted.setdefault(id(only), {})[entry.path] = None
+    for backend in ctx.abi.backends:
+        paths = wanted.get(id(backend))
+        if not paths:
+            continue
+        for o in backend.overrides:
+            if o.path in paths and paths[o.path] is None:
+                paths[o.path] = o
+    for entry, only in private:
+        override = wanted[id(only)][entry.path]
+        assert override is not None  # the backend overrides it: it is among its overriders
+        yield Finding(
+            entry.hook.span,
+            f"hook '{entry.path}' is overridden only by backend '{only.name}'",
+            hint='find a second user, or mark it @backend_specific(reason = "...")',
+            related=(Related(override.span, f"backend '{only.name}' overrides it here"),),
+            subjects=(entry.table, entry.owner, entry.hook),
+        )
 
 
 @rule(

@@ -49,17 +49,21 @@ class Context:
         return next((b for b in self.abi.backends if b.default), None)
 
     @cached_property
-    def present_on(self) -> Mapping[str, set[str]]:
-        """The targets where each member path has a slot (paths on no target are absent)."""
-        present: dict[str, set[str]] = {}
+    def present_on(self) -> Mapping[str, frozenset[str]]:
+        """The targets where each member path has a slot (paths on no target are absent).
+        Paths present on the same targets share one set: most paths of a large spec are
+        present everywhere, and a set of their own each came to 200 bytes a path."""
+        present: dict[str, frozenset[str]] = {}
         for target in self.abi.targets:
             name = target.name
+            # The set a path's set becomes with this target: one per set met before.
+            grown: dict[frozenset[str] | None, frozenset[str]] = {}
             for slot in self.abi.facts[name].slots:
-                where = present.get(slot.path)
-                if where is None:
-                    present[slot.path] = {name}
-                else:
-                    where.add(name)
+                before = present.get(slot.path)
+                after = grown.get(before)
+                if after is None:
+                    after = grown[before] = (before or frozenset()) | {name}
+                present[slot.path] = after
         return present
 
     @cached_property
