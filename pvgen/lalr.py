@@ -433,8 +433,11 @@ def _first_chars(regexp: str, flags: int) -> frozenset[str] | None:
     """The characters a match of `regexp` can begin with, or None where that is not simple
     to tell (classes such as `\\w`, negated sets, look-arounds, an empty match): such a
     terminal keeps its place in lark's order."""
-    from re import _constants as c
-    from re import _parser
+    try:  # re's own parser: private, so any change to it means "not simple to tell"
+        from re import _constants as c
+        from re import _parser
+    except ImportError:
+        return None
 
     def of_sequence(items: Any) -> tuple[set[str], bool] | None:
         """The first characters of a sequence, and whether it can match the empty text."""
@@ -476,11 +479,11 @@ def _first_chars(regexp: str, flags: int) -> frozenset[str] | None:
 
     try:
         parsed = _parser.parse(regexp, flags)
-    except (re.error, TypeError, ValueError):
+        if parsed.state.flags & re.IGNORECASE:
+            return None
+        found = of_sequence(parsed)
+    except (re.error, AttributeError, TypeError, ValueError):
         return None
-    if parsed.state.flags & re.IGNORECASE:
-        return None
-    found = of_sequence(parsed)
     if found is None or found[1]:
         return None
     return frozenset(found[0])
