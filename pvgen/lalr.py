@@ -409,15 +409,13 @@ def scan_order(
             return (0, at)
         return (1 if literal and len(re.sub(r"\\(.)", r"\1", regexp)) == 1 else 2, at)
 
+    def may_overlap(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+        return a is None or b is None or not a.isdisjoint(b)
+
     firsts = [_first_chars(regexp, flags) for _, regexp, _ in terminals]
     # Kahn's algorithm: a terminal is ready once every earlier one it might overlap is placed.
     before = [
-        {
-            j
-            for j in range(i)
-            if firsts[i] is None or firsts[j] is None or firsts[i] & firsts[j]  # type: ignore[operator]
-        }
-        for i in range(len(terminals))
+        {j for j in range(i) if may_overlap(firsts[i], firsts[j])} for i in range(len(terminals))
     ]
     placed: list[int] = []
     left = set(range(len(terminals)))
